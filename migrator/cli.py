@@ -1,0 +1,134 @@
+"""The ``migrator`` command.
+
+Exit codes are a contract, as in ruff: 0 translated, 1 strict mode refused a
+lossy translation, 2 the input could not be read or translated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .mapping import Loss, MappingError, StrictModeError, translate
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_BAD_INPUT = 2
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="migrator", description="Move OpenAI Chat Completions to the Responses API, and back.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    tr = sub.add_parser("translate", help="translate a request or result body (JSON) into the other API")
+    tr.add_argument("file", help="a JSON file, or - for standard input")
+    tr.add_argument("--to", required=True, choices=("responses", "chat"), help="the target API")
+    tr.add_argument("--strict", action="store_true", help="refuse (exit 1) instead of translating with losses")
+    tr.add_argument("--losses-json", metavar="PATH", help="also write the losses as a JSON list to PATH ([] when none)")
+    tr.add_argument("--hoist-system", action="store_true", help="move a leading system/developer block into instructions")
+    tr.add_argument("--default-store", action="store_true", help="write store: true for chat requests that have no store")
+    tr.add_argument("--request", metavar="FILE", help="for a chat completion: the chat request that produced it, echoed into the Response")
+    tr.add_argument("--compact", action="store_true", help="print JSON on one line")
+
+    demo = sub.add_parser("demo", help="translate the embedded examples both ways (offline, no key)")
+    demo.add_argument("--json", action="store_true", help="print the translations as JSON")
+    return parser
+
+
+def _read_json(name: str, stdin: TextIO) -> Any:
+    label = "<stdin>" if name == "-" else name
+    try:
+        text = stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise _InputError(f"{label}: not UTF-8 text; expected a JSON body") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _InputError(f"{label}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+
+
+class _InputError(Exception):
+    pass
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """Write the whole file or nothing, so a crash never leaves half a report."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _warn_losses(losses: Sequence[Loss], stderr: TextIO) -> None:
+    for loss in losses:
+        stderr.write(f"migrator: warning: {loss.path}: {loss.kind}: {loss.reason}\n")
+
+
+def _cmd_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    label = "<stdin>" if args.file == "-" else args.file
+    losses: list[Loss] = []
+    try:
+        body = _read_json(args.file, stdin)
+        request = _read_json(args.request, stdin) if args.request else None
+        result = translate(body, args.to, strict=args.strict, hoist_system=args.hoist_system,
+                           default_store=args.default_store, request=request)
+        losses = result.losses
+    except _InputError as exc:
+        stderr.write(f"migrator: error: {exc}\n")
+        code = EXIT_BAD_INPUT
+    except MappingError as exc:
+        exc.source = label
+        stderr.write(f"migrator: error: {exc._render()}\n")
+        code = EXIT_BAD_INPUT
+    except StrictModeError as exc:
+        losses = exc.losses
+        stderr.write(f"migrator: {label}: {exc}\n")
+        code = EXIT_REFUSED
+    else:
+        indent = None if args.compact else 2
+        stdout.write(json.dumps(result.body, indent=indent, ensure_ascii=False) + "\n")
+        _warn_losses(losses, stderr)
+        code = EXIT_OK
+    if args.losses_json:
+        try:
+            _write_atomic(args.losses_json, json.dumps([loss.as_dict() for loss in losses], indent=2) + "\n")
+        except OSError as exc:
+            stderr.write(f"migrator: error: {args.losses_json}: cannot write the losses: {exc.strerror or exc}\n")
+            return EXIT_BAD_INPUT
+    return code
+
+
+def _cmd_demo(args: argparse.Namespace, stdout: TextIO) -> int:
+    from .demo import run_demo
+
+    return run_demo(EXAMPLES, stdout, as_json=args.json)
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    if args.command == "translate":
+        return _cmd_translate(args, stdin, stdout, stderr)
+    return _cmd_demo(args, stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

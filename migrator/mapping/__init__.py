@@ -1,0 +1,6 @@
+"""The field-mapping engine: chat.completions ⇄ responses, requests and results."""
+
+from .errors import Loss, MappingError, Problem, StrictModeError
+from .translate import Translation, detect, translate
+
+__all__ = ["Loss", "MappingError", "Problem", "StrictModeError", "Translation", "detect", "translate"]

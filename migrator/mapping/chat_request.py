@@ -1,0 +1,338 @@
+"""A ``chat.completions.create`` body → a ``responses.create`` body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import tools as T
+from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input
+from .context import Context, fc_id, lead, mint, position
+from .rules import CONVERT, TABLES, VALUES
+
+_REQUEST = TABLES["chat.request"]
+_STREAM_OPTIONS = TABLES["chat.stream_options"]
+_MESSAGE = {role: TABLES[f"chat.message.{role}"] for role in ("system", "developer", "user", "assistant", "tool", "function")}
+_ROLES = VALUES["chat.roles"]
+_CALL_FUNCTION = TABLES["chat.tool_call.function"]
+_CALL_CUSTOM = TABLES["chat.tool_call.custom"]
+_CALL_QUIET = _CALL_FUNCTION.quiet.issuperset
+_LOGPROBS_INCLUDE = next(v for v, r in VALUES["include"].items() if r.to == "logprobs")
+_ROLE_LIST = ", ".join(_ROLES)
+# Roles whose string-content messages map one to one (a dict lookup gives the key check).
+_PLAIN_QUIET = {role: _MESSAGE[role].quiet.issuperset for role in ("system", "developer", "user")}
+
+
+def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> list[dict[str, Any]]:
+    """One input item per message; assistant tool calls become items of their own.
+
+    Plain messages (string content, function calls with nothing else on them)
+    take an inline fast path; everything else goes through the checking
+    converters, which build JSON paths and report losses. Both give the same
+    result for the same message.
+    """
+    if type(messages) is not list:
+        ctx.problem(path, "a list of messages", messages)
+        return []
+    items: list[dict[str, Any]] = []
+    append = items.append
+    plain_quiet = _PLAIN_QUIET
+    tool_quiet = _MESSAGE["tool"].quiet.issuperset
+    assistant_quiet = _MESSAGE["assistant"].quiet.issuperset
+    custom_calls = ctx.custom_calls
+    for msg in messages:  # no enumerate on the hot path: slow paths find the index
+        if type(msg) is not dict:
+            i = position(messages, msg)
+            ctx.problem(f"{path}[{i}]", "a message object", msg)
+            continue
+        role: Any = msg.get("role")
+        content = msg.get("content")
+        quiet = plain_quiet.get(role)
+        if quiet is not None and type(content) is str and quiet(msg):
+            append({"role": role, "content": content})
+            continue
+        if role == "tool":
+            call_id = msg.get("tool_call_id")
+            if str is type(call_id) is type(content) and tool_quiet(msg):
+                append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
+                        "call_id": call_id, "output": content})
+                continue
+        elif role == "assistant" and assistant_quiet(msg):
+            fast = _plain_assistant(msg, content)
+            if fast is not None:
+                items.extend(fast)
+                continue
+        i = position(messages, msg)
+        _message(msg, role, i, f"{path}[{i}]", ctx, items)
+    return items
+
+
+def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] | None:
+    """The items of an assistant turn of text and function calls only, or None to take the checking path."""
+    if msg.get("refusal") is not None or msg.get("function_call") is not None or not (type(content) is str or content is None):
+        return None
+    calls = msg.get("tool_calls")
+    out: list[dict[str, Any]] = [{"role": "assistant", "content": content}] if content or (content == "" and not calls) else []
+    if calls is None:
+        return out
+    if type(calls) is not list:
+        return None
+    call_quiet = _CALL_QUIET
+    for call in calls:
+        fn: Any = call.get("function") if type(call) is dict else None
+        if type(fn) is not dict or call.get("type", "function") != "function" or not call_quiet(call) or not call_quiet(fn):
+            return None
+        call_id = call.get("id")
+        name = fn.get("name")
+        args = fn.get("arguments")
+        if not (str is type(call_id) is type(name) is type(args)):
+            return None
+        out.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id, "name": name, "arguments": args})
+    return out
+
+
+def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items: list[dict[str, Any]]) -> None:
+    """The checking converter for one message (the fast path's fallback)."""
+    append = items.append
+    table = _MESSAGE.get(role) if type(role) is str else None
+    if table is None:
+        ctx.problem(f"{p}.role", f"one of {_ROLE_LIST}", role)
+        return
+    ctx.carry(msg, table, p, None)
+    if role == "assistant":
+        _assistant(msg, i, p, ctx, items)
+    elif role == "tool":
+        call_id = msg.get("tool_call_id")
+        if type(call_id) is not str:
+            ctx.problem(f"{p}.tool_call_id", "the id of the tool call this message answers", call_id)
+            return
+        output = _tool_content(msg.get("content"), f"{p}.content", ctx)
+        if output is None:
+            return
+        kind = "custom_tool_call_output" if call_id in ctx.custom_calls else "function_call_output"
+        append({"type": kind, "call_id": call_id, "output": output})
+    elif role == "function":
+        name = msg.get("name")
+        if type(name) is not str:
+            ctx.problem(f"{p}.name", "the name of the function this message answers", name)
+            return
+        call_id = ctx.legacy_calls.get(name) or mint("call_", f"legacy:{i}:{name}")
+        content = msg.get("content")
+        append({"type": "function_call_output", "call_id": call_id, "output": content if type(content) is str else ""})
+    else:
+        content = msg.get("content")
+        if type(content) is str:
+            append({"role": role, "content": content})
+        elif type(content) is list:
+            parts = chat_parts_to_input(content, f"{p}.content", ctx)
+            if parts:
+                append({"role": role, "content": parts})
+        else:
+            ctx.problem(f"{p}.content", "a string or a list of content parts", content)
+
+
+def _tool_content(content: Any, path: str, ctx: Context) -> Any:
+    if type(content) is str:
+        return content
+    if type(content) is list:
+        return chat_text_parts_to_input(content, path, ctx)
+    ctx.problem(path, "a string or a list of text parts", content)
+    return None
+
+
+def _assistant(msg: dict[str, Any], i: int, p: str, ctx: Context, items: list[dict[str, Any]]) -> None:
+    content = msg.get("content")
+    refusal = msg.get("refusal")
+    tool_calls = msg.get("tool_calls")
+    if refusal is not None and type(refusal) is not str:
+        ctx.problem(f"{p}.refusal", "a string or null", refusal)
+        refusal = None
+    if type(content) is str and refusal is None:
+        if content or (not tool_calls and msg.get("function_call") is None):
+            items.append({"role": "assistant", "content": content})
+    elif type(content) is list or type(content) is str or refusal is not None:
+        if type(content) is list:
+            parts = chat_parts_to_input(content, f"{p}.content", ctx, assistant=True)
+        elif type(content) is str:
+            parts = [{"type": "output_text", "text": content, "annotations": []}]
+        else:
+            parts = []
+        if refusal is not None:
+            parts.append({"type": "refusal", "refusal": refusal})
+        if parts:
+            items.append({"type": "message", "id": mint("msg_", f"{i}:{parts!r}"), "role": "assistant",
+                          "status": "completed", "content": parts})
+    elif content is not None:
+        ctx.problem(f"{p}.content", "a string, a list of text/refusal parts, or null", content)
+    if tool_calls is not None:
+        _tool_calls(tool_calls, f"{p}.tool_calls", ctx, items)
+    legacy = msg.get("function_call")
+    if legacy is not None:
+        name = legacy.get("name") if type(legacy) is dict else None
+        if type(name) is not str:
+            ctx.problem(f"{p}.function_call.name", "a string", name)
+            return
+        call_id = mint("call_", f"legacy:{i}:{name}")
+        ctx.legacy_calls[name] = call_id
+        items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id, "name": name,
+                      "arguments": legacy.get("arguments", "")})
+
+
+def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]) -> None:
+    if type(calls) is not list:
+        ctx.problem(path, "a list of tool calls", calls)
+        return
+    for j, call in enumerate(calls):
+        cp = f"{path}[{j}]"
+        if type(call) is not dict:
+            ctx.problem(cp, "a tool call object", call)
+            continue
+        call_id = call.get("id")
+        if type(call_id) is not str:
+            ctx.problem(f"{cp}.id", "a string (the call id)", call_id)
+            continue
+        ctype = call.get("type", "function")
+        if ctype == "function":
+            fn = call.get("function")
+            name = fn.get("name") if type(fn) is dict else None
+            args = fn.get("arguments") if type(fn) is dict else None
+            if type(name) is not str or type(args) is not str:
+                ctx.problem(f"{cp}.function", "an object with name and arguments (strings)", fn)
+                continue
+            ctx.carry(call, _CALL_FUNCTION, cp, None)
+            ctx.carry(fn, _CALL_FUNCTION, f"{cp}.function", None)
+            items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id, "name": name, "arguments": args})
+        elif ctype == "custom":
+            custom = call.get("custom")
+            name = custom.get("name") if type(custom) is dict else None
+            data = custom.get("input") if type(custom) is dict else None
+            if type(name) is not str or type(data) is not str:
+                ctx.problem(f"{cp}.custom", "an object with name and input (strings)", custom)
+                continue
+            ctx.carry(call, _CALL_CUSTOM, cp, None)
+            ctx.carry(custom, _CALL_CUSTOM, f"{cp}.custom", None)
+            ctx.custom_calls.add(call_id)
+            items.append({"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id, "name": name, "input": data})
+        else:
+            ctx.problem(f"{cp}.type", "function or custom", ctype)
+
+
+def _hoist(items: list[dict[str, Any]]) -> str | None:
+    """The leading system/developer block as instructions (the ``hoist_system`` option)."""
+    texts: list[str] = []
+    while items and items[0].get("role") in ("system", "developer") and "type" not in items[0]:
+        content = items[0]["content"]
+        if type(content) is list:
+            if any(part.get("type") != INPUT_TEXT for part in content):
+                break
+            content = "\n\n".join(part["text"] for part in content)
+        texts.append(content)
+        items.pop(0)
+    return "\n\n".join(texts) if texts else None
+
+
+# ------------------------------------------------------------- top-level handlers
+
+Handler = Callable[[Any, str, dict[str, Any], dict[str, Any], Context], None]
+
+
+def _h_messages(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    items = messages_to_input(v, ctx, path)
+    if ctx.hoist_system:
+        instructions = _hoist(items)
+        if instructions is not None:
+            out["instructions"] = instructions
+    out["input"] = items
+
+
+def _h_store(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    out["store"] = v
+
+
+def _h_max_tokens(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    newer = body.get("max_completion_tokens")
+    if newer is None:
+        out["max_output_tokens"] = v
+    elif newer != v and v is not None:
+        ctx.loss(path, "max_tokens", "dropped", "max_completion_tokens is also set and takes precedence")
+
+
+def _h_response_format(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    fmt = T.chat_response_format(v, path, ctx)
+    if fmt is not None:
+        out.setdefault("text", {})["format"] = fmt
+
+
+def _h_tools(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    out.setdefault("tools", []).extend(T.chat_tools(v, path, ctx))
+
+
+def _h_functions(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    out.setdefault("tools", []).extend(T.chat_functions(v, path, ctx))
+
+
+def _h_tool_choice(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    choice = T.chat_tool_choice(v, path, ctx)
+    if choice is not None:
+        out["tool_choice"] = choice
+
+
+def _h_function_call(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    choice = T.chat_function_call(v, path, ctx)
+    if choice is not None and "tool_choice" not in body:
+        out["tool_choice"] = choice
+
+
+def _h_logprobs(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    if v is True:
+        out.setdefault("include", []).append(_LOGPROBS_INCLUDE)
+    elif v is not False and v is not None:
+        ctx.problem(path, "true or false", v)
+
+
+def _h_web_search(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    tool = T.chat_web_search(v, path, ctx)
+    if tool is not None:
+        out.setdefault("tools", []).append(tool)
+
+
+def _h_stream_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    if v is None:
+        return
+    if type(v) is not dict:
+        ctx.problem(path, "an object", v)
+        return
+    options: dict[str, Any] = {}
+    ctx.carry(v, _STREAM_OPTIONS, path, options)
+    if options:
+        out["stream_options"] = options
+
+
+HANDLERS: dict[str, Handler] = {
+    "messages": _h_messages,
+    "store": _h_store,
+    "max_tokens": _h_max_tokens,
+    "response_format": _h_response_format,
+    "tools": _h_tools,
+    "functions": _h_functions,
+    "tool_choice": _h_tool_choice,
+    "function_call": _h_function_call,
+    "logprobs": _h_logprobs,
+    "web_search_options": _h_web_search,
+    "chat_stream_options": _h_stream_options,
+}
+
+
+def chat_request_to_responses(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    ctx.carry(body, _REQUEST, "$", out)
+    for key, value in body.items():
+        rule = _REQUEST.get(key)
+        if rule is not None and rule.do is CONVERT:
+            HANDLERS[rule.via](value, f"$.{key}", body, out, ctx)  # type: ignore[index]
+    if "messages" not in body:
+        ctx.problem("$.messages", "a list of messages", None)
+    if "store" not in body:
+        out["store"] = ctx.default_store
+    ctx.check_model(body, "responses")
+    return lead(out, ("model", "instructions", "input"))

@@ -1,0 +1,163 @@
+"""A ``ChatCompletion`` → a ``Response``."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from .context import Context, fc_id, mint
+from .rules import TABLES, VALUES
+from .usage import chat_usage_to_responses
+
+_COMPLETION = TABLES["chat.completion"]
+_CHOICE = TABLES["chat.choice"]
+_MESSAGE = TABLES["chat.completion_message"]
+_FINISH = VALUES["finish_reason"]
+
+# Fields a Response carries that echo the request; filled from ``request`` when given.
+ECHO_FIELDS = (
+    "instructions", "tools", "tool_choice", "parallel_tool_calls", "temperature", "top_p",
+    "top_logprobs", "text", "reasoning", "max_output_tokens", "truncation", "store", "user",
+    "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "previous_response_id",
+)
+
+
+def response_skeleton(response_id: str, created_at: float, model: str, echo: dict[str, Any] | None) -> dict[str, Any]:
+    """A Response with the fields the SDK requires; defaults are the API's documented ones."""
+    out: dict[str, Any] = {
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "status": "in_progress",
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "model": model,
+        "output": [],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+    }
+    if echo:
+        for key in ECHO_FIELDS:
+            if key in echo:
+                out[key] = echo[key]
+    return out
+
+
+def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[str, Any] | None = None) -> dict[str, Any]:
+    ctx.carry(body, _COMPLETION, "$", None)
+    chat_id = body.get("id")
+    response_id = mint("resp_", f"resp:{chat_id}") if type(chat_id) is str else "resp_" + uuid.uuid4().hex
+    created = body.get("created")
+    model = body.get("model")
+    out = response_skeleton(response_id, float(created) if isinstance(created, (int, float)) else time.time(),
+                            model if type(model) is str else "unknown", echo)
+    for key in ("service_tier", "metadata", "moderation"):
+        if key in body:
+            out[key] = body[key]
+    choices = body.get("choices")
+    if type(choices) is not list:
+        ctx.problem("$.choices", "a list of choices", choices)
+        return out
+    other = _CHOICE["index"]  # its kind and reason describe the choices a Response cannot hold
+    for i in range(1, len(choices)):
+        ctx.loss(f"$.choices[{i}]", "choices", other.kind, other.reason)
+    status, reason = "completed", None
+    if choices:
+        choice = choices[0]
+        if type(choice) is not dict:
+            ctx.problem("$.choices[0]", "a choice object", choice)
+            return out
+        ctx.carry(choice, _CHOICE, "$.choices[0]", None)
+        finish = choice.get("finish_reason")
+        if finish is not None:
+            status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
+            if status == "incomplete":
+                reason = "max_output_tokens" if finish == "length" else finish
+        out["output"] = _output(choice, response_id, status, ctx)
+    out["status"] = status
+    if reason is not None:
+        out["incomplete_details"] = {"reason": reason}
+    usage = chat_usage_to_responses(body.get("usage"), "$.usage", ctx)
+    if usage is not None:
+        out["usage"] = usage
+    return out
+
+
+def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context) -> list[dict[str, Any]]:
+    msg = choice.get("message")
+    p = "$.choices[0].message"
+    if type(msg) is not dict:
+        ctx.problem(p, "a message object", msg)
+        return []
+    ctx.carry(msg, _MESSAGE, p, None)
+    items: list[dict[str, Any]] = []
+    reasoning = msg.get("reasoning_content") or msg.get("reasoning")
+    if type(reasoning) is str and reasoning:
+        items.append({"type": "reasoning", "id": mint("rs_", f"{response_id}:reasoning"), "summary": [],
+                      "content": [{"type": "reasoning_text", "text": reasoning}]})
+    content = msg.get("content")
+    refusal = msg.get("refusal")
+    parts: list[dict[str, Any]] = []
+    if content is not None:
+        if type(content) is not str:
+            ctx.problem(f"{p}.content", "a string or null", content)
+        else:
+            part: dict[str, Any] = {"type": "output_text", "text": content,
+                                    "annotations": _annotations(msg.get("annotations"), f"{p}.annotations", ctx)}
+            logprobs = choice.get("logprobs")
+            if type(logprobs) is dict and type(logprobs.get("content")) is list:
+                part["logprobs"] = logprobs["content"]
+            parts.append(part)
+    if type(refusal) is str:
+        parts.append({"type": "refusal", "refusal": refusal})
+    if parts:
+        items.append({"type": "message", "id": mint("msg_", f"{response_id}:message"),
+                      "status": "incomplete" if status == "incomplete" else "completed",
+                      "role": "assistant", "content": parts})
+    calls = msg.get("tool_calls")
+    if type(calls) is list:
+        for j, call in enumerate(calls):
+            item = _call(call, f"{p}.tool_calls[{j}]", ctx)
+            if item is not None:
+                items.append(item)
+    legacy = msg.get("function_call")
+    if type(legacy) is dict:
+        call_id = mint("call_", f"{response_id}:function_call")
+        items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
+                      "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": "completed"})
+    return items
+
+
+def _call(call: Any, path: str, ctx: Context) -> dict[str, Any] | None:
+    if type(call) is not dict or type(call.get("id")) is not str:
+        ctx.problem(path, "a tool call object with an id", call)
+        return None
+    call_id = call["id"]
+    if call.get("type", "function") == "custom":
+        custom = call.get("custom") or {}
+        return {"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id,
+                "name": custom.get("name", ""), "input": custom.get("input", "")}
+    fn = call.get("function")
+    if type(fn) is not dict:
+        ctx.problem(f"{path}.function", "an object with name and arguments", fn)
+        return None
+    return {"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
+            "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": "completed"}
+
+
+def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
+    """Nested chat url_citations → flat Responses ones."""
+    if type(anns) is not list:
+        return []
+    out: list[dict[str, Any]] = []
+    for i, ann in enumerate(anns):
+        cite = ann.get("url_citation") if type(ann) is dict else None
+        if type(ann) is not dict or ann.get("type") != "url_citation" or type(cite) is not dict:
+            ctx.loss(f"{path}[{i}]", "annotations", "dropped", "only url_citation annotations have a Responses form")
+            continue
+        out.append({"type": "url_citation", "url": cite.get("url"), "title": cite.get("title"),
+                    "start_index": cite.get("start_index"), "end_index": cite.get("end_index")})
+    return out

@@ -1,0 +1,220 @@
+"""Content parts: chat ``text``/``image_url``/``file``/``refusal`` ⇄ ``input_*``/``output_text``/``refusal``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .context import Context
+from .rules import TABLES, VALUES
+
+_C_TEXT = TABLES["chat.part.text"]
+_C_IMAGE = TABLES["chat.part.image_url"]
+_C_FILE = TABLES["chat.part.file"]
+_C_REFUSAL = TABLES["chat.part.refusal"]
+_C_TYPES = VALUES["chat.part_types"]
+_R_TEXT = TABLES["responses.part.input_text"]
+_R_OUT_TEXT = TABLES["responses.part.output_text"]
+_R_REFUSAL = TABLES["responses.part.refusal"]
+_R_IMAGE = TABLES["responses.part.input_image"]
+_R_FILE = TABLES["responses.part.input_file"]
+_R_TYPES = VALUES["responses.part_types"]
+_TOOL_PARTS = VALUES["responses.tool_output_parts"]
+
+# Part type names come from the value tables, so a rename is made in mappings/ only.
+INPUT_TEXT = _C_TYPES["text"].to
+INPUT_IMAGE = _C_TYPES["image_url"].to
+INPUT_FILE = _C_TYPES["file"].to
+CHAT_TEXT = _R_TYPES["input_text"].to
+CHAT_IMAGE = _R_TYPES["input_image"].to
+CHAT_FILE = _R_TYPES["input_file"].to
+
+
+def _text(part: dict[str, Any], path: str, ctx: Context) -> str | None:
+    text = part.get("text")
+    if type(text) is not str:
+        ctx.problem(f"{path}.text", "a string", text)
+        return None
+    return text
+
+
+def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant: bool = False) -> list[dict[str, Any]]:
+    """Chat content parts → Responses parts (input_* for user/system, output_text for assistant)."""
+    out: list[dict[str, Any]] = []
+    for j, part in enumerate(parts):
+        p = f"{path}[{j}]"
+        if type(part) is not dict:
+            ctx.problem(p, "a content part object", part)
+            continue
+        ptype = part.get("type")
+        if ptype == "text":
+            text = _text(part, p, ctx)
+            if text is None:
+                continue
+            if assistant:
+                new: dict[str, Any] = {"type": "output_text", "text": text, "annotations": []}
+            else:
+                new = {"type": INPUT_TEXT, "text": text}
+            ctx.carry(part, _C_TEXT, p, new)
+            if assistant:
+                new.pop("prompt_cache_breakpoint", None)
+            out.append(new)
+        elif ptype == "refusal":
+            if not assistant:
+                ctx.problem(f"{p}.type", "text, image_url, file or input_audio (refusal parts belong to assistant messages)", ptype)
+                continue
+            refusal = part.get("refusal")
+            if type(refusal) is not str:
+                ctx.problem(f"{p}.refusal", "a string", refusal)
+                continue
+            ctx.carry(part, _C_REFUSAL, p, None)
+            out.append({"type": "refusal", "refusal": refusal})
+        elif assistant:
+            ctx.problem(f"{p}.type", "text or refusal (assistant content)", ptype)
+        elif ptype == "image_url":
+            image: Any = part.get("image_url")
+            url = image.get("url") if type(image) is dict else None
+            if type(url) is not str:
+                ctx.problem(f"{p}.image_url.url", "a URL or data URL string", url if type(image) is dict else image)
+                continue
+            new = {"type": INPUT_IMAGE, "image_url": url, "detail": "auto"}
+            ctx.carry(part, _C_IMAGE, p, new)
+            ctx.carry(image, _C_IMAGE, f"{p}.image_url", None)
+            detail = image.get("detail")
+            if detail is not None:
+                new["detail"] = detail
+            out.append(new)
+        elif ptype == "file":
+            file = part.get("file")
+            if type(file) is not dict:
+                ctx.problem(f"{p}.file", "an object with file_data, file_id or filename", file)
+                continue
+            new = {"type": INPUT_FILE}
+            ctx.carry(file, _C_FILE, f"{p}.file", new)
+            ctx.carry(part, _C_FILE, p, new)
+            out.append(new)
+        elif ptype == "input_audio":
+            rule = _C_TYPES["input_audio"]
+            ctx.loss(p, "input_audio", rule.kind, rule.reason)
+        elif type(ptype) is str:
+            ctx.loss(p, ptype, "unsupported", f"{ptype!r} is not a chat content part type migrator knows; it was not forwarded")
+        else:
+            ctx.problem(f"{p}.type", "text, image_url, file or input_audio", ptype)
+    return out
+
+
+def chat_text_parts_to_input(parts: list[Any], path: str, ctx: Context) -> list[dict[str, Any]]:
+    """Text-only chat content (tool messages) → input_text parts."""
+    out: list[dict[str, Any]] = []
+    for j, part in enumerate(parts):
+        p = f"{path}[{j}]"
+        if type(part) is not dict or part.get("type") != "text":
+            ctx.problem(p, "a text part {type: text, text}", part)
+            continue
+        text = _text(part, p, ctx)
+        if text is not None:
+            new = {"type": INPUT_TEXT, "text": text}
+            ctx.carry(part, _C_TEXT, p, new)
+            out.append(new)
+    return out
+
+
+def input_parts_to_chat(parts: list[Any], path: str, ctx: Context) -> list[dict[str, Any]]:
+    """Responses input parts of a user/system/developer message → chat parts."""
+    out: list[dict[str, Any]] = []
+    for j, part in enumerate(parts):
+        p = f"{path}[{j}]"
+        if type(part) is not dict:
+            ctx.problem(p, "a content part object", part)
+            continue
+        ptype = part.get("type")
+        if ptype == "input_text" or ptype == "output_text":
+            text = _text(part, p, ctx)
+            if text is None:
+                continue
+            new: dict[str, Any] = {"type": CHAT_TEXT, "text": text}
+            ctx.carry(part, _R_TEXT if ptype == "input_text" else _R_OUT_TEXT, p, new)
+            out.append(new)
+        elif ptype == "input_image":
+            url = part.get("image_url")
+            if url is None:
+                if part.get("file_id") is not None:
+                    ctx.carry(part, _R_IMAGE, p, None)
+                    continue
+                ctx.problem(f"{p}.image_url", "a URL or data URL string (or file_id)", url)
+                continue
+            if type(url) is not str:
+                ctx.problem(f"{p}.image_url", "a URL or data URL string", url)
+                continue
+            new = {"type": CHAT_IMAGE}
+            ctx.carry(part, _R_IMAGE, p, new)
+            out.append(new)
+        elif ptype == "input_file":
+            new = {"type": CHAT_FILE}
+            ctx.carry(part, _R_FILE, p, new)
+            if "file" not in new:
+                continue
+            out.append(new)
+        elif ptype == "refusal":
+            ctx.problem(f"{p}.type", "input_text, input_image or input_file (refusal parts belong to assistant messages)", ptype)
+        elif type(ptype) is str:
+            ctx.loss(p, ptype, "unsupported", f"{ptype!r} is not a Responses content part type migrator knows; it was not forwarded")
+        else:
+            ctx.problem(f"{p}.type", "input_text, input_image or input_file", ptype)
+    return out
+
+
+def output_parts_to_chat(parts: list[Any], path: str, ctx: Context) -> tuple[list[dict[str, Any]], bool]:
+    """Assistant history parts (output_text, refusal) → chat assistant parts; says if any refusal."""
+    out: list[dict[str, Any]] = []
+    refused = False
+    for j, part in enumerate(parts):
+        p = f"{path}[{j}]"
+        if type(part) is not dict:
+            ctx.problem(p, "a content part object", part)
+            continue
+        ptype = part.get("type")
+        if ptype == "output_text" or ptype == "input_text" or ptype == "text":
+            text = _text(part, p, ctx)
+            if text is None:
+                continue
+            ctx.carry(part, _R_OUT_TEXT if ptype == "output_text" else _R_TEXT, p, None)
+            out.append({"type": CHAT_TEXT, "text": text})
+        elif ptype == "refusal":
+            refusal = part.get("refusal")
+            if type(refusal) is not str:
+                ctx.problem(f"{p}.refusal", "a string", refusal)
+                continue
+            ctx.carry(part, _R_REFUSAL, p, None)
+            out.append({"type": "refusal", "refusal": refusal})
+            refused = True
+        else:
+            ctx.problem(f"{p}.type", "output_text or refusal (assistant content)", ptype)
+    return out, refused
+
+
+def tool_output_to_chat(output: Any, path: str, ctx: Context) -> str | list[dict[str, Any]] | None:
+    """function_call_output.output → chat tool content (text only)."""
+    if type(output) is str:
+        return output
+    if type(output) is not list:
+        ctx.problem(path, "a string or a list of input_text / input_image / input_file parts", output)
+        return None
+    out: list[dict[str, Any]] = []
+    for j, part in enumerate(output):
+        p = f"{path}[{j}]"
+        if type(part) is not dict:
+            ctx.problem(p, "a content part object", part)
+            continue
+        ptype = part.get("type")
+        rule = _TOOL_PARTS.get(ptype) if type(ptype) is str else None
+        if rule is None:
+            ctx.problem(f"{p}.type", "input_text, input_image or input_file", ptype)
+        elif rule.do == "drop":
+            ctx.loss(p, str(ptype), rule.kind, rule.reason)
+        else:
+            text = _text(part, p, ctx)
+            if text is not None:
+                new = {"type": CHAT_TEXT, "text": text}
+                ctx.carry(part, _R_TEXT, p, new)
+                out.append(new)
+    return out

@@ -1,0 +1,163 @@
+"""State shared by the converters of one translation: options, losses, problems, ids."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from .errors import Loss, LossKind, Problem, describe
+from .rules import (
+    APPROXIMATE,
+    CHAT_ONLY_MODELS,
+    COPY,
+    DROP,
+    RENAME,
+    RESPONSES_ONLY_MODELS,
+    Table,
+)
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# Escapes of a JSONPath normalized path (RFC 9535): quote, backslash, control characters.
+_ESCAPES = {ord("'"): "\\'", ord("\\"): "\\\\", ord("\b"): "\\b", ord("\f"): "\\f", ord("\n"): "\\n",
+            ord("\r"): "\\r", ord("\t"): "\\t"}
+_ESCAPES.update({c: f"\\u{c:04x}" for c in range(0x20) if c not in _ESCAPES})
+
+
+def child(path: str, key: str) -> str:
+    """JSONPath of ``key`` under ``path`` (bracket form when the key is not an identifier)."""
+    if _IDENT.match(key):
+        return f"{path}.{key}"
+    return f"{path}['{key.translate(_ESCAPES)}']"
+
+
+def position(seq: list[Any], obj: Any) -> int:
+    """The index of ``obj`` (by identity) in ``seq``: the hot loops skip enumerate and ask only when they must report."""
+    for i, candidate in enumerate(seq):
+        if candidate is obj:
+            return i
+    return -1
+
+
+def mint(prefix: str, seed: str) -> str:
+    """A prefixed id derived from what the item carries.
+
+    Deterministic on purpose: translating the same history twice yields the
+    same item ids, so a growing conversation keeps a stable prefix (prompt
+    caching) and fixtures stay comparable.
+    """
+    return prefix + hashlib.blake2b(seed.encode("utf-8", "surrogatepass"), digest_size=24).hexdigest()
+
+
+def fc_id(call_id: str) -> str:
+    """The function_call item id for a call id: readable and stable when the call id is plain."""
+    if call_id.isascii() and call_id.isidentifier():
+        return "fc_" + call_id
+    return mint("fc_", call_id)
+
+
+def lead(out: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """``out`` with ``keys`` first, so a translated body reads like a hand-written one."""
+    first = {k: out[k] for k in keys if k in out}
+    if len(first) == len(out):
+        return first
+    first.update(out)
+    return first
+
+
+def set_path(out: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
+    """Set a dotted target path, creating the objects on the way."""
+    node = out
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = node[part] = {}
+        node = nxt
+    node[parts[-1]] = value
+
+
+class Context:
+    """One translation's options and findings."""
+
+    __slots__ = ("custom_calls", "default_store", "hoist_system", "legacy_calls", "losses", "problems")
+
+    def __init__(self, *, hoist_system: bool = False, default_store: bool = False) -> None:
+        self.losses: list[Loss] = []
+        self.problems: list[Problem] = []
+        self.hoist_system = hoist_system
+        self.default_store = default_store
+        self.custom_calls: set[str] = set()
+        self.legacy_calls: dict[str, str] = {}
+
+    def loss(self, path: str, field: Any, kind: str | None, reason: str) -> None:
+        k: LossKind = kind if kind in ("dropped", "approximated", "unsupported") else "dropped"  # type: ignore[assignment]
+        self.losses.append(Loss(path, field if type(field) is str else str(field), k, reason))
+
+    def problem(self, path: str, expected: str, found: Any) -> None:
+        self.problems.append(Problem(path, expected, describe(found)))
+
+    def carry(self, obj: Any, table: Table, path: str, out: dict[str, Any] | None) -> None:
+        """Apply the table's simple rules to ``obj``; convert rules are the caller's job.
+
+        Every key is looked at, so a field that no table knows is reported
+        (and never forwarded) instead of slipping through.
+        """
+        if table.quiet.issuperset(obj) if out is None else table.inert.issuperset(obj):
+            return
+        for key, value in obj.items():
+            rule = table.get(key)
+            if rule is None:
+                self.loss(child(path, key), key, "unsupported",
+                          f"not a field migrator knows in a {table.title.split(' → ')[0]}; it was not forwarded")
+                continue
+            do = rule.do
+            if do is COPY:
+                if out is not None:
+                    out[key] = value
+            elif do is RENAME:
+                if out is not None:
+                    set_path(out, rule.to_parts, value)
+            elif do is DROP or do is APPROXIMATE:
+                if not rule.lossless_for(value):
+                    self.loss(child(path, key), key, rule.kind, rule.reason)
+
+    def value(self, table: Table, value: Any, path: str, field: str) -> Any:
+        """Map an enum value by a value table; returns ``None`` when it cannot be carried."""
+        rule = table.get(value) if isinstance(value, str) else None
+        if rule is None:
+            self.loss(path, field, "unsupported", f"{describe(value)} is not a value migrator knows for {table.title}")
+            return None
+        if rule.do is DROP:
+            self.loss(path, field, rule.kind, rule.reason)
+            return None
+        if rule.do is APPROXIMATE:
+            self.loss(path, field, "approximated", rule.reason)
+            return rule.to
+        if rule.do is RENAME:
+            return rule.to
+        return value
+
+    def check_model(self, body: dict[str, Any], target: str) -> None:
+        model = body.get("model")
+        if type(model) is not str:
+            return
+        reason = _endpoint_only(model, target)
+        if reason is not None:
+            self.loss("$.model", "model", "unsupported", f"{reason}; the other endpoint will reject it")
+
+
+_MODEL_VERDICTS: dict[tuple[str, str], str | None] = {}
+
+
+def _endpoint_only(model: str, target: str) -> str | None:
+    """Why ``model`` cannot be sent to ``target``, or None; remembered, as a gateway sees few models."""
+    key = (model, target)
+    try:
+        return _MODEL_VERDICTS[key]
+    except KeyError:
+        pass
+    matcher, reason = RESPONSES_ONLY_MODELS if target == "chat" else CHAT_ONLY_MODELS
+    verdict = reason if matcher.fullmatch(model) else None
+    if len(_MODEL_VERDICTS) < 4096:
+        _MODEL_VERDICTS[key] = verdict
+    return verdict

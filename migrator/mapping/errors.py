@@ -1,0 +1,88 @@
+"""What a translation reports: losses it carried on with, and problems that stop it.
+
+A ``Loss`` is a field that could not be carried exactly; the translation still
+happens. A ``Problem`` is input that cannot be read at all (wrong type, unknown
+role, missing id); every problem of a body is collected before one
+``MappingError`` is raised, so a user fixes a body in one pass, as with
+pydantic's ``ValidationError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+LossKind = Literal["dropped", "approximated", "unsupported"]
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """A field that was dropped, approximated, or cannot be represented in the target."""
+
+    path: str
+    field: str
+    kind: LossKind
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "field": self.field, "kind": self.kind, "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.kind}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a body cannot be translated, pointing at the exact place."""
+
+    path: str
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: expected {self.expected}, found {self.found}"
+
+
+def describe(value: Any) -> str:
+    """A short, safe rendering of a found value for an error message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return repr(shown)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        keys = ", ".join(list(value)[:6])
+        return f"an object with keys {{{keys}}}" if value else "an empty object"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return type(value).__name__
+
+
+class MappingError(ValueError):
+    """The input cannot be translated; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f" in {self.source}" if self.source else ""
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''}{where}:"
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+class StrictModeError(Exception):
+    """Strict mode refused a translation that would lose something; every loss is listed."""
+
+    def __init__(self, losses: list[Loss]) -> None:
+        self.losses = losses
+        n = len(losses)
+        lines = [f"strict mode: {n} field{'s' if n != 1 else ''} cannot be carried exactly:"]
+        lines += [f"  {loss}" for loss in losses]
+        super().__init__("\n".join(lines))

@@ -1,0 +1,340 @@
+"""A ``responses.create`` body → a ``chat.completions.create`` body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import tools as T
+from .content import input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
+from .context import Context, lead, position
+from .rules import CONVERT, DROP, TABLES, VALUES
+
+_REQUEST = TABLES["responses.request"]
+_STREAM_OPTIONS = TABLES["responses.stream_options"]
+_REASONING = TABLES["responses.reasoning"]
+_TEXT = TABLES["responses.text"]
+_CACHE_OPTIONS = TABLES["responses.prompt_cache_options"]
+_CACHE_TTL = VALUES["chat.prompt_cache_ttl"]
+_ITEM_TYPES = VALUES["responses.item_types"]
+_INCLUDE = VALUES["include"]
+_SERVICE_TIER = VALUES["service_tier"]
+_MESSAGE = TABLES["responses.item.message"]
+_FUNCTION_CALL = TABLES["responses.item.function_call"]
+_FUNCTION_OUTPUT = TABLES["responses.item.function_call_output"]
+_CUSTOM_CALL = TABLES["responses.item.custom_tool_call"]
+_CUSTOM_OUTPUT = TABLES["responses.item.custom_tool_call_output"]
+_MESSAGE_ROLES = frozenset(("user", "assistant", "system", "developer"))
+# output_text keys that carry nothing into chat history (annotations, logprobs are output-only)
+_OUT_TEXT_QUIET = TABLES["responses.part.output_text"].quiet
+
+
+def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[dict[str, Any]]:
+    """Items → messages, merging function calls into the assistant turn they belong to.
+
+    The common shapes (string messages, output messages of plain text, calls
+    and outputs with no extra fields) take an inline fast path; anything else
+    goes through the checking converters below, which build JSON paths and
+    report losses. Both produce the same result for the same item.
+    """
+    if type(items) is str:
+        return [{"role": "user", "content": items}]
+    if type(items) is not list:
+        ctx.problem(path, "a string or a list of input items", items)
+        return []
+    messages: list[dict[str, Any]] = []
+    append = messages.append
+    turn: dict[str, Any] | None = None  # the assistant message that following calls join
+    call_quiet = _FUNCTION_CALL.quiet.issuperset
+    output_quiet = _FUNCTION_OUTPUT.quiet.issuperset
+    message_quiet = _MESSAGE.quiet.issuperset
+    text_quiet = _OUT_TEXT_QUIET.issuperset
+    for item in items:  # no enumerate on the hot path: slow paths find the index
+        if type(item) is not dict:
+            i = position(items, item)
+            ctx.problem(f"{path}[{i}]", "an input item object", item)
+            continue
+        itype = item.get("type")
+        if itype == "function_call":
+            try:  # subscripts beat .get() by a third; a missing key falls to the checking path
+                call_id = item["call_id"]
+                name = item["name"]
+                args = item["arguments"]
+            except KeyError:
+                call_id = name = args = None
+            if str is type(call_id) is type(name) is type(args) and call_quiet(item):
+                call: dict[str, Any] | None = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+            else:
+                call = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
+                if call is None:
+                    continue
+            if turn is None:
+                turn = {"role": "assistant", "content": None, "tool_calls": [call]}
+                append(turn)
+            else:
+                calls = turn.get("tool_calls")
+                if calls is None:
+                    turn["tool_calls"] = [call]
+                else:
+                    calls.append(call)
+            continue
+        if itype == "function_call_output":
+            try:
+                call_id = item["call_id"]
+                output = item["output"]
+            except KeyError:
+                call_id = output = None
+            if str is type(call_id) is type(output) and output_quiet(item):
+                append({"role": "tool", "tool_call_id": call_id, "content": output})
+                turn = None
+                continue
+        elif itype == "message" or (itype is None and "role" in item):
+            role = item.get("role")
+            content = item.get("content")
+            msg: dict[str, Any] | None = None
+            if role in _MESSAGE_ROLES and message_quiet(item):
+                if type(content) is str:
+                    msg = {"role": role, "content": content}
+                elif role == "assistant" and type(content) is list:
+                    parts = []
+                    for part in content:
+                        text = part.get("text") if type(part) is dict else None
+                        if type(text) is not str or part.get("type") != "output_text" or not text_quiet(part):
+                            break
+                        parts.append({"type": "text", "text": text})
+                    else:
+                        msg = {"role": "assistant", "content": parts}
+            if msg is None:
+                msg = _message(item, f"{path}[{position(items, item)}]", ctx)
+                if msg is None:
+                    continue
+                role = msg["role"]
+            append(msg)
+            turn = msg if role == "assistant" else None
+            continue
+        p = f"{path}[{position(items, item)}]"
+        if itype is None:
+            ctx.problem(f"{p}.type", "an item type (or a message with a role)", None)
+        elif itype == "custom_tool_call":
+            call = _call(item, itype, p, ctx)
+            if call is None:
+                continue
+            if turn is None:
+                turn = {"role": "assistant", "content": None}
+                append(turn)
+            turn.setdefault("tool_calls", []).append(call)
+        elif itype == "function_call_output" or itype == "custom_tool_call_output":
+            call_id = item.get("call_id")
+            if type(call_id) is not str:
+                ctx.problem(f"{p}.call_id", "the call_id of the call this output answers", call_id)
+                continue
+            ctx.carry(item, _FUNCTION_OUTPUT if itype == "function_call_output" else _CUSTOM_OUTPUT, p, None)
+            content = tool_output_to_chat(item.get("output"), f"{p}.output", ctx)
+            if content is None:
+                continue
+            append({"role": "tool", "tool_call_id": call_id, "content": content})
+            turn = None
+        else:
+            rule = _ITEM_TYPES.get(itype) if type(itype) is str else None
+            if rule is not None and rule.do is DROP:
+                ctx.loss(p, itype, rule.kind, rule.reason)
+            elif type(itype) is str:
+                ctx.loss(p, itype, "unsupported", f"{itype!r} is not an input item type migrator knows; it was not forwarded")
+            else:
+                ctx.problem(f"{p}.type", "an input item type", itype)
+    return messages
+
+
+def _message(item: dict[str, Any], p: str, ctx: Context) -> dict[str, Any] | None:
+    role = item.get("role")
+    if role not in _MESSAGE_ROLES:
+        ctx.problem(f"{p}.role", "one of user, assistant, system, developer", role)
+        return None
+    ctx.carry(item, _MESSAGE, p, None)
+    content = item.get("content")
+    if role == "assistant":
+        if type(content) is str:
+            return {"role": "assistant", "content": content}
+        if type(content) is not list:
+            ctx.problem(f"{p}.content", "a string or a list of output_text / refusal parts", content)
+            return None
+        parts, refused = output_parts_to_chat(content, f"{p}.content", ctx)
+        if refused and len(parts) == 1:
+            return {"role": "assistant", "content": None, "refusal": parts[0]["refusal"]}
+        return {"role": "assistant", "content": parts}
+    if type(content) is str:
+        return {"role": role, "content": content}
+    if type(content) is not list:
+        ctx.problem(f"{p}.content", "a string or a list of content parts", content)
+        return None
+    parts = input_parts_to_chat(content, f"{p}.content", ctx)
+    return {"role": role, "content": parts} if parts else None
+
+
+def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, Any] | None:
+    call_id = item.get("call_id")
+    name = item.get("name")
+    if type(call_id) is not str:
+        ctx.problem(f"{p}.call_id", "a string", call_id)
+        return None
+    if type(name) is not str:
+        ctx.problem(f"{p}.name", "a string", name)
+        return None
+    if itype == "function_call":
+        args = item.get("arguments")
+        if type(args) is not str:
+            ctx.problem(f"{p}.arguments", "a JSON string", args)
+            return None
+        ctx.carry(item, _FUNCTION_CALL, p, None)
+        return {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+    data = item.get("input")
+    if type(data) is not str:
+        ctx.problem(f"{p}.input", "a string", data)
+        return None
+    ctx.carry(item, _CUSTOM_CALL, p, None)
+    return {"id": call_id, "type": "custom", "custom": {"name": name, "input": data}}
+
+
+# ------------------------------------------------------------- top-level handlers
+
+Handler = Callable[[Any, str, dict[str, Any], dict[str, Any], Context], None]
+
+
+def _h_input(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    out["messages"] = input_to_messages(v, ctx, path)
+
+
+def _h_instructions(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    if v is None:
+        return
+    if type(v) is not str:
+        ctx.problem(path, "a string", v)
+        return
+    out["_instructions"] = {"role": "system", "content": v}
+
+
+def _h_top_logprobs(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    out["top_logprobs"] = v
+    if v is not None:
+        out["logprobs"] = True
+
+
+def _h_parallel(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    out["parallel_tool_calls"] = v  # kept only if tools survive: see the finishing pass
+
+
+def _h_service_tier(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    if v is None:
+        out["service_tier"] = None
+        return
+    tier = ctx.value(_SERVICE_TIER, v, path, "service_tier")
+    if tier is not None:
+        out["service_tier"] = tier
+
+
+def _h_cache_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    if type(v) is not dict:
+        ctx.problem(path, "an object", v)
+        return
+    options: dict[str, Any] = {}
+    ctx.carry(v, _CACHE_OPTIONS, path, options)
+    if "ttl" in v:
+        ttl = ctx.value(_CACHE_TTL, v["ttl"], f"{path}.ttl", "ttl")
+        if ttl is not None:
+            options["ttl"] = ttl
+    out["prompt_cache_options"] = options
+
+
+def _h_reasoning(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    if v is None:
+        return
+    if type(v) is not dict:
+        ctx.problem(path, "an object", v)
+        return
+    ctx.carry(v, _REASONING, path, out)
+
+
+def _h_text(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    if v is None:
+        return
+    if type(v) is not dict:
+        ctx.problem(path, "an object", v)
+        return
+    ctx.carry(v, _TEXT, path, out)
+    fmt = v.get("format")
+    if fmt is not None:
+        rf = T.responses_text_format(fmt, f"{path}.format", ctx)
+        if rf is not None:
+            out["response_format"] = rf
+
+
+def _h_tools(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    T.responses_tools(v, path, ctx, out)
+
+
+def _h_tool_choice(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    choice = T.responses_tool_choice(v, path, ctx)
+    if choice is not None:
+        out["tool_choice"] = choice
+
+
+def _h_include(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    if v is None:
+        return
+    if type(v) is not list:
+        ctx.problem(path, "a list of include values", v)
+        return
+    for i, value in enumerate(v):
+        if ctx.value(_INCLUDE, value, f"{path}[{i}]", str(value)) == "logprobs":
+            out["logprobs"] = True
+
+
+def _h_stream_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
+    if v is None:
+        return
+    if type(v) is not dict:
+        ctx.problem(path, "an object", v)
+        return
+    options: dict[str, Any] = {}
+    ctx.carry(v, _STREAM_OPTIONS, path, options)
+    out["stream_options"] = options
+
+
+HANDLERS: dict[str, Handler] = {
+    "input": _h_input,
+    "instructions": _h_instructions,
+    "top_logprobs": _h_top_logprobs,
+    "parallel_tool_calls": _h_parallel,
+    "service_tier": _h_service_tier,
+    "prompt_cache_options": _h_cache_options,
+    "reasoning": _h_reasoning,
+    "text": _h_text,
+    "tools": _h_tools,
+    "tool_choice": _h_tool_choice,
+    "include": _h_include,
+    "responses_stream_options": _h_stream_options,
+}
+
+
+def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    ctx.carry(body, _REQUEST, "$", out)
+    for key, value in body.items():
+        rule = _REQUEST.get(key)
+        if rule is not None and rule.do is CONVERT:
+            HANDLERS[rule.via](value, f"$.{key}", body, out, ctx)  # type: ignore[index]
+    if "input" not in body and "messages" not in out:
+        out["messages"] = []
+    system = out.pop("_instructions", None)
+    if system is not None:
+        out["messages"].insert(0, system)
+    if "tools" not in out:
+        # Chat rejects tool settings without tools; without tools they mean nothing.
+        out.pop("parallel_tool_calls", None)
+        choice = out.pop("tool_choice", None)
+        if choice not in (None, "none", "auto"):
+            ctx.loss("$.tool_choice", "tool_choice", "dropped", "no tool survived the translation, so there is nothing to choose")
+    if body.get("stream") is True:
+        out.setdefault("stream_options", {})["include_usage"] = True
+    ctx.check_model(body, "chat")
+    return lead(out, ("model", "messages"))

@@ -1,0 +1,178 @@
+"""A ``Response`` → a ``ChatCompletion`` (or the error body a failed response stands for)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .context import Context, mint
+from .rules import DROP, TABLES, VALUES
+from .usage import responses_usage_to_chat
+
+_RESPONSE = TABLES["response"]
+_OUT_MESSAGE = TABLES["response.output.message"]
+_OUT_TEXT = TABLES["response.output_text"]
+_OUT_CALL = TABLES["response.output.function_call"]
+_OUTPUT_TYPES = VALUES["output_types"]
+_STATUS = VALUES["status"]
+_INCOMPLETE = VALUES["incomplete_reason"]
+_ANNOTATIONS = VALUES["annotation_types"]
+_SERVICE_TIER = VALUES["service_tier"]
+
+
+def error_body(error: Any) -> dict[str, Any]:
+    """OpenAI's error shape, which both endpoints share and the SDK raises on."""
+    err = error if type(error) is dict else {}
+    return {"error": {"message": err.get("message") or "the response failed", "type": "server_error",
+                      "param": None, "code": err.get("code") or "server_error"}}
+
+
+def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    status = body.get("status", "completed")
+    if status == "failed":
+        return error_body(body.get("error"))
+    if status in ("cancelled", "in_progress", "queued"):
+        ctx.problem("$.status", "completed or incomplete (a finished response; fetch it again with GET /v1/responses/{id} once it is done)", status)
+        return {}
+    if status not in ("completed", "incomplete"):
+        ctx.problem("$.status", "completed, incomplete or failed", status)
+        return {}
+    ctx.carry(body, _RESPONSE, "$", None)
+    response_id = body.get("id")
+    created = body.get("created_at")
+    model = body.get("model")
+    texts: list[str] = []
+    refusals: list[str] = []
+    annotations: list[dict[str, Any]] = []
+    logprobs: list[Any] = []
+    calls: list[dict[str, Any]] = []
+    offset = 0
+    output = body.get("output")
+    if type(output) is not list:
+        ctx.problem("$.output", "a list of output items", output)
+        output = []
+    for i, item in enumerate(output):
+        p = f"$.output[{i}]"
+        if type(item) is not dict:
+            ctx.problem(p, "an output item object", item)
+            continue
+        itype = item.get("type")
+        if itype == "message":
+            ctx.carry(item, _OUT_MESSAGE, p, None)
+            parts = item.get("content")
+            if type(parts) is not list:
+                ctx.problem(f"{p}.content", "a list of output_text / refusal parts", parts)
+                continue
+            for j, part in enumerate(parts):
+                offset = _part(part, f"{p}.content[{j}]", offset, texts, refusals, annotations, logprobs, ctx)
+        elif itype == "output_text" or itype == "refusal":
+            offset = _part(item, p, offset, texts, refusals, annotations, logprobs, ctx)
+        elif itype == "function_call" or itype == "custom_tool_call":
+            call = _call(item, itype, p, ctx)
+            if call is not None:
+                calls.append(call)
+        else:
+            rule = _OUTPUT_TYPES.get(itype) if type(itype) is str else None
+            if rule is not None and rule.do is DROP:
+                ctx.loss(p, itype, rule.kind, rule.reason)
+            else:
+                ctx.loss(p, str(itype), "unsupported", f"{itype!r} is not an output item type migrator knows; it was not forwarded")
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not (calls or refusals) else None,
+                               "refusal": "".join(refusals) if refusals else None}
+    if annotations:
+        message["annotations"] = annotations
+    if calls:
+        message["tool_calls"] = calls
+    choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": _finish(body, status, bool(calls), ctx),
+                              "logprobs": {"content": logprobs, "refusal": None} if logprobs else None}
+    out: dict[str, Any] = {
+        "id": mint("chatcmpl-", f"chat:{response_id}") if type(response_id) is str else mint("chatcmpl-", repr(body)),
+        "object": "chat.completion",
+        "created": int(created) if isinstance(created, (int, float)) else int(time.time()),
+        "model": model if type(model) is str else "unknown",
+        "choices": [choice],
+    }
+    usage = responses_usage_to_chat(body.get("usage"), "$.usage", ctx)
+    if usage is not None:
+        out["usage"] = usage
+    tier = body.get("service_tier")
+    if tier is not None:
+        out["service_tier"] = ctx.value(_SERVICE_TIER, tier, "$.service_tier", "service_tier")
+    for key in ("metadata", "moderation"):
+        if body.get(key) is not None:
+            out[key] = body[key]
+    return out
+
+
+def _finish(body: dict[str, Any], status: str, called: bool, ctx: Context) -> str:
+    if status == "completed":
+        done = _STATUS["completed"].to or "stop"
+        return "tool_calls" if called else done
+    details = body.get("incomplete_details")
+    reason = details.get("reason") if type(details) is dict else None
+    if reason is None:
+        ctx.loss("$.incomplete_details", "incomplete_details", "approximated", "an incomplete response with no reason is reported as length")
+        return "length"
+    return ctx.value(_INCOMPLETE, reason, "$.incomplete_details.reason", "incomplete_details") or "length"
+
+
+def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
+          annotations: list[dict[str, Any]], logprobs: list[Any], ctx: Context) -> int:
+    """Fold one output_text/refusal part in; returns the new text offset."""
+    if type(part) is not dict:
+        ctx.problem(p, "a content part object", part)
+        return offset
+    ptype = part.get("type")
+    if ptype == "output_text":
+        text = part.get("text")
+        if type(text) is not str:
+            ctx.problem(f"{p}.text", "a string", text)
+            return offset
+        ctx.carry(part, _OUT_TEXT, p, None)
+        anns = part.get("annotations")
+        if type(anns) is list:
+            for k, ann in enumerate(anns):
+                _annotation(ann, f"{p}.annotations[{k}]", offset, annotations, ctx)
+        lp = part.get("logprobs")
+        if type(lp) is list:
+            logprobs.extend(lp)
+        texts.append(text)
+        return offset + len(text)
+    if ptype == "refusal":
+        refusal = part.get("refusal")
+        if type(refusal) is not str:
+            ctx.problem(f"{p}.refusal", "a string", refusal)
+            return offset
+        refusals.append(refusal)
+        return offset
+    ctx.problem(f"{p}.type", "output_text or refusal", ptype)
+    return offset
+
+
+def _annotation(ann: Any, p: str, offset: int, out: list[dict[str, Any]], ctx: Context) -> None:
+    atype = ann.get("type") if type(ann) is dict else None
+    rule = _ANNOTATIONS.get(atype) if type(atype) is str else None
+    if rule is None:
+        ctx.loss(p, str(atype), "unsupported", "not an annotation type migrator knows; it was not forwarded")
+        return
+    if rule.do is DROP:
+        ctx.loss(p, atype, rule.kind, rule.reason)
+        return
+    assert type(ann) is dict
+    start, end = ann.get("start_index"), ann.get("end_index")
+    out.append({"type": "url_citation", "url_citation": {
+        "url": ann.get("url"), "title": ann.get("title"),
+        "start_index": start + offset if type(start) is int else start,
+        "end_index": end + offset if type(end) is int else end}})
+
+
+def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, Any] | None:
+    call_id = item.get("call_id")
+    name = item.get("name")
+    if type(call_id) is not str or type(name) is not str:
+        ctx.problem(p, "a call with call_id and name (strings)", item)
+        return None
+    ctx.carry(item, _OUT_CALL, p, None)
+    if itype == "custom_tool_call":
+        return {"id": call_id, "type": "custom", "custom": {"name": name, "input": item.get("input") or ""}}
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": item.get("arguments") or ""}}

@@ -1,0 +1,117 @@
+"""The mapping rules of ``mappings/``, loaded once and compiled for the hot path.
+
+The JSON files are the single source of truth: the engine, the docs and the
+SDK-coverage test all read them. Here they become small immutable ``Rule``
+objects in plain dicts, so that applying a rule costs one dict lookup and one
+identity comparison. No jsonschema here: validating the files is the tests'
+job, and importing jsonschema would triple the cost of ``import migrator``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+COPY: Final = "copy"
+RENAME: Final = "rename"
+CONVERT: Final = "convert"
+DROP: Final = "drop"
+OMIT: Final = "omit"
+APPROXIMATE: Final = "approximate"
+
+FILES: Final = ("request", "messages", "tools", "results")
+
+
+def mappings_dir() -> Path:
+    """Where the rule files are: inside the wheel, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "mappings"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "mappings"
+
+
+class Rule:
+    """One field's (or one value's) disposition, as stated in ``mappings/``."""
+
+    __slots__ = ("do", "how", "kind", "reason", "to", "to_parts", "unless", "via")
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.do: str = sys.intern(raw["do"])  # rules compare by identity on the hot path
+        self.to: str | None = raw.get("to")
+        self.to_parts: tuple[str, ...] = tuple(self.to.split(".")) if self.to else ()
+        self.via: str | None = raw.get("via")
+        self.kind: str | None = raw.get("kind")
+        if self.do == APPROXIMATE:
+            self.kind = "approximated"
+        self.reason: str = raw.get("reason", "")
+        unless = raw.get("unless")
+        self.unless: tuple[Any, ...] | None = tuple(unless) if unless is not None else None
+        self.how: str = raw.get("how", "")
+
+    def lossless_for(self, value: Any) -> bool:
+        """A dropped field loses nothing when it holds its default (``unless``)."""
+        if self.unless is None:
+            return False
+        return any(_same(value, v) for v in self.unless)
+
+    def __repr__(self) -> str:
+        return f"Rule({self.do!r}, to={self.to!r}, via={self.via!r})"
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality where ``False`` is not ``0``: a JSON boolean never stands for a number."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
+
+
+class Table(dict[str, Rule]):
+    """The rules for the fields of one object kind (or the values of one enum)."""
+
+    name: str
+    title: str
+    source: str | None
+    target: str | None
+    quiet: frozenset[str]
+    inert: frozenset[str]
+
+    def __init__(self, name: str, raw: dict[str, Any], key: str) -> None:
+        super().__init__({k: Rule(v) for k, v in raw[key].items()})
+        self.name = name
+        self.title = raw["title"]
+        self.source = raw.get("source")
+        self.target = raw.get("target")
+        # Precomputed for the hot path: a body whose keys all fall in ``quiet``
+        # needs no per-key work when only checking, nor in ``inert`` when copying.
+        self.quiet = frozenset(k for k, r in self.items() if r.do in (COPY, RENAME, CONVERT, OMIT))
+        self.inert = frozenset(k for k, r in self.items() if r.do in (CONVERT, OMIT))
+
+
+def _load() -> tuple[dict[str, Table], dict[str, Table], dict[str, Any]]:
+    folder = mappings_dir()
+    tables: dict[str, Table] = {}
+    values: dict[str, Table] = {}
+    for stem in FILES:
+        raw = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
+        for name, t in raw.get("tables", {}).items():
+            tables[name] = Table(name, t, "fields")
+        for name, t in raw.get("values", {}).items():
+            values[name] = Table(name, t, "values")
+    models = json.loads((folder / "models.json").read_text(encoding="utf-8"))
+    return tables, values, models
+
+
+TABLES, VALUES, _MODELS = _load()
+
+
+def _model_matcher(entry: dict[str, Any]) -> tuple[re.Pattern[str], str]:
+    alternation = "|".join(f"(?:{p})" for p in entry["patterns"])
+    return re.compile(rf"(?:{alternation})(?:-\d{{4}}-\d{{2}}-\d{{2}})?"), entry["reason"]
+
+
+RESPONSES_ONLY_MODELS = _model_matcher(_MODELS["responses_only"])
+CHAT_ONLY_MODELS = _model_matcher(_MODELS["chat_only"])

@@ -1,0 +1,347 @@
+"""Tools, tool_choice and structured-output formats, both directions.
+
+Chat nests a tool's definition under its type (``{type, function: {...}}``);
+Responses flattens it (``{type, name, ...}``). The same goes for named
+tool choices, allowed_tools and json_schema formats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .context import Context, child
+from .rules import DROP, TABLES, VALUES
+
+_C_FUNCTION = TABLES["chat.tool.function"]
+_C_CUSTOM = TABLES["chat.tool.custom"]
+_C_LEGACY_FN = TABLES["chat.function"]
+_C_JSON_SCHEMA = TABLES["chat.response_format.json_schema"]
+_C_WEB = TABLES["chat.web_search_options"]
+_R_FUNCTION = TABLES["responses.tool.function"]
+_R_CUSTOM = TABLES["responses.tool.custom"]
+_R_WEB = TABLES["responses.tool.web_search"]
+_R_JSON_SCHEMA = TABLES["responses.text.format.json_schema"]
+_R_TOOL_TYPES = VALUES["responses.tool_types"]
+_R_CHOICE_TYPES = VALUES["responses.tool_choice_types"]
+_C_CHOICE_TYPES = VALUES["chat.tool_choice_types"]
+_FORMAT_TYPES = VALUES["response_format_types"]
+
+_TOOL_CHOICE_STRINGS = ("none", "auto", "required")
+# A function tool with only these keys maps field for field (see responses.tool.function).
+_PLAIN_FUNCTION_KEYS = frozenset(k for k, r in _R_FUNCTION.items() if r.to and r.to.startswith("function.")) | {"type"}
+_LOCATION_FIELDS = ("city", "country", "region", "timezone")
+
+
+def _name(obj: Any, path: str, ctx: Context) -> str | None:
+    name = obj.get("name") if type(obj) is dict else None
+    if type(name) is not str:
+        ctx.problem(f"{path}.name", "a string", name)
+        return None
+    return name
+
+
+# ---------------------------------------------------------------- chat → responses
+
+def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
+    if type(tools) is not list:
+        ctx.problem(path, "a list of tools", tools)
+        return []
+    out: list[dict[str, Any]] = []
+    fn_quiet = _C_FUNCTION.quiet.issuperset
+    for i, tool in enumerate(tools):
+        fn: Any = tool.get("function") if type(tool) is dict else None
+        if type(fn) is dict and tool.get("type") == "function" and fn_quiet(tool) and fn_quiet(fn) and type(fn.get("name")) is str:
+            # The common shape: flatten it, writing the Chat defaults Responses would read otherwise.
+            flat = {"type": "function", **fn}
+            if flat.get("strict") is None:
+                flat["strict"] = False
+            flat.setdefault("parameters", None)
+            out.append(flat)
+            continue
+        p = f"{path}[{i}]"
+        if type(tool) is not dict:
+            ctx.problem(p, "a tool object", tool)
+            continue
+        ttype = tool.get("type")
+        if ttype == "function":
+            fn = tool.get("function")
+            name = _name(fn, f"{p}.function", ctx)
+            if name is None:
+                continue
+            ctx.carry(tool, _C_FUNCTION, p, None)
+            new: dict[str, Any] = {"type": "function", "name": name}
+            ctx.carry(fn, _C_FUNCTION, f"{p}.function", new)
+            new.setdefault("parameters", None)
+            if new.get("strict") is None:
+                new["strict"] = False
+            out.append(new)
+        elif ttype == "custom":
+            custom: Any = tool.get("custom")
+            name = _name(custom, f"{p}.custom", ctx)
+            if name is None:
+                continue
+            ctx.carry(tool, _C_CUSTOM, p, None)
+            new = {"type": "custom"}
+            ctx.carry(custom, _C_CUSTOM, f"{p}.custom", new)
+            fmt = custom.get("format")
+            if fmt is not None:
+                new["format"] = _chat_custom_format(fmt, f"{p}.custom.format", ctx)
+            out.append(new)
+        else:
+            ctx.problem(f"{p}.type", "function or custom", ttype)
+    return out
+
+
+def _chat_custom_format(fmt: Any, path: str, ctx: Context) -> Any:
+    if type(fmt) is dict and fmt.get("type") == "grammar":
+        grammar: Any = fmt.get("grammar")
+        if type(grammar) is not dict:
+            ctx.problem(f"{path}.grammar", "an object with definition and syntax", grammar)
+            return fmt
+        return {"type": "grammar", "definition": grammar.get("definition"), "syntax": grammar.get("syntax")}
+    return fmt
+
+
+def chat_functions(functions: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
+    """Legacy ``functions`` → function tools (non-strict, as they always were)."""
+    if type(functions) is not list:
+        ctx.problem(path, "a list of function definitions", functions)
+        return []
+    out: list[dict[str, Any]] = []
+    for i, fn in enumerate(functions):
+        p = f"{path}[{i}]"
+        name = _name(fn, p, ctx)
+        if name is None:
+            continue
+        new: dict[str, Any] = {"type": "function", "name": name}
+        ctx.carry(fn, _C_LEGACY_FN, p, new)
+        new.setdefault("parameters", None)
+        new["strict"] = False
+        out.append(new)
+    return out
+
+
+def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
+    if type(choice) is str:
+        if choice not in _TOOL_CHOICE_STRINGS:
+            ctx.problem(path, "none, auto, required or a named tool choice", choice)
+        return choice
+    if type(choice) is not dict:
+        ctx.problem(path, "a string or a tool choice object", choice)
+        return None
+    ctype = choice.get("type")
+    if ctype == "function" or ctype == "custom":
+        name = _name(choice.get(ctype), f"{path}.{ctype}", ctx)
+        return {"type": ctype, "name": name}
+    if ctype == "allowed_tools":
+        allowed = choice.get("allowed_tools")
+        if type(allowed) is not dict or type(allowed.get("tools")) is not list:
+            ctx.problem(f"{path}.allowed_tools", "an object with mode and tools", allowed)
+            return None
+        refs = []
+        for i, ref in enumerate(allowed["tools"]):
+            rp = f"{path}.allowed_tools.tools[{i}]"
+            rtype = ref.get("type") if type(ref) is dict else None
+            if rtype in ("function", "custom"):
+                refs.append({"type": rtype, "name": _name(ref.get(rtype), f"{rp}.{rtype}", ctx)})
+            else:
+                ctx.problem(f"{rp}.type", "function or custom", rtype)
+        return {"type": "allowed_tools", "mode": allowed.get("mode"), "tools": refs}
+    ctx.problem(f"{path}.type", "function, custom or allowed_tools", ctype)
+    return None
+
+
+def chat_function_call(choice: Any, path: str, ctx: Context) -> Any:
+    """Legacy ``function_call`` → tool_choice."""
+    if choice in ("none", "auto"):
+        return choice
+    name = _name(choice, path, ctx)
+    return {"type": "function", "name": name} if name is not None else None
+
+
+def chat_response_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | None:
+    if type(fmt) is not dict:
+        ctx.problem(path, "an object with type text, json_object or json_schema", fmt)
+        return None
+    ftype = fmt.get("type")
+    if ftype == "json_schema":
+        js = fmt.get("json_schema")
+        name = _name(js, f"{path}.json_schema", ctx)
+        if name is None:
+            return None
+        ctx.carry(fmt, _C_JSON_SCHEMA, path, None)
+        new: dict[str, Any] = {"type": "json_schema"}
+        ctx.carry(js, _C_JSON_SCHEMA, f"{path}.json_schema", new)
+        if "schema" not in new:
+            new["schema"] = {}
+        return new
+    if ftype in _FORMAT_TYPES:
+        _extra_keys(fmt, path, ctx, ("type",))
+        return {"type": ftype}
+    ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
+    return None
+
+
+def chat_web_search(options: Any, path: str, ctx: Context) -> dict[str, Any] | None:
+    if type(options) is not dict:
+        ctx.problem(path, "an object", options)
+        return None
+    tool: dict[str, Any] = {"type": "web_search"}
+    ctx.carry(options, _C_WEB, path, tool)
+    location = options.get("user_location")
+    if location is not None:
+        if type(location) is not dict:
+            ctx.problem(f"{path}.user_location", "an object {type, approximate}", location)
+        else:
+            flat: dict[str, Any] = {"type": location.get("type", "approximate")}
+            approx = location.get("approximate") or {}
+            for key, value in approx.items():
+                if key in _LOCATION_FIELDS:
+                    flat[key] = value
+                else:
+                    ctx.loss(child(f"{path}.user_location.approximate", key), key, "unsupported",
+                             "not a location field migrator knows; it was not forwarded")
+            tool["user_location"] = flat
+    return tool
+
+
+def _extra_keys(obj: dict[str, Any], path: str, ctx: Context, known: tuple[str, ...]) -> None:
+    for key in obj:
+        if key not in known:
+            ctx.loss(child(path, key), key, "unsupported", "not a field migrator knows here; it was not forwarded")
+
+
+# ---------------------------------------------------------------- responses → chat
+
+def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) -> None:
+    """Function/custom tools → ``out['tools']``; a web search tool → ``out['web_search_options']``."""
+    if type(tools) is not list:
+        ctx.problem(path, "a list of tools", tools)
+        return
+    chat_tools_out: list[dict[str, Any]] = []
+    plain = _PLAIN_FUNCTION_KEYS.issuperset
+    for i, tool in enumerate(tools):
+        if type(tool) is dict and tool.get("type") == "function" and plain(tool) and type(tool.get("name")) is str:
+            # The common shape, with nothing to drop or report: nest it directly.
+            fn = tool.copy()
+            del fn["type"]
+            if None in fn.values():
+                fn = {k: v for k, v in fn.items() if v is not None}
+            if "strict" not in fn:
+                fn["strict"] = True
+            chat_tools_out.append({"type": "function", "function": fn})
+            continue
+        p = f"{path}[{i}]"
+        if type(tool) is not dict:
+            ctx.problem(p, "a tool object", tool)
+            continue
+        ttype = tool.get("type")
+        rule = _R_TOOL_TYPES.get(ttype) if type(ttype) is str else None
+        if rule is None:
+            ctx.loss(p, str(ttype), "unsupported", f"{ttype!r} is not a Responses tool type migrator knows; it was not forwarded")
+            continue
+        if rule.do is DROP:
+            ctx.loss(p, ttype, rule.kind, rule.reason)
+            continue
+        if ttype == "function":
+            name = _name(tool, p, ctx)
+            if name is None:
+                continue
+            new: dict[str, Any] = {"type": "function"}
+            ctx.carry(tool, _R_FUNCTION, p, new)
+            fn = new["function"]
+            for key in ("parameters", "description"):
+                if key in fn and fn[key] is None:
+                    del fn[key]
+            if fn.get("strict") is None:
+                fn["strict"] = True
+            chat_tools_out.append(new)
+        elif ttype == "custom":
+            name = _name(tool, p, ctx)
+            if name is None:
+                continue
+            new = {"type": "custom"}
+            ctx.carry(tool, _R_CUSTOM, p, new)
+            fmt = tool.get("format")
+            if fmt is not None:
+                new["custom"]["format"] = _responses_custom_format(fmt)
+            chat_tools_out.append(new)
+        else:  # a web search tool
+            if "web_search_options" in out:
+                ctx.loss(p, ttype, "unsupported", "Chat takes one web_search_options; this second web search tool was not forwarded")
+                continue
+            options: dict[str, Any] = {}
+            ctx.carry(tool, _R_WEB, p, options)
+            location = tool.get("user_location")
+            if type(location) is dict:
+                nested: dict[str, Any] = {"type": location.get("type", "approximate")}
+                approx = {k: v for k, v in location.items() if k in _LOCATION_FIELDS and v is not None}
+                ctx.carry({k: v for k, v in location.items() if k != "type"}, _R_WEB, f"{p}.user_location", None)
+                nested["approximate"] = approx
+                options["user_location"] = nested
+            out["web_search_options"] = options
+    if chat_tools_out:
+        out["tools"] = chat_tools_out
+
+
+def _responses_custom_format(fmt: Any) -> Any:
+    if type(fmt) is dict and fmt.get("type") == "grammar":
+        return {"type": "grammar", "grammar": {"definition": fmt.get("definition"), "syntax": fmt.get("syntax")}}
+    return fmt
+
+
+def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
+    if type(choice) is str:
+        if choice not in _TOOL_CHOICE_STRINGS:
+            ctx.problem(path, "none, auto, required or a tool choice object", choice)
+        return choice
+    if type(choice) is not dict:
+        ctx.problem(path, "a string or a tool choice object", choice)
+        return None
+    ctype = choice.get("type")
+    rule = _R_CHOICE_TYPES.get(ctype) if type(ctype) is str else None
+    if rule is None:
+        ctx.problem(f"{path}.type", "a tool choice type", ctype)
+        return None
+    if rule.do is DROP:
+        ctx.loss(path, ctype, rule.kind, rule.reason)
+        return None
+    if ctype == "function" or ctype == "custom":
+        return {"type": ctype, ctype: {"name": _name(choice, path, ctx)}}
+    # allowed_tools
+    refs = []
+    tools = choice.get("tools")
+    if type(tools) is not list:
+        ctx.problem(f"{path}.tools", "a list of tool references", tools)
+        return None
+    for i, ref in enumerate(tools):
+        rp = f"{path}.tools[{i}]"
+        rtype = ref.get("type") if type(ref) is dict else None
+        if rtype in ("function", "custom"):
+            refs.append({"type": rtype, rtype: {"name": _name(ref, rp, ctx)}})
+        else:
+            r = _R_TOOL_TYPES.get(rtype) if type(rtype) is str else None
+            ctx.loss(rp, str(rtype), "unsupported", r.reason if r is not None and r.reason else "Chat can restrict the choice to function and custom tools only")
+    return {"type": "allowed_tools", "allowed_tools": {"mode": choice.get("mode"), "tools": refs}}
+
+
+def responses_text_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | None:
+    if type(fmt) is not dict:
+        ctx.problem(path, "an object with type text, json_object or json_schema", fmt)
+        return None
+    ftype = fmt.get("type")
+    if ftype == "json_schema":
+        if _name(fmt, path, ctx) is None:
+            return None
+        new: dict[str, Any] = {"type": "json_schema"}
+        ctx.carry(fmt, _R_JSON_SCHEMA, path, new)
+        return new
+    if ftype in _FORMAT_TYPES:
+        _extra_keys(fmt, path, ctx, ("type",))
+        return {"type": ftype}
+    ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
+    return None
+
+
+# The chat table lists the forms the converter above knows; keep them in step.
+CHAT_CHOICE_FORMS = frozenset(_C_CHOICE_TYPES)

@@ -1,0 +1,67 @@
+"""Token usage: ``CompletionUsage`` ⇄ ``ResponseUsage``, every detail field carried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .context import Context
+from .rules import TABLES
+
+_CHAT = TABLES["chat.usage"]
+_RESPONSES = TABLES["response.usage"]
+
+
+def _int(obj: Any, key: str) -> int:
+    value = obj.get(key) if type(obj) is dict else None
+    return value if type(value) is int else 0
+
+
+def chat_usage_to_responses(usage: Any, path: str, ctx: Context) -> dict[str, Any] | None:
+    """The Responses type requires every detail field, so unknown ones are written as 0."""
+    if usage is None:
+        return None
+    if type(usage) is not dict:
+        ctx.problem(path, "a usage object", usage)
+        return None
+    ctx.carry(usage, _CHAT, path, None)
+    prompt = usage.get("prompt_tokens_details")
+    completion = usage.get("completion_tokens_details")
+    if type(prompt) is dict:
+        ctx.carry(prompt, _CHAT, f"{path}.prompt_tokens_details", None)
+    if type(completion) is dict:
+        ctx.carry(completion, _CHAT, f"{path}.completion_tokens_details", None)
+    inp = _int(usage, "prompt_tokens")
+    outp = _int(usage, "completion_tokens")
+    total = usage.get("total_tokens")
+    return {
+        "input_tokens": inp,
+        "input_tokens_details": {"cached_tokens": _int(prompt, "cached_tokens"), "cache_write_tokens": _int(prompt, "cache_write_tokens")},
+        "output_tokens": outp,
+        "output_tokens_details": {"reasoning_tokens": _int(completion, "reasoning_tokens")},
+        "total_tokens": total if type(total) is int else inp + outp,
+    }
+
+
+def responses_usage_to_chat(usage: Any, path: str, ctx: Context) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    if type(usage) is not dict:
+        ctx.problem(path, "a usage object", usage)
+        return None
+    ctx.carry(usage, _RESPONSES, path, None)
+    inp_d = usage.get("input_tokens_details")
+    out_d = usage.get("output_tokens_details")
+    if type(inp_d) is dict:
+        ctx.carry(inp_d, _RESPONSES, f"{path}.input_tokens_details", None)
+    if type(out_d) is dict:
+        ctx.carry(out_d, _RESPONSES, f"{path}.output_tokens_details", None)
+    inp = _int(usage, "input_tokens")
+    outp = _int(usage, "output_tokens")
+    total = usage.get("total_tokens")
+    return {
+        "prompt_tokens": inp,
+        "completion_tokens": outp,
+        "total_tokens": total if type(total) is int else inp + outp,
+        "prompt_tokens_details": {"cached_tokens": _int(inp_d, "cached_tokens"), "cache_write_tokens": _int(inp_d, "cache_write_tokens")},
+        "completion_tokens_details": {"reasoning_tokens": _int(out_d, "reasoning_tokens")},
+    }

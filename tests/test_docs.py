@@ -1,0 +1,138 @@
+"""docs/mapping.md is generated from mappings/ and must not go stale."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migrator.mapping import docs
+from migrator.mapping.rules import FILES, mappings_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+MAPPING_MD = ROOT / "docs" / "mapping.md"
+
+
+def _raw(stem: str) -> dict:
+    return json.loads((mappings_dir() / f"{stem}.json").read_text(encoding="utf-8"))
+
+
+def test_mapping_md_is_up_to_date() -> None:
+    assert MAPPING_MD.read_text(encoding="utf-8") == docs.render(), (
+        "docs/mapping.md is stale: run `python -m migrator.mapping.docs`"
+    )
+
+
+def test_render_is_deterministic() -> None:
+    assert docs.render() == docs.render()
+
+
+def test_every_table_and_value_table_is_documented() -> None:
+    text = docs.render()
+    for stem in FILES:
+        data = _raw(stem)
+        assert f"## {data['title']}" in text
+        for name in data.get("tables", {}):
+            assert f"#### `{name}`:" in text, name
+            assert f'<a id="table-{name}"></a>' in text, name
+        for name in data.get("values", {}):
+            assert f"#### `{name}`:" in text, name
+            assert f'<a id="values-{name}"></a>' in text, name
+
+
+def test_every_field_and_value_has_a_row() -> None:
+    text = docs.render()
+    for stem in FILES:
+        data = _raw(stem)
+        for group in ("tables", "values"):
+            for table in data.get(group, {}).values():
+                for key in table["fields" if group == "tables" else "values"]:
+                    assert f"| {docs.cell(docs.code(key))} |" in text, key
+
+
+def test_models_are_documented() -> None:
+    text = docs.render()
+    models = _raw("models")
+    assert f"## {models['title']}" in text
+    for key in ("responses_only", "chat_only"):
+        for pattern in models[key]["patterns"]:
+            assert docs.cell(docs.code(pattern)) in text, pattern
+
+
+def test_header_says_generated() -> None:
+    head = docs.render().splitlines()[:6]
+    assert any("python -m migrator.mapping.docs" in line and "not edit" in line for line in head)
+
+
+def test_directions_are_in_order() -> None:
+    text = docs.render()
+    request = text.index("## Request parameters")
+    results = text.index("## Results")
+    assert request < text.index("### Chat → Responses", request) < text.index("### Responses → Chat", request) < results
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ({"do": "copy"}, "same name"),
+        ({"do": "rename", "to": "max_output_tokens"}, "→ `max_output_tokens`"),
+        ({"do": "convert", "to": "input", "via": "messages", "how": "x"}, "→ `input` (by `messages`)"),
+        ({"do": "drop", "kind": "unsupported", "reason": "no seed here", "unless": [None, 0]},
+         "**unsupported**; lossless when: `null`, `0`"),
+        ({"do": "drop", "kind": "dropped", "reason": "no names here"}, "**dropped**"),
+        ({"do": "omit", "reason": "output-only echo"}, "omitted, no loss"),
+        ({"do": "approximate", "to": "priority", "reason": "nearest tier"}, "≈ `priority`"),
+    ],
+)
+def test_carried_as(rule: dict, expected: str) -> None:
+    assert docs.carried_as(rule) == expected
+
+
+def test_cells_escape_pipes_and_newlines() -> None:
+    assert docs.cell("a|b\nc") == "a\\|b c"
+    assert docs.code("a`b") == "``a`b``"
+
+
+def test_write_then_check(tmp_path: Path) -> None:
+    target = tmp_path / "mapping.md"
+    out = io.StringIO()
+    assert docs.main([], path=target, stdout=out, stderr=io.StringIO()) == 0
+    assert target.read_text(encoding="utf-8") == docs.render()
+    assert [p.name for p in tmp_path.iterdir()] == ["mapping.md"]  # no temp file left behind
+    assert docs.main(["--check"], path=target, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+
+
+def test_check_fails_on_a_stale_copy(tmp_path: Path) -> None:
+    target = tmp_path / "mapping.md"
+    target.write_text(docs.render().replace("same name", "same-name", 1), encoding="utf-8")
+    before = target.read_text(encoding="utf-8")
+    err = io.StringIO()
+    assert docs.main(["--check"], path=target, stdout=io.StringIO(), stderr=err) == 1
+    assert "stale" in err.getvalue() and "python -m migrator.mapping.docs" in err.getvalue()
+    assert target.read_text(encoding="utf-8") == before  # --check never writes
+
+
+def test_check_fails_on_a_missing_file(tmp_path: Path) -> None:
+    err = io.StringIO()
+    assert docs.main(["--check"], path=tmp_path / "nope.md", stdout=io.StringIO(), stderr=err) == 1
+    assert "missing" in err.getvalue()
+
+
+def test_module_check_exits_1_on_stale_output(tmp_path: Path) -> None:
+    target = tmp_path / "mapping.md"
+    target.write_text("stale\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "migrator.mapping.docs", "--check", "--output", str(target)],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )
+    assert proc.returncode == 1
+    assert "stale" in proc.stderr
+
+
+def test_docs_module_does_not_import_jsonschema() -> None:
+    code = "import sys, migrator.mapping.docs; sys.exit('jsonschema' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT).returncode == 0

@@ -1,0 +1,330 @@
+"""Every parameter and field of the installed ``openai`` SDK's types appears in some table.
+
+The rule tables in ``mappings/`` name the SDK types they cover (``sdk``). This
+test resolves each of those names against the installed SDK and fails when
+
+* a name does not resolve (wrong module, class or attribute),
+* a field of a named type has no rule in its table (a new SDK parameter that
+  the engine would report as unknown instead of translating),
+* a rule names a field that none of the table's SDK types has and that the
+  table does not declare in ``extra_fields`` (a stale rule),
+* a literal value of a named enum-like field has no rule in its value table,
+* a top-level ``create`` parameter of either endpoint has no rule.
+
+So upgrading the SDK pin turns every API addition into a failing test that
+names the table and the field.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import importlib
+import json
+import types
+import typing
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import pydantic
+import pytest
+import typing_extensions
+
+from migrator.mapping.rules import FILES, mappings_dir
+
+# ----------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class Entry:
+    file: str
+    kind: str  # "tables" or "values"
+    name: str
+    sdk: tuple[str, ...]
+    keys: frozenset[str]  # the table's fields, or the value table's values
+    extra: frozenset[str]
+
+
+def _entries() -> list[Entry]:
+    out: list[Entry] = []
+    for stem in FILES:
+        raw = json.loads((mappings_dir() / f"{stem}.json").read_text(encoding="utf-8"))
+        for name, t in raw.get("tables", {}).items():
+            out.append(Entry(stem, "tables", name, tuple(t["sdk"]), frozenset(t["fields"]), frozenset(t.get("extra_fields", ()))))
+        for name, t in raw.get("values", {}).items():
+            out.append(Entry(stem, "values", name, tuple(t["sdk"]), frozenset(t["values"]), frozenset()))
+    return out
+
+
+ENTRIES = _entries()
+TABLES = [e for e in ENTRIES if e.kind == "tables"]
+VALUE_TABLES = [e for e in ENTRIES if e.kind == "values"]
+TABLE_BY_NAME = {e.name: e for e in TABLES}
+
+
+def _ids(entries: list[Entry]) -> list[str]:
+    return [f"{e.file}:{e.name}" for e in entries]
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+class Unresolved(LookupError):
+    """An ``sdk`` reference that names nothing in the installed SDK."""
+
+
+_UNION = frozenset({typing.Union, types.UnionType})
+_SEQUENCE = frozenset({list, tuple, set, frozenset, collections.abc.Iterable, collections.abc.Sequence,
+                       collections.abc.Collection, collections.abc.MutableSequence})
+_WRAPPERS = frozenset({typing.Required, typing.NotRequired, typing_extensions.Required, typing_extensions.NotRequired,
+                       typing_extensions.ReadOnly, typing.Annotated})
+_ALIAS_TYPES = tuple({t for t in (getattr(typing, "TypeAliasType", None), typing_extensions.TypeAliasType) if isinstance(t, type)})
+
+
+def members(tp: Any) -> list[Any]:
+    """The leaves of a type: unions, Optional, lists/iterables, Annotated and Required peeled off."""
+    out: list[Any] = []
+
+    def walk(t: Any) -> None:
+        if _ALIAS_TYPES and isinstance(t, _ALIAS_TYPES):
+            walk(t.__value__)
+            return
+        origin = typing.get_origin(t)
+        if origin in _WRAPPERS:
+            walk(typing.get_args(t)[0])
+        elif origin in _UNION:
+            for arg in typing.get_args(t):
+                walk(arg)
+        elif origin in _SEQUENCE:
+            args = typing.get_args(t)
+            if args:
+                walk(args[0])
+        elif t not in out:
+            out.append(t)
+
+    walk(tp)
+    return out
+
+
+def is_record(tp: Any) -> bool:
+    return typing_extensions.is_typeddict(tp) or (isinstance(tp, type) and issubclass(tp, pydantic.BaseModel))
+
+
+@dataclass(frozen=True)
+class Field:
+    wire: str  # the key on the wire (a pydantic alias such as ``async``)
+    attr: str  # the Python name (``async_``), which ``model_dump()`` without by_alias writes
+    annotation: Any
+
+
+@cache
+def record_fields(tp: Any) -> dict[str, Field]:
+    """Wire key → field of one TypedDict (functional syntax too: ``async``) or pydantic model."""
+    if typing_extensions.is_typeddict(tp):
+        return {k: Field(k, k, v) for k, v in typing.get_type_hints(tp, include_extras=True).items()}
+    tp.model_rebuild()
+    out: dict[str, Field] = {}
+    for name, info in tp.model_fields.items():
+        wire = info.validation_alias if isinstance(info.validation_alias, str) else (info.alias or name)
+        out[wire] = Field(wire, name, info.annotation)
+    return out
+
+
+def resolve_root(ref: str) -> tuple[Any, list[str]]:
+    """``module:Class.a.b`` → (the class or type alias, [a, b])."""
+    module_name, sep, rest = ref.partition(":")
+    if not sep or not rest:
+        raise Unresolved(f"{ref!r}: expected 'module:Class[.attr...]'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise Unresolved(f"{ref!r}: module {module_name!r} does not import ({exc})") from None
+    cls_name, *attrs = rest.split(".")
+    if not hasattr(module, cls_name):
+        raise Unresolved(f"{ref!r}: module {module_name!r} has no {cls_name!r}")
+    return getattr(module, cls_name), attrs
+
+
+def resolve_fields(ref: str) -> dict[str, Field]:
+    """The fields of the record type (or union of record types) that ``ref`` names."""
+    tp, attrs = resolve_root(ref)
+    if attrs:
+        raise Unresolved(f"{ref!r}: a table's sdk entry names a type ('module:Class'), not a field")
+    records = [m for m in members(tp) if is_record(m)]
+    if not records:
+        raise Unresolved(f"{ref!r}: {tp!r} is neither a TypedDict nor a pydantic model (nor a union of them)")
+    fields: dict[str, Field] = {}
+    for record in records:
+        for wire, field in record_fields(record).items():
+            fields.setdefault(wire, field)
+    return fields
+
+
+def resolve_literals(ref: str) -> set[Any]:
+    """The literal values of the field that ``module:Class.attr[.attr...]`` names.
+
+    Each step looks the attribute up in every record member of the current type
+    (a union of TypedDicts/models, possibly inside Optional/List/Iterable); at
+    the last step, plain ``Literal`` members of the parent union count too, so
+    ``tool_choice.type`` covers ``"none" | "auto" | "required"`` as well as the
+    ``type`` of each object form.
+    """
+    tp, attrs = resolve_root(ref)
+    if not attrs:
+        raise Unresolved(f"{ref!r}: a value table's sdk entry names a field ('module:Class.attr'), not a type")
+    current: list[Any] = [tp]
+    values: set[Any] = set()
+    for i, attr in enumerate(attrs):
+        last = i == len(attrs) - 1
+        nxt: list[Any] = []
+        for t in current:
+            for m in members(t):
+                if is_record(m):
+                    field = record_fields(m).get(attr)
+                    if field is None:
+                        # pydantic Python names (``async_``) resolve too
+                        field = next((f for f in record_fields(m).values() if f.attr == attr), None)
+                    if field is not None:
+                        nxt.append(field.annotation)
+                elif last and typing.get_origin(m) is typing.Literal:
+                    values.update(typing.get_args(m))
+        if not nxt:
+            where = ".".join(attrs[:i]) or "the class"
+            raise Unresolved(f"{ref!r}: no member of {where} has a field {attr!r}")
+        current = nxt
+    for t in current:
+        for m in members(t):
+            if typing.get_origin(m) is typing.Literal:
+                values.update(typing.get_args(m))
+    values.discard(None)
+    if not values:
+        shown = ", ".join(sorted({getattr(m, "__name__", repr(m)) for t in current for m in members(t)}))
+        raise Unresolved(f"{ref!r}: not a Literal-typed field (its type is {shown})")
+    return values
+
+
+# -------------------------------------------------------------------------------- tests
+
+
+def _all_refs() -> list[tuple[Entry, str]]:
+    return [(e, ref) for e in ENTRIES for ref in e.sdk]
+
+
+def test_every_sdk_reference_resolves() -> None:
+    """One list of every reference in mappings/ that names nothing in the installed SDK."""
+    broken: list[str] = []
+    for entry, ref in _all_refs():
+        try:
+            if entry.kind == "tables":
+                resolve_fields(ref)
+            else:
+                resolve_literals(ref)
+        except Unresolved as exc:
+            broken.append(f"{entry.file}.json {entry.kind}.{entry.name}: {exc}")
+    assert not broken, "sdk references in mappings/ that do not resolve:\n  " + "\n  ".join(broken)
+
+
+@pytest.mark.parametrize("entry", TABLES, ids=_ids(TABLES))
+def test_table_covers_every_sdk_field(entry: Entry) -> None:
+    missing: dict[str, list[str]] = {}
+    for ref in entry.sdk:
+        try:
+            fields = resolve_fields(ref)
+        except Unresolved as exc:
+            pytest.fail(f"{entry.file}.json table {entry.name!r}: {exc}")
+        absent = sorted(set(fields) - entry.keys)
+        if absent:
+            missing[ref] = absent
+    assert not missing, (
+        f"{entry.file}.json table {entry.name!r} has no rule for these SDK fields:\n  "
+        + "\n  ".join(f"{ref}: {', '.join(keys)}" for ref, keys in missing.items())
+    )
+
+
+@pytest.mark.parametrize("entry", TABLES, ids=_ids(TABLES))
+def test_table_has_no_stale_fields(entry: Entry) -> None:
+    """A rule for a field that none of the table's SDK types has (and is not an extra) is stale.
+
+    Tables that merge several SDK types (a tool and its nested function
+    definition) are checked against the union of their fields.
+    """
+    known: set[str] = set(entry.extra)
+    for ref in entry.sdk:
+        try:
+            fields = resolve_fields(ref)
+        except Unresolved as exc:
+            pytest.fail(f"{entry.file}.json table {entry.name!r}: {exc}")
+        known.update(fields)
+        # A pydantic field's Python name (``async_``) is what ``model_dump()`` writes
+        # without by_alias, so a rule for it reads SDK objects dumped that way.
+        known.update(f.attr for f in fields.values())
+    stale = sorted(entry.keys - known)
+    assert not stale, (
+        f"{entry.file}.json table {entry.name!r} has rules for fields that none of {list(entry.sdk)} has"
+        f" (add them to extra_fields if they are meant to be there): {', '.join(stale)}"
+    )
+
+
+@pytest.mark.parametrize("entry", VALUE_TABLES, ids=_ids(VALUE_TABLES))
+def test_value_table_covers_every_literal(entry: Entry) -> None:
+    missing: dict[str, list[str]] = {}
+    for ref in entry.sdk:
+        try:
+            literals = resolve_literals(ref)
+        except Unresolved as exc:
+            pytest.fail(f"{entry.file}.json value table {entry.name!r}: {exc}")
+        absent = sorted(str(v) for v in literals if str(v) not in entry.keys)
+        if absent:
+            missing[ref] = absent
+    assert not missing, (
+        f"{entry.file}.json value table {entry.name!r} has no rule for these SDK values:\n  "
+        + "\n  ".join(f"{ref}: {', '.join(values)}" for ref, values in missing.items())
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "ref"),
+    [
+        ("chat.request", "openai.types.chat.completion_create_params:CompletionCreateParamsBase"),
+        ("responses.request", "openai.types.responses.response_create_params:ResponseCreateParamsBase"),
+    ],
+)
+def test_every_create_parameter_has_a_rule(table: str, ref: str) -> None:
+    params = set(resolve_fields(ref)) | {"stream"}
+    missing = sorted(params - TABLE_BY_NAME[table].keys)
+    assert not missing, f"create parameters of {ref} with no rule in table {table!r}: {', '.join(missing)}"
+
+
+# ------------------------------------------------------------- the resolver itself
+
+
+def test_resolver_sees_functional_typeddict_keys_and_pydantic_aliases() -> None:
+    """``async`` is only expressible with functional TypedDict syntax or a pydantic alias."""
+    assert "async" in resolve_fields("openai.types.responses.function_tool_param:FunctionToolParam")
+    fields = resolve_fields("openai.types.responses.response_function_tool_call:ResponseFunctionToolCall")
+    assert fields["async"].attr == "async_"
+    assert "async_" not in fields
+
+
+def test_resolver_collects_union_members_and_plain_literals() -> None:
+    roles = resolve_literals("openai.types.chat.chat_completion_message_param:ChatCompletionMessageParam.role")
+    assert roles == {"system", "developer", "user", "assistant", "tool", "function"}
+    choice = resolve_literals("openai.types.responses.response_create_params:ResponseCreateParamsBase.tool_choice.type")
+    assert {"none", "auto", "required", "function", "allowed_tools"} <= choice
+    items = resolve_literals("openai.types.responses.response_input_item_param:ResponseInputItemParam.type")
+    assert {"message", "function_call", "function_call_output", "reasoning", "item_reference"} <= items
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "openai.types.chat.no_such_module:Foo",
+        "openai.types.chat.chat_completion:NoSuchClass",
+        "openai.types.chat.chat_completion:Choice.no_such_field",
+        "openai.types.chat.chat_completion:Choice.index",  # an int, not a Literal
+    ],
+)
+def test_resolver_rejects_broken_references(ref: str) -> None:
+    with pytest.raises(Unresolved, match=r"'openai\.types\.chat\."):
+        resolve_literals(ref) if "." in ref.partition(":")[2] else resolve_fields(ref)
+
