@@ -5,6 +5,7 @@ Run from the repository root::
     python bench/run.py                  # full run, plain-text table
     python bench/run.py --json out.json  # also write the results as JSON
     python bench/run.py --quick          # fewer samples, for a smoke test
+    python bench/run.py --only requests  # the request bench alone (--only streams: the stream bench alone)
 
 See bench/README.md for what is measured and how.
 """
@@ -22,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 # bench/ is sys.path[0] when this file is run as a script.
 import conversation as cv
 import floor
+import streams
 
 # LiteLLM downloads a model cost map at import unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -822,17 +824,78 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="exit 1 if a hard target fails or is skipped",
     )
+    p.add_argument(
+        "--only",
+        choices=("requests", "streams"),
+        help="run one bench only: requests (translate() of request bodies) or streams (bench/streams.py)",
+    )
+    p.add_argument(
+        "--stream-rounds",
+        type=int,
+        default=25,
+        help="timed runs of each stream per contender in the stream bench (default 25)",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.rounds, args.per_round, args.warmup, args.import_runs = 20, 5, 0.05, 3
+        args.stream_rounds = 3
 
-    exp = cv.expected()
-    rbody, cbody = cv.responses_body(), cv.chat_body()
-    assert len(rbody["input"]) == exp.items == 81
     print(
         f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus; "
         f"migrator {'installed' if MIGRATOR_INSTALLED else 'from work tree (not installed)'}"
     )
+    doc: dict[str, Any] = {
+        "environment": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "migrator_installed": MIGRATOR_INSTALLED,
+            "packages": {d: _version(d) for d in ("migrator", "openai", "openai-agents", "litellm")},
+        },
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+    targets: list[Any] = []
+    if args.only != "streams":
+        req_doc, req_targets = run_requests(args)
+        doc.update(req_doc)
+        targets += req_targets
+    if args.only != "requests":
+        stream_doc, stream_targets = streams.run(
+            rounds=args.stream_rounds,
+            warmup=1 if args.quick else 3,
+            keep_gc=args.keep_gc,
+            quick=args.quick,
+        )
+        doc["streams"] = stream_doc
+        targets += stream_targets
+    if args.only is None:
+        print("\nall targets (requests, then streams):")
+        print_request_targets(t for t in targets if isinstance(t, Target))
+        streams.print_targets([t for t in targets if isinstance(t, streams.Target)])
+    doc["targets"] = [asdict(t) for t in targets]
+
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+
+    if args.strict and any(t.hard and t.status != "PASS" for t in targets):
+        return 1
+    return 0
+
+
+def print_request_targets(targets: Iterable[Target]) -> None:
+    for t in targets:
+        val = "-" if t.value is None else (f"{t.value:.1f} ms" if "import" in t.name else f"{t.value:.2f}x")
+        print(f"  {t.status:<4}  {t.name:<22} {t.goal:<24} measured {val}{'' if t.hard else '  (aim)'}")
+
+
+def run_requests(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]]:
+    """The request bench: both directions of translate(), and import time. Returns its JSON part and targets."""
+    exp = cv.expected()
+    rbody, cbody = cv.responses_body(), cv.chat_body()
+    assert len(rbody["input"]) == exp.items == 81
     print(f"conversation: {describe(exp)}")
     print(
         f"timing: {args.rounds} rounds x {args.per_round} calls per contender, each call timed "
@@ -889,33 +952,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     targets = evaluate(r2c, c2r, imp)
     print("\ntargets:")
-    for t in targets:
-        val = "-" if t.value is None else (f"{t.value:.1f} ms" if "import" in t.name else f"{t.value:.2f}x")
-        print(f"  {t.status:<4}  {t.name:<22} {t.goal:<24} measured {val}{'' if t.hard else '  (aim)'}")
-
-    if args.json:
-        doc = {
-            "environment": {
-                "python": platform.python_version(),
-                "machine": platform.machine(),
-                "cpus": os.cpu_count(),
-                "platform": platform.platform(),
-                "migrator_installed": MIGRATOR_INSTALLED,
-                "packages": {d: _version(d) for d in ("migrator", "openai", "openai-agents", "litellm")},
-            },
-            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-            "conversation": asdict(exp),
-            "scenarios": [asdict(r2c), asdict(c2r)],
-            "import": asdict(imp),
-            "targets": [asdict(t) for t in targets],
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
-        print(f"\nwrote {args.json}")
-
-    if args.strict and any(t.hard and t.status != "PASS" for t in targets):
-        return 1
-    return 0
+    print_request_targets(targets)
+    doc = {
+        "conversation": asdict(exp),
+        "scenarios": [asdict(r2c), asdict(c2r)],
+        "import": asdict(imp),
+    }
+    return doc, targets
 
 
 def describe(exp: cv.Expected) -> str:

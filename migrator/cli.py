@@ -7,11 +7,12 @@ lossy translation, 2 the input could not be read or translated.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,14 +29,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="migrator", description="Move OpenAI Chat Completions to the Responses API, and back.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    tr = sub.add_parser("translate", help="translate a request or result body (JSON) into the other API")
-    tr.add_argument("file", help="a JSON file, or - for standard input")
+    tr = sub.add_parser("translate", help="translate a body (JSON) or a stream (SSE) into the other API")
+    tr.add_argument("file", help="a JSON body or an SSE stream (file or - for standard input); the form is detected")
     tr.add_argument("--to", required=True, choices=("responses", "chat"), help="the target API")
     tr.add_argument("--strict", action="store_true", help="refuse (exit 1) instead of translating with losses")
     tr.add_argument("--losses-json", metavar="PATH", help="also write the losses as a JSON list to PATH ([] when none)")
     tr.add_argument("--hoist-system", action="store_true", help="move a leading system/developer block into instructions")
     tr.add_argument("--default-store", action="store_true", help="write store: true for chat requests that have no store")
-    tr.add_argument("--request", metavar="FILE", help="for a chat completion: the chat request that produced it, echoed into the Response")
+    tr.add_argument("--request", metavar="FILE", help="for a chat completion or chat stream: the request that produced it, echoed into the Response")
+    tr.add_argument("--include-usage", action="store_true", help="for a stream translated to chat: end with a usage chunk")
     tr.add_argument("--compact", action="store_true", help="print JSON on one line")
 
     demo = sub.add_parser("demo", help="translate the embedded examples both ways (offline, no key)")
@@ -46,9 +48,15 @@ def _parser() -> argparse.ArgumentParser:
 def _read_json(name: str, stdin: TextIO) -> Any:
     label = "<stdin>" if name == "-" else name
     try:
-        text = stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        raw: bytes | str = stdin.read() if name == "-" else Path(name).read_bytes()
     except OSError as exc:
         raise _InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    return _parse_json(raw, label)
+
+
+def _parse_json(raw: bytes | str, label: str) -> Any:
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         raise _InputError(f"{label}: not UTF-8 text; expected a JSON body") from None
     try:
@@ -79,11 +87,67 @@ def _warn_losses(losses: Sequence[Loss], stderr: TextIO) -> None:
         stderr.write(f"migrator: warning: {loss.path}: {loss.kind}: {loss.reason}\n")
 
 
+def _chunks(name: str, stdin: TextIO) -> Iterator[bytes | str]:
+    """The input as it arrives (stdin is read as data comes, so a piped stream flows)."""
+    if name == "-":
+        buffer = getattr(stdin, "buffer", None)
+        if buffer is not None and hasattr(buffer, "read1"):
+            yield from iter(lambda: buffer.read1(65536), b"")
+        else:
+            yield from iter(lambda: stdin.read(65536), "")
+        return
+    try:
+        fh = open(name, "rb")
+    except OSError as exc:
+        raise _InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    with fh:
+        yield from iter(lambda: fh.read1(65536), b"")
+
+
+def _looks_like_sse(first: bytes | str) -> bool:
+    head = first.lstrip()[:6]
+    if isinstance(head, bytes):
+        head = head.decode("ascii", "replace")
+    return head.startswith(("data:", "event:", ":", "id:", "retry:"))
+
+
+def _cmd_stream(args: argparse.Namespace, label: str, chunks: Iterator[bytes | str], stdin: TextIO,
+                stdout: TextIO, stderr: TextIO) -> int:
+    from .streams import StreamError, StreamTranslator, translate_sse
+
+    request = _read_json(args.request, stdin) if args.request else None
+    translator = StreamTranslator(args.to, request=request, include_usage=args.include_usage)
+    out = getattr(stdout, "buffer", None)
+    try:
+        for data in translate_sse(chunks, args.to, translator=translator):
+            if out is not None:
+                out.write(data)
+                out.flush()
+            else:
+                stdout.write(data.decode())
+                stdout.flush()
+    except StreamError as exc:
+        stderr.write(f"migrator: error: {label}: {exc}\n")
+        return EXIT_BAD_INPUT
+    if translator.broken:
+        stderr.write(f"migrator: error: {label}: the stream ended before its terminal event; passed on what arrived, then a failure\n")
+        return EXIT_BAD_INPUT
+    if translator.failed:
+        stderr.write(f"migrator: warning: {label}: the upstream stream reported a failure; passed on as an error\n")
+    return EXIT_OK
+
+
 def _cmd_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     label = "<stdin>" if args.file == "-" else args.file
     losses: list[Loss] = []
     try:
-        body = _read_json(args.file, stdin)
+        chunks = _chunks(args.file, stdin)
+        first = next(chunks, b"")
+        if _looks_like_sse(first):
+            return _cmd_stream(args, label, itertools.chain([first], chunks), stdin, stdout, stderr)
+        rest = list(chunks)
+        raw: bytes | str = b"".join([first, *rest]) if isinstance(first, bytes) else "".join([first, *rest])  # type: ignore[list-item]
+        body = _parse_json(raw, label)
         request = _read_json(args.request, stdin) if args.request else None
         result = translate(body, args.to, strict=args.strict, hoist_system=args.hoist_system,
                            default_store=args.default_store, request=request)

@@ -59,7 +59,6 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
     max_leaves=6,
 )
-json_objects = st.dictionaries(text, json_values, max_size=3)
 json_schemas = st.fixed_dictionaries(
     {"type": st.just("object"), "properties": st.dictionaries(short_ascii, st.sampled_from([{"type": "string"}, {"type": "integer"}]),
                                                               max_size=3)},
@@ -69,34 +68,46 @@ metadata = st.dictionaries(st.text(min_size=1, max_size=16), st.text(max_size=24
 arguments = st.dictionaries(short_ascii, json_scalars, max_size=3).map(json.dumps)
 
 
-def text_parts(min_size: int = 1) -> st.SearchStrategy[list[JsonDict]]:
-    return st.lists(st.builds(lambda t: {"type": "text", "text": t}, text), min_size=min_size, max_size=3)
+# prompt_cache_breakpoint is carried on input parts; an assistant (output_text) part has none
+# in Responses, see test_assistant_cache_breakpoint_is_reported.
+cache_breakpoints = st.fixed_dictionaries(
+    {"mode": st.just("explicit")},
+    optional={"ttl": st.sampled_from(literals("openai.types.chat.chat_completion_content_part_text_param:PromptCacheBreakpoint.ttl"))},
+)
+
+
+def _maybe_breakpoint(parts: st.SearchStrategy[JsonDict]) -> st.SearchStrategy[JsonDict]:
+    return st.tuples(parts, st.none() | cache_breakpoints).map(
+        lambda pb: pb[0] if pb[1] is None else {**pb[0], "prompt_cache_breakpoint": pb[1]})
+
+
+text_part = st.builds(lambda t: {"type": "text", "text": t}, text)
+
+
+def text_parts(min_size: int = 1, *, breakpoints: bool = True) -> st.SearchStrategy[list[JsonDict]]:
+    return st.lists(_maybe_breakpoint(text_part) if breakpoints else text_part, min_size=min_size, max_size=3)
 
 
 # The chat API's own constraints shape the lossless subset:
-#  * a file part carries at least one of file_data / file_id (an empty file part
-#    is nothing to send; see test_empty_file_part_is_reported);
+#  * content lists are not empty, and a file part carries file_data or file_id
+#    (either empty form sends nothing; the engine drops them with no loss entry, see
+#    test_empty_content_list_is_reported and test_empty_file_part_is_reported);
 #  * an assistant message that has tool calls is answered by one tool message per
 #    call, in order, before the conversation goes on;
 #  * tool_choice and parallel_tool_calls appear only with tools (the API
 #    rejects them without).
-image_parts = st.builds(
+image_parts = _maybe_breakpoint(st.builds(
     lambda url, detail: {"type": "image_url", "image_url": {"url": url, "detail": detail}},
     st.sampled_from(["https://example.com/a.png", "data:image/png;base64,iVBORw0KGgo="]) | text,
     st.sampled_from(IMAGE_DETAILS),
-)
+))
 file_parts = st.fixed_dictionaries(
     {},
     optional={"file_data": st.just("data:application/pdf;base64,JVBERi0="), "file_id": short_ascii.map("file-{}".format),
               "filename": nonempty_text},
 ).filter(lambda f: "file_data" in f or "file_id" in f).map(lambda f: {"type": "file", "file": f})
-user_parts = st.lists(
-    st.builds(lambda t: {"type": "text", "text": t}, text) | image_parts | file_parts, min_size=1, max_size=4
-)
-
-
-def _content(parts: st.SearchStrategy[list[JsonDict]]) -> st.SearchStrategy[Any]:
-    return text | parts
+file_parts = _maybe_breakpoint(file_parts)
+user_parts = st.lists(_maybe_breakpoint(text_part) | image_parts | file_parts, min_size=1, max_size=4)
 
 
 @st.composite
@@ -111,7 +122,7 @@ def tool_calls(draw: st.DrawFn, ids: set[str]) -> list[JsonDict]:
 
 @st.composite
 def chat_messages(draw: st.DrawFn) -> list[JsonDict]:
-    """A conversation in canonical form: one of each kind of turn, tool calls answered in order."""
+    """A conversation in canonical form: 1–6 turns of any kind, tool calls answered in order."""
     messages: list[JsonDict] = []
     ids: set[str] = set()
     kinds = draw(st.lists(st.sampled_from(
@@ -119,7 +130,7 @@ def chat_messages(draw: st.DrawFn) -> list[JsonDict]:
         min_size=1, max_size=6))
     for kind in kinds:
         if kind in ("system", "developer"):
-            messages.append({"role": kind, "content": draw(_content(text_parts()))})
+            messages.append({"role": kind, "content": draw(text | text_parts())})
         elif kind == "user":
             messages.append({"role": "user", "content": draw(text)})
         elif kind == "user_parts":
@@ -127,7 +138,7 @@ def chat_messages(draw: st.DrawFn) -> list[JsonDict]:
         elif kind == "assistant":
             messages.append({"role": "assistant", "content": draw(text)})
         elif kind == "assistant_parts":
-            messages.append({"role": "assistant", "content": draw(text_parts())})
+            messages.append({"role": "assistant", "content": draw(text_parts(breakpoints=False))})
         elif kind == "assistant_refusal":
             messages.append({"role": "assistant", "content": None, "refusal": draw(text)})
         else:
@@ -142,7 +153,7 @@ def chat_messages(draw: st.DrawFn) -> list[JsonDict]:
             calls = draw(tool_calls(ids))
             messages.append({"role": "assistant", "content": content, "tool_calls": calls})
             for call in calls:
-                messages.append({"role": "tool", "tool_call_id": call["id"], "content": draw(text)})
+                messages.append({"role": "tool", "tool_call_id": call["id"], "content": draw(text | text_parts())})
     return messages
 
 
@@ -205,9 +216,19 @@ def _known(*tables: str) -> frozenset[str]:
 
 _KNOWN_TOP = _known("chat.request")
 _KNOWN_IN_MESSAGES = _known(*(f"chat.message.{r}" for r in ("system", "developer", "user", "assistant", "tool", "function")))
-# Unknown keys: identifiers, so the JSONPath is the plain `.key` form. Keys that
-# need the bracket form are checked apart (test_unknown_key_paths_use_jsonpath_quoting).
-unknown_keys = st.from_regex(re.compile(r"x_[a-z0-9_]{1,10}"), fullmatch=True)
+# Unknown keys: mostly identifiers, but any text, so the bracket form is exercised too.
+unknown_keys = st.from_regex(re.compile(r"x_[a-z0-9_]{1,10}"), fullmatch=True) | st.text(min_size=1, max_size=6)
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ESCAPES = {"'": "\\'", "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def child_path(path: str, key: str) -> str:
+    """``path`` + ``key`` as JSONPath: ``.key`` for identifiers, else RFC 9535's normalized ``['key']``."""
+    if _IDENTIFIER.fullmatch(key):
+        return f"{path}.{key}"
+    escaped = "".join(_ESCAPES.get(c) or (f"\\u{ord(c):04x}" if ord(c) < 0x20 else c) for c in key)
+    return f"{path}['{escaped}']"
 
 
 def _nonzero(lo: float, hi: float) -> st.SearchStrategy[float]:
@@ -240,11 +261,11 @@ def lossy_chat_requests(draw: st.DrawFn) -> tuple[JsonDict, set[str]]:
         elif kind == "modalities":
             body["modalities"] = draw(st.sampled_from([["text", "audio"], ["audio"], ["audio", "text"]]))
         elif kind == "prediction":
-            body["prediction"] = {"type": "content", "content": draw(text | text_parts())}
+            body["prediction"] = {"type": "content", "content": draw(text | text_parts(breakpoints=False))}
         elif kind == "unknown_top":
             key = draw(unknown_keys.filter(lambda k: k not in _KNOWN_TOP and k not in body))
             body[key] = draw(json_values)
-            paths.add(f"$.{key}")
+            paths.add(child_path("$", key))
             continue
         elif kind == "name":
             named = [i for i, m in enumerate(messages) if m["role"] in ("system", "developer", "user", "assistant") and "name" not in m]
@@ -258,16 +279,16 @@ def lossy_chat_requests(draw: st.DrawFn) -> tuple[JsonDict, set[str]]:
             # not between tool calls and the tool messages that answer them
             i = draw(st.sampled_from([j for j in range(len(messages) + 1) if j == len(messages) or messages[j]["role"] != "tool"]))
             part = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": draw(st.sampled_from(INPUT_AUDIO_FORMATS))}}
-            before = draw(text_parts(min_size=0))
+            before = draw(text_parts(min_size=0, breakpoints=False))
             messages.insert(i, {"role": "user", "content": [*before, part]})
             paths = {_shift(p, i) for p in paths}
             paths.add(f"$.messages[{i}].content[{len(before)}]")
             continue
         else:  # unknown_in_message
             i = draw(st.integers(0, len(messages) - 1))
-            key = draw(unknown_keys.filter(lambda k: k not in _KNOWN_IN_MESSAGES and k not in messages[i]))
+            key = draw(unknown_keys.filter(lambda k, m=messages[i]: k not in _KNOWN_IN_MESSAGES and k not in m))
             messages[i][key] = draw(json_values)
-            paths.add(f"$.messages[{i}].{key}")
+            paths.add(child_path(f"$.messages[{i}]", key))
             continue
         paths.add(f"$.{kind}")
     return body, paths
@@ -284,7 +305,18 @@ def _shift(path: str, inserted: int) -> str:
 # ------------------------------------------------------------------- responses requests
 
 
-input_text_parts = st.lists(st.builds(lambda t: {"type": "input_text", "text": t}, text), min_size=1, max_size=3)
+input_text_parts = st.lists(_maybe_breakpoint(st.builds(lambda t: {"type": "input_text", "text": t}, text)), min_size=1, max_size=3)
+input_image_parts = _maybe_breakpoint(st.builds(
+    lambda url, detail: {"type": "input_image", "image_url": url, "detail": detail},
+    st.sampled_from(["https://example.com/a.png", "data:image/png;base64,iVBORw0KGgo="]) | text,
+    st.sampled_from(IMAGE_DETAILS),
+))
+input_file_parts = _maybe_breakpoint(st.fixed_dictionaries(
+    {},
+    optional={"file_data": st.just("data:application/pdf;base64,JVBERi0="), "file_id": short_ascii.map("file-{}".format),
+              "filename": nonempty_text},
+).filter(lambda f: "file_data" in f or "file_id" in f).map(lambda f: {"type": "input_file", **f}))
+input_parts = st.lists(input_text_parts.map(lambda ps: ps[0]) | input_image_parts | input_file_parts, min_size=1, max_size=4)
 
 
 @st.composite
@@ -307,7 +339,7 @@ def responses_input(draw: st.DrawFn, *, leading_system: bool = True) -> Any:
         if kind in ("system", "developer", "user"):
             items.append({"role": kind, "content": draw(text | input_text_parts)})
         elif kind == "user_parts":
-            items.append({"role": "user", "content": draw(input_text_parts)})
+            items.append({"role": "user", "content": draw(input_parts)})
         elif kind == "assistant":
             # Non-empty: an empty assistant message before function calls carries nothing
             # and is not written back (the chat side's canonical form).
@@ -320,7 +352,7 @@ def responses_input(draw: st.DrawFn, *, leading_system: bool = True) -> Any:
                 calls.append(call_id)
                 items.append({"type": "function_call", "call_id": call_id, "name": draw(function_names), "arguments": draw(arguments)})
             for call_id in calls:
-                items.append({"type": "function_call_output", "call_id": call_id, "output": draw(text)})
+                items.append({"type": "function_call_output", "call_id": call_id, "output": draw(text | input_text_parts)})
     return items
 
 
@@ -361,7 +393,8 @@ def responses_requests(draw: st.DrawFn, *, instructions: bool = False) -> JsonDi
         "stream": st.just(False),
     })))
     if draw(st.booleans()):
-        # top_logprobs alone becomes logprobs: true in Chat (see test_top_logprobs_alone_gains_include)
+        # top_logprobs alone becomes logprobs: true in Chat, by design (responses.request.top_logprobs),
+        # so it comes back with include; the canonical form sends both.
         body["include"] = ["message.output_text.logprobs"]
         if draw(st.booleans()):
             body["top_logprobs"] = draw(st.integers(0, 20))
@@ -427,16 +460,17 @@ def lossy_responses_requests(draw: st.DrawFn) -> tuple[JsonDict, set[str]]:
         elif kind == "unknown_top":
             key = draw(unknown_keys.filter(lambda k: k not in _KNOWN_R_TOP and k not in body))
             body[key] = draw(json_values)
-            paths.add(f"$.{key}")
+            paths.add(child_path("$", key))
             continue
         else:  # unknown_in_item: only message items (the item tables differ by type)
             messages = [i for i, it in enumerate(items) if "role" in it]
             if not messages:
-                continue
+                items.append({"role": "user", "content": draw(text)})
+                messages = [len(items) - 1]
             i = draw(st.sampled_from(messages))
-            key = draw(unknown_keys.filter(lambda k: k not in TABLES["responses.item.message"] and k not in items[i]))
+            key = draw(unknown_keys.filter(lambda k, m=items[i]: k not in TABLES["responses.item.message"] and k not in m))
             items[i][key] = draw(json_values)
-            paths.add(f"$.input[{i}].{key}")
+            paths.add(child_path(f"$.input[{i}]", key))
             continue
         paths.add(f"$.{kind}")
     return body, paths
@@ -460,9 +494,8 @@ def _shift_items(path: str, inserted: int) -> str:
 # ------------------------------------------------------------------------------ results
 
 FINISH_FOR = {
-    # finish_reason → what the message may hold. A forced (named) tool_choice makes the
-    # API answer tool calls with "stop"; that form is test_stop_with_tool_calls_round_trips.
-    "stop": ("text",),
+    # finish_reason → what the message may hold.
+    "stop": ("text",),  # with tool calls: test_stop_with_tool_calls_keeps_its_finish_reason
     "tool_calls": ("calls",),
     "length": ("text", "calls"),
     "content_filter": ("text", "calls"),
@@ -481,7 +514,7 @@ def chat_completions(draw: st.DrawFn) -> JsonDict:
         if refused:
             message["refusal"] = draw(text)
         if message["content"] is None and message["refusal"] is None:
-            message["content"] = ""  # see test_null_content_without_refusal_round_trips
+            message["content"] = ""  # null: test_null_content_stays_null
         if message["content"] and draw(st.booleans()):
             message["annotations"] = draw(st.lists(st.builds(
                 lambda url, title, a, b: {"type": "url_citation",

@@ -328,3 +328,87 @@ def test_resolver_rejects_broken_references(ref: str) -> None:
     with pytest.raises(Unresolved, match=r"'openai\.types\.chat\."):
         resolve_literals(ref) if "." in ref.partition(":")[2] else resolve_fields(ref)
 
+
+
+# ------------------------------------------------------- types reached by conversion
+
+
+_ROOTS = {
+    "chat.request": "openai.types.chat.completion_create_params:CompletionCreateParamsBase",
+    "responses.request": "openai.types.responses.response_create_params:ResponseCreateParamsBase",
+    "chat.completion": "openai.types.chat.chat_completion:ChatCompletion",
+    "response": "openai.types.responses.response:Response",
+}
+
+
+def _raw_tables() -> tuple[dict[str, Any], set[str]]:
+    tables: dict[str, Any] = {}
+    dropped: set[str] = set()
+    for stem in FILES:
+        raw = json.loads((mappings_dir() / f"{stem}.json").read_text(encoding="utf-8"))
+        tables.update(raw.get("tables", {}))
+        for table in raw.get("values", {}).values():
+            dropped.update(v for v, rule in table["values"].items() if rule["do"] == "drop")
+    return tables, dropped
+
+
+def _shape(tp: Any) -> tuple[str, frozenset[str]]:
+    """The SDK defines some TypedDicts twice (response_input_param.Message and
+    response_input_item_param.Message); a table naming one covers its twin."""
+    return tp.__name__, frozenset(record_fields(tp))
+
+
+def _type_literals(tp: Any) -> set[Any]:
+    field = record_fields(tp).get("type")
+    if field is None:
+        return set()
+    return {v for m in members(field.annotation) if typing.get_origin(m) is typing.Literal for v in typing.get_args(m)}
+
+
+def test_every_type_reached_through_a_convert_rule_has_a_table() -> None:
+    """The engine takes apart what a `convert` rule reaches; each such SDK type needs a table of its fields.
+
+    Starting from both create-params types and both result types, every field
+    with a `convert` rule leads to the record types of its value. Each must be
+    named by some table (else its fields appear in no table, and unknown keys in
+    it are neither translated nor reported), except object forms whose `type`
+    values are all dropped by a value table. Fields carried whole (copy, rename,
+    drop, omit) are not entered.
+    """
+    tables, dropped = _raw_tables()
+    named: dict[tuple[str, frozenset[str]], list[str]] = {}
+    for name, table in tables.items():
+        for ref in table["sdk"]:
+            for member in members(resolve_root(ref)[0]):
+                if is_record(member):
+                    named.setdefault(_shape(member), []).append(name)
+    gaps: dict[str, set[str]] = {}
+    seen: set[Any] = set()
+    stack = [resolve_root(ref)[0] for ref in _ROOTS.values()]
+    while stack:
+        record = stack.pop()
+        if record in seen:
+            continue
+        seen.add(record)
+        for field in record_fields(record).values():
+            rules = [
+                rule
+                for t in named.get(_shape(record), [])
+                if (rule := tables[t]["fields"].get(field.wire) or tables[t]["fields"].get(field.attr)) is not None
+            ]
+            if not rules or any(rule["do"] != "convert" for rule in rules):
+                continue
+            for member in members(field.annotation):
+                if not is_record(member):
+                    continue
+                kinds = _type_literals(member)
+                if kinds and kinds <= dropped:
+                    continue
+                if _shape(member) in named:
+                    stack.append(member)
+                else:
+                    gaps.setdefault(f"{member.__module__}:{member.__name__}", set()).add(f"{record.__name__}.{field.wire}")
+    assert not gaps, (
+        "SDK types that a convert rule takes apart but no table names (their fields appear in no table):\n  "
+        + "\n  ".join(f"{ref}  (reached from {', '.join(sorted(via))})" for ref, via in sorted(gaps.items()))
+    )

@@ -116,7 +116,10 @@ def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items
         if type(name) is not str:
             ctx.problem(f"{p}.name", "the name of the function this message answers", name)
             return
-        call_id = ctx.legacy_calls.get(name) or mint("call_", f"legacy:{i}:{name}")
+        call_id = ctx.legacy_calls.get(name)
+        if call_id is None:
+            ctx.problem(f"{p}.name", "the name of a function called by an earlier assistant function_call", name)
+            return
         content = msg.get("content")
         append({"type": "function_call_output", "call_id": call_id, "output": content if type(content) is str else ""})
     else:
@@ -223,8 +226,8 @@ def _hoist(items: list[dict[str, Any]]) -> str | None:
     while items and items[0].get("role") in ("system", "developer") and "type" not in items[0]:
         content = items[0]["content"]
         if type(content) is list:
-            if any(part.get("type") != INPUT_TEXT for part in content):
-                break
+            if any(part.get("type") != INPUT_TEXT or len(part) != 2 for part in content):
+                break  # images, files or cache breakpoints have no place in instructions
             content = "\n\n".join(part["text"] for part in content)
         texts.append(content)
         items.pop(0)

@@ -18,7 +18,7 @@ _FINISH = VALUES["finish_reason"]
 # Fields a Response carries that echo the request; filled from ``request`` when given.
 ECHO_FIELDS = (
     "instructions", "tools", "tool_choice", "parallel_tool_calls", "temperature", "top_p",
-    "top_logprobs", "text", "reasoning", "max_output_tokens", "truncation", "store", "user",
+    "top_logprobs", "text", "reasoning", "max_output_tokens", "truncation", "user",
     "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "previous_response_id",
 )
 
@@ -54,9 +54,11 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
     model = body.get("model")
     out = response_skeleton(response_id, float(created) if isinstance(created, (int, float)) else time.time(),
                             model if type(model) is str else "unknown", echo)
-    for key in ("service_tier", "metadata", "moderation"):
+    for key in ("service_tier", "metadata"):
         if key in body:
             out[key] = body[key]
+    if body.get("moderation") is not None:
+        out["moderation"] = chat_moderation(body["moderation"], ctx)
     choices = body.get("choices")
     if type(choices) is not list:
         ctx.problem("$.choices", "a list of choices", choices)
@@ -71,6 +73,8 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
             ctx.problem("$.choices[0]", "a choice object", choice)
             return out
         ctx.carry(choice, _CHOICE, "$.choices[0]", None)
+        if type(choice.get("logprobs")) is dict:
+            ctx.carry(choice["logprobs"], _CHOICE, "$.choices[0].logprobs", None)
         finish = choice.get("finish_reason")
         if finish is not None:
             status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
@@ -109,7 +113,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
                                     "annotations": _annotations(msg.get("annotations"), f"{p}.annotations", ctx)}
             logprobs = choice.get("logprobs")
             if type(logprobs) is dict and type(logprobs.get("content")) is list:
-                part["logprobs"] = logprobs["content"]
+                part["logprobs"] = [_logprob(lp) for lp in logprobs["content"]]
             parts.append(part)
     if type(refusal) is str:
         parts.append({"type": "refusal", "refusal": refusal})
@@ -160,4 +164,34 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
             continue
         out.append({"type": "url_citation", "url": cite.get("url"), "title": cite.get("title"),
                     "start_index": cite.get("start_index"), "end_index": cite.get("end_index")})
+    return out
+
+
+def _logprob(lp: Any, nested: bool = False) -> Any:
+    """Chat allows ``bytes: null``; Responses requires the list, so the token's UTF-8 bytes are written."""
+    if type(lp) is not dict:
+        return lp
+    out = dict(lp)
+    if out.get("bytes") is None and type(out.get("token")) is str:
+        out["bytes"] = list(out["token"].encode("utf-8"))
+    if not nested:
+        top = out.get("top_logprobs")
+        out["top_logprobs"] = [_logprob(t, nested=True) for t in top] if type(top) is list else []
+    return out
+
+
+def chat_moderation(moderation: Any, ctx: Context) -> Any:
+    """{input/output: {type: moderation_results, results: [R, ...]}} → {input/output: R}."""
+    if type(moderation) is not dict:
+        return moderation
+    rule = _COMPLETION["moderation"]
+    out: dict[str, Any] = {}
+    for side, value in moderation.items():
+        if type(value) is dict and value.get("type") == "moderation_results":
+            results = value.get("results") or []
+            if len(results) > 1:
+                ctx.loss(f"$.moderation.{side}.results[1]", "moderation", rule.kind, rule.reason)
+            out[side] = results[0] if results else None
+        else:
+            out[side] = value
     return out

@@ -8,6 +8,7 @@ from .context import Context
 from .rules import TABLES, VALUES
 
 _C_TEXT = TABLES["chat.part.text"]
+_C_ASSISTANT_TEXT = TABLES["chat.part.text.assistant"]
 _C_IMAGE = TABLES["chat.part.image_url"]
 _C_FILE = TABLES["chat.part.file"]
 _C_REFUSAL = TABLES["chat.part.refusal"]
@@ -19,6 +20,7 @@ _R_IMAGE = TABLES["responses.part.input_image"]
 _R_FILE = TABLES["responses.part.input_file"]
 _R_TYPES = VALUES["responses.part_types"]
 _TOOL_PARTS = VALUES["responses.tool_output_parts"]
+_INSTRUCTION_PARTS = VALUES["chat.instruction_part_types"]
 
 # Part type names come from the value tables, so a rename is made in mappings/ only.
 INPUT_TEXT = _C_TYPES["text"].to
@@ -52,11 +54,10 @@ def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant:
                 continue
             if assistant:
                 new: dict[str, Any] = {"type": "output_text", "text": text, "annotations": []}
+                ctx.carry(part, _C_ASSISTANT_TEXT, p, None)
             else:
                 new = {"type": INPUT_TEXT, "text": text}
-            ctx.carry(part, _C_TEXT, p, new)
-            if assistant:
-                new.pop("prompt_cache_breakpoint", None)
+                ctx.carry(part, _C_TEXT, p, new)
             out.append(new)
         elif ptype == "refusal":
             if not assistant:
@@ -118,8 +119,11 @@ def chat_text_parts_to_input(parts: list[Any], path: str, ctx: Context) -> list[
     return out
 
 
-def input_parts_to_chat(parts: list[Any], path: str, ctx: Context) -> list[dict[str, Any]]:
-    """Responses input parts of a user/system/developer message → chat parts."""
+def input_parts_to_chat(parts: list[Any], path: str, ctx: Context, *, text_only: bool = False) -> list[dict[str, Any]]:
+    """Responses input parts of a user/system/developer message → chat parts.
+
+    ``text_only`` is for system and developer messages, whose chat content is text.
+    """
     out: list[dict[str, Any]] = []
     for j, part in enumerate(parts):
         p = f"{path}[{j}]"
@@ -127,6 +131,11 @@ def input_parts_to_chat(parts: list[Any], path: str, ctx: Context) -> list[dict[
             ctx.problem(p, "a content part object", part)
             continue
         ptype = part.get("type")
+        if text_only and ptype in _INSTRUCTION_PARTS:
+            rule = _INSTRUCTION_PARTS[ptype]
+            if rule.do == "drop":
+                ctx.loss(p, ptype, rule.kind, rule.reason)
+                continue
         if ptype == "input_text" or ptype == "output_text":
             text = _text(part, p, ctx)
             if text is None:
@@ -217,4 +226,4 @@ def tool_output_to_chat(output: Any, path: str, ctx: Context) -> str | list[dict
                 new = {"type": CHAT_TEXT, "text": text}
                 ctx.carry(part, _R_TEXT, p, new)
                 out.append(new)
-    return out
+    return out if out else ""  # every part dropped: an empty tool result, not an empty list

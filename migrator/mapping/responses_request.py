@@ -167,7 +167,7 @@ def _message(item: dict[str, Any], p: str, ctx: Context) -> dict[str, Any] | Non
     if type(content) is not list:
         ctx.problem(f"{p}.content", "a string or a list of content parts", content)
         return None
-    parts = input_parts_to_chat(content, f"{p}.content", ctx)
+    parts = input_parts_to_chat(content, f"{p}.content", ctx, text_only=role != "user")
     return {"role": role, "content": parts} if parts else None
 
 
@@ -220,7 +220,8 @@ def _h_top_logprobs(v: Any, path: str, body: dict[str, Any], out: dict[str, Any]
 
 
 def _h_parallel(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    out["parallel_tool_calls"] = v  # kept only if tools survive: see the finishing pass
+    if v is not None:  # Chat types it as a bool; null means the default
+        out["parallel_tool_calls"] = v  # kept only if tools survive: see the finishing pass
 
 
 def _h_service_tier(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:

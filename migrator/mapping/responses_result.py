@@ -98,9 +98,10 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     tier = body.get("service_tier")
     if tier is not None:
         out["service_tier"] = ctx.value(_SERVICE_TIER, tier, "$.service_tier", "service_tier")
-    for key in ("metadata", "moderation"):
-        if body.get(key) is not None:
-            out[key] = body[key]
+    if body.get("metadata") is not None:
+        out["metadata"] = body["metadata"]
+    if body.get("moderation") is not None:
+        out["moderation"] = _moderation(body["moderation"])
     return out
 
 
@@ -176,3 +177,12 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
     if itype == "custom_tool_call":
         return {"id": call_id, "type": "custom", "custom": {"name": name, "input": item.get("input") or ""}}
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": item.get("arguments") or ""}}
+
+
+def _moderation(moderation: Any) -> Any:
+    """{input/output: R} → {input/output: {type: moderation_results, model, results: [R]}}."""
+    if type(moderation) is not dict:
+        return moderation
+    return {side: {"type": "moderation_results", "model": value.get("model"), "results": [value]}
+            if type(value) is dict and value.get("type") == "moderation_result" else value
+            for side, value in moderation.items()}

@@ -322,6 +322,9 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         else:
             r = _R_TOOL_TYPES.get(rtype) if type(rtype) is str else None
             ctx.loss(rp, str(rtype), "unsupported", r.reason if r is not None and r.reason else "Chat can restrict the choice to function and custom tools only")
+    if not refs:
+        ctx.loss(path, "allowed_tools", rule.kind, rule.reason)
+        return None
     return {"type": "allowed_tools", "allowed_tools": {"mode": choice.get("mode"), "tools": refs}}
 
 

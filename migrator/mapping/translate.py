@@ -141,6 +141,8 @@ def _validate_native(body: dict[str, Any], kind: str, ctx: Context) -> dict[str,
     else:
         response_to_chat_completion(body, probe)
     ctx.problems.extend(probe.problems)
+    if kind in _REQUEST_TABLES:
+        ctx.check_model(body, DIALECT[kind])
     table = _REQUEST_TABLES.get(kind)
     if table is None:
         return body

@@ -1,0 +1,160 @@
+"""Stream translation: chat.completion.chunk ⇄ response.* events, incremental, both ways."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Any, Literal
+
+from .chat_to_responses import ChatToResponses, StreamError
+from .responses_to_chat import ResponsesToChat
+from .sse import CHAT_DONE, DONE, SSEDecoder, SSEEvent, aiter_sse, encode_chat, encode_responses, iter_sse
+
+Dialect = Literal["chat", "responses"]
+
+__all__ = [
+    "ChatToResponses", "ResponsesToChat", "SSEDecoder", "SSEEvent", "StreamError", "StreamTranslator",
+    "atranslate_sse", "atranslate_stream", "frame_dialect", "translate_sse", "translate_stream",
+]
+
+
+def frame_dialect(frame: Any, number: int = 1) -> str:
+    """Which API a stream frame belongs to."""
+    if type(frame) is not dict:
+        raise StreamError(number, "expected a JSON object")
+    if frame.get("object") == "chat.completion.chunk" or "choices" in frame:
+        return "chat"
+    ftype = frame.get("type")
+    if type(ftype) is str and (ftype.startswith("response.") or ftype == "error"):
+        return "responses"
+    if "error" in frame:
+        return "chat"
+    raise StreamError(number, "expected a chat.completion.chunk or a response.* event")
+
+
+class StreamTranslator:
+    """One stream's translation: ``feed`` each frame as it comes, ``finish`` at the end.
+
+    The source dialect is read from the first frame. A stream already in the
+    target dialect passes through. ``broken`` tells, after ``finish``, that the
+    input ended before its terminal event; ``failed`` that the upstream failed.
+    """
+
+    def __init__(self, to: Dialect, *, request: dict[str, Any] | None = None, include_usage: bool = False) -> None:
+        if to != "chat" and to != "responses":
+            raise ValueError(f"to must be 'chat' or 'responses', not {to!r}")
+        self.to = to
+        self.source: str | None = None
+        self._request = request
+        self._include_usage = include_usage
+        self._engine: ChatToResponses | ResponsesToChat | None = None
+        self._frames = 0
+
+    @property
+    def broken(self) -> bool:
+        return bool(self._engine is not None and self._engine.broken)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self._engine is not None and self._engine.failed)
+
+    def feed(self, frame: Any) -> list[dict[str, Any]]:
+        self._frames += 1
+        if self.source is None:
+            self.source = frame_dialect(frame, self._frames)
+            if self.source != self.to:
+                self._engine = ChatToResponses(self._request) if self.to == "responses" else \
+                    ResponsesToChat(include_usage=self._include_usage)
+        if self._engine is None:
+            if type(frame) is not dict:
+                raise StreamError(self._frames, "expected a JSON object")
+            return [frame]
+        return self._engine.feed(frame)
+
+    def finish(self) -> list[dict[str, Any]]:
+        if self._engine is None:
+            if self.source is None:
+                raise StreamError(0, "the stream is empty")
+            return []
+        return self._engine.finish()
+
+
+def translate_stream(frames: Iterable[Any], to: Dialect, *, request: dict[str, Any] | None = None,
+                     include_usage: bool = False) -> Iterator[dict[str, Any]]:
+    """Translate parsed frames (dicts) as they come; each frame's output is yielded at once."""
+    translator = StreamTranslator(to, request=request, include_usage=include_usage)
+    for frame in frames:
+        yield from translator.feed(frame)
+    yield from translator.finish()
+
+
+async def atranslate_stream(frames: AsyncIterable[Any], to: Dialect, *, request: dict[str, Any] | None = None,
+                            include_usage: bool = False) -> AsyncIterator[dict[str, Any]]:
+    translator = StreamTranslator(to, request=request, include_usage=include_usage)
+    async for frame in frames:
+        for out in translator.feed(frame):
+            yield out
+    for out in translator.finish():
+        yield out
+
+
+def _decode(event: SSEEvent, number: int) -> Any:
+    try:
+        return json.loads(event.data)
+    except json.JSONDecodeError as exc:
+        raise StreamError(number, f"invalid JSON in data: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+
+
+class _Encoder:
+    """Frames → SSE bytes for the target dialect, with ``[DONE]`` after a clean chat stream."""
+
+    def __init__(self, to: Dialect) -> None:
+        self.to = to
+        self.errored = False
+
+    def encode(self, frame: dict[str, Any]) -> bytes:
+        if self.to == "chat":
+            if "error" in frame and "choices" not in frame:
+                self.errored = True
+            return encode_chat(frame)
+        return encode_responses(frame)
+
+    def close(self) -> bytes:
+        return CHAT_DONE if self.to == "chat" and not self.errored else b""
+
+
+def translate_sse(chunks: Iterable[bytes | str], to: Dialect, *, request: dict[str, Any] | None = None,
+                  include_usage: bool = False, translator: StreamTranslator | None = None) -> Iterator[bytes]:
+    """SSE bytes in (split anywhere), SSE bytes out in the target dialect's framing."""
+    translator = translator or StreamTranslator(to, request=request, include_usage=include_usage)
+    encoder = _Encoder(to)
+    number = 0
+    for event in iter_sse(chunks):
+        if event.data == DONE:
+            break
+        number += 1
+        for frame in translator.feed(_decode(event, number)):
+            yield encoder.encode(frame)
+    for frame in translator.finish():
+        yield encoder.encode(frame)
+    tail = encoder.close()
+    if tail:
+        yield tail
+
+
+async def atranslate_sse(chunks: AsyncIterable[bytes | str], to: Dialect, *, request: dict[str, Any] | None = None,
+                         include_usage: bool = False, translator: StreamTranslator | None = None) -> AsyncIterator[bytes]:
+    translator = translator or StreamTranslator(to, request=request, include_usage=include_usage)
+    encoder = _Encoder(to)
+    number = 0
+    async for event in aiter_sse(chunks):
+        if event.data == DONE:
+            break
+        number += 1
+        for frame in translator.feed(_decode(event, number)):
+            yield encoder.encode(frame)
+    for frame in translator.finish():
+        yield encoder.encode(frame)
+    tail = encoder.close()
+    if tail:
+        yield tail

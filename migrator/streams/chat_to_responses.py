@@ -1,0 +1,382 @@
+"""Chat chunks → Responses events, as they flow.
+
+A state machine over plain dicts. Each chunk yields its events at once; items
+get their ``output_index`` on first appearance and close in index order; the
+terminal event waits for the trailing usage chunk (or the end of the input)
+and carries the whole output. Ids come from the same derivations as the
+non-streaming translation, so assembling a translated stream gives the same
+Response as translating the assembled completion.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from ..mapping.chat_result import response_skeleton
+from ..mapping.context import Context, fc_id, mint
+from ..mapping.rules import VALUES
+from ..mapping.usage import chat_usage_to_responses
+
+_FINISH = VALUES["finish_reason"]
+_ERROR_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt"})
+
+
+class StreamError(ValueError):
+    """A frame that cannot be read; names the frame by its number (from 1)."""
+
+    def __init__(self, frame: int, message: str) -> None:
+        self.frame = frame
+        super().__init__(f"frame {frame}: {message}")
+
+
+class _Text:
+    """The open message item: its text and refusal parts, accumulated as lists of pieces."""
+
+    __slots__ = ("content_index", "index", "item", "logprobs", "pieces", "refusal_index", "refusals", "text_index")
+
+    def __init__(self, item: dict[str, Any], index: int) -> None:
+        self.item = item
+        self.index = index
+        self.pieces: list[str] = []
+        self.refusals: list[str] = []
+        self.logprobs: list[Any] = []
+        self.text_index = -1
+        self.refusal_index = -1
+        self.content_index = 0
+
+
+class _Call:
+    __slots__ = ("args", "call_id", "closed", "custom", "item", "name", "output_index")
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.call_id: str | None = None
+        self.name: str | None = None
+        self.args: list[str] = []
+        self.item: dict[str, Any] | None = None
+        self.output_index = -1
+        self.custom = False
+
+
+class ChatToResponses:
+    """Feed chat.completion.chunk dicts; collect response.* event dicts."""
+
+    def __init__(self, request: dict[str, Any] | None = None) -> None:
+        self._echo = request
+        self._seq = 0
+        self._response: dict[str, Any] | None = None
+        self._output: list[dict[str, Any]] = []  # final items by output_index (filled at close)
+        self._text: _Text | None = None
+        self._reasoning: dict[str, Any] | None = None
+        self._reasoning_text: list[str] = []
+        self._calls: dict[int, _Call] = {}
+        self._finish: str | None = None
+        self._usage: dict[str, Any] | None = None
+        self._frames = 0
+        self._done = False
+        self.failed = False
+        self.broken = False
+
+    # ------------------------------------------------------------------ events
+
+    def _event(self, out: list[dict[str, Any]], event: dict[str, Any]) -> None:
+        event["sequence_number"] = self._seq
+        self._seq += 1
+        out.append(event)
+
+    def _start(self, chunk: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        chunk_id = chunk.get("id")
+        response_id = mint("resp_", f"resp:{chunk_id}") if type(chunk_id) is str else "resp_" + uuid.uuid4().hex
+        created = chunk.get("created")
+        model = chunk.get("model")
+        echo = None
+        if self._echo is not None:
+            from ..mapping.translate import translate
+
+            req = self._echo
+            echo = translate(req, "responses").body if "messages" in req else req
+        self._response = response_skeleton(response_id, float(created) if isinstance(created, (int, float)) else time.time(),
+                                           model if type(model) is str else "unknown", echo)
+        snapshot = dict(self._response)
+        self._event(out, {"type": "response.created", "response": snapshot})
+        self._event(out, {"type": "response.in_progress", "response": snapshot})
+
+    def _snapshot(self, status: str) -> dict[str, Any]:
+        assert self._response is not None
+        response = dict(self._response)
+        response["status"] = status
+        response["output"] = list(self._output)
+        return response
+
+    # ------------------------------------------------------------------ feeding
+
+    def feed(self, chunk: Any) -> list[dict[str, Any]]:
+        self._frames += 1
+        out: list[dict[str, Any]] = []
+        if type(chunk) is not dict:
+            raise StreamError(self._frames, "expected a chat.completion.chunk object")
+        if self._done:
+            return out
+        if "error" in chunk and "choices" not in chunk:
+            if self._response is None:
+                self._start(chunk, out)
+            self._fail(out, chunk.get("error"))
+            return out
+        if self._response is None:
+            self._start(chunk, out)
+        choices = chunk.get("choices")
+        if type(choices) is not list:
+            raise StreamError(self._frames, "expected `choices` to be a list")
+        for choice in choices:
+            if type(choice) is not dict:
+                raise StreamError(self._frames, "expected each choice to be an object")
+            if choice.get("index", 0) != 0:
+                continue  # a Response holds one generation (reported by the mapping tables)
+            delta = choice.get("delta")
+            if delta is not None:
+                if type(delta) is not dict:
+                    raise StreamError(self._frames, "expected `delta` to be an object")
+                self._delta(delta, choice, out)
+            finish = choice.get("finish_reason")
+            if finish is not None:
+                self._finish = finish
+                self._close_all(out)
+        usage = chunk.get("usage")
+        if usage is not None:
+            self._usage = chat_usage_to_responses(usage, "$.usage", Context())
+            if self._finish is not None:
+                self._terminal(out)
+        return out
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The end of the input: the terminal event, or ``response.failed`` for a broken stream."""
+        out: list[dict[str, Any]] = []
+        if self._done:
+            return out
+        if self._response is None:
+            self._start({}, out)
+        if self._finish is None:
+            self.broken = True
+            self._close_all(out, status="incomplete")
+            self._fail(out, {"code": "server_error", "message": "the upstream stream ended before a finish_reason"})
+        else:
+            self._terminal(out)
+        return out
+
+    def _delta(self, delta: dict[str, Any], choice: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if type(reasoning) is str and reasoning:
+            self._reason(reasoning, out)
+        content = delta.get("content")
+        if type(content) is str and content:
+            text = self._open_text(out)
+            if text.text_index < 0:
+                text.text_index = text.content_index
+                text.content_index += 1
+                self._event(out, {"type": "response.content_part.added", "item_id": text.item["id"],
+                                  "output_index": text.index, "content_index": text.text_index,
+                                  "part": {"type": "output_text", "text": "", "annotations": []}})
+            logprobs = choice.get("logprobs")
+            lp = logprobs.get("content") if type(logprobs) is dict else None
+            lp = lp if type(lp) is list else []
+            text.pieces.append(content)
+            text.logprobs.extend(lp)
+            self._event(out, {"type": "response.output_text.delta", "item_id": text.item["id"],
+                              "output_index": text.index, "content_index": text.text_index,
+                              "delta": content, "logprobs": lp})
+        refusal = delta.get("refusal")
+        if type(refusal) is str and refusal:
+            text = self._open_text(out)
+            if text.refusal_index < 0:
+                text.refusal_index = text.content_index
+                text.content_index += 1
+                self._event(out, {"type": "response.content_part.added", "item_id": text.item["id"],
+                                  "output_index": text.index, "content_index": text.refusal_index,
+                                  "part": {"type": "refusal", "refusal": ""}})
+            text.refusals.append(refusal)
+            self._event(out, {"type": "response.refusal.delta", "item_id": text.item["id"],
+                              "output_index": text.index, "content_index": text.refusal_index, "delta": refusal})
+        calls = delta.get("tool_calls")
+        if calls:
+            if type(calls) is not list:
+                raise StreamError(self._frames, "expected `delta.tool_calls` to be a list")
+            for fragment in calls:
+                self._tool_fragment(fragment, out)
+        legacy = delta.get("function_call")
+        if type(legacy) is dict:
+            self._tool_fragment({"index": -1, "function": legacy}, out)
+
+    # ------------------------------------------------------------------ items
+
+    def _add_item(self, item: dict[str, Any], out: list[dict[str, Any]]) -> int:
+        index = len(self._output)
+        self._output.append(item)  # replaced by the final item when it closes
+        self._event(out, {"type": "response.output_item.added", "output_index": index, "item": dict(item)})
+        return index
+
+    def _reason(self, text: str, out: list[dict[str, Any]]) -> None:
+        if self._reasoning is None:
+            assert self._response is not None
+            item = {"type": "reasoning", "id": mint("rs_", f"{self._response['id']}:reasoning"), "summary": []}
+            index = self._add_item(item, out)
+            self._reasoning = {"item": item, "index": index}
+            self._event(out, {"type": "response.content_part.added", "item_id": item["id"], "output_index": index,
+                              "content_index": 0, "part": {"type": "reasoning_text", "text": ""}})
+        r = self._reasoning
+        self._reasoning_text.append(text)
+        self._event(out, {"type": "response.reasoning_text.delta", "item_id": r["item"]["id"], "output_index": r["index"],
+                          "content_index": 0, "delta": text})
+
+    def _close_reasoning(self, out: list[dict[str, Any]]) -> None:
+        r = self._reasoning
+        if r is None or r.get("closed"):
+            return
+        r["closed"] = True
+        text = "".join(self._reasoning_text)
+        item_id, index = r["item"]["id"], r["index"]
+        part = {"type": "reasoning_text", "text": text}
+        self._event(out, {"type": "response.reasoning_text.done", "item_id": item_id, "output_index": index,
+                          "content_index": 0, "text": text})
+        self._event(out, {"type": "response.content_part.done", "item_id": item_id, "output_index": index,
+                          "content_index": 0, "part": part})
+        final = {"type": "reasoning", "id": item_id, "summary": [], "content": [part]}
+        self._output[index] = final
+        self._event(out, {"type": "response.output_item.done", "output_index": index, "item": final})
+
+    def _open_text(self, out: list[dict[str, Any]]) -> _Text:
+        if self._text is None:
+            self._close_reasoning(out)
+            assert self._response is not None
+            n = sum(1 for item in self._output if item.get("type") == "message")
+            seed = f"{self._response['id']}:message" + (f":{n}" if n else "")
+            item = {"id": mint("msg_", seed), "type": "message", "status": "in_progress", "content": [], "role": "assistant"}
+            self._text = _Text(item, self._add_item(item, out))
+        return self._text
+
+    def _close_text(self, out: list[dict[str, Any]], status: str) -> None:
+        text = self._text
+        if text is None:
+            return
+        self._text = None
+        item_id, index = text.item["id"], text.index
+        parts: list[tuple[int, dict[str, Any]]] = []
+        if text.text_index >= 0:
+            joined = "".join(text.pieces)
+            part: dict[str, Any] = {"type": "output_text", "text": joined, "annotations": []}
+            if text.logprobs:
+                part["logprobs"] = text.logprobs
+            self._event(out, {"type": "response.output_text.done", "item_id": item_id, "output_index": index,
+                              "content_index": text.text_index, "text": joined, "logprobs": text.logprobs})
+            parts.append((text.text_index, part))
+        if text.refusal_index >= 0:
+            joined = "".join(text.refusals)
+            part = {"type": "refusal", "refusal": joined}
+            self._event(out, {"type": "response.refusal.done", "item_id": item_id, "output_index": index,
+                              "content_index": text.refusal_index, "refusal": joined})
+            parts.append((text.refusal_index, part))
+        parts.sort(key=lambda p: p[0])
+        for content_index, part in parts:
+            self._event(out, {"type": "response.content_part.done", "item_id": item_id, "output_index": index,
+                              "content_index": content_index, "part": part})
+        final = {"id": item_id, "type": "message", "status": status, "content": [p for _, p in parts], "role": "assistant"}
+        self._output[index] = final
+        self._event(out, {"type": "response.output_item.done", "output_index": index, "item": final})
+
+    def _tool_fragment(self, fragment: Any, out: list[dict[str, Any]]) -> None:
+        if type(fragment) is not dict:
+            raise StreamError(self._frames, "expected each tool call delta to be an object")
+        index = fragment.get("index", 0)
+        call = self._calls.get(index)
+        if call is None:
+            call = self._calls[index] = _Call()
+        if type(fragment.get("id")) is str and call.call_id is None:
+            call.call_id = fragment["id"]
+        if fragment.get("type") == "custom" or "custom" in fragment:
+            call.custom = True
+        fn = fragment.get("custom") if call.custom else fragment.get("function")
+        args = None
+        if type(fn) is dict:
+            if type(fn.get("name")) is str and fn["name"] and call.name is None:
+                call.name = fn["name"]
+            args = fn.get("input") if call.custom else fn.get("arguments")
+        if call.item is None:
+            if call.name is None:
+                if type(args) is str:
+                    call.args.append(args)  # held until the call has a name
+                return
+            self._close_reasoning(out)
+            self._close_text(out, "completed")
+            assert self._response is not None
+            if call.call_id is None:
+                call.call_id = mint("call_", f"{self._response['id']}:{index}")
+            if call.custom:
+                item = {"type": "custom_tool_call", "id": "ctc_" + fc_id(call.call_id)[3:], "call_id": call.call_id,
+                        "name": call.name, "input": ""}
+            else:
+                item = {"type": "function_call", "id": fc_id(call.call_id), "call_id": call.call_id,
+                        "name": call.name, "arguments": "", "status": "in_progress"}
+            call.item = item
+            call.output_index = self._add_item(item, out)
+            pending, call.args = call.args, []
+            for piece in pending:
+                self._args_delta(call, piece, out)
+        if type(args) is str and args:
+            self._args_delta(call, args, out)
+
+    def _args_delta(self, call: _Call, piece: str, out: list[dict[str, Any]]) -> None:
+        assert call.item is not None
+        call.args.append(piece)
+        kind = "response.custom_tool_call_input.delta" if call.custom else "response.function_call_arguments.delta"
+        self._event(out, {"type": kind, "item_id": call.item["id"], "output_index": call.output_index, "delta": piece})
+
+    def _close_all(self, out: list[dict[str, Any]], status: str | None = None) -> None:
+        """Close every open item in output_index order."""
+        item_status = status or ("incomplete" if self._finish in ("length", "content_filter") else "completed")
+        self._close_reasoning(out)
+        self._close_text(out, item_status)
+        for call in sorted(self._calls.values(), key=lambda c: c.output_index):
+            if call.item is None or call.closed:
+                continue
+            call.closed = True
+            joined = "".join(call.args)
+            item_id = call.item["id"]
+            if call.custom:
+                self._event(out, {"type": "response.custom_tool_call_input.done", "item_id": item_id,
+                                  "output_index": call.output_index, "input": joined})
+                final = {"type": "custom_tool_call", "id": item_id, "call_id": call.call_id, "name": call.name, "input": joined}
+            else:
+                self._event(out, {"type": "response.function_call_arguments.done", "item_id": item_id,
+                                  "output_index": call.output_index, "arguments": joined})
+                final = {"type": "function_call", "id": item_id, "call_id": call.call_id, "name": call.name,
+                         "arguments": joined, "status": "completed" if item_status == "completed" else "incomplete"}
+            self._output[call.output_index] = final
+            self._event(out, {"type": "response.output_item.done", "output_index": call.output_index, "item": final})
+
+    # ------------------------------------------------------------------ the end
+
+    def _terminal(self, out: list[dict[str, Any]]) -> None:
+        self._done = True
+        finish = self._finish
+        rule = _FINISH.get(finish) if type(finish) is str else None
+        status = rule.to if rule is not None and rule.to else "completed"
+        response = self._snapshot(status)
+        if status == "incomplete":
+            response["incomplete_details"] = {"reason": "max_output_tokens" if finish == "length" else str(finish)}
+        if self._usage is not None:
+            response["usage"] = self._usage
+        kind = "response.incomplete" if status == "incomplete" else "response.completed"
+        self._event(out, {"type": kind, "response": response})
+
+    def _fail(self, out: list[dict[str, Any]], error: Any) -> None:
+        self._done = True
+        self.failed = True
+        err = error if type(error) is dict else {}
+        code = err.get("code")
+        response = self._snapshot("failed")
+        response["error"] = {"code": code if code in _ERROR_CODES else "server_error",
+                             "message": str(err.get("message") or "the upstream stream failed")}
+        if self._usage is not None:
+            response["usage"] = self._usage
+        self._event(out, {"type": "response.failed", "response": response})

@@ -1,0 +1,149 @@
+"""Responses events → chat chunks, as they flow.
+
+One chunk id for the whole stream, ``role: assistant`` on the first chunk,
+tool-call indexes 0..k in the order calls appear, arguments back-filled from
+``function_call_arguments.done`` when no delta came, ``finish_reason`` from the
+terminal event, a usage chunk when the client asked for one. A failed
+response or an ``error`` event becomes an error frame, never a clean finish.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..mapping.context import Context, mint
+from ..mapping.responses_result import error_body
+from ..mapping.rules import VALUES
+from ..mapping.usage import responses_usage_to_chat
+from .chat_to_responses import StreamError
+
+_INCOMPLETE = VALUES["incomplete_reason"]
+_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+class ResponsesToChat:
+    """Feed response.* event dicts; collect chat.completion.chunk dicts (or an error frame)."""
+
+    def __init__(self, *, include_usage: bool = False) -> None:
+        self.include_usage = include_usage
+        self._id: str | None = None
+        self._created = 0
+        self._model = "unknown"
+        self._role_sent = False
+        self._calls: dict[str, list[Any]] = {}  # item_id → [index, saw_delta, custom]
+        self._frames = 0
+        self.done = False
+        self.failed = False
+        self.broken = False
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> dict[str, Any]:
+        return {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}]}
+
+    def _begin(self, response: Any) -> None:
+        r = response if type(response) is dict else {}
+        rid = r.get("id")
+        self._id = mint("chatcmpl-", f"chat:{rid}") if type(rid) is str else mint("chatcmpl-", f"stream:{time.time_ns()}")
+        created = r.get("created_at")
+        self._created = int(created) if isinstance(created, (int, float)) else int(time.time())
+        model = r.get("model")
+        if type(model) is str:
+            self._model = model
+
+    def _role(self, out: list[dict[str, Any]]) -> None:
+        if not self._role_sent:
+            self._role_sent = True
+            out.append(self._chunk({"role": "assistant", "content": "", "refusal": None}))
+
+    def feed(self, event: Any) -> list[dict[str, Any]]:
+        self._frames += 1
+        if type(event) is not dict:
+            raise StreamError(self._frames, "expected a response stream event object")
+        etype = event.get("type")
+        if type(etype) is not str:
+            raise StreamError(self._frames, "expected a `type` on the event")
+        out: list[dict[str, Any]] = []
+        if self.done:
+            return out
+        if self._id is None:
+            self._begin(event.get("response"))
+        if etype == "response.output_text.delta":
+            self._role(out)
+            lp = event.get("logprobs")
+            out.append(self._chunk({"content": event.get("delta", "")},
+                                   logprobs={"content": lp, "refusal": None} if lp else None))
+        elif etype == "response.created":
+            self._role(out)
+        elif etype == "response.refusal.delta":
+            self._role(out)
+            out.append(self._chunk({"refusal": event.get("delta", "")}))
+        elif etype == "response.output_item.added":
+            item = event.get("item")
+            if type(item) is dict and item.get("type") in ("function_call", "custom_tool_call"):
+                self._role(out)
+                custom = item["type"] == "custom_tool_call"
+                index = len(self._calls)
+                self._calls[str(item.get("id") or event.get("output_index"))] = [index, False, custom]
+                call: dict[str, Any] = {"index": index, "id": item.get("call_id"), "type": "custom" if custom else "function"}
+                call["custom" if custom else "function"] = {"name": item.get("name", ""), **({"input": ""} if custom else {"arguments": ""})}
+                out.append(self._chunk({"tool_calls": [call]}))
+        elif etype in ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta"):
+            state = self._call_state(event)
+            if state is not None:
+                state[1] = True
+                out.append(self._args_chunk(state, event.get("delta", "")))
+        elif etype in ("response.function_call_arguments.done", "response.custom_tool_call_input.done"):
+            state = self._call_state(event)
+            if state is not None and not state[1]:
+                state[1] = True
+                whole = event.get("input") if state[2] else event.get("arguments")
+                if type(whole) is str and whole:
+                    out.append(self._args_chunk(state, whole))
+        elif etype in _TERMINAL:
+            self._terminal(event, etype, out)
+        elif etype == "error":
+            self._error({"message": event.get("message"), "code": event.get("code")}, out)
+        return out
+
+    def _call_state(self, event: dict[str, Any]) -> list[Any] | None:
+        return self._calls.get(str(event.get("item_id") or event.get("output_index")))
+
+    def _args_chunk(self, state: list[Any], piece: str) -> dict[str, Any]:
+        key, field = ("custom", "input") if state[2] else ("function", "arguments")
+        return self._chunk({"tool_calls": [{"index": state[0], key: {field: piece}}]})
+
+    def finish(self) -> list[dict[str, Any]]:
+        """End of input without a terminal event: a break, reported as an error frame."""
+        out: list[dict[str, Any]] = []
+        if not self.done:
+            self.broken = True
+            self._error({"message": "the upstream stream ended before the response finished", "code": "server_error"}, out)
+        return out
+
+    def _terminal(self, event: dict[str, Any], etype: str, out: list[dict[str, Any]]) -> None:
+        response = event.get("response")
+        r = response if type(response) is dict else {}
+        if etype == "response.failed":
+            self._error(r.get("error"), out)
+            return
+        self.done = True
+        self._role(out)
+        if etype == "response.incomplete":
+            details = r.get("incomplete_details")
+            reason = details.get("reason") if type(details) is dict else None
+            rule = _INCOMPLETE.get(reason) if type(reason) is str else None
+            finish = rule.to if rule is not None and rule.to else "length"
+        else:
+            finish = "tool_calls" if self._calls else "stop"
+        out.append(self._chunk({}, finish))
+        if self.include_usage:
+            usage = responses_usage_to_chat(r.get("usage"), "$.usage", Context())
+            chunk: dict[str, Any] = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
+                     "choices": [], "usage": usage}
+            out.append(chunk)
+
+    def _error(self, error: Any, out: list[dict[str, Any]]) -> None:
+        self.done = True
+        self.failed = True
+        out.append(error_body(error))
