@@ -131,11 +131,10 @@ def input_parts_to_chat(parts: list[Any], path: str, ctx: Context, *, text_only:
             ctx.problem(p, "a content part object", part)
             continue
         ptype = part.get("type")
-        if text_only and ptype in _INSTRUCTION_PARTS:
-            rule = _INSTRUCTION_PARTS[ptype]
-            if rule.do == "drop":
-                ctx.loss(p, ptype, rule.kind, rule.reason)
-                continue
+        rule = _INSTRUCTION_PARTS.get(ptype) if text_only and type(ptype) is str else None
+        if rule is not None and rule.do == "drop":
+            ctx.loss(p, ptype, rule.kind, rule.reason)
+            continue
         if ptype == "input_text" or ptype == "output_text":
             text = _text(part, p, ctx)
             if text is None:
