@@ -40,6 +40,24 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--include-usage", action="store_true", help="for a stream translated to chat: end with a usage chunk")
     tr.add_argument("--compact", action="store_true", help="print JSON on one line")
 
+    sv = sub.add_parser("serve", help="an OpenAI-compatible server with both endpoints: a bridge, or an offline model")
+    sv.add_argument("--upstream", metavar="URL", help="the upstream's base URL with its version prefix, e.g. http://127.0.0.1:8080/v1 "
+                    "(without it, an offline deterministic model answers)")
+    sv.add_argument("--upstream-api", choices=("chat", "responses"), default="chat", help="the endpoint the upstream serves (default chat)")
+    sv.add_argument("--upstream-key-env", metavar="VAR", help="send Bearer $VAR upstream instead of the client's Authorization")
+    sv.add_argument("--upstream-timeout", type=float, default=600.0, metavar="SECONDS", help="504 when the upstream is slower (default 600)")
+    sv.add_argument("--retries", type=int, default=2, help="retries of upstream 429/5xx/connection errors before the first byte (default 2)")
+    sv.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    sv.add_argument("--port", type=int, default=8080, help="0 picks a free port (default 8080)")
+    sv.add_argument("--store", metavar="PATH", help="keep stored responses in this SQLite file (default: in memory)")
+    sv.add_argument("--store-max-responses", type=int, default=10_000, help="default 10000; the oldest go first")
+    sv.add_argument("--store-retention-days", type=float, default=30.0, help="default 30")
+    sv.add_argument("--api-key-env", metavar="VAR", help="answer 401 unless the client sends Bearer $VAR")
+    sv.add_argument("--max-body-mb", type=float, default=16.0, help="413 above this request size (default 16)")
+    sv.add_argument("--max-concurrency", type=int, default=256, help="429 above this many requests at once (default 256)")
+    sv.add_argument("--latency-ms", type=float, default=0.0, help="offline model: delay per answer and per streamed word")
+    sv.add_argument("--access-log", metavar="PATH", help="JSON lines to this file (default stderr; - for none)")
+
     demo = sub.add_parser("demo", help="translate the embedded examples both ways (offline, no key)")
     demo.add_argument("--json", action="store_true", help="print the translations as JSON")
     return parser
@@ -177,6 +195,25 @@ def _cmd_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stde
     return code
 
 
+def _cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from pydantic import ValidationError
+
+    from .server.run import ConfigError, ServeConfig, serve
+
+    options = {k: v for k, v in vars(args).items() if k != "command"}
+    try:
+        config = ServeConfig(**options)
+        return serve(config, stdout)
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "options"
+            stderr.write(f"migrator serve: error: {name}: {err['msg']}\n")
+        return EXIT_BAD_INPUT
+    except ConfigError as exc:
+        stderr.write(f"migrator serve: error: {exc}\n")
+        return EXIT_BAD_INPUT
+
+
 def _cmd_demo(args: argparse.Namespace, stdout: TextIO) -> int:
     from .demo import run_demo
 
@@ -191,6 +228,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     args = _parser().parse_args(argv)
     if args.command == "translate":
         return _cmd_translate(args, stdin, stdout, stderr)
+    if args.command == "serve":
+        return _cmd_serve(args, stdout, stderr)
     return _cmd_demo(args, stdout)
 
 

@@ -69,7 +69,7 @@ arguments = st.dictionaries(short_ascii, json_scalars, max_size=3).map(json.dump
 
 
 # prompt_cache_breakpoint is carried on input parts; an assistant (output_text) part has none
-# in Responses, see test_assistant_cache_breakpoint_is_reported.
+# in Responses, so on assistant parts it is lossy (test_assistant_cache_breakpoint_is_reported).
 cache_breakpoints = st.fixed_dictionaries(
     {"mode": st.just("explicit")},
     optional={"ttl": st.sampled_from(literals("openai.types.chat.chat_completion_content_part_text_param:PromptCacheBreakpoint.ttl"))},
@@ -242,7 +242,7 @@ def lossy_chat_requests(draw: st.DrawFn) -> tuple[JsonDict, set[str]]:
     paths: set[str] = set()
     kinds = draw(st.lists(st.sampled_from([
         "n", "stop", "seed", "frequency_penalty", "presence_penalty", "logit_bias", "audio", "modalities",
-        "prediction", "name", "input_audio", "unknown_top", "unknown_in_message",
+        "prediction", "name", "input_audio", "assistant_breakpoint", "unknown_top", "unknown_in_message",
     ]), min_size=1, max_size=3, unique=True))
     messages = body["messages"]
     for kind in kinds:
@@ -283,6 +283,16 @@ def lossy_chat_requests(draw: st.DrawFn) -> tuple[JsonDict, set[str]]:
             messages.insert(i, {"role": "user", "content": [*before, part]})
             paths = {_shift(p, i) for p in paths}
             paths.add(f"$.messages[{i}].content[{len(before)}]")
+            continue
+        elif kind == "assistant_breakpoint":
+            lists = [i for i, m in enumerate(messages) if m["role"] == "assistant" and isinstance(m["content"], list)]
+            if not lists:
+                messages.append({"role": "assistant", "content": draw(text_parts(breakpoints=False))})
+                lists = [len(messages) - 1]
+            i = draw(st.sampled_from(lists))
+            j = draw(st.integers(0, len(messages[i]["content"]) - 1))
+            messages[i]["content"][j]["prompt_cache_breakpoint"] = draw(cache_breakpoints)
+            paths.add(f"$.messages[{i}].content[{j}].prompt_cache_breakpoint")
             continue
         else:  # unknown_in_message
             i = draw(st.integers(0, len(messages) - 1))

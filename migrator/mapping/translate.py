@@ -91,7 +91,8 @@ def translate(
     ``instructions``; ``default_store`` is the ``store`` written for a chat
     request that has none (Responses would otherwise store it). ``request``,
     for a chat completion, is the chat request that produced it: its
-    parameters are echoed into the Response as the API does.
+    parameters are echoed into the Response as the API does (a responses
+    request is accepted there too, as a bridge has one).
     """
     if to != "chat" and to != "responses":
         raise ValueError(f"to must be 'chat' or 'responses', not {to!r}")
@@ -110,8 +111,8 @@ def translate(
             out = responses_request_to_chat(body, ctx)
         elif kind == "chat.completion":
             echo = None
-            if request is not None:
-                echo = chat_request_to_responses(request, Context(default_store=default_store))
+            if request is not None:  # a chat request is translated first; a responses request is the echo as it is
+                echo = chat_request_to_responses(request, Context(default_store=default_store)) if "messages" in request else request
             out = chat_completion_to_response(body, ctx, echo)
         else:
             out = response_to_chat_completion(body, ctx)

@@ -31,16 +31,37 @@ class StreamError(ValueError):
         super().__init__(f"frame {frame}: {message}")
 
 
-class _Text:
-    """The open message item: its text and refusal parts, accumulated as lists of pieces."""
+class _Pieces:
+    """Text that arrives in pieces; every 256 pieces fold into one block, so memory stays near the text's size."""
 
-    __slots__ = ("content_index", "index", "item", "logprobs", "pieces", "refusal_index", "refusals", "text_index")
+    __slots__ = ("blocks", "pieces")
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+        self.blocks: list[str] = []
+
+    def add(self, piece: str) -> None:
+        pieces = self.pieces
+        pieces.append(piece)
+        if len(pieces) >= 256:
+            self.blocks.append("".join(pieces))
+            pieces.clear()
+
+    def value(self) -> str:
+        return "".join(self.blocks) + "".join(self.pieces)
+
+
+class _Text:
+    """The open message item: its text and refusal parts as they accumulate."""
+
+    __slots__ = ("content_index", "index", "item", "item_id", "logprobs", "refusal_index", "refusals", "text", "text_index")
 
     def __init__(self, item: dict[str, Any], index: int) -> None:
         self.item = item
+        self.item_id: str = item["id"]
         self.index = index
-        self.pieces: list[str] = []
-        self.refusals: list[str] = []
+        self.text = _Pieces()
+        self.refusals = _Pieces()
         self.logprobs: list[Any] = []
         self.text_index = -1
         self.refusal_index = -1
@@ -48,13 +69,14 @@ class _Text:
 
 
 class _Call:
-    __slots__ = ("args", "call_id", "closed", "custom", "item", "name", "output_index")
+    __slots__ = ("args", "call_id", "closed", "custom", "item", "item_id", "name", "output_index")
 
     def __init__(self) -> None:
         self.closed = False
+        self.item_id = ""
         self.call_id: str | None = None
         self.name: str | None = None
-        self.args: list[str] = []
+        self.args = _Pieces()
         self.item: dict[str, Any] | None = None
         self.output_index = -1
         self.custom = False
@@ -70,7 +92,7 @@ class ChatToResponses:
         self._output: list[dict[str, Any]] = []  # final items by output_index (filled at close)
         self._text: _Text | None = None
         self._reasoning: dict[str, Any] | None = None
-        self._reasoning_text: list[str] = []
+        self._reasoning_text = _Pieces()
         self._calls: dict[int, _Call] = {}
         self._finish: str | None = None
         self._usage: dict[str, Any] | None = None
@@ -135,6 +157,36 @@ class ChatToResponses:
             if choice.get("index", 0) != 0:
                 continue  # a Response holds one generation (reported by the mapping tables)
             delta = choice.get("delta")
+            text = self._text
+            if text is not None and text.text_index >= 0 and type(delta) is dict and len(delta) == 1 \
+                    and not choice.get("logprobs"):
+                content = delta.get("content")
+                if type(content) is str:
+                    # The bulk of a stream: one more piece of open text. Same event as _delta writes.
+                    if content:
+                        text.text.add(content)
+                        out.append({"type": "response.output_text.delta", "item_id": text.item_id, "output_index": text.index,
+                                    "content_index": text.text_index, "delta": content, "logprobs": [],
+                                    "sequence_number": self._seq})
+                        self._seq += 1
+                    delta = None
+            elif type(delta) is dict and len(delta) == 1:
+                calls = delta.get("tool_calls")
+                if type(calls) is list and len(calls) == 1:
+                    fragment = calls[0]
+                    if type(fragment) is dict and len(fragment) == 2:
+                        call = self._calls.get(fragment.get("index"))  # type: ignore[arg-type]
+                        fn = fragment.get("function")
+                        if call is not None and call.item is not None and not call.custom and type(fn) is dict and len(fn) == 1:
+                            args = fn.get("arguments")
+                            if type(args) is str:
+                                # More arguments for an open call: the other bulk of a tool-calling stream.
+                                if args:
+                                    call.args.add(args)
+                                    out.append({"type": "response.function_call_arguments.delta", "item_id": call.item_id,
+                                                "output_index": call.output_index, "delta": args, "sequence_number": self._seq})
+                                    self._seq += 1
+                                delta = None
             if delta is not None:
                 if type(delta) is not dict:
                     raise StreamError(self._frames, "expected `delta` to be an object")
@@ -181,7 +233,7 @@ class ChatToResponses:
             logprobs = choice.get("logprobs")
             lp = logprobs.get("content") if type(logprobs) is dict else None
             lp = lp if type(lp) is list else []
-            text.pieces.append(content)
+            text.text.add(content)
             text.logprobs.extend(lp)
             self._event(out, {"type": "response.output_text.delta", "item_id": text.item["id"],
                               "output_index": text.index, "content_index": text.text_index,
@@ -195,7 +247,7 @@ class ChatToResponses:
                 self._event(out, {"type": "response.content_part.added", "item_id": text.item["id"],
                                   "output_index": text.index, "content_index": text.refusal_index,
                                   "part": {"type": "refusal", "refusal": ""}})
-            text.refusals.append(refusal)
+            text.refusals.add(refusal)
             self._event(out, {"type": "response.refusal.delta", "item_id": text.item["id"],
                               "output_index": text.index, "content_index": text.refusal_index, "delta": refusal})
         calls = delta.get("tool_calls")
@@ -225,7 +277,7 @@ class ChatToResponses:
             self._event(out, {"type": "response.content_part.added", "item_id": item["id"], "output_index": index,
                               "content_index": 0, "part": {"type": "reasoning_text", "text": ""}})
         r = self._reasoning
-        self._reasoning_text.append(text)
+        self._reasoning_text.add(text)
         self._event(out, {"type": "response.reasoning_text.delta", "item_id": r["item"]["id"], "output_index": r["index"],
                           "content_index": 0, "delta": text})
 
@@ -234,7 +286,7 @@ class ChatToResponses:
         if r is None or r.get("closed"):
             return
         r["closed"] = True
-        text = "".join(self._reasoning_text)
+        text = self._reasoning_text.value()
         item_id, index = r["item"]["id"], r["index"]
         part = {"type": "reasoning_text", "text": text}
         self._event(out, {"type": "response.reasoning_text.done", "item_id": item_id, "output_index": index,
@@ -263,7 +315,7 @@ class ChatToResponses:
         item_id, index = text.item["id"], text.index
         parts: list[tuple[int, dict[str, Any]]] = []
         if text.text_index >= 0:
-            joined = "".join(text.pieces)
+            joined = text.text.value()
             part: dict[str, Any] = {"type": "output_text", "text": joined, "annotations": []}
             if text.logprobs:
                 part["logprobs"] = text.logprobs
@@ -271,7 +323,7 @@ class ChatToResponses:
                               "content_index": text.text_index, "text": joined, "logprobs": text.logprobs})
             parts.append((text.text_index, part))
         if text.refusal_index >= 0:
-            joined = "".join(text.refusals)
+            joined = text.refusals.value()
             part = {"type": "refusal", "refusal": joined}
             self._event(out, {"type": "response.refusal.done", "item_id": item_id, "output_index": index,
                               "content_index": text.refusal_index, "refusal": joined})
@@ -304,7 +356,7 @@ class ChatToResponses:
         if call.item is None:
             if call.name is None:
                 if type(args) is str:
-                    call.args.append(args)  # held until the call has a name
+                    call.args.add(args)  # held until the call has a name
                 return
             self._close_reasoning(out)
             self._close_text(out, "completed")
@@ -318,16 +370,18 @@ class ChatToResponses:
                 item = {"type": "function_call", "id": fc_id(call.call_id), "call_id": call.call_id,
                         "name": call.name, "arguments": "", "status": "in_progress"}
             call.item = item
+            call.item_id = item["id"]
             call.output_index = self._add_item(item, out)
-            pending, call.args = call.args, []
-            for piece in pending:
-                self._args_delta(call, piece, out)
+            pending = call.args.value()
+            call.args = _Pieces()
+            if pending:
+                self._args_delta(call, pending, out)
         if type(args) is str and args:
             self._args_delta(call, args, out)
 
     def _args_delta(self, call: _Call, piece: str, out: list[dict[str, Any]]) -> None:
         assert call.item is not None
-        call.args.append(piece)
+        call.args.add(piece)
         kind = "response.custom_tool_call_input.delta" if call.custom else "response.function_call_arguments.delta"
         self._event(out, {"type": kind, "item_id": call.item["id"], "output_index": call.output_index, "delta": piece})
 
@@ -340,7 +394,7 @@ class ChatToResponses:
             if call.item is None or call.closed:
                 continue
             call.closed = True
-            joined = "".join(call.args)
+            joined = call.args.value()
             item_id = call.item["id"]
             if call.custom:
                 self._event(out, {"type": "response.custom_tool_call_input.done", "item_id": item_id,

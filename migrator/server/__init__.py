@@ -1,0 +1,1 @@
+"""migrator serve: an OpenAI-compatible server with both endpoints (bridge and offline model)."""
