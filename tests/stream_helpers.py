@@ -15,15 +15,17 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
 import openai
+import pytest
 from hypothesis import strategies as st
 
-from migrator.streams.sse import CHAT_DONE, encode_chat, encode_responses
+from migrator.streams.sse import CHAT_DONE, encode_chat
 from tests.sdk_shapes import check_chunk, check_event, check_result
 from tests.test_sdk_coverage import TABLE_BY_NAME
 
@@ -41,6 +43,14 @@ TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 ITEM_PREFIX = {"message": "msg_", "function_call": "fc_", "reasoning": "rs_", "custom_tool_call": "ctc_"}
 
 _MISSING: Any = object()
+
+
+def known_bug(reason: str) -> pytest.MarkDecorator:
+    """An engine bug held as a failing test: ``xfail(strict=True)``, so the fix shows up as XPASS (remove the mark then).
+
+    ``raises=AssertionError`` (ShapeError is one) keeps an unrelated crash from passing as the known failure.
+    """
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
 
 
 # ------------------------------------------------------------------------ building input
@@ -167,14 +177,16 @@ def assemble_chat(chunks: Iterable[JsonDict]) -> JsonDict:
                 if isinstance(piece, str):
                     message[key] = (message.get(key) or "") + piece
             for frag in delta.get("tool_calls") or []:
-                call = calls.setdefault(frag["index"], {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+                call = calls.setdefault(frag["index"], {"id": None, "type": "function"})
                 if frag.get("id") and call["id"] is None:
                     call["id"] = frag["id"]
                 if frag.get("type"):
                     call["type"] = frag["type"]
-                fn = frag.get("function") or {}
-                call["function"]["name"] += fn.get("name") or ""
-                call["function"]["arguments"] += fn.get("arguments") or ""
+                key, field = ("custom", "input") if call["type"] == "custom" else ("function", "arguments")
+                body = call.setdefault(key, {"name": "", field: ""})
+                fn = frag.get(key) or {}
+                body["name"] += fn.get("name") or ""
+                body[field] += fn.get(field) or ""
             if choice.get("finish_reason") is not None:
                 finish = choice["finish_reason"]
             lp = choice.get("logprobs")
@@ -473,7 +485,7 @@ def sdk_client(body: bytes, *, status: int = 200, seen: list[httpx.Request] | No
 # ------------------------------------------------------------------------ hypothesis strategies
 
 # Text with the characters that break naive codecs: multi-byte UTF-8, emoji, newlines, quotes.
-stream_text = st.text(alphabet=st.sampled_from(list("ab cdé\n\"\\{}:,😀中") + ["\u2028", "\r"]), min_size=1, max_size=24)
+stream_text = st.text(alphabet=st.sampled_from([*list('ab cdé\n"\\{}:,😀中'), "\u2028", "\r"]), min_size=1, max_size=24)
 id_tokens = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789", min_size=6, max_size=12)
 function_names = st.sampled_from(["get_weather", "lookup", "send_email", "search_docs"])
 arguments_text = st.dictionaries(st.sampled_from(["city", "q", "n", "unit"]),
@@ -486,7 +498,7 @@ def pieces(draw: st.DrawFn, text: str, *, allow_empty: bool = False) -> list[str
         return [""] if allow_empty and draw(st.booleans()) else []
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=min(6, len(text) - 1))) if len(text) > 1 else [])
     bounds = [0, *cuts, len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [text[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
 chat_usages = st.builds(

@@ -211,16 +211,16 @@ def _round_trip(body: JsonDict) -> JsonDict:
     return translate(translate(body, to="responses").body, to="chat").body
 
 
-@pytest.mark.xfail(strict=True, reason="R→C merges function_call items into the preceding assistant message; "
-                                       "C→R→C fuses two consecutive assistant messages, with no loss entry")
 def test_tool_calls_after_assistant_message_merge() -> None:
+    """Responses has no boundary between an assistant message and the calls after it: either the
+    round trip keeps the two chat messages apart, or the merge is reported where it happens."""
     body = {"model": "gpt-4o", "store": False, "messages": [
         {"role": "assistant", "content": "a"},
         {"role": "assistant", "content": None, "tool_calls": [
             {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": ""},
     ]}
-    assert _round_trip(body) == body
+    assert _round_trip(body) == body or "$.messages[1].tool_calls" in _paths(translate(body, to="responses").losses)
 
 
 def test_unknown_key_paths_are_jsonpath() -> None:
@@ -239,21 +239,18 @@ def test_unknown_key_paths_quote_like_jsonpath(key: str, path: str) -> None:
 
 
 
-@pytest.mark.xfail(strict=True, reason="a user message whose content is [] is left out of `input` with no loss entry "
-                                       "(chat_request.messages_to_input: `if parts:`)")
 def test_empty_content_list_is_reported() -> None:
     body = {"model": "gpt-4o", "store": False, "messages": [{"role": "user", "content": []}, {"role": "user", "content": "hi"}]}
     result = translate(body, to="responses")
     assert "$.messages[0].content" in _paths(result.losses) or len(result.body["input"]) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="an input_file part with neither file_data nor file_id nor file_url is left out "
-                                       "of the chat message with no loss entry (content.input_parts_to_chat)")
-def test_empty_file_part_is_reported() -> None:
+def test_empty_file_part_is_kept_or_reported() -> None:
     body = {"model": "gpt-4o", "store": False,
             "input": [{"role": "user", "content": [{"type": "input_text", "text": "a"}, {"type": "input_file"}]}]}
     check_request(body, "responses")
-    assert "$.input[0].content[1]" in _paths(translate(body, to="chat").losses)
+    result = translate(body, to="chat")
+    assert "$.input[0].content[1]" in _paths(result.losses) or result.body["messages"][0]["content"][1] == {"type": "file", "file": {}}
 
 
 def _completion(message: JsonDict, finish_reason: str) -> JsonDict:
@@ -261,8 +258,6 @@ def _completion(message: JsonDict, finish_reason: str) -> JsonDict:
             "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}]}
 
 
-@pytest.mark.xfail(strict=True, reason="a forced (named) tool_choice makes the API answer tool calls with finish_reason "
-                                       "\"stop\"; a Response cannot tell, so it comes back as \"tool_calls\" with no loss entry")
 def test_stop_with_tool_calls_keeps_its_finish_reason() -> None:
     body = _completion({"role": "assistant", "content": None, "refusal": None, "tool_calls": [
         {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}, "stop")
@@ -271,8 +266,6 @@ def test_stop_with_tool_calls_keeps_its_finish_reason() -> None:
     assert back.body["choices"][0]["finish_reason"] == "stop" or forward.losses
 
 
-@pytest.mark.xfail(strict=True, reason="content null with no refusal and no tool calls (e.g. finish_reason content_filter) "
-                                       "writes no message item, and Response → chat turns no text into content \"\"")
 def test_null_content_stays_null() -> None:
     body = _completion({"role": "assistant", "content": None, "refusal": None}, "content_filter")
     back = translate(translate(body, to="responses").body, to="chat")

@@ -28,8 +28,9 @@ from migrator.streams import (
     translate_sse,
     translate_stream,
 )
+from migrator.streams.sse import iter_sse
+from tests.sdk_shapes import check_event
 from tests.stream_helpers import (
-    CHAT_ID,
     CHAT_USAGE,
     CREATED,
     MODEL,
@@ -44,6 +45,7 @@ from tests.stream_helpers import (
     chunk,
     decode_chat_sse,
     decode_responses_sse,
+    known_bug,
     message_item,
     message_view,
     response_events,
@@ -149,7 +151,7 @@ def test_usage_on_the_finish_chunk_ends_at_once() -> None:
 
 def test_null_usage_on_every_chunk_is_not_a_usage_chunk() -> None:
     frames = [{**f, "usage": None} for f in text_stream(["a", "b"])]
-    events = to_responses(frames + [usage_chunk(CHAT_USAGE)])
+    events = to_responses([*frames, usage_chunk(CHAT_USAGE)])
     assert terminal(events)["usage"]["output_tokens"] == 10
 
 
@@ -218,6 +220,27 @@ def test_refusal_stream() -> None:
     assert part_added == {"type": "refusal", "refusal": ""}
     assert terminal(events)["output"][0]["content"] == [{"type": "refusal", "refusal": "I can't help with that."}]
     assert terminal(events) == translate(assemble_chat(frames), "responses").body
+
+
+def test_custom_tool_calls_both_ways() -> None:
+    """Custom (free-form) tool calls: custom_tool_call items and input events, and back.
+
+    The chat side is compared by value only: the pinned SDK's ChoiceDeltaToolCall
+    declares function calls alone (type "function", no ``custom`` key).
+    """
+    frames = [ROLE_NULL, chunk({"tool_calls": [{"index": 0, "id": "call_c", "type": "custom", "custom": {"name": "run", "input": "print("}}]}),
+              chunk({"tool_calls": [{"index": 0, "custom": {"input": "1)"}}]}), chunk({}, finish="tool_calls")]
+    events = list(translate_stream(frames, "responses"))
+    for event in events:
+        check_event(event)
+    assert types(events)[2:] == ["output_item.added", "custom_tool_call_input.delta", "custom_tool_call_input.delta",
+                                 "custom_tool_call_input.done", "output_item.done", "completed"]
+    final = terminal(events)
+    assert final["output"] == [{"type": "custom_tool_call", "id": "ctc_call_c", "call_id": "call_c", "name": "run", "input": "print(1)"}]
+    assert final == translate(assemble_chat(frames), "responses").body
+    back = assemble_chat(translate_stream(events, "chat"))
+    assert back["choices"][0]["message"]["tool_calls"] == [{"id": "call_c", "type": "custom", "custom": {"name": "run", "input": "print(1)"}}]
+    assert back["choices"][0]["finish_reason"] == "tool_calls"
 
 
 @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
@@ -768,8 +791,6 @@ def test_fixture_chat_stream_with_its_request(tmp_path: Path) -> None:
 
 
 def _fixture_events(name: str) -> list[JsonDict]:
-    from migrator.streams.sse import iter_sse
-
     return [json.loads(e.data) for e in iter_sse([(FIXTURES / name).read_bytes()]) if e.data != "[DONE]"]
 
 
@@ -785,8 +806,6 @@ def test_fixture_responses_reasoning_text_and_tool_call() -> None:
     assert got["choices"][0]["message"]["content"] == "Let me check the weather in Lyon for you."
     assert got["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == '{"city":"Lyon","unit":"celsius"}'
     for event in _fixture_events("responses_reasoning_text_tool.sse"):  # the fixture itself is a valid stream
-        from tests.sdk_shapes import check_event
-
         check_event(event, allow_extra=frozenset({"obfuscation", "store"}))
 
 
@@ -871,9 +890,9 @@ def test_cli_on_a_malformed_frame_exits_2_naming_the_frame(raw: bytes, number: i
 # ============================================================================ known engine bugs (xfail, strict)
 
 
-@pytest.mark.xfail(strict=True, reason="ChatToResponses copies the chat logprobs list as is into output_text.delta/.done "
-                                       "(whose SDK Logprob has no `bytes`, nor its top_logprobs) and into the output_text part "
-                                       "(whose Logprob requires `bytes`): with bytes the events are invalid, without them the part")
+@known_bug("ChatToResponses copies the chat logprobs list as is into output_text.delta/.done "
+           "(whose SDK Logprob has no `bytes`, nor its top_logprobs) and into the output_text part "
+           "(whose Logprob requires `bytes`): with bytes the events are invalid, without them the part")
 @pytest.mark.parametrize("with_bytes", [True, False])
 def test_chat_logprobs_become_valid_event_logprobs(with_bytes: bool) -> None:
     top = {"token": "Hi", "logprob": -0.1, **({"bytes": [72, 105]} if with_bytes else {})}
@@ -881,8 +900,8 @@ def test_chat_logprobs_become_valid_event_logprobs(with_bytes: bool) -> None:
     check_response_stream(list(translate_stream([ROLE, chunk({"content": "Hi"}, logprobs=lp), chunk({}, finish="stop")], "responses")))
 
 
-@pytest.mark.xfail(strict=True, reason="Responses delta logprobs have no top_logprobs when none were asked for; ResponsesToChat "
-                                       "copies them as is, and ChatCompletionTokenLogprob requires top_logprobs")
+@known_bug("Responses delta logprobs have no top_logprobs when none were asked for; ResponsesToChat "
+           "copies them as is, and ChatCompletionTokenLogprob requires top_logprobs")
 def test_responses_logprobs_become_valid_chunk_logprobs() -> None:
     events = response_events(TEXT_RESPONSE)
     delta = next(e for e in events if e["type"] == "response.output_text.delta")
@@ -890,17 +909,17 @@ def test_responses_logprobs_become_valid_chunk_logprobs() -> None:
     to_chat(events)
 
 
-@pytest.mark.xfail(strict=True, reason="content after a tool call opens a second message item that closes before the earlier "
-                                       "function_call: output_item.done comes out of output_index order (2 before 1)")
+@known_bug("content after a tool call opens a second message item that closes before the earlier "
+           "function_call: output_item.done comes out of output_index order (2 before 1)")
 def test_content_after_a_tool_call_keeps_done_events_in_order() -> None:
     frames = [ROLE, chunk({"content": "A"}), call_chunk(0, id="call_1", name="f", args="{}"), chunk({"content": "B"}),
               chunk({}, finish="tool_calls")]
     to_responses(frames)
 
 
-@pytest.mark.xfail(strict=True, reason="reasoning_content after content was streamed: ChatToResponses emits "
-                                       "reasoning_text.delta for the reasoning item it already closed (after its "
-                                       "output_item.done), and the text is missing from the final reasoning item")
+@known_bug("reasoning_content after content was streamed: ChatToResponses emits "
+           "reasoning_text.delta for the reasoning item it already closed (after its "
+           "output_item.done), and the text is missing from the final reasoning item")
 def test_reasoning_after_content_is_not_lost() -> None:
     frames = [chunk({"role": "assistant", "reasoning_content": "r1"}), chunk({"content": "A"}), chunk({"reasoning_content": "r2"}),
               chunk({}, finish="stop")]
@@ -909,9 +928,9 @@ def test_reasoning_after_content_is_not_lost() -> None:
     assert reasoning == "r1r2"
 
 
-@pytest.mark.xfail(strict=True, reason="an upstream error chunk mid-stream: response.failed carries the open message as its "
-                                       "output_item.added placeholder (status in_progress, content []), dropping the text "
-                                       "already streamed, and no .done events close it (the break path closes items)")
+@known_bug("an upstream error chunk mid-stream: response.failed carries the open message as its "
+           "output_item.added placeholder (status in_progress, content []), dropping the text "
+           "already streamed, and no .done events close it (the break path closes items)")
 def test_an_error_chunk_mid_stream_keeps_what_arrived() -> None:
     error = {"error": {"message": "boom", "type": "server_error", "code": "server_error"}}
     events = list(translate_stream([ROLE, chunk({"content": "Hello"}), error], "responses"))
@@ -920,31 +939,31 @@ def test_an_error_chunk_mid_stream_keeps_what_arrived() -> None:
     assert "response.output_item.done" in [e["type"] for e in events]
 
 
-@pytest.mark.xfail(strict=True, reason="ChatToResponses never reads the chunks' service_tier, while the non-stream "
-                                       "translation copies it into the Response (OpenAI chunks carry service_tier)")
+@known_bug("ChatToResponses never reads the chunks' service_tier, while the non-stream "
+           "translation copies it into the Response (OpenAI chunks carry service_tier)")
 def test_service_tier_is_carried_into_the_response() -> None:
     frames = [{**f, "service_tier": "default"} for f in text_stream(["Hi"])]
     assert terminal(to_responses(frames)).get("service_tier") == translate(assemble_chat(frames), "responses").body["service_tier"]
 
 
-@pytest.mark.xfail(strict=True, reason="ResponsesToChat never carries the Response's service_tier into the chunks, while the "
-                                       "non-stream translation sets it on the ChatCompletion")
+@known_bug("ResponsesToChat never carries the Response's service_tier into the chunks, while the "
+           "non-stream translation sets it on the ChatCompletion")
 def test_service_tier_is_carried_into_the_chunks() -> None:
     final = {**TEXT_RESPONSE, "service_tier": "default"}
     got = assemble_chat(to_chat(response_events(final)))
     assert got.get("service_tier") == translate(final, "chat").body["service_tier"]
 
 
-@pytest.mark.xfail(strict=True, reason="finish_reason length with tool calls: the stream marks every function_call "
-                                       "`incomplete`, the non-stream translation marks them `completed`")
+@known_bug("finish_reason length with tool calls: the stream marks every function_call "
+           "`incomplete`, the non-stream translation marks them `completed`")
 def test_length_with_tool_calls_commutes() -> None:
     frames = [ROLE_NULL, call_chunk(0, id="call_a", name="f", args='{"a": 1}'), call_chunk(1, id="call_b", name="g", args='{"b'),
               chunk({}, finish="length")]
     assert terminal(to_responses(frames)) == translate(assemble_chat(frames), "responses").body
 
 
-@pytest.mark.xfail(strict=True, reason="finish_reason length with text then tool calls: the stream closes the message "
-                                       "`completed` when the first call starts, the non-stream translation marks it `incomplete`")
+@known_bug("finish_reason length with text then tool calls: the stream closes the message "
+           "`completed` when the first call starts, the non-stream translation marks it `incomplete`")
 def test_length_with_text_then_tool_calls_commutes() -> None:
     frames = [ROLE, chunk({"content": "Let me"}), call_chunk(0, id="call_a", name="f", args="{}"), chunk({}, finish="length")]
     got = terminal(to_responses(frames))
@@ -952,26 +971,26 @@ def test_length_with_text_then_tool_calls_commutes() -> None:
     assert got["output"][0]["status"] == want["output"][0]["status"]
 
 
-@pytest.mark.xfail(strict=True, reason="a role chunk with content \"\" and no text after it (an empty answer, or a gateway "
-                                       "that sends \"\" before tool calls): the stream writes no message item, the "
-                                       "non-stream translation of the assembled completion writes an empty output_text")
+@known_bug("a role chunk with content \"\" and no text after it (an empty answer, or a gateway "
+           "that sends \"\" before tool calls): the stream writes no message item, the "
+           "non-stream translation of the assembled completion writes an empty output_text")
 def test_empty_content_role_chunk_commutes() -> None:
     frames = [ROLE, call_chunk(0, id="call_a", name="f", args="{}"), chunk({}, finish="tool_calls")]
     assert terminal(to_responses(frames)) == translate(assemble_chat(frames), "responses").body
 
 
-@pytest.mark.xfail(strict=True, reason="ResponsesToChat sends content \"\" in the role chunk before it knows the output; for a "
-                                       "tool-call-only (or refusal-only) response the accumulated message has content \"\" "
-                                       "where the non-stream translation (and OpenAI's own chat stream) has null")
+@known_bug("ResponsesToChat sends content \"\" in the role chunk before it knows the output; for a "
+           "tool-call-only (or refusal-only) response the accumulated message has content \"\" "
+           "where the non-stream translation (and OpenAI's own chat stream) has null")
 def test_tool_call_only_response_accumulates_null_content() -> None:
     final = base_response([call_item("call_a", "f", "{}")])
     got = assemble_chat(to_chat(response_events(final)))
     assert got["choices"][0]["message"]["content"] == translate(final, "chat").body["choices"][0]["message"]["content"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="a stream whose function call arguments arrive only in output_item.done (no "
-                                       "function_call_arguments events, as some gateways send) loses them: ResponsesToChat "
-                                       "back-fills only from function_call_arguments.done")
+@known_bug("a stream whose function call arguments arrive only in output_item.done (no "
+           "function_call_arguments events, as some gateways send) loses them: ResponsesToChat "
+           "back-fills only from function_call_arguments.done")
 def test_arguments_only_in_output_item_done_are_back_filled() -> None:
     final = base_response([call_item("call_a", "f", '{"x": 1}')])
     events = [e for e in response_events(final) if not e["type"].startswith("response.function_call_arguments")]
@@ -979,16 +998,16 @@ def test_arguments_only_in_output_item_done_are_back_filled() -> None:
     assert got["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == '{"x": 1}'
 
 
-@pytest.mark.xfail(strict=True, reason="text that arrives only in output_text.done / content_part.done (no deltas) is lost: "
-                                       "ResponsesToChat reads text from output_text.delta only")
+@known_bug("text that arrives only in output_text.done / content_part.done (no deltas) is lost: "
+           "ResponsesToChat reads text from output_text.delta only")
 def test_text_only_in_done_events_is_not_lost() -> None:
     events = [e for e in response_events(TEXT_RESPONSE) if e["type"] != "response.output_text.delta"]
     got = assemble_chat(list(translate_stream(events, "chat")))
     assert got["choices"][0]["message"]["content"] == "Hello there"
 
 
-@pytest.mark.xfail(strict=True, reason="the legacy delta.function_call gets call id mint(f'{resp}:-1') in the stream but "
-                                       "mint(f'{resp}:function_call') in the non-stream translation, so ids differ")
+@known_bug("the legacy delta.function_call gets call id mint(f'{resp}:-1') in the stream but "
+           "mint(f'{resp}:function_call') in the non-stream translation, so ids differ")
 def test_legacy_function_call_ids_commute() -> None:
     frames = [ROLE_NULL, chunk({"function_call": {"name": "f", "arguments": '{"a"'}}), chunk({"function_call": {"arguments": ": 1}"}}),
               chunk({}, finish="function_call")]
@@ -997,9 +1016,9 @@ def test_legacy_function_call_ids_commute() -> None:
     assert terminal(to_responses(frames)) == translate(completion, "responses").body
 
 
-@pytest.mark.xfail(strict=True, reason="a chat stream passed through to chat (source already in the target dialect) is never "
-                                       "checked for its end: a truncated stream gets `data: [DONE]` appended and "
-                                       ".broken stays False, so the CLI exits 0")
+@known_bug("a chat stream passed through to chat (source already in the target dialect) is never "
+           "checked for its end: a truncated stream gets `data: [DONE]` appended and "
+           ".broken stays False, so the CLI exits 0")
 def test_a_truncated_stream_passed_through_is_broken() -> None:
     raw = chat_sse([ROLE, chunk({"content": "Hel"})], done=False)
     translator = StreamTranslator("chat")

@@ -17,6 +17,7 @@ _ROLES = VALUES["chat.roles"]
 _CALL_FUNCTION = TABLES["chat.tool_call.function"]
 _CALL_CUSTOM = TABLES["chat.tool_call.custom"]
 _CALL_QUIET = _CALL_FUNCTION.quiet.issuperset
+_LEGACY_CALL = TABLES["chat.message.assistant.function_call"]
 _LOGPROBS_INCLUDE = next(v for v, r in VALUES["include"].items() if r.to == "logprobs")
 _ROLE_LIST = ", ".join(_ROLES)
 # Roles whose string-content messages map one to one (a dict lookup gives the key check).
@@ -60,11 +61,22 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
         elif role == "assistant" and assistant_quiet(msg):
             fast = _plain_assistant(msg, content)
             if fast is not None:
+                if fast and fast[0].get("type") == "function_call" and items and _assistant_text(items[-1]):
+                    _merged_turn(ctx, f"{path}[{position(messages, msg)}].tool_calls")
                 items.extend(fast)
                 continue
         i = position(messages, msg)
         _message(msg, role, i, f"{path}[{i}]", ctx, items)
     return items
+
+
+def _assistant_text(item: dict[str, Any]) -> bool:
+    return item.get("role") == "assistant" and item.get("type") in (None, "message")
+
+
+def _merged_turn(ctx: Context, path: str) -> None:
+    rule = _MESSAGE["assistant"]["tool_calls"]
+    ctx.loss(path, "tool_calls", rule.kind, rule.reason)
 
 
 def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] | None:
@@ -128,7 +140,7 @@ def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items
             append({"role": role, "content": content})
         elif type(content) is list:
             parts = chat_parts_to_input(content, f"{p}.content", ctx)
-            if parts:
+            if parts or not content:  # an empty list stays; a list whose every part was dropped goes
                 append({"role": role, "content": parts})
         else:
             ctx.problem(f"{p}.content", "a string or a list of content parts", content)
@@ -144,6 +156,8 @@ def _tool_content(content: Any, path: str, ctx: Context) -> Any:
 
 
 def _assistant(msg: dict[str, Any], i: int, p: str, ctx: Context, items: list[dict[str, Any]]) -> None:
+    start = len(items)
+    follows_text = start > 0 and _assistant_text(items[-1])
     content = msg.get("content")
     refusal = msg.get("refusal")
     tool_calls = msg.get("tool_calls")
@@ -168,9 +182,14 @@ def _assistant(msg: dict[str, Any], i: int, p: str, ctx: Context, items: list[di
     elif content is not None:
         ctx.problem(f"{p}.content", "a string, a list of text/refusal parts, or null", content)
     if tool_calls is not None:
+        before = len(items)
         _tool_calls(tool_calls, f"{p}.tool_calls", ctx, items)
+        if follows_text and len(items) > before and before == start:
+            _merged_turn(ctx, f"{p}.tool_calls")
     legacy = msg.get("function_call")
     if legacy is not None:
+        if type(legacy) is dict:
+            ctx.carry(legacy, _LEGACY_CALL, f"{p}.function_call", None)
         name = legacy.get("name") if type(legacy) is dict else None
         if type(name) is not str:
             ctx.problem(f"{p}.function_call.name", "a string", name)

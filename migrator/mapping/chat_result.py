@@ -14,6 +14,10 @@ _COMPLETION = TABLES["chat.completion"]
 _CHOICE = TABLES["chat.choice"]
 _MESSAGE = TABLES["chat.completion_message"]
 _FINISH = VALUES["finish_reason"]
+_TOOL_CALL = TABLES["chat.completion_message.tool_call"]
+_ANNOTATION = TABLES["chat.annotation"]
+_MODERATION = TABLES["chat.moderation"]
+_MODERATION_SIDE = TABLES["chat.moderation.side"]
 
 # Fields a Response carries that echo the request; filled from ``request`` when given.
 ECHO_FIELDS = (
@@ -78,6 +82,10 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
         finish = choice.get("finish_reason")
         if finish is not None:
             status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
+            message = choice.get("message")
+            if finish == "stop" and type(message) is dict and message.get("tool_calls"):
+                rule = _FINISH["stop"]
+                ctx.loss("$.choices[0].finish_reason", "finish_reason", rule.kind, rule.reason)
             if status == "incomplete":
                 reason = "max_output_tokens" if finish == "length" else finish
         out["output"] = _output(choice, response_id, status, ctx)
@@ -129,6 +137,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
                 items.append(item)
     legacy = msg.get("function_call")
     if type(legacy) is dict:
+        ctx.carry(legacy, _TOOL_CALL, f"{p}.function_call", None)
         call_id = mint("call_", f"{response_id}:function_call")
         items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
                       "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": "completed"})
@@ -140,14 +149,17 @@ def _call(call: Any, path: str, ctx: Context) -> dict[str, Any] | None:
         ctx.problem(path, "a tool call object with an id", call)
         return None
     call_id = call["id"]
+    ctx.carry(call, _TOOL_CALL, path, None)
     if call.get("type", "function") == "custom":
         custom = call.get("custom") or {}
+        ctx.carry(custom, _TOOL_CALL, f"{path}.custom", None)
         return {"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id,
                 "name": custom.get("name", ""), "input": custom.get("input", "")}
     fn = call.get("function")
     if type(fn) is not dict:
         ctx.problem(f"{path}.function", "an object with name and arguments", fn)
         return None
+    ctx.carry(fn, _TOOL_CALL, f"{path}.function", None)
     return {"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
             "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": "completed"}
 
@@ -162,6 +174,8 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
         if type(ann) is not dict or ann.get("type") != "url_citation" or type(cite) is not dict:
             ctx.loss(f"{path}[{i}]", "annotations", "dropped", "only url_citation annotations have a Responses form")
             continue
+        ctx.carry(ann, _ANNOTATION, f"{path}[{i}]", None)
+        ctx.carry(cite, _ANNOTATION, f"{path}[{i}].url_citation", None)
         out.append({"type": "url_citation", "url": cite.get("url"), "title": cite.get("title"),
                     "start_index": cite.get("start_index"), "end_index": cite.get("end_index")})
     return out
@@ -184,11 +198,17 @@ def chat_moderation(moderation: Any, ctx: Context) -> Any:
     """{input/output: {type: moderation_results, results: [R, ...]}} → {input/output: R}."""
     if type(moderation) is not dict:
         return moderation
+    ctx.carry(moderation, _MODERATION, "$.moderation", None)
     rule = _COMPLETION["moderation"]
     out: dict[str, Any] = {}
     for side, value in moderation.items():
+        if type(value) is dict:
+            ctx.carry(value, _MODERATION_SIDE, f"$.moderation.{side}", None)
         if type(value) is dict and value.get("type") == "moderation_results":
             results = value.get("results") or []
+            for k, result in enumerate(results[:1]):
+                if type(result) is dict:
+                    ctx.carry(result, _MODERATION_SIDE, f"$.moderation.{side}.results[{k}]", None)
             if len(results) > 1:
                 ctx.loss(f"$.moderation.{side}.results[1]", "moderation", rule.kind, rule.reason)
             out[side] = results[0] if results else None

@@ -160,7 +160,9 @@ def input_parts_to_chat(parts: list[Any], path: str, ctx: Context, *, text_only:
             new = {"type": CHAT_FILE}
             ctx.carry(part, _R_FILE, p, new)
             if "file" not in new:
-                continue
+                if len(part) > 1:
+                    continue  # all it had (a file_url) was reported and cannot be sent
+                new["file"] = {}
             out.append(new)
         elif ptype == "refusal":
             ctx.problem(f"{p}.type", "input_text, input_image or input_file (refusal parts belong to assistant messages)", ptype)

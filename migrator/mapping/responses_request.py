@@ -168,7 +168,7 @@ def _message(item: dict[str, Any], p: str, ctx: Context) -> dict[str, Any] | Non
         ctx.problem(f"{p}.content", "a string or a list of content parts", content)
         return None
     parts = input_parts_to_chat(content, f"{p}.content", ctx, text_only=role != "user")
-    return {"role": role, "content": parts} if parts else None
+    return {"role": role, "content": parts} if parts or not content else None
 
 
 def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, Any] | None:

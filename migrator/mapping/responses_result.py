@@ -18,6 +18,12 @@ _STATUS = VALUES["status"]
 _INCOMPLETE = VALUES["incomplete_reason"]
 _ANNOTATIONS = VALUES["annotation_types"]
 _SERVICE_TIER = VALUES["service_tier"]
+_INCOMPLETE_DETAILS = TABLES["response.incomplete_details"]
+_ERROR = TABLES["response.error"]
+_ANNOTATION = TABLES["response.annotation"]
+_LOGPROB = TABLES["response.logprob"]
+_MODERATION = TABLES["response.moderation"]
+_MODERATION_SIDE = TABLES["response.moderation.side"]
 
 
 def error_body(error: Any) -> dict[str, Any]:
@@ -30,7 +36,10 @@ def error_body(error: Any) -> dict[str, Any]:
 def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
     status = body.get("status", "completed")
     if status == "failed":
-        return error_body(body.get("error"))
+        error = body.get("error")
+        if type(error) is dict:
+            ctx.carry(error, _ERROR, "$.error", None)
+        return error_body(error)
     if status in ("cancelled", "in_progress", "queued"):
         ctx.problem("$.status", "completed or incomplete (a finished response; fetch it again with GET /v1/responses/{id} once it is done)", status)
         return {}
@@ -77,7 +86,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
                 ctx.loss(p, itype, rule.kind, rule.reason)
             else:
                 ctx.loss(p, str(itype), "unsupported", f"{itype!r} is not an output item type migrator knows; it was not forwarded")
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not (calls or refusals) else None,
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None,
                                "refusal": "".join(refusals) if refusals else None}
     if annotations:
         message["annotations"] = annotations
@@ -101,7 +110,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     if body.get("metadata") is not None:
         out["metadata"] = body["metadata"]
     if body.get("moderation") is not None:
-        out["moderation"] = _moderation(body["moderation"])
+        out["moderation"] = _moderation(body["moderation"], ctx)
     return out
 
 
@@ -110,6 +119,8 @@ def _finish(body: dict[str, Any], status: str, called: bool, ctx: Context) -> st
         done = _STATUS["completed"].to or "stop"
         return "tool_calls" if called else done
     details = body.get("incomplete_details")
+    if type(details) is dict:
+        ctx.carry(details, _INCOMPLETE_DETAILS, "$.incomplete_details", None)
     reason = details.get("reason") if type(details) is dict else None
     if reason is None:
         ctx.loss("$.incomplete_details", "incomplete_details", "approximated", "an incomplete response with no reason is reported as length")
@@ -136,6 +147,9 @@ def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
                 _annotation(ann, f"{p}.annotations[{k}]", offset, annotations, ctx)
         lp = part.get("logprobs")
         if type(lp) is list:
+            for k, entry in enumerate(lp):
+                if type(entry) is dict and not _LOGPROB.quiet.issuperset(entry):
+                    ctx.carry(entry, _LOGPROB, f"{p}.logprobs[{k}]", None)
             logprobs.extend(lp)
         texts.append(text)
         return offset + len(text)
@@ -160,6 +174,7 @@ def _annotation(ann: Any, p: str, offset: int, out: list[dict[str, Any]], ctx: C
         ctx.loss(p, atype, rule.kind, rule.reason)
         return
     assert type(ann) is dict
+    ctx.carry(ann, _ANNOTATION, p, None)
     start, end = ann.get("start_index"), ann.get("end_index")
     out.append({"type": "url_citation", "url_citation": {
         "url": ann.get("url"), "title": ann.get("title"),
@@ -179,10 +194,14 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": item.get("arguments") or ""}}
 
 
-def _moderation(moderation: Any) -> Any:
+def _moderation(moderation: Any, ctx: Context) -> Any:
     """{input/output: R} → {input/output: {type: moderation_results, model, results: [R]}}."""
     if type(moderation) is not dict:
         return moderation
+    ctx.carry(moderation, _MODERATION, "$.moderation", None)
+    for side, value in moderation.items():
+        if type(value) is dict:
+            ctx.carry(value, _MODERATION_SIDE, f"$.moderation.{side}", None)
     return {side: {"type": "moderation_results", "model": value.get("model"), "results": [value]}
             if type(value) is dict and value.get("type") == "moderation_result" else value
             for side, value in moderation.items()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .context import Context, child
+from .context import Context
 from .rules import DROP, TABLES, VALUES
 
 _C_FUNCTION = TABLES["chat.tool.function"]
@@ -25,6 +25,15 @@ _R_TOOL_TYPES = VALUES["responses.tool_types"]
 _R_CHOICE_TYPES = VALUES["responses.tool_choice_types"]
 _C_CHOICE_TYPES = VALUES["chat.tool_choice_types"]
 _FORMAT_TYPES = VALUES["response_format_types"]
+_C_NAMED = TABLES["chat.tool_choice.named"]
+_C_ALLOWED = TABLES["chat.tool_choice.allowed"]
+_C_FN_OPTION = TABLES["chat.function_call_option"]
+_C_CUSTOM_FORMAT = TABLES["chat.custom_format"]
+_C_LOCATION = TABLES["chat.web_search_options.user_location"]
+_R_NAMED = TABLES["responses.tool_choice.named"]
+_R_ALLOWED = TABLES["responses.tool_choice.allowed"]
+_R_CUSTOM_FORMAT = TABLES["responses.custom_format"]
+_PLAIN_FORMAT = TABLES["response_format.plain"]
 
 _TOOL_CHOICE_STRINGS = ("none", "auto", "required")
 # A function tool with only these keys maps field for field (see responses.tool.function).
@@ -93,13 +102,18 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
 
 
 def _chat_custom_format(fmt: Any, path: str, ctx: Context) -> Any:
-    if type(fmt) is dict and fmt.get("type") == "grammar":
+    if type(fmt) is not dict:
+        ctx.problem(path, "an object {type: text} or {type: grammar, grammar}", fmt)
+        return fmt
+    ctx.carry(fmt, _C_CUSTOM_FORMAT, path, None)
+    if fmt.get("type") == "grammar":
         grammar: Any = fmt.get("grammar")
         if type(grammar) is not dict:
             ctx.problem(f"{path}.grammar", "an object with definition and syntax", grammar)
             return fmt
+        ctx.carry(grammar, _C_CUSTOM_FORMAT, f"{path}.grammar", None)
         return {"type": "grammar", "definition": grammar.get("definition"), "syntax": grammar.get("syntax")}
-    return fmt
+    return {"type": fmt.get("type")}
 
 
 def chat_functions(functions: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
@@ -131,19 +145,20 @@ def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         return None
     ctype = choice.get("type")
     if ctype == "function" or ctype == "custom":
-        name = _name(choice.get(ctype), f"{path}.{ctype}", ctx)
-        return {"type": ctype, "name": name}
+        return {"type": ctype, "name": _named(choice, ctype, path, ctx)}
     if ctype == "allowed_tools":
         allowed = choice.get("allowed_tools")
         if type(allowed) is not dict or type(allowed.get("tools")) is not list:
             ctx.problem(f"{path}.allowed_tools", "an object with mode and tools", allowed)
             return None
+        ctx.carry(choice, _C_ALLOWED, path, None)
+        ctx.carry(allowed, _C_ALLOWED, f"{path}.allowed_tools", None)
         refs = []
         for i, ref in enumerate(allowed["tools"]):
             rp = f"{path}.allowed_tools.tools[{i}]"
             rtype = ref.get("type") if type(ref) is dict else None
             if rtype in ("function", "custom"):
-                refs.append({"type": rtype, "name": _name(ref.get(rtype), f"{rp}.{rtype}", ctx)})
+                refs.append({"type": rtype, "name": _named(ref, rtype, rp, ctx)})
             else:
                 ctx.problem(f"{rp}.type", "function or custom", rtype)
         return {"type": "allowed_tools", "mode": allowed.get("mode"), "tools": refs}
@@ -151,10 +166,21 @@ def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
     return None
 
 
+def _named(choice: dict[str, Any], ctype: str, path: str, ctx: Context) -> str | None:
+    """The name in a chat named choice ({type, function: {name}}), every key checked against the table."""
+    ctx.carry(choice, _C_NAMED, path, None)
+    inner = choice.get(ctype)
+    if type(inner) is dict:
+        ctx.carry(inner, _C_NAMED, f"{path}.{ctype}", None)
+    return _name(inner, f"{path}.{ctype}", ctx)
+
+
 def chat_function_call(choice: Any, path: str, ctx: Context) -> Any:
     """Legacy ``function_call`` → tool_choice."""
     if choice in ("none", "auto"):
         return choice
+    if type(choice) is dict:
+        ctx.carry(choice, _C_FN_OPTION, path, None)
     name = _name(choice, path, ctx)
     return {"type": "function", "name": name} if name is not None else None
 
@@ -176,7 +202,7 @@ def chat_response_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | 
             new["schema"] = {}
         return new
     if ftype in _FORMAT_TYPES:
-        _extra_keys(fmt, path, ctx, ("type",))
+        ctx.carry(fmt, _PLAIN_FORMAT, path, None)
         return {"type": ftype}
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
     return None
@@ -194,21 +220,12 @@ def chat_web_search(options: Any, path: str, ctx: Context) -> dict[str, Any] | N
             ctx.problem(f"{path}.user_location", "an object {type, approximate}", location)
         else:
             flat: dict[str, Any] = {"type": location.get("type", "approximate")}
-            approx = location.get("approximate") or {}
-            for key, value in approx.items():
-                if key in _LOCATION_FIELDS:
-                    flat[key] = value
-                else:
-                    ctx.loss(child(f"{path}.user_location.approximate", key), key, "unsupported",
-                             "not a location field migrator knows; it was not forwarded")
+            ctx.carry(location, _C_LOCATION, f"{path}.user_location", None)
+            approx = location.get("approximate")
+            if type(approx) is dict:
+                ctx.carry(approx, _C_LOCATION, f"{path}.user_location.approximate", flat)
             tool["user_location"] = flat
     return tool
-
-
-def _extra_keys(obj: dict[str, Any], path: str, ctx: Context, known: tuple[str, ...]) -> None:
-    for key in obj:
-        if key not in known:
-            ctx.loss(child(path, key), key, "unsupported", "not a field migrator knows here; it was not forwarded")
 
 
 # ---------------------------------------------------------------- responses → chat
@@ -264,7 +281,7 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
             ctx.carry(tool, _R_CUSTOM, p, new)
             fmt = tool.get("format")
             if fmt is not None:
-                new["custom"]["format"] = _responses_custom_format(fmt)
+                new["custom"]["format"] = _responses_custom_format(fmt, f"{p}.format", ctx)
             chat_tools_out.append(new)
         else:  # a web search tool
             if "web_search_options" in out:
@@ -284,10 +301,13 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
         out["tools"] = chat_tools_out
 
 
-def _responses_custom_format(fmt: Any) -> Any:
-    if type(fmt) is dict and fmt.get("type") == "grammar":
-        return {"type": "grammar", "grammar": {"definition": fmt.get("definition"), "syntax": fmt.get("syntax")}}
-    return fmt
+def _responses_custom_format(fmt: Any, path: str, ctx: Context) -> Any:
+    if type(fmt) is not dict:
+        ctx.problem(path, "an object {type: text} or {type: grammar, definition, syntax}", fmt)
+        return fmt
+    out: dict[str, Any] = {"type": fmt.get("type")}
+    ctx.carry(fmt, _R_CUSTOM_FORMAT, path, out)
+    return out
 
 
 def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
@@ -307,8 +327,10 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         ctx.loss(path, ctype, rule.kind, rule.reason)
         return None
     if ctype == "function" or ctype == "custom":
+        ctx.carry(choice, _R_NAMED, path, None)
         return {"type": ctype, ctype: {"name": _name(choice, path, ctx)}}
     # allowed_tools
+    ctx.carry(choice, _R_ALLOWED, path, None)
     refs = []
     tools = choice.get("tools")
     if type(tools) is not list:
@@ -318,6 +340,7 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         rp = f"{path}.tools[{i}]"
         rtype = ref.get("type") if type(ref) is dict else None
         if rtype in ("function", "custom"):
+            ctx.carry(ref, _R_NAMED, rp, None)
             refs.append({"type": rtype, rtype: {"name": _name(ref, rp, ctx)}})
         else:
             r = _R_TOOL_TYPES.get(rtype) if type(rtype) is str else None
@@ -340,7 +363,7 @@ def responses_text_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] |
         ctx.carry(fmt, _R_JSON_SCHEMA, path, new)
         return new
     if ftype in _FORMAT_TYPES:
-        _extra_keys(fmt, path, ctx, ("type",))
+        ctx.carry(fmt, _PLAIN_FORMAT, path, None)
         return {"type": ftype}
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
     return None
