@@ -81,9 +81,9 @@ class Upstream:
         return self.requests[-1]
 
 
-def sdk(upstream: Upstream, api: str = "responses", **options: Any) -> openai.OpenAI:
-    transport = Migrator2Transport(api, upstream=httpx2.MockTransport(upstream), upstream_url=UPSTREAM, **options)  # type: ignore[arg-type]
-    return openai.OpenAI(api_key=KEY, base_url="http://migrator.local/v1", max_retries=0,
+def sdk(upstream: Upstream, api: str = "responses", *, max_retries: int = 0, **options: Any) -> openai.OpenAI:
+    transport = Migrator2Transport(api, upstream=httpx2.MockTransport(upstream), upstream_url=UPSTREAM, **options)
+    return openai.OpenAI(api_key=KEY, base_url="http://migrator.local/v1", max_retries=max_retries,
                          http_client=httpx2.Client(transport=transport))
 
 
@@ -143,13 +143,13 @@ def test_chat_tool_calls_served_by_responses() -> None:
     upstream = Upstream(responses_answer(tool_response()))
     client = sdk(upstream)
 
-    completion = client.chat.completions.create(model="gpt-4.1", messages=USER, tools=[WEATHER_TOOL])  # type: ignore[list-item]
+    completion = client.chat.completions.create(model="gpt-4.1", messages=USER, tools=[WEATHER_TOOL])
 
     assert upstream.bodies[-1]["tools"] == [RESPONSES_WEATHER_TOOL]
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
     calls = choice.message.tool_calls or []
-    assert [(c.id, c.function.name, c.function.arguments) for c in calls] == [  # type: ignore[union-attr]
+    assert [(c.id, c.function.name, c.function.arguments) for c in calls] == [
         ("call_a", "get_weather", '{"city":"Busan"}'), ("call_b", "get_weather", '{"city":"Seoul"}')]
 
 
@@ -183,11 +183,11 @@ def test_chat_stream_tool_calls_served_by_responses() -> None:
     upstream = Upstream(responses_answer(tool_response(), arg_splits={0: ['{"city":', '"Busan"}'], 1: None}))
     client = sdk(upstream)
 
-    with client.chat.completions.stream(model="gpt-4.1", messages=USER, tools=[WEATHER_TOOL]) as stream:  # type: ignore[list-item]
+    with client.chat.completions.stream(model="gpt-4.1", messages=USER, tools=[WEATHER_TOOL]) as stream:
         final = stream.get_final_completion()
 
     calls = final.choices[0].message.tool_calls or []
-    assert [(c.id, c.function.name, c.function.arguments) for c in calls] == [  # type: ignore[union-attr]
+    assert [(c.id, c.function.name, c.function.arguments) for c in calls] == [
         ("call_a", "get_weather", '{"city":"Busan"}'), ("call_b", "get_weather", '{"city":"Seoul"}')]
     assert final.choices[0].finish_reason == "tool_calls"
 
@@ -268,7 +268,7 @@ def test_response_stream_tool_calls_served_by_chat() -> None:
     ]
     client = sdk(Upstream(chat_answer(CHAT_COMPLETION, frames)), "chat")
 
-    with client.responses.stream(model="gpt-4.1", input="Weather?", tools=[RESPONSES_WEATHER_TOOL]) as stream:  # type: ignore[list-item]
+    with client.responses.stream(model="gpt-4.1", input="Weather?", tools=[RESPONSES_WEATHER_TOOL]) as stream:
         final = stream.get_final_response()
 
     calls = [item for item in final.output if item.type == "function_call"]
@@ -317,7 +317,7 @@ def test_bad_request_body_is_a_400_naming_the_path() -> None:
     client = sdk(upstream)
 
     with pytest.raises(openai.BadRequestError) as info:
-        client.chat.completions.create(model="gpt-4.1", messages=[{"role": "robot", "content": "beep"}])  # type: ignore[misc,list-item]
+        client.chat.completions.create(model="gpt-4.1", messages=[{"role": "robot", "content": "beep"}])
 
     assert "$.messages[0].role" in info.value.message
     assert "Traceback" not in info.value.response.text
@@ -349,13 +349,16 @@ def test_failed_upstream_response_is_a_502() -> None:
                                                     "code": "server_error"}}
 
 
-def test_untranslatable_upstream_answer_is_a_502() -> None:
-    client = sdk(Upstream(lambda request, body: httpx2.Response(200, json={"id": "resp_1", "object": "response", "output": 3})))
+def test_untranslatable_upstream_answer_is_a_502_not_retried() -> None:
+    upstream = Upstream(lambda request, body: httpx2.Response(200, json={"id": "resp_1", "object": "response", "output": 3}))
+    client = sdk(upstream, max_retries=2)
 
     with pytest.raises(openai.InternalServerError) as info:
         client.chat.completions.create(model="gpt-4.1", messages=USER)
 
     assert info.value.status_code == 502 and "$.output" in info.value.message
+    assert info.value.response.headers["x-should-retry"] == "false"
+    assert len(upstream.requests) == 1
 
 
 def test_broken_upstream_stream_ends_with_an_error_frame() -> None:
@@ -394,6 +397,7 @@ def test_other_paths_pass_through() -> None:
     # the upstream's own endpoint passes through unchanged too
     response = client.responses.with_raw_response.create(model="gpt-4.1", input="hi", extra_query={"api-version": "x"})
     assert str(upstream.last.url) == f"{UPSTREAM}/responses?api-version=x"
+    assert upstream.last.headers.get_list("content-length") == [str(len(upstream.last.content))]
     assert upstream.bodies[-1] == {"model": "gpt-4.1", "input": "hi"}
     assert response.parse().output_text == "Hello there."
     assert LOSSES_HEADER not in response.headers
@@ -425,7 +429,7 @@ def test_compressed_upstream_answer_is_decoded_before_translating() -> None:
 
 def test_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="upstream_api"):
-        Migrator2Transport("completions", upstream=httpx2.MockTransport(lambda r: httpx2.Response(200)))  # type: ignore[arg-type]
+        Migrator2Transport("completions", upstream=httpx2.MockTransport(lambda r: httpx2.Response(200)))
     with pytest.raises(ValueError, match="upstream_url"):
         MigratorTransport("chat", upstream=httpx.MockTransport(lambda r: httpx.Response(200)), upstream_url="gw.example/v1")
 
@@ -541,7 +545,7 @@ def test_httpx_variant() -> None:
         return httpx.Response(200, json=text_response())
 
     seen: list[httpx.Request] = []
-    transport = MigratorTransport("responses", upstream=httpx.MockTransport(lambda r: seen.append(r) or answer(r)),  # type: ignore[func-returns-value]
+    transport = MigratorTransport("responses", upstream=httpx.MockTransport(lambda r: seen.append(r) or answer(r)),
                                   upstream_url=UPSTREAM)
     with httpx.Client(transport=transport) as http:
         plain = http.post("http://migrator.local/v1/chat/completions", json={"model": "gpt-4.1", "messages": USER},

@@ -424,7 +424,7 @@ def test_an_error_event_becomes_an_error_frame() -> None:
     frames, done = decode_chat_sse(raw)
     assert not done
     assert frames[-1]["error"] == {"message": "Slow down.", "type": "server_error", "param": None, "code": "rate_limit_exceeded"}
-    assert all("finish_reason" not in json.dumps(f) or f["choices"][0]["finish_reason"] is None for f in frames[:-1])
+    assert all(f["choices"][0]["finish_reason"] is None for f in frames[:-1]), "no normal finish before the error"
 
 
 def test_events_after_the_terminal_event_are_ignored() -> None:
@@ -764,7 +764,8 @@ def test_fixture_chat_text_with_usage() -> None:
     assert final["usage"]["total_tokens"] == 29 and final["model"] == "gpt-4.1-2025-04-14"
     chunks = [json.loads(line[6:]) for line in (FIXTURES / "chat_text_usage.sse").read_text().split("\n\n") if line.startswith("data: {")]
     expected = translate(assemble_chat(chunks), "responses").body
-    expected.pop("service_tier")  # see test_service_tier_is_carried_into_the_response
+    final.pop("service_tier", None)  # set aside: test_service_tier_is_carried_into_the_response
+    expected.pop("service_tier", None)
     assert final == expected
 
 
@@ -1014,6 +1015,18 @@ def test_legacy_function_call_ids_commute() -> None:
     completion = assemble_chat(frames)
     completion["choices"][0]["message"]["function_call"] = {"name": "f", "arguments": '{"a": 1}'}
     assert terminal(to_responses(frames)) == translate(completion, "responses").body
+
+
+@known_bug("an Azure OpenAI stream opens with a prompt_filter_results chunk (id \"\", created 0, model \"\", "
+           "choices []): ChatToResponses starts the Response from it, so every Azure stream gets the same id "
+           "mint('resp:'), model \"\" and created_at 0 (the SDK skips such chunks: object is not "
+           "chat.completion.chunk)")
+def test_an_azure_prompt_filter_preamble_does_not_start_the_response() -> None:
+    preamble = {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": [
+        {"prompt_index": 0, "content_filter_results": {"hate": {"filtered": False, "severity": "safe"}}}]}
+    frames = text_stream(["Hi"])
+    final = terminal(to_responses([preamble, *frames]))
+    assert final == translate(assemble_chat(frames), "responses").body
 
 
 @known_bug("a chat stream passed through to chat (source already in the target dialect) is never "

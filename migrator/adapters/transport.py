@@ -173,7 +173,7 @@ class _Bridge:
     def passthrough_headers(self, headers: Headers) -> Headers:
         """A request passed through keeps its body stream, so it keeps the headers that frame it."""
         framing = [(k, v) for k, v in headers if k.lower() in ("content-length", "transfer-encoding")]
-        return _without(headers, "host") + framing
+        return _without(headers, "host", "content-length") + framing
 
     def passthrough_answer_headers(self, headers: Headers) -> Headers:
         """An answer passed through keeps its raw (maybe compressed) stream and the headers that describe it."""
@@ -186,8 +186,7 @@ class _Bridge:
         try:
             request = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            return self._reply(400, _error(f"the request body is not valid JSON ({exc})", "invalid_request_error",
-                                           code="invalid_json"))
+            return self._refuse(_error(f"the request body is not valid JSON ({exc})", "invalid_request_error", code="invalid_json"))
         try:
             kind = detect(request)
             if kind != _REQUEST_KIND[self.client_api]:
@@ -196,8 +195,8 @@ class _Bridge:
             translation = translate(request, self.upstream_api)
         except MappingError as exc:
             where = exc.problems[0].path if exc.problems else "$"
-            return self._reply(400, _error(f"migrator cannot translate this request for the {self.upstream_api} API: {exc}",
-                                           "invalid_request_error", param=where, code="untranslatable_request"))
+            return self._refuse(_error(f"migrator cannot translate this request for the {self.upstream_api} API: {exc}",
+                                       "invalid_request_error", param=where, code="untranslatable_request"))
         usage = request.get("stream_options")
         return _Exchange(
             url=route.url,
@@ -222,36 +221,45 @@ class _Bridge:
                 ("content-type", _SSE), (LOSSES_HEADER, str(len(ex.losses)))]
 
     def answer(self, ex: _Exchange, status: int, headers: Headers, body: bytes) -> _Reply:
-        """A whole upstream answer (a result, or an error of any status) for the client."""
-        keep = _without(headers, "content-length", "content-encoding", "content-type", LOSSES_HEADER)
+        """A whole upstream answer (a result, or an error of any status) for the client.
+
+        Losses of the result are added to the request's; the 502s that the same request would
+        get again say ``x-should-retry: false``, so the SDK does not send it again.
+        """
+        losses = list(ex.losses)
+        status, out, retry = self._result(ex, status, body, losses)
+        self._report(losses)
+        keep = _without(headers, "content-length", "content-encoding", "content-type", LOSSES_HEADER,
+                        *(() if retry else ("x-should-retry",)))
+        return _Reply(status, [*keep, ("content-type", _JSON), (LOSSES_HEADER, str(len(losses))),
+                               *(() if retry else (("x-should-retry", "false"),))], out)
+
+    def _result(self, ex: _Exchange, status: int, body: bytes, losses: list[Loss]) -> tuple[int, bytes, bool]:
+        """The status, body and retry-ability of the client's answer; appends the result's losses."""
         if not 200 <= status < 300:
-            self._report(ex.losses)
-            return self._reply(status, self._upstream_error(status, body), keep, ex.losses, raw=body)
+            error = self._upstream_error(status, body)
+            return status, body if error is None else _dumps(error), True
         try:
             result = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             result = None
         if type(result) is not dict:
-            self._report(ex.losses)
-            return self._reply(502, _error(f"the {self.upstream_api} upstream answered {status} with a body that is not a JSON object",
-                                           "server_error", code="bad_upstream_answer"), keep, ex.losses)
+            return 502, _dumps(_error(f"the {self.upstream_api} upstream answered {status} with a body that is not a JSON object",
+                                      "server_error", code="bad_upstream_answer")), False
         if ex.stream:
-            self._report(ex.losses)
             if type(result.get("error")) is dict:
-                return self._reply(502, result, keep, ex.losses)
-            return self._reply(502, _error(f"the {self.upstream_api} upstream answered a streaming request with a JSON body, "
-                                           "not an event stream", "server_error", code="bad_upstream_answer"), keep, ex.losses)
+                return 502, _dumps(result), True
+            return 502, _dumps(_error(f"the {self.upstream_api} upstream answered a streaming request with a JSON body, "
+                                      "not an event stream", "server_error", code="bad_upstream_answer")), False
         try:
             translation = translate(result, ex.to, request=ex.request if ex.to == "responses" else None)
         except MappingError as exc:
-            self._report(ex.losses)
             where = exc.problems[0].path if exc.problems else "$"
-            return self._reply(502, _error(f"migrator cannot translate the {self.upstream_api} upstream's answer: {exc}",
-                                           "server_error", param=where, code="untranslatable_response"), keep, ex.losses)
-        losses = ex.losses + translation.losses
-        self._report(losses)
+            return 502, _dumps(_error(f"migrator cannot translate the {self.upstream_api} upstream's answer: {exc}",
+                                      "server_error", param=where, code="untranslatable_response")), False
+        losses.extend(translation.losses)
         failed = translation.target == "error"  # a failed Response, or an error body sent with a 2xx
-        return self._reply(502 if failed else status, translation.body, keep, losses)
+        return 502 if failed else status, _dumps(translation.body), True
 
     def _upstream_error(self, status: int, body: bytes) -> dict[str, Any] | None:
         """OpenAI's error shape for an upstream error; None when the body already has it (it passes as it is)."""
@@ -268,14 +276,11 @@ class _Bridge:
             text = body.decode("utf-8", "replace").strip()
             message = text[:2000] if text else f"the {self.upstream_api} upstream answered {status}"
         kind = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-        return _error(message, kind, code=None)
+        return _error(message, kind)
 
-    def _reply(self, status: int, body: dict[str, Any] | None, headers: Headers | None = None,
-               losses: list[Loss] | None = None, *, raw: bytes = b"") -> _Reply:
-        out = [*(headers or []), ("content-type", _JSON)]
-        if losses is not None:
-            out.append((LOSSES_HEADER, str(len(losses))))
-        return _Reply(status, out, raw if body is None else _dumps(body))
+    def _refuse(self, body: dict[str, Any]) -> _Reply:
+        """A 400 for a request that is never sent upstream."""
+        return _Reply(400, [("content-type", _JSON)], _dumps(body))
 
     def _report(self, losses: list[Loss]) -> None:
         if self.on_losses is not None:
@@ -428,9 +433,13 @@ class _SyncEdge:
                                                             extensions=request.extensions))
         headers = answer.headers.multi_items()
         if bridge.streams(step, answer.status_code, headers):
+            try:
+                out = bridge.stream_headers(step, headers)
+            except BaseException:
+                answer.close()
+                raise
             body = self._lib.body(bridge.translate_stream(step, answer.iter_bytes()), answer)
-            return http.Response(answer.status_code, headers=bridge.stream_headers(step, headers), stream=body,
-                                 extensions=_extensions(answer))
+            return http.Response(answer.status_code, headers=out, stream=body, extensions=_extensions(answer))
         try:
             content = answer.read()
         finally:
@@ -466,9 +475,13 @@ class _AsyncEdge:
                                                                         content=step.body, extensions=request.extensions))
         headers = answer.headers.multi_items()
         if bridge.streams(step, answer.status_code, headers):
+            try:
+                out = bridge.stream_headers(step, headers)
+            except BaseException:
+                await answer.aclose()
+                raise
             body = self._lib.abody(bridge.atranslate_stream(step, answer.aiter_bytes()), answer)
-            return http.Response(answer.status_code, headers=bridge.stream_headers(step, headers), stream=body,
-                                 extensions=_extensions(answer))
+            return http.Response(answer.status_code, headers=out, stream=body, extensions=_extensions(answer))
         try:
             content = await answer.aread()
         finally:

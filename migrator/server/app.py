@@ -198,12 +198,13 @@ class Server:
                 raise HTTPError(404, f"Previous response with id '{prev_id}' not found.", code="previous_response_not_found",
                                 param="previous_response_id")
             context = history
-        seed = "req:" + record.request_id
-        input_items = normalize_input(body.get("input", []), seed)
-        full = context + input_items
+        raw_input = body.get("input", [])
+        given = [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else list(raw_input or [])
+        full = context + given  # what a follow-up continues; sent upstream as the client wrote it
+        input_items = normalize_input(given, "req:" + record.request_id)  # typed and with ids, as the API lists them
         upstream_body = dict(body)
         upstream_body.pop("previous_response_id", None)
-        if prev_id is not None or not isinstance(body.get("input"), str):
+        if prev_id is not None:
             upstream_body["input"] = full
         headers = _upstream_headers(request, record.request_id)
         backend = state.backend

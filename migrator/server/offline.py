@@ -18,11 +18,13 @@ Documented behaviour (the server's docs point here):
   (:func:`normalize_conversation`).  After tool outputs the answer quotes
   them: ``... (turn 2) based on get_weather: {"temp_c": 18}; <words>.``
 * Tool calls: when function tools are offered and the last user message names
-  one (case-insensitive, ``_`` may be written as a space), or ``tool_choice``
-  is ``"required"`` or names a function, and the conversation does not end
+  one (case-insensitive; ``_``, ``-`` and spaces are interchangeable), or
+  ``tool_choice`` is ``"required"`` (the first tool), names a function, or is
+  ``allowed_tools`` in ``required`` mode, and the conversation does not end
   with tool outputs.  Several named tools give parallel calls unless
   ``parallel_tool_calls`` is false.  Arguments are built from the tool's JSON
-  schema (:func:`_SchemaFiller`), strings taken from the user's words.
+  schema (:class:`_SchemaFiller`): ``prop: value`` in the message, else the
+  user's words (proper nouns first), numbers from the message when in range.
 * Structured output: ``text.format`` ``json_schema`` gives JSON valid against
   the schema, ``json_object`` a JSON object.
 * Refusal: a last user message containing :data:`REFUSAL_TRIGGER` gets a
@@ -156,9 +158,10 @@ def _unknown_nested(param: str) -> OfflineRequestError:
 
 
 def _invalid_value(param: str, value: object, supported: tuple[str, ...]) -> OfflineRequestError:
+    shown = f"'{value[:60]}'" if isinstance(value, str) else json.dumps(value, default=str)[:60]
     listed = ", ".join(repr(s) for s in supported[:-1]) + f", and {supported[-1]!r}" if len(supported) > 1 else repr(supported[0])
     return OfflineRequestError(
-        f"Invalid value: {json.dumps(value)[:60]}. Supported values are: {listed}.", param=param, code="invalid_value"
+        f"Invalid value: {shown}. Supported values are: {listed}.", param=param, code="invalid_value"
     )
 
 
@@ -583,11 +586,12 @@ def _squash(text: str, limit: int) -> str:
 
 
 def _mentions(text: str, name: str) -> bool:
-    lowered = text.lower()
-    for variant in {name.lower(), name.lower().replace("_", " "), name.lower().replace("-", " ")}:
-        if re.search(rf"(?<!\w){re.escape(variant)}(?!\w)", lowered):
-            return True
-    return False
+    """People write ``get weather`` or ``Get-Weather`` for ``get_weather``; all count."""
+    parts = [re.escape(p) for p in re.split(r"[_\-\s]+", name) if p]
+    if not parts:
+        return False
+    pattern = r"(?<![^\W_])" + r"[_\-\s]+".join(parts) + r"(?![^\W_])"
+    return re.search(pattern, text, re.IGNORECASE) is not None
 
 
 class _Context:
@@ -629,10 +633,13 @@ class _Context:
         """User words worth putting into arguments: proper nouns first, then the rest.
 
         Words of tool names are left out: "call get_weather for Busan" is about
-        Busan, not about weather.
+        Busan, not about weather.  Bare numbers go to numeric fields instead.
         """
         words = re.findall(r"\w+(?:['-]\w+)*", text)
-        content = [w for w in words if w.lower() not in _STOPWORDS and not set(re.split(r"[_\W]+", w.lower())) <= tool_words]
+        content = [
+            w for w in words
+            if w.lower() not in _STOPWORDS and not w.isdigit() and not set(re.split(r"[_\W]+", w.lower())) <= tool_words
+        ]
         proper = [w for i, w in enumerate(words) if w[:1].isupper() and i > 0 and w in content]
         rest = [w for w in reversed(content) if w not in proper]
         seen: list[str] = []
@@ -871,9 +878,12 @@ class _SchemaFiller:
         user = self.ctx.last_user or ""
         if key:
             spaced = re.escape(key.replace("_", " "))
-            found = re.search(rf"(?i)\b(?:{re.escape(key)}|{spaced})\s*(?:[:=]|\bis\b)\s*(?:\"([^\"]+)\"|([\w][\w'.-]*))", user)
+            # "zone: Asia/Seoul", "city = Busan", 'title is "Dune"': the user named the value
+            found = re.search(rf"(?i)\b(?:{re.escape(key)}|{spaced})\s*(?:[:=]|\bis\b)\s*(?:\"([^\"]+)\"|([^\s,;\"]+))", user)
             if found:
-                return found.group(1) or found.group(2)
+                value = found.group(1) or found.group(2).rstrip(".!?)")
+                if value:
+                    return value
         if self.ctx.user_words:
             word = self.ctx.user_words[self._next_word % len(self.ctx.user_words)]
             self._next_word += 1

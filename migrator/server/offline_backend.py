@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ..streams.sse import encode_responses
-from . import offline
+from . import offline as offline
 from .upstream import Answer, UpstreamError, error_json
 
 
