@@ -154,17 +154,19 @@ def test_chat_tool_calls_served_by_responses() -> None:
 
 
 def test_chat_stream_served_by_responses_with_usage() -> None:
+    seen: list[list[Loss]] = []
     upstream = Upstream(responses_answer(text_response("Hello there."), text_splits={(0, 0): ["Hel", "lo ", "there."]}))
-    client = sdk(upstream)
+    client = sdk(upstream, on_losses=seen.append)
 
-    stream = client.chat.completions.create(model="gpt-4.1", messages=USER, stream=True,
+    stream = client.chat.completions.create(model="gpt-4.1", messages=USER, stream=True, logit_bias={"1": 2},
                                             stream_options={"include_usage": True})
     chunks = list(stream)
 
     assert upstream.bodies[-1]["stream"] is True
     assert "stream_options" not in upstream.bodies[-1]
     assert stream.response.headers["content-type"].startswith("text/event-stream")
-    assert stream.response.headers[LOSSES_HEADER] == "0"
+    assert stream.response.headers[LOSSES_HEADER] == "1"
+    assert [[loss.field for loss in losses] for losses in seen] == [["logit_bias"]]
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello there."
     assert [c.choices[0].delta.content for c in chunks if c.choices][1:4] == ["Hel", "lo ", "there."]
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
@@ -432,6 +434,10 @@ def test_arguments_are_checked() -> None:
         Migrator2Transport("completions", upstream=httpx2.MockTransport(lambda r: httpx2.Response(200)))
     with pytest.raises(ValueError, match="upstream_url"):
         MigratorTransport("chat", upstream=httpx.MockTransport(lambda r: httpx.Response(200)), upstream_url="gw.example/v1")
+    with pytest.raises(TypeError, match=r"httpx2\.BaseTransport"):  # the twins do not mix
+        Migrator2Transport("chat", upstream=httpx.HTTPTransport())
+    with pytest.raises(TypeError, match=r"httpx\.AsyncBaseTransport"):
+        AsyncMigratorTransport("chat", upstream=httpx.HTTPTransport())
 
 
 # ------------------------------------------------------------------------ streaming is incremental

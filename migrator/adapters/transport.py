@@ -405,9 +405,18 @@ def _passthrough_request(bridge: _Bridge, http: Any, request: Any, route: _Route
     return out
 
 
+def _check_upstream(lib: _Lib, upstream: Any, base: str) -> None:
+    """httpx and httpx2 are twins that do not mix: an upstream must be of the transport's own library."""
+    expected = getattr(lib.http, base)
+    if not isinstance(upstream, expected):
+        raise TypeError(f"upstream must be an {lib.http.__name__}.{base} (the library of this transport), "
+                        f"not {type(upstream).__module__}.{type(upstream).__qualname__}")
+
+
 class _SyncEdge:
     def __init__(self, lib: _Lib, upstream_api: UpstreamAPI, upstream: Any, upstream_url: str | None,
                  on_losses: LossCallback | None) -> None:
+        _check_upstream(lib, upstream, "BaseTransport")
         self._lib = lib
         self._bridge = _Bridge(upstream_api, upstream_url, on_losses)
         self._upstream = upstream
@@ -450,6 +459,7 @@ class _SyncEdge:
 class _AsyncEdge:
     def __init__(self, lib: _Lib, upstream_api: UpstreamAPI, upstream: Any, upstream_url: str | None,
                  on_losses: LossCallback | None) -> None:
+        _check_upstream(lib, upstream, "AsyncBaseTransport")
         self._lib = lib
         self._bridge = _Bridge(upstream_api, upstream_url, on_losses)
         self._upstream = upstream
