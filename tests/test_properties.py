@@ -179,8 +179,11 @@ def test_chat_completion_round_trips_through_a_response(body: JsonDict) -> None:
 
     sent, got = body["choices"][0], back.body["choices"][0]
     assert got["finish_reason"] == sent["finish_reason"]
+    sent_message = dict(sent["message"])
+    if sent_message.get("content") == "" and sent_message.get("tool_calls"):
+        sent_message["content"] = None  # "" beside tool calls is no message item: it reads back as null, as OpenAI sends it
     for key in ("content", "refusal", "tool_calls", "annotations"):
-        assert got["message"].get(key) == sent["message"].get(key), key
+        assert got["message"].get(key) == sent_message.get(key), key
     assert _usage_numbers(back.body["usage"]) == _usage_numbers(body["usage"])
     assert back.body["model"] == body["model"]
     assert back.body["created"] == body["created"]

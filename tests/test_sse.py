@@ -18,7 +18,6 @@ from tests.stream_helpers import (
     chunk,
     decode_chat_sse,
     decode_responses_sse,
-    known_bug,
     message_item,
     response_events,
     responses_sse,
@@ -150,15 +149,10 @@ def test_iter_sse_over_a_generator() -> None:
     assert [(e.event, e.data) for e in events] == EXPECTED
 
 
-@known_bug("SSEDecoder dispatches an event whose data buffer is empty (`event: ping` + blank "
-           "line); the WHATWG rules dispatch nothing, and translate_sse then fails on "
-           "invalid JSON in data")
 def test_an_event_with_no_data_lines_is_not_dispatched() -> None:
     assert parse([b"event: ping\n\ndata: 1\n\n"]) == [(None, "1")]
 
 
-@known_bug("SSEDecoder does not strip a leading U+FEFF (byte order mark), so the first "
-           "line reads as field '\\ufeffdata' and the first event is lost")
 def test_a_leading_byte_order_mark_is_skipped() -> None:
     assert parse(["\ufeffdata: 1\n\n".encode()]) == [(None, "1")]
 

@@ -45,7 +45,6 @@ from tests.stream_helpers import (
     chunk,
     decode_chat_sse,
     decode_responses_sse,
-    known_bug,
     message_item,
     message_view,
     response_events,
@@ -156,12 +155,12 @@ def test_null_usage_on_every_chunk_is_not_a_usage_chunk() -> None:
 
 
 def test_logprobs_are_carried_on_deltas_and_into_the_part() -> None:
-    """The values; their shapes are test_chat_logprobs_become_valid_event_logprobs (xfail)."""
+    """The values; their shapes are test_chat_logprobs_become_valid_event_logprobs. Events have no `bytes`."""
     lp = [{"token": "Hi", "logprob": -0.1, "bytes": [72, 105], "top_logprobs": []}]
     frames = [ROLE, chunk({"content": "Hi"}, logprobs={"content": lp, "refusal": None}), chunk({}, finish="stop")]
     events = list(translate_stream(frames, "responses"))
     delta = next(e for e in events if e["type"] == "response.output_text.delta")
-    assert delta["logprobs"] == lp
+    assert delta["logprobs"] == [{"token": "Hi", "logprob": -0.1, "top_logprobs": []}]
     assert terminal(events)["output"][0]["content"][0]["logprobs"] == lp
 
 
@@ -386,7 +385,10 @@ def test_reasoning_events_give_no_chunks() -> None:
 def test_refusal_deltas() -> None:
     final = base_response([message_item(refusal="I can't help with that.")])
     chunks = to_chat(response_events(final, text_splits={(0, 0): ["I can't", " help with that."]}))
-    assert [c["choices"][0]["delta"].get("refusal") for c in chunks[1:-1]] == ["I can't", " help with that."]
+    # No text comes first, so the role rides on the first refusal chunk with content null (not "").
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert chunks[0]["choices"][0]["delta"]["content"] is None
+    assert [c["choices"][0]["delta"].get("refusal") for c in chunks[:-1]] == ["I can't", " help with that."]
     assert assemble_chat(chunks)["choices"][0]["message"]["refusal"] == "I can't help with that."
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
 
@@ -480,7 +482,9 @@ def test_every_fed_frame_yields_its_output_at_once() -> None:
     back = StreamTranslator("chat")
     events = response_events(TEXT_RESPONSE, text_splits={(0, 0): ["a", "b"]})
     outputs = [back.feed(e) for e in events]
-    assert [len(o) for o in outputs] == [1, 0, 0, 0, 1, 1, 0, 0, 0, 1]
+    # The role waits for the first content (so an answer without text keeps content null):
+    # response.created gives nothing, the first delta gives the role chunk and its text.
+    assert [len(o) for o in outputs] == [0, 0, 0, 0, 2, 1, 0, 0, 0, 1]
 
 
 def _frames_as_bytes(raw: bytes, size: int) -> list[bytes]:
@@ -891,9 +895,6 @@ def test_cli_on_a_malformed_frame_exits_2_naming_the_frame(raw: bytes, number: i
 # ============================================================================ known engine bugs (xfail, strict)
 
 
-@known_bug("ChatToResponses copies the chat logprobs list as is into output_text.delta/.done "
-           "(whose SDK Logprob has no `bytes`, nor its top_logprobs) and into the output_text part "
-           "(whose Logprob requires `bytes`): with bytes the events are invalid, without them the part")
 @pytest.mark.parametrize("with_bytes", [True, False])
 def test_chat_logprobs_become_valid_event_logprobs(with_bytes: bool) -> None:
     top = {"token": "Hi", "logprob": -0.1, **({"bytes": [72, 105]} if with_bytes else {})}
@@ -901,8 +902,6 @@ def test_chat_logprobs_become_valid_event_logprobs(with_bytes: bool) -> None:
     check_response_stream(list(translate_stream([ROLE, chunk({"content": "Hi"}, logprobs=lp), chunk({}, finish="stop")], "responses")))
 
 
-@known_bug("Responses delta logprobs have no top_logprobs when none were asked for; ResponsesToChat "
-           "copies them as is, and ChatCompletionTokenLogprob requires top_logprobs")
 def test_responses_logprobs_become_valid_chunk_logprobs() -> None:
     events = response_events(TEXT_RESPONSE)
     delta = next(e for e in events if e["type"] == "response.output_text.delta")
@@ -910,17 +909,12 @@ def test_responses_logprobs_become_valid_chunk_logprobs() -> None:
     to_chat(events)
 
 
-@known_bug("content after a tool call opens a second message item that closes before the earlier "
-           "function_call: output_item.done comes out of output_index order (2 before 1)")
 def test_content_after_a_tool_call_keeps_done_events_in_order() -> None:
     frames = [ROLE, chunk({"content": "A"}), call_chunk(0, id="call_1", name="f", args="{}"), chunk({"content": "B"}),
               chunk({}, finish="tool_calls")]
     to_responses(frames)
 
 
-@known_bug("reasoning_content after content was streamed: ChatToResponses emits "
-           "reasoning_text.delta for the reasoning item it already closed (after its "
-           "output_item.done), and the text is missing from the final reasoning item")
 def test_reasoning_after_content_is_not_lost() -> None:
     frames = [chunk({"role": "assistant", "reasoning_content": "r1"}), chunk({"content": "A"}), chunk({"reasoning_content": "r2"}),
               chunk({}, finish="stop")]
@@ -929,9 +923,6 @@ def test_reasoning_after_content_is_not_lost() -> None:
     assert reasoning == "r1r2"
 
 
-@known_bug("an upstream error chunk mid-stream: response.failed carries the open message as its "
-           "output_item.added placeholder (status in_progress, content []), dropping the text "
-           "already streamed, and no .done events close it (the break path closes items)")
 def test_an_error_chunk_mid_stream_keeps_what_arrived() -> None:
     error = {"error": {"message": "boom", "type": "server_error", "code": "server_error"}}
     events = list(translate_stream([ROLE, chunk({"content": "Hello"}), error], "responses"))
@@ -940,31 +931,23 @@ def test_an_error_chunk_mid_stream_keeps_what_arrived() -> None:
     assert "response.output_item.done" in [e["type"] for e in events]
 
 
-@known_bug("ChatToResponses never reads the chunks' service_tier, while the non-stream "
-           "translation copies it into the Response (OpenAI chunks carry service_tier)")
 def test_service_tier_is_carried_into_the_response() -> None:
     frames = [{**f, "service_tier": "default"} for f in text_stream(["Hi"])]
     assert terminal(to_responses(frames)).get("service_tier") == translate(assemble_chat(frames), "responses").body["service_tier"]
 
 
-@known_bug("ResponsesToChat never carries the Response's service_tier into the chunks, while the "
-           "non-stream translation sets it on the ChatCompletion")
 def test_service_tier_is_carried_into_the_chunks() -> None:
     final = {**TEXT_RESPONSE, "service_tier": "default"}
     got = assemble_chat(to_chat(response_events(final)))
     assert got.get("service_tier") == translate(final, "chat").body["service_tier"]
 
 
-@known_bug("finish_reason length with tool calls: the stream marks every function_call "
-           "`incomplete`, the non-stream translation marks them `completed`")
 def test_length_with_tool_calls_commutes() -> None:
     frames = [ROLE_NULL, call_chunk(0, id="call_a", name="f", args='{"a": 1}'), call_chunk(1, id="call_b", name="g", args='{"b'),
               chunk({}, finish="length")]
     assert terminal(to_responses(frames)) == translate(assemble_chat(frames), "responses").body
 
 
-@known_bug("finish_reason length with text then tool calls: the stream closes the message "
-           "`completed` when the first call starts, the non-stream translation marks it `incomplete`")
 def test_length_with_text_then_tool_calls_commutes() -> None:
     frames = [ROLE, chunk({"content": "Let me"}), call_chunk(0, id="call_a", name="f", args="{}"), chunk({}, finish="length")]
     got = terminal(to_responses(frames))
@@ -972,26 +955,17 @@ def test_length_with_text_then_tool_calls_commutes() -> None:
     assert got["output"][0]["status"] == want["output"][0]["status"]
 
 
-@known_bug("a role chunk with content \"\" and no text after it (an empty answer, or a gateway "
-           "that sends \"\" before tool calls): the stream writes no message item, the "
-           "non-stream translation of the assembled completion writes an empty output_text")
 def test_empty_content_role_chunk_commutes() -> None:
     frames = [ROLE, call_chunk(0, id="call_a", name="f", args="{}"), chunk({}, finish="tool_calls")]
     assert terminal(to_responses(frames)) == translate(assemble_chat(frames), "responses").body
 
 
-@known_bug("ResponsesToChat sends content \"\" in the role chunk before it knows the output; for a "
-           "tool-call-only (or refusal-only) response the accumulated message has content \"\" "
-           "where the non-stream translation (and OpenAI's own chat stream) has null")
 def test_tool_call_only_response_accumulates_null_content() -> None:
     final = base_response([call_item("call_a", "f", "{}")])
     got = assemble_chat(to_chat(response_events(final)))
     assert got["choices"][0]["message"]["content"] == translate(final, "chat").body["choices"][0]["message"]["content"] is None
 
 
-@known_bug("a stream whose function call arguments arrive only in output_item.done (no "
-           "function_call_arguments events, as some gateways send) loses them: ResponsesToChat "
-           "back-fills only from function_call_arguments.done")
 def test_arguments_only_in_output_item_done_are_back_filled() -> None:
     final = base_response([call_item("call_a", "f", '{"x": 1}')])
     events = [e for e in response_events(final) if not e["type"].startswith("response.function_call_arguments")]
@@ -999,16 +973,12 @@ def test_arguments_only_in_output_item_done_are_back_filled() -> None:
     assert got["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == '{"x": 1}'
 
 
-@known_bug("text that arrives only in output_text.done / content_part.done (no deltas) is lost: "
-           "ResponsesToChat reads text from output_text.delta only")
 def test_text_only_in_done_events_is_not_lost() -> None:
     events = [e for e in response_events(TEXT_RESPONSE) if e["type"] != "response.output_text.delta"]
     got = assemble_chat(list(translate_stream(events, "chat")))
     assert got["choices"][0]["message"]["content"] == "Hello there"
 
 
-@known_bug("the legacy delta.function_call gets call id mint(f'{resp}:-1') in the stream but "
-           "mint(f'{resp}:function_call') in the non-stream translation, so ids differ")
 def test_legacy_function_call_ids_commute() -> None:
     frames = [ROLE_NULL, chunk({"function_call": {"name": "f", "arguments": '{"a"'}}), chunk({"function_call": {"arguments": ": 1}"}}),
               chunk({}, finish="function_call")]
@@ -1017,10 +987,6 @@ def test_legacy_function_call_ids_commute() -> None:
     assert terminal(to_responses(frames)) == translate(completion, "responses").body
 
 
-@known_bug("an Azure OpenAI stream opens with a prompt_filter_results chunk (id \"\", created 0, model \"\", "
-           "choices []): ChatToResponses starts the Response from it, so every Azure stream gets the same id "
-           "mint('resp:'), model \"\" and created_at 0 (the SDK skips such chunks: object is not "
-           "chat.completion.chunk)")
 def test_an_azure_prompt_filter_preamble_does_not_start_the_response() -> None:
     preamble = {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": [
         {"prompt_index": 0, "content_filter_results": {"hate": {"filtered": False, "severity": "safe"}}}]}
@@ -1029,9 +995,6 @@ def test_an_azure_prompt_filter_preamble_does_not_start_the_response() -> None:
     assert final == translate(assemble_chat(frames), "responses").body
 
 
-@known_bug("a chat stream passed through to chat (source already in the target dialect) is never "
-           "checked for its end: a truncated stream gets `data: [DONE]` appended and "
-           ".broken stays False, so the CLI exits 0")
 def test_a_truncated_stream_passed_through_is_broken() -> None:
     raw = chat_sse([ROLE, chunk({"content": "Hel"})], done=False)
     translator = StreamTranslator("chat")

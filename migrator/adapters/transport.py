@@ -69,7 +69,7 @@ _ERROR_TYPES = {
 _JSON = "application/json"
 _SSE = "text/event-stream; charset=utf-8"
 
-Headers = list[tuple[str, str]]
+_Pairs = list[tuple[str, str]]
 
 
 # ---------------------------------------------------------------------------------------- the decisions
@@ -88,7 +88,7 @@ class _Exchange:
     """One translated request on its way: what to send upstream and how to read the answer."""
 
     url: str
-    headers: Headers
+    headers: _Pairs
     body: bytes
     request: dict[str, Any]  # the client's own body, as it sent it
     to: UpstreamAPI  # the client's dialect, which answers are translated to
@@ -102,7 +102,7 @@ class _Reply:
     """A whole answer for the client."""
 
     status: int
-    headers: Headers
+    headers: _Pairs
     body: bytes
 
 
@@ -114,7 +114,7 @@ def _dumps(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _hop_by_hop(headers: Headers) -> set[str]:
+def _hop_by_hop(headers: _Pairs) -> set[str]:
     """The hop-by-hop header names: the fixed ones and those a ``Connection`` header lists."""
     names = set(_HOP_BY_HOP)
     for key, value in headers:
@@ -123,12 +123,12 @@ def _hop_by_hop(headers: Headers) -> set[str]:
     return names
 
 
-def _without(headers: Headers, *names: str) -> Headers:
+def _without(headers: _Pairs, *names: str) -> _Pairs:
     drop = _hop_by_hop(headers) | set(names)
     return [(k, v) for k, v in headers if k.lower() not in drop]
 
 
-def _header(headers: Headers, name: str) -> str:
+def _header(headers: _Pairs, name: str) -> str:
     return next((v for k, v in headers if k.lower() == name), "")
 
 
@@ -170,18 +170,18 @@ class _Bridge:
             rest = rest.rstrip("/")[: -len(theirs)] + _ENDPOINT[self.upstream_api]
         return _Route(self.upstream_url + rest + (f"?{parts.query}" if parts.query else ""), translated)
 
-    def passthrough_headers(self, headers: Headers) -> Headers:
+    def passthrough_headers(self, headers: _Pairs) -> _Pairs:
         """A request passed through keeps its body stream, so it keeps the headers that frame it."""
         framing = [(k, v) for k, v in headers if k.lower() in ("content-length", "transfer-encoding")]
         return _without(headers, "host", "content-length") + framing
 
-    def passthrough_answer_headers(self, headers: Headers) -> Headers:
+    def passthrough_answer_headers(self, headers: _Pairs) -> _Pairs:
         """An answer passed through keeps its raw (maybe compressed) stream and the headers that describe it."""
         return _without(headers)
 
     # ------------------------------------------------------------------ the request
 
-    def prepare(self, route: _Route, headers: Headers, body: bytes) -> _Exchange | _Reply:
+    def prepare(self, route: _Route, headers: _Pairs, body: bytes) -> _Exchange | _Reply:
         """The client's body translated for the upstream, or the 400 that says why it cannot be."""
         try:
             request = json.loads(body)
@@ -211,16 +211,16 @@ class _Bridge:
 
     # ------------------------------------------------------------------ the answer
 
-    def streams(self, ex: _Exchange, status: int, headers: Headers) -> bool:
+    def streams(self, ex: _Exchange, status: int, headers: _Pairs) -> bool:
         """Whether an answer is translated as a stream (else it is read whole and given to :meth:`answer`)."""
         return ex.stream and 200 <= status < 300 and not _header(headers, "content-type").startswith(_JSON)
 
-    def stream_headers(self, ex: _Exchange, headers: Headers) -> Headers:
+    def stream_headers(self, ex: _Exchange, headers: _Pairs) -> _Pairs:
         self._report(ex.losses)
         return [*_without(headers, "content-length", "content-encoding", "content-type", LOSSES_HEADER),
                 ("content-type", _SSE), (LOSSES_HEADER, str(len(ex.losses)))]
 
-    def answer(self, ex: _Exchange, status: int, headers: Headers, body: bytes) -> _Reply:
+    def answer(self, ex: _Exchange, status: int, headers: _Pairs, body: bytes) -> _Reply:
         """A whole upstream answer (a result, or an error of any status) for the client.
 
         Losses of the result are added to the request's; the 502s that the same request would
@@ -413,21 +413,28 @@ def _check_upstream(lib: _Lib, upstream: Any, base: str) -> None:
                         f"not {type(upstream).__module__}.{type(upstream).__qualname__}")
 
 
-class _SyncEdge:
+class _Edge:
+    """What the sync and async edges share: the bridge, the library, the upstream."""
+
+    _base = "BaseTransport"
+
     def __init__(self, lib: _Lib, upstream_api: UpstreamAPI, upstream: Any, upstream_url: str | None,
                  on_losses: LossCallback | None) -> None:
-        _check_upstream(lib, upstream, "BaseTransport")
+        _check_upstream(lib, upstream, self._base)
         self._lib = lib
         self._bridge = _Bridge(upstream_api, upstream_url, on_losses)
         self._upstream = upstream
 
     @property
     def upstream_api(self) -> UpstreamAPI:
+        """What the upstream speaks."""
         return self._bridge.upstream_api
 
     def _reply(self, reply: _Reply, extensions: dict[str, Any] | None = None) -> Any:
         return self._lib.http.Response(reply.status, headers=reply.headers, content=reply.body, extensions=extensions or {})
 
+
+class _SyncEdge(_Edge):
     def _handle(self, request: Any) -> Any:
         http, bridge = self._lib.http, self._bridge
         route = bridge.route(request.method, str(request.url))
@@ -456,20 +463,8 @@ class _SyncEdge:
         return self._reply(bridge.answer(step, answer.status_code, headers, content), _extensions(answer))
 
 
-class _AsyncEdge:
-    def __init__(self, lib: _Lib, upstream_api: UpstreamAPI, upstream: Any, upstream_url: str | None,
-                 on_losses: LossCallback | None) -> None:
-        _check_upstream(lib, upstream, "AsyncBaseTransport")
-        self._lib = lib
-        self._bridge = _Bridge(upstream_api, upstream_url, on_losses)
-        self._upstream = upstream
-
-    @property
-    def upstream_api(self) -> UpstreamAPI:
-        return self._bridge.upstream_api
-
-    def _reply(self, reply: _Reply, extensions: dict[str, Any] | None = None) -> Any:
-        return self._lib.http.Response(reply.status, headers=reply.headers, content=reply.body, extensions=extensions or {})
+class _AsyncEdge(_Edge):
+    _base = "AsyncBaseTransport"
 
     async def _handle(self, request: Any) -> Any:
         http, bridge = self._lib.http, self._bridge
@@ -505,14 +500,18 @@ _DOC = """
 
     ``upstream_api`` is what the upstream speaks: ``"responses"`` serves the client's
     ``POST …/chat/completions`` from ``POST {upstream_url}/responses``, ``"chat"`` serves
-    ``POST …/responses`` from ``POST {upstream_url}/chat/completions``; bodies, JSON answers and
+    ``POST …/responses`` from ``POST {upstream_url}/chat/completions``. Bodies, JSON answers and
     event streams are translated (streams as they arrive). Any other request (the upstream's own
-    endpoint, ``/models``, …) passes through to ``{upstream_url}{path after /v1}``. With
-    ``upstream_url=None`` requests go to the URL the client used, with only the path changed.
+    endpoint, ``/models``, …) passes through, body and answer streamed as they are, to
+    ``{upstream_url}{path after /v1}``. With ``upstream_url=None`` requests go to the URL the client
+    used, with only the path changed. ``upstream`` (a transport of the same library) sends them.
 
-    Upstream errors keep their status and OpenAI's error shape; a request body migrator cannot
-    translate is answered 400 (``param`` names its JSON path), a failed upstream Response 502.
-    Translated answers carry ``x-migrator-losses: <count>``; ``on_losses`` gets the list.
+    Headers pass through (``Authorization`` included) less the hop-by-hop ones. Upstream errors keep
+    their status and OpenAI's error shape; a request body migrator cannot translate is answered 400
+    (``param`` names its JSON path) and never sent; a failed upstream Response is a 502, and an
+    upstream answer that cannot be translated a 502 with ``x-should-retry: false``. Translated
+    answers carry ``x-migrator-losses: <count>``, and ``on_losses`` gets the list once per
+    translated exchange (for a stream, the request's losses, when the stream starts).
     """
 
 

@@ -121,18 +121,21 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
                                     "annotations": _annotations(msg.get("annotations"), f"{p}.annotations", ctx)}
             logprobs = choice.get("logprobs")
             if type(logprobs) is dict and type(logprobs.get("content")) is list:
-                part["logprobs"] = [_logprob(lp) for lp in logprobs["content"]]
+                part["logprobs"] = [part_logprob(lp) for lp in logprobs["content"]]
             parts.append(part)
     if type(refusal) is str:
         parts.append({"type": "refusal", "refusal": refusal})
-    if parts:
-        items.append({"type": "message", "id": mint("msg_", f"{response_id}:message"),
-                      "status": "incomplete" if status == "incomplete" else "completed",
-                      "role": "assistant", "content": parts})
     calls = msg.get("tool_calls")
+    has_calls = type(calls) is list and bool(calls)
+    if parts and (content or refusal is not None or not has_calls):  # "" beside tool calls is no message, as in streams
+        # A truncation cuts the last item: the text only when no call follows it.
+        items.append({"type": "message", "id": mint("msg_", f"{response_id}:message"),
+                      "status": "incomplete" if status == "incomplete" and not has_calls else "completed",
+                      "role": "assistant", "content": parts})
+    call_status = "incomplete" if status == "incomplete" else "completed"
     if type(calls) is list:
         for j, call in enumerate(calls):
-            item = _call(call, f"{p}.tool_calls[{j}]", ctx)
+            item = _call(call, f"{p}.tool_calls[{j}]", ctx, call_status)
             if item is not None:
                 items.append(item)
     legacy = msg.get("function_call")
@@ -140,11 +143,11 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
         ctx.carry(legacy, _TOOL_CALL, f"{p}.function_call", None)
         call_id = mint("call_", f"{response_id}:function_call")
         items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
-                      "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": "completed"})
+                      "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": call_status})
     return items
 
 
-def _call(call: Any, path: str, ctx: Context) -> dict[str, Any] | None:
+def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | None:
     if type(call) is not dict or type(call.get("id")) is not str:
         ctx.problem(path, "a tool call object with an id", call)
         return None
@@ -161,7 +164,7 @@ def _call(call: Any, path: str, ctx: Context) -> dict[str, Any] | None:
         return None
     ctx.carry(fn, _TOOL_CALL, f"{path}.function", None)
     return {"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
-            "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": "completed"}
+            "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": status}
 
 
 def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
@@ -181,7 +184,7 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
     return out
 
 
-def _logprob(lp: Any, nested: bool = False) -> Any:
+def part_logprob(lp: Any, nested: bool = False) -> Any:
     """Chat allows ``bytes: null``; Responses requires the list, so the token's UTF-8 bytes are written."""
     if type(lp) is not dict:
         return lp
@@ -190,7 +193,7 @@ def _logprob(lp: Any, nested: bool = False) -> Any:
         out["bytes"] = list(out["token"].encode("utf-8"))
     if not nested:
         top = out.get("top_logprobs")
-        out["top_logprobs"] = [_logprob(t, nested=True) for t in top] if type(top) is list else []
+        out["top_logprobs"] = [part_logprob(t, nested=True) for t in top] if type(top) is list else []
     return out
 
 

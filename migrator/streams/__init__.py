@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
+from ..mapping.responses_result import error_body
 from .chat_to_responses import ChatToResponses, StreamError
 from .responses_to_chat import ResponsesToChat
 from .sse import CHAT_DONE, DONE, SSEDecoder, SSEEvent, aiter_sse, encode_chat, encode_responses, iter_sse
@@ -49,14 +50,17 @@ class StreamTranslator:
         self._include_usage = include_usage
         self._engine: ChatToResponses | ResponsesToChat | None = None
         self._frames = 0
+        self._ended = False  # passthrough: a terminal frame was seen
+        self._broken = False
+        self._failed = False
 
     @property
     def broken(self) -> bool:
-        return bool(self._engine is not None and self._engine.broken)
+        return self._broken or bool(self._engine is not None and self._engine.broken)
 
     @property
     def failed(self) -> bool:
-        return bool(self._engine is not None and self._engine.failed)
+        return self._failed or bool(self._engine is not None and self._engine.failed)
 
     def feed(self, frame: Any) -> list[dict[str, Any]]:
         self._frames += 1
@@ -68,14 +72,32 @@ class StreamTranslator:
         if self._engine is None:
             if type(frame) is not dict:
                 raise StreamError(self._frames, "expected a JSON object")
+            self._watch(frame)
             return [frame]
         return self._engine.feed(frame)
+
+    def _watch(self, frame: dict[str, Any]) -> None:
+        """Passthrough still knows a clean end from a break."""
+        if "error" in frame and "choices" not in frame or frame.get("type") in ("error", "response.failed"):
+            self._ended = self._failed = True
+        elif frame.get("type") in ("response.completed", "response.incomplete"):
+            self._ended = True
+        else:
+            choices = frame.get("choices")
+            if type(choices) is list and any(type(c) is dict and c.get("finish_reason") for c in choices):
+                self._ended = True
 
     def finish(self) -> list[dict[str, Any]]:
         if self._engine is None:
             if self.source is None:
                 raise StreamError(0, "the stream is empty")
-            return []
+            if self._ended:
+                return []
+            self._broken = True
+            message = "the upstream stream ended before it finished"
+            if self.source == "chat":
+                return [error_body({"message": message, "code": "server_error"})]
+            return [{"type": "error", "code": "server_error", "message": message, "param": None, "sequence_number": self._frames}]
         return self._engine.finish()
 
 

@@ -14,13 +14,24 @@ import time
 import uuid
 from typing import Any
 
-from ..mapping.chat_result import response_skeleton
+from ..mapping.chat_result import part_logprob, response_skeleton
 from ..mapping.context import Context, fc_id, mint
 from ..mapping.rules import VALUES
 from ..mapping.usage import chat_usage_to_responses
 
 _FINISH = VALUES["finish_reason"]
 _ERROR_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt"})
+
+
+def _event_logprob(entry: Any) -> Any:
+    """Stream events carry logprobs without ``bytes`` (the event type has no such field)."""
+    if type(entry) is not dict:
+        return entry
+    out = {"token": entry.get("token"), "logprob": entry.get("logprob")}
+    top = entry.get("top_logprobs")
+    out["top_logprobs"] = [{"token": t.get("token"), "logprob": t.get("logprob")} for t in top if type(t) is dict] \
+        if type(top) is list else []
+    return out
 
 
 class StreamError(ValueError):
@@ -110,7 +121,7 @@ class ChatToResponses:
 
     def _start(self, chunk: dict[str, Any], out: list[dict[str, Any]]) -> None:
         chunk_id = chunk.get("id")
-        response_id = mint("resp_", f"resp:{chunk_id}") if type(chunk_id) is str else "resp_" + uuid.uuid4().hex
+        response_id = mint("resp_", f"resp:{chunk_id}") if type(chunk_id) is str and chunk_id else "resp_" + uuid.uuid4().hex
         created = chunk.get("created")
         model = chunk.get("model")
         echo = None
@@ -121,9 +132,8 @@ class ChatToResponses:
             echo = translate(req, "responses").body if "messages" in req else req
         self._response = response_skeleton(response_id, float(created) if isinstance(created, (int, float)) else time.time(),
                                            model if type(model) is str else "unknown", echo)
-        snapshot = dict(self._response)
-        self._event(out, {"type": "response.created", "response": snapshot})
-        self._event(out, {"type": "response.in_progress", "response": snapshot})
+        self._event(out, {"type": "response.created", "response": dict(self._response)})
+        self._event(out, {"type": "response.in_progress", "response": dict(self._response)})
 
     def _snapshot(self, status: str) -> dict[str, Any]:
         assert self._response is not None
@@ -144,13 +154,19 @@ class ChatToResponses:
         if "error" in chunk and "choices" not in chunk:
             if self._response is None:
                 self._start(chunk, out)
+            self._close_all(out, status="incomplete")
             self._fail(out, chunk.get("error"))
             return out
-        if self._response is None:
-            self._start(chunk, out)
         choices = chunk.get("choices")
         if type(choices) is not list:
             raise StreamError(self._frames, "expected `choices` to be a list")
+        if self._response is None:
+            if not choices and chunk.get("usage") is None:
+                return out  # a preamble (Azure's prompt_filter_results): the response starts with the first real chunk
+            self._start(chunk, out)
+        tier = chunk.get("service_tier")
+        if tier is not None and self._response is not None:
+            self._response["service_tier"] = tier
         for choice in choices:
             if type(choice) is not dict:
                 raise StreamError(self._frames, "expected each choice to be an object")
@@ -235,6 +251,7 @@ class ChatToResponses:
             lp = lp if type(lp) is list else []
             text.text.add(content)
             text.logprobs.extend(lp)
+            lp = [_event_logprob(entry) for entry in lp]
             self._event(out, {"type": "response.output_text.delta", "item_id": text.item["id"],
                               "output_index": text.index, "content_index": text.text_index,
                               "delta": content, "logprobs": lp})
@@ -269,9 +286,16 @@ class ChatToResponses:
         return index
 
     def _reason(self, text: str, out: list[dict[str, Any]]) -> None:
+        if self._reasoning is not None and self._reasoning.get("closed"):
+            # Reasoning after tool calls began: a new reasoning item, after what is already closed.
+            self._close_all_items(out, "completed")
+            self._reasoning = None
+            self._reasoning_text = _Pieces()
         if self._reasoning is None:
             assert self._response is not None
-            item = {"type": "reasoning", "id": mint("rs_", f"{self._response['id']}:reasoning"), "summary": []}
+            n = sum(1 for item in self._output if item.get("type") == "reasoning")
+            seed = f"{self._response['id']}:reasoning" + (f":{n}" if n else "")
+            item = {"type": "reasoning", "id": mint("rs_", seed), "summary": []}
             index = self._add_item(item, out)
             self._reasoning = {"item": item, "index": index}
             self._event(out, {"type": "response.content_part.added", "item_id": item["id"], "output_index": index,
@@ -299,7 +323,10 @@ class ChatToResponses:
 
     def _open_text(self, out: list[dict[str, Any]]) -> _Text:
         if self._text is None:
+            # Reasoning ends where the answer begins (as the API streams it), and text after tool
+            # calls closes them first, so .done events stay in output_index order.
             self._close_reasoning(out)
+            self._close_calls(out, "completed")
             assert self._response is not None
             n = sum(1 for item in self._output if item.get("type") == "message")
             seed = f"{self._response['id']}:message" + (f":{n}" if n else "")
@@ -308,6 +335,7 @@ class ChatToResponses:
         return self._text
 
     def _close_text(self, out: list[dict[str, Any]], status: str) -> None:
+        self._close_reasoning(out)
         text = self._text
         if text is None:
             return
@@ -318,9 +346,10 @@ class ChatToResponses:
             joined = text.text.value()
             part: dict[str, Any] = {"type": "output_text", "text": joined, "annotations": []}
             if text.logprobs:
-                part["logprobs"] = text.logprobs
+                part["logprobs"] = [part_logprob(entry) for entry in text.logprobs]
             self._event(out, {"type": "response.output_text.done", "item_id": item_id, "output_index": index,
-                              "content_index": text.text_index, "text": joined, "logprobs": text.logprobs})
+                              "content_index": text.text_index, "text": joined,
+                              "logprobs": [_event_logprob(entry) for entry in text.logprobs]})
             parts.append((text.text_index, part))
         if text.refusal_index >= 0:
             joined = text.refusals.value()
@@ -361,8 +390,8 @@ class ChatToResponses:
             self._close_reasoning(out)
             self._close_text(out, "completed")
             assert self._response is not None
-            if call.call_id is None:
-                call.call_id = mint("call_", f"{self._response['id']}:{index}")
+            if call.call_id is None:  # the legacy function_call has no id; the same seed as the non-stream translation
+                call.call_id = mint("call_", f"{self._response['id']}:" + ("function_call" if index == -1 else str(index)))
             if call.custom:
                 item = {"type": "custom_tool_call", "id": "ctc_" + fc_id(call.call_id)[3:], "call_id": call.call_id,
                         "name": call.name, "input": ""}
@@ -386,16 +415,27 @@ class ChatToResponses:
         self._event(out, {"type": kind, "item_id": call.item["id"], "output_index": call.output_index, "delta": piece})
 
     def _close_all(self, out: list[dict[str, Any]], status: str | None = None) -> None:
-        """Close every open item in output_index order."""
+        """Close every open item in output_index order (at finish_reason or a failure)."""
         item_status = status or ("incomplete" if self._finish in ("length", "content_filter") else "completed")
+        self._close_all_items(out, item_status)
+
+    def _close_all_items(self, out: list[dict[str, Any]], item_status: str) -> None:
         self._close_reasoning(out)
+        text = self._text
+        calls_first = text is not None and any(c.item is not None and not c.closed and c.output_index < text.index
+                                               for c in self._calls.values())
+        if calls_first:
+            self._close_calls(out, item_status)
         self._close_text(out, item_status)
+        self._close_calls(out, item_status)
+
+    def _close_calls(self, out: list[dict[str, Any]], item_status: str) -> None:
         for call in sorted(self._calls.values(), key=lambda c: c.output_index):
             if call.item is None or call.closed:
                 continue
             call.closed = True
             joined = call.args.value()
-            item_id = call.item["id"]
+            item_id = call.item_id
             if call.custom:
                 self._event(out, {"type": "response.custom_tool_call_input.done", "item_id": item_id,
                                   "output_index": call.output_index, "input": joined})
@@ -404,7 +444,7 @@ class ChatToResponses:
                 self._event(out, {"type": "response.function_call_arguments.done", "item_id": item_id,
                                   "output_index": call.output_index, "arguments": joined})
                 final = {"type": "function_call", "id": item_id, "call_id": call.call_id, "name": call.name,
-                         "arguments": joined, "status": "completed" if item_status == "completed" else "incomplete"}
+                         "arguments": joined, "status": item_status}
             self._output[call.output_index] = final
             self._event(out, {"type": "response.output_item.done", "output_index": call.output_index, "item": final})
 

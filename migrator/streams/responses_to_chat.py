@@ -19,7 +19,22 @@ from ..mapping.usage import responses_usage_to_chat
 from .chat_to_responses import StreamError
 
 _INCOMPLETE = VALUES["incomplete_reason"]
+_SERVICE_TIER = VALUES["service_tier"]
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+def _chat_logprob(entry: Any) -> Any:
+    """A stream event's logprob (no ``bytes``) → chat's token logprob, which wants bytes and top_logprobs."""
+    if type(entry) is not dict:
+        return entry
+    token = entry.get("token")
+    raw = entry.get("bytes")
+    out = {"token": token, "bytes": raw if raw is not None else (list(token.encode("utf-8")) if type(token) is str else None),
+           "logprob": entry.get("logprob")}
+    top = entry.get("top_logprobs")
+    out["top_logprobs"] = [{"token": t.get("token"), "bytes": list(t["token"].encode("utf-8")) if type(t.get("token")) is str else None,
+                            "logprob": t.get("logprob")} for t in top if type(t) is dict] if type(top) is list else []
+    return out
 
 
 class ResponsesToChat:
@@ -30,16 +45,31 @@ class ResponsesToChat:
         self._id: str | None = None
         self._created = 0
         self._model = "unknown"
+        self._tier: str | None = None
         self._role_sent = False
-        self._calls: dict[str, list[Any]] = {}  # item_id → [index, saw_delta, custom]
+        self._calls: dict[str, list[Any]] = {}  # item_id → [index, saw_arguments, custom]
+        self._parts_sent: set[tuple[str, int]] = set()  # (item_id, content_index) whose text went out
         self._frames = 0
         self.done = False
         self.failed = False
         self.broken = False
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> dict[str, Any]:
-        return {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}]}
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None, logprobs: Any = None,
+               out: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        if not self._role_sent:
+            # The first chunk says who speaks. Before text it is its own chunk with content "" (as the API
+            # sends it); before tool calls or a refusal it rides along with content null, so an answer
+            # without text accumulates to content null, not "".
+            self._role_sent = True
+            if "content" in delta and delta["content"] is not None and out is not None:
+                out.append(self._chunk({"role": "assistant", "content": "", "refusal": None}))
+            else:
+                delta = {"role": "assistant", **delta}
+        chunk: dict[str, Any] = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
+                                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}]}
+        if self._tier is not None:
+            chunk["service_tier"] = self._tier
+        return chunk
 
     def _begin(self, response: Any) -> None:
         r = response if type(response) is dict else {}
@@ -51,10 +81,11 @@ class ResponsesToChat:
         if type(model) is str:
             self._model = model
 
-    def _role(self, out: list[dict[str, Any]]) -> None:
-        if not self._role_sent:
-            self._role_sent = True
-            out.append(self._chunk({"role": "assistant", "content": "", "refusal": None}))
+    def _note(self, response: Any) -> None:
+        tier = response.get("service_tier") if type(response) is dict else None
+        if type(tier) is str:
+            rule = _SERVICE_TIER.get(tier)
+            self._tier = (rule.to or tier) if rule is not None else tier
 
     def feed(self, event: Any) -> list[dict[str, Any]]:
         self._frames += 1
@@ -69,25 +100,26 @@ class ResponsesToChat:
         if self._id is None:
             self._begin(event.get("response"))
         if etype == "response.output_text.delta":
-            self._role(out)
+            self._parts_sent.add((str(event.get("item_id")), event.get("content_index", 0)))
             lp = event.get("logprobs")
             out.append(self._chunk({"content": event.get("delta", "")},
-                                   logprobs={"content": lp, "refusal": None} if lp else None))
-        elif etype == "response.created":
-            self._role(out)
+                                   logprobs={"content": [_chat_logprob(e) for e in lp], "refusal": None} if lp else None, out=out))
         elif etype == "response.refusal.delta":
-            self._role(out)
-            out.append(self._chunk({"refusal": event.get("delta", "")}))
+            self._parts_sent.add((str(event.get("item_id")), event.get("content_index", 0)))
+            out.append(self._chunk({"content": None, "refusal": event.get("delta", "")} if not self._role_sent
+                                   else {"refusal": event.get("delta", "")}))
+        elif etype in ("response.output_text.done", "response.refusal.done"):
+            key = (str(event.get("item_id")), event.get("content_index", 0))
+            if key not in self._parts_sent:  # a model that sends the whole text only in .done
+                self._parts_sent.add(key)
+                if etype == "response.output_text.done" and event.get("text"):
+                    out.append(self._chunk({"content": event["text"]}, out=out))
+                elif etype == "response.refusal.done" and event.get("refusal"):
+                    out.append(self._chunk({"refusal": event["refusal"]}))
         elif etype == "response.output_item.added":
             item = event.get("item")
             if type(item) is dict and item.get("type") in ("function_call", "custom_tool_call"):
-                self._role(out)
-                custom = item["type"] == "custom_tool_call"
-                index = len(self._calls)
-                self._calls[str(item.get("id") or event.get("output_index"))] = [index, False, custom]
-                call: dict[str, Any] = {"index": index, "id": item.get("call_id"), "type": "custom" if custom else "function"}
-                call["custom" if custom else "function"] = {"name": item.get("name", ""), **({"input": ""} if custom else {"arguments": ""})}
-                out.append(self._chunk({"tool_calls": [call]}))
+                self._start_call(item, event, out)
         elif etype in ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta"):
             state = self._call_state(event)
             if state is not None:
@@ -100,11 +132,51 @@ class ResponsesToChat:
                 whole = event.get("input") if state[2] else event.get("arguments")
                 if type(whole) is str and whole:
                     out.append(self._args_chunk(state, whole))
+        elif etype == "response.output_item.done":
+            self._backfill(event, out)
         elif etype in _TERMINAL:
+            self._note(event.get("response"))
             self._terminal(event, etype, out)
         elif etype == "error":
             self._error({"message": event.get("message"), "code": event.get("code")}, out)
+        elif etype in ("response.created", "response.in_progress"):
+            self._note(event.get("response"))
         return out
+
+    def _start_call(self, item: dict[str, Any], event: dict[str, Any], out: list[dict[str, Any]]) -> list[Any]:
+        custom = item["type"] == "custom_tool_call"
+        index = len(self._calls)
+        state = self._calls[str(item.get("id") or event.get("output_index"))] = [index, False, custom]
+        call: dict[str, Any] = {"index": index, "id": item.get("call_id"), "type": "custom" if custom else "function"}
+        call["custom" if custom else "function"] = {"name": item.get("name", ""), **({"input": ""} if custom else {"arguments": ""})}
+        out.append(self._chunk({"content": None, "tool_calls": [call]} if not self._role_sent else {"tool_calls": [call]}))
+        return state
+
+    def _backfill(self, event: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        """An item that closes with content no event carried: send what it holds."""
+        item = event.get("item")
+        if type(item) is not dict:
+            return
+        itype = item.get("type")
+        if itype in ("function_call", "custom_tool_call"):
+            state = self._call_state({"item_id": item.get("id"), "output_index": event.get("output_index")})
+            if state is None:
+                state = self._start_call(item, event, out)
+            if not state[1]:
+                state[1] = True
+                whole = item.get("input") if state[2] else item.get("arguments")
+                if type(whole) is str and whole:
+                    out.append(self._args_chunk(state, whole))
+        elif itype == "message" and type(item.get("content")) is list:
+            for k, part in enumerate(item["content"]):
+                key = (str(item.get("id")), k)
+                if key in self._parts_sent or type(part) is not dict:
+                    continue
+                self._parts_sent.add(key)
+                if part.get("type") == "output_text" and part.get("text"):
+                    out.append(self._chunk({"content": part["text"]}, out=out))
+                elif part.get("type") == "refusal" and part.get("refusal"):
+                    out.append(self._chunk({"refusal": part["refusal"]}))
 
     def _call_state(self, event: dict[str, Any]) -> list[Any] | None:
         return self._calls.get(str(event.get("item_id") or event.get("output_index")))
@@ -128,7 +200,6 @@ class ResponsesToChat:
             self._error(r.get("error"), out)
             return
         self.done = True
-        self._role(out)
         if etype == "response.incomplete":
             details = r.get("incomplete_details")
             reason = details.get("reason") if type(details) is dict else None
@@ -140,7 +211,9 @@ class ResponsesToChat:
         if self.include_usage:
             usage = responses_usage_to_chat(r.get("usage"), "$.usage", Context())
             chunk: dict[str, Any] = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
-                     "choices": [], "usage": usage}
+                                     "choices": [], "usage": usage}
+            if self._tier is not None:
+                chunk["service_tier"] = self._tier
             out.append(chunk)
 
     def _error(self, error: Any, out: list[dict[str, Any]]) -> None:

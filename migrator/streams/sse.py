@@ -46,11 +46,18 @@ class SSEDecoder:
         self._event: str | None = None
         self._id: str | None = None
         self._pending_cr = False
+        self._started = False
 
     def feed(self, chunk: bytes | str) -> list[SSEEvent]:
         text = chunk if isinstance(chunk, str) else self._utf8.decode(chunk)
         if not text:
             return []
+        if not self._started:
+            self._started = True
+            if text[0] == "\ufeff":  # a byte-order mark before the first line is not part of it
+                text = text[1:]
+                if not text:
+                    return []
         if self._pending_cr:
             self._pending_cr = False
             if text[0] == "\n":
@@ -90,7 +97,7 @@ class SSEDecoder:
 
     def _line(self, line: str, events: list[SSEEvent]) -> None:
         if not line:
-            if self._data or self._event is not None:
+            if self._data:  # an event with no data line (event: ping) dispatches nothing, as browsers do
                 events.append(SSEEvent("\n".join(self._data), self._event, self._id))
             self._data = []
             self._event = None
