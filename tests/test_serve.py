@@ -13,6 +13,7 @@ Servers are subprocesses on free loopback ports, started once per module:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import signal
 import time
@@ -111,8 +112,10 @@ SERVER_KINDS = ["offline", "bridge-chat", "bridge-responses"]
 def server(request: pytest.FixtureRequest) -> ServerProcess:
     """Each SDK behaviour on the offline server and on both bridges."""
     if request.param == "offline":
-        return request.getfixturevalue("offline")
-    return request.getfixturevalue("bridges")[request.param.removeprefix("bridge-")]
+        chosen: ServerProcess = request.getfixturevalue("offline")
+    else:
+        chosen = request.getfixturevalue("bridges")[request.param.removeprefix("bridge-")]
+    return chosen
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +163,11 @@ def guarded(workdir: Path, fake_module: FakeUpstream) -> Iterator[ServerProcess]
 
 def text_of(response: Any) -> str:
     return str(response.output_text)
+
+
+def item_texts(items: Any) -> list[str]:
+    """The text of each listed input message."""
+    return [item.content[0].text for item in items]
 
 
 def expected_sentence(question: str, turn: int = 1) -> str:
@@ -363,7 +371,7 @@ def test_retrieve_and_delete(server: ServerProcess) -> None:
     assert got.metadata == {"k": "v"}
     raw = httpx.get(f"{server.base_url}/responses/{r.id}", timeout=10)
     assert raw.status_code == 200 and raw.json()["id"] == r.id
-    assert client.responses.delete(r.id) is None
+    client.responses.delete(r.id)
     with pytest.raises(openai.NotFoundError) as exc:
         client.responses.retrieve(r.id)
     assert exc.value.status_code == 404
@@ -388,15 +396,15 @@ def test_input_items_list_shape_and_pagination(server: ServerProcess) -> None:
     assert [i["content"][0]["text"] for i in page["data"]] == texts[::-1]  # desc by default
     assert all(i["type"] == "message" and i["id"] for i in page["data"])
 
-    first = client.responses.input_items.list(r.id, limit=2, order="asc")
-    assert [i.content[0].text for i in first.data] == texts[:2]  # type: ignore[union-attr]
+    first: Any = client.responses.input_items.list(r.id, limit=2, order="asc")  # first_id/last_id are extras to the SDK page
+    assert item_texts(first.data) == texts[:2]
     assert first.has_more is True and first.first_id == first.data[0].id and first.last_id == first.data[1].id
-    second = client.responses.input_items.list(r.id, limit=2, order="asc", after=first.last_id)
-    assert [i.content[0].text for i in second.data] == texts[2:4]  # type: ignore[union-attr]
+    second: Any = client.responses.input_items.list(r.id, limit=2, order="asc", after=first.last_id)
+    assert item_texts(second.data) == texts[2:4]
     last = client.responses.input_items.list(r.id, limit=2, order="asc", after=second.last_id)
-    assert [i.content[0].text for i in last.data] == texts[4:] and last.has_more is False  # type: ignore[union-attr]
+    assert item_texts(last.data) == texts[4:] and last.has_more is False
     # the SDK's auto-pagination follows after= to the end
-    assert [i.content[0].text for i in client.responses.input_items.list(r.id, limit=2)] == texts[::-1]  # type: ignore[union-attr]
+    assert item_texts(client.responses.input_items.list(r.id, limit=2)) == texts[::-1]
 
     bad = httpx.get(f"{server.base_url}/responses/{r.id}/input_items", params={"limit": 0}, timeout=10)
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "limit"
@@ -466,14 +474,26 @@ def test_bad_json_is_400_with_openai_error(offline: ServerProcess, path: str) ->
     assert not_object.status_code == 400 and "error" in not_object.json()
 
 
-def test_unknown_parameter_is_400_naming_it(server: ServerProcess) -> None:
+SILENT_DROP = pytest.mark.xfail(strict=True, reason=(
+    "server bug: on a bridge, an unknown top-level parameter sent to the endpoint that is *translated* "
+    "(/v1/responses over --upstream-api chat, /v1/chat/completions over --upstream-api responses) is dropped by "
+    "translate() as an 'unsupported' loss and the request succeeds (200); _check_params only runs when "
+    "state.offline, so the same request is a 400 naming the parameter offline and on the pass-through endpoint"))
+
+
+@pytest.mark.parametrize(("server", "endpoint"), [
+    ("offline", "responses"), ("offline", "chat"),
+    pytest.param("bridge-chat", "responses", marks=SILENT_DROP), ("bridge-chat", "chat"),
+    ("bridge-responses", "responses"), pytest.param("bridge-responses", "chat", marks=SILENT_DROP),
+], indirect=["server"])
+def test_unknown_parameter_is_400_naming_it(server: ServerProcess, endpoint: str) -> None:
     client = server.client()
     with pytest.raises(openai.BadRequestError) as exc:
-        client.responses.create(model=MODEL, input="hi", extra_body={"foo": 1})
+        if endpoint == "responses":
+            client.responses.create(model=MODEL, input="hi", extra_body={"foo": 1})
+        else:
+            client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}], extra_body={"foo": 1})
     assert exc.value.status_code == 400
-    assert exc.value.param == "foo" and "foo" in exc.value.message
-    with pytest.raises(openai.BadRequestError) as exc:
-        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}], extra_body={"foo": 1})
     assert exc.value.param == "foo" and "foo" in exc.value.message
 
 
@@ -547,9 +567,11 @@ def test_upstream_stalled_body_is_504(fault_bridge: ServerProcess, fake: FakeUps
 
 
 @pytest.mark.parametrize("endpoint", ["chat", "responses"])
-def test_client_disconnect_cancels_the_upstream_stream(fault_bridge: ServerProcess, fake: FakeUpstream, endpoint: str) -> None:
+def test_client_disconnect_cancels_the_upstream_stream(fault_bridge: ServerProcess, fake: FakeUpstream, endpoint: str,
+                                                       workdir: Path) -> None:
     fake.mode = "slow-stream"
-    client = fault_bridge.client()
+    request_id = f"req-disconnect-{endpoint}-{uuid.uuid4().hex[:8]}"
+    client = fault_bridge.client(default_headers={"x-request-id": request_id})
     if endpoint == "chat":
         stream: Any = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True)
     else:
@@ -563,6 +585,10 @@ def test_client_disconnect_cancels_the_upstream_stream(fault_bridge: ServerProce
     assert fake.stream_started.is_set()
     assert wait_for(fake.stream_closed_early.is_set, timeout=5), "the upstream stream ran on after the client left"
     assert not fake.stream_finished.is_set()
+    # the abandoned request still gets its one access-log line
+    log = workdir / "fault.log"
+    assert wait_for(lambda: len(_log_records(log, request_id)) == 1, timeout=3), read_jsonl(log)[-3:]
+    assert _log_records(log, request_id)[0]["status"] == 200
 
 
 def test_api_key_required(guarded: ServerProcess, fake: FakeUpstream) -> None:
@@ -617,10 +643,13 @@ def test_request_id_passed_through_and_minted(offline: ServerProcess, fault_brid
         client.responses.retrieve("resp_nope", extra_headers={"x-request-id": "req-404"})
     assert exc.value.response.headers["x-request-id"] == "req-404"
     assert exc.value.request_id == "req-404"
-    # a bridge sends the id upstream
+    # a bridge sends the id upstream, the given one or the one it minted
     fault_bridge.client().chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}],
                                                   extra_headers={"x-request-id": "req-upstream-3"})
     assert fake.calls[-1].headers["x-request-id"] == "req-upstream-3"
+    raw = fault_bridge.client().responses.with_raw_response.create(model=MODEL, input="hi")
+    assert raw.headers["x-request-id"].startswith("req_")
+    assert fake.calls[-1].headers["x-request-id"] == raw.headers["x-request-id"]
 
 
 # ---------------------------------------------------------------------------- 4: operations
@@ -636,7 +665,7 @@ def test_store_file_survives_restart(tmp_path: Path) -> None:
         got = client.responses.retrieve(r1.id)
         assert text_of(got) == text_of(r1)
         items = client.responses.input_items.list(r1.id)
-        assert [i.content[0].text for i in items.data] == ["Remember the river"]  # type: ignore[union-attr]
+        assert item_texts(items.data) == ["Remember the river"]
         r2 = client.responses.create(model=MODEL, input="What was it?", previous_response_id=r1.id)
         assert text_of(r2).startswith(expected_sentence("What was it?", 2))
 
@@ -692,6 +721,42 @@ def test_sigterm_exits_0(tmp_path: Path) -> None:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def slow_single(workdir: Path) -> Iterator[ServerProcess]:
+    """Offline, 50 ms per streamed word and per answer, one request at a time."""
+    with running_server(["--latency-ms", "50", "--max-concurrency", "1", "--access-log", "-"],
+                        stderr_path=workdir / "slow.stderr") as server:
+        yield server
+
+
+def test_max_concurrency_answers_429(slow_single: ServerProcess) -> None:
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first = pool.submit(httpx.post, slow_single.base_url + "/responses", json={"model": MODEL, "input": "one"}, timeout=10)
+        time.sleep(0.02)
+        busy = httpx.post(slow_single.base_url + "/responses", json={"model": MODEL, "input": "two"}, timeout=10)
+        assert first.result().status_code == 200
+    assert busy.status_code == 429
+    assert busy.json()["error"]["type"] == "rate_limit_error"
+
+
+@pytest.mark.xfail(strict=True, reason="server bug: Server._handle decrements state.active in its finally as soon as the "
+                   "handler returns the StreamingResponse, before the body is streamed, so in-flight streams do not count "
+                   "toward --max-concurrency (a second request during a stream gets 200, not 429) and /health reports "
+                   "active_requests 0 while a stream is running")
+def test_max_concurrency_counts_in_flight_streams(slow_single: ServerProcess) -> None:
+    with httpx.stream("POST", slow_single.base_url + "/responses", json={"model": MODEL, "input": "slow", "stream": True},
+                      timeout=10) as answer:
+        lines = answer.iter_lines()
+        for line in lines:
+            if "response.output_text.delta" in line:
+                break
+        active = httpx.get(slow_single.root + "/health", timeout=10).json()["active_requests"]
+        busy = httpx.post(slow_single.base_url + "/responses", json={"model": MODEL, "input": "two"}, timeout=10).status_code
+        for _ in lines:
+            pass
+    assert (active, busy) == (1, 429)
+
+
 def _log_records(path: Path, request_id: str) -> list[dict[str, Any]]:
     return [r for r in read_jsonl(path) if r.get("request_id") == request_id]
 
@@ -742,6 +807,9 @@ def test_secrets_never_reach_logs(guarded: ServerProcess, fake: FakeUpstream, wo
     assert bad.status_code == 400
     with pytest.raises(openai.AuthenticationError):
         guarded.client(api_key=CLIENT_KEY + "-wrong").models.list()
+    fake.mode = "stall-body"  # an unhandled exception: a traceback on stderr (see test_upstream_stalled_body_is_504)
+    with pytest.raises(openai.APIStatusError):
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
     assert all(call.headers.get("authorization") == f"Bearer {UPSTREAM_KEY}" for call in fake.calls)
     log = workdir / "guarded.log"
     assert wait_for(lambda: len(read_jsonl(log)) >= 9, timeout=3)

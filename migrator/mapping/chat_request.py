@@ -17,6 +17,7 @@ _ROLES = VALUES["chat.roles"]
 _CALL_FUNCTION = TABLES["chat.tool_call.function"]
 _CALL_CUSTOM = TABLES["chat.tool_call.custom"]
 _CALL_QUIET = _CALL_FUNCTION.quiet.issuperset
+_CALL_FN_QUIET = _CALL_FUNCTION.quiet_at["function"].issuperset
 _LEGACY_CALL = TABLES["chat.message.assistant.function_call"]
 _LOGPROBS_INCLUDE = next(v for v, r in VALUES["include"].items() if r.to == "logprobs")
 _ROLE_LIST = ", ".join(_ROLES)
@@ -92,7 +93,7 @@ def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] 
     call_quiet = _CALL_QUIET
     for call in calls:
         fn: Any = call.get("function") if type(call) is dict else None
-        if type(fn) is not dict or call.get("type", "function") != "function" or not call_quiet(call) or not call_quiet(fn):
+        if type(fn) is not dict or call.get("type", "function") != "function" or not call_quiet(call) or not _CALL_FN_QUIET(fn):
             return None
         call_id = call.get("id")
         name = fn.get("name")
@@ -222,7 +223,7 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
                 ctx.problem(f"{cp}.function", "an object with name and arguments (strings)", fn)
                 continue
             ctx.carry(call, _CALL_FUNCTION, cp, None)
-            ctx.carry(fn, _CALL_FUNCTION, f"{cp}.function", None)
+            ctx.carry(fn, _CALL_FUNCTION, f"{cp}.function", None, at="function")
             items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id, "name": name, "arguments": args})
         elif ctype == "custom":
             custom = call.get("custom")
@@ -232,7 +233,7 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
                 ctx.problem(f"{cp}.custom", "an object with name and input (strings)", custom)
                 continue
             ctx.carry(call, _CALL_CUSTOM, cp, None)
-            ctx.carry(custom, _CALL_CUSTOM, f"{cp}.custom", None)
+            ctx.carry(custom, _CALL_CUSTOM, f"{cp}.custom", None, at="custom")
             ctx.custom_calls.add(call_id)
             items.append({"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id, "name": name, "input": data})
         else:

@@ -78,7 +78,7 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
             return out
         ctx.carry(choice, _CHOICE, "$.choices[0]", None)
         if type(choice.get("logprobs")) is dict:
-            ctx.carry(choice["logprobs"], _CHOICE, "$.choices[0].logprobs", None)
+            ctx.carry(choice["logprobs"], _CHOICE, "$.choices[0].logprobs", None, at="logprobs")
         finish = choice.get("finish_reason")
         if finish is not None:
             status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
@@ -140,7 +140,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
                 items.append(item)
     legacy = msg.get("function_call")
     if type(legacy) is dict:
-        ctx.carry(legacy, _TOOL_CALL, f"{p}.function_call", None)
+        ctx.carry(legacy, _TOOL_CALL, f"{p}.function_call", None, at="function")
         call_id = mint("call_", f"{response_id}:function_call")
         items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
                       "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": call_status})
@@ -155,14 +155,14 @@ def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | N
     ctx.carry(call, _TOOL_CALL, path, None)
     if call.get("type", "function") == "custom":
         custom = call.get("custom") or {}
-        ctx.carry(custom, _TOOL_CALL, f"{path}.custom", None)
+        ctx.carry(custom, _TOOL_CALL, f"{path}.custom", None, at="custom")
         return {"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id,
                 "name": custom.get("name", ""), "input": custom.get("input", "")}
     fn = call.get("function")
     if type(fn) is not dict:
         ctx.problem(f"{path}.function", "an object with name and arguments", fn)
         return None
-    ctx.carry(fn, _TOOL_CALL, f"{path}.function", None)
+    ctx.carry(fn, _TOOL_CALL, f"{path}.function", None, at="function")
     return {"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
             "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": status}
 
@@ -178,7 +178,7 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
             ctx.loss(f"{path}[{i}]", "annotations", "dropped", "only url_citation annotations have a Responses form")
             continue
         ctx.carry(ann, _ANNOTATION, f"{path}[{i}]", None)
-        ctx.carry(cite, _ANNOTATION, f"{path}[{i}].url_citation", None)
+        ctx.carry(cite, _ANNOTATION, f"{path}[{i}].url_citation", None, at="url_citation")
         out.append({"type": "url_citation", "url": cite.get("url"), "title": cite.get("title"),
                     "start_index": cite.get("start_index"), "end_index": cite.get("end_index")})
     return out
@@ -198,23 +198,35 @@ def part_logprob(lp: Any, nested: bool = False) -> Any:
 
 
 def chat_moderation(moderation: Any, ctx: Context) -> Any:
-    """{input/output: {type: moderation_results, results: [R, ...]}} → {input/output: R}."""
+    """{input/output: {type: moderation_results, results: [R, ...]}} → {input/output: R}; only known keys go on."""
     if type(moderation) is not dict:
         return moderation
     ctx.carry(moderation, _MODERATION, "$.moderation", None)
     rule = _COMPLETION["moderation"]
     out: dict[str, Any] = {}
-    for side, value in moderation.items():
-        if type(value) is dict:
-            ctx.carry(value, _MODERATION_SIDE, f"$.moderation.{side}", None)
-        if type(value) is dict and value.get("type") == "moderation_results":
-            results = value.get("results") or []
-            for k, result in enumerate(results[:1]):
-                if type(result) is dict:
-                    ctx.carry(result, _MODERATION_SIDE, f"$.moderation.{side}.results[{k}]", None)
-            if len(results) > 1:
-                ctx.loss(f"$.moderation.{side}.results[1]", "moderation", rule.kind, rule.reason)
-            out[side] = results[0] if results else None
-        else:
-            out[side] = value
+    for side in ("input", "output"):
+        value = moderation.get(side)
+        if type(value) is not dict:
+            if side in moderation:
+                out[side] = value
+            continue
+        path = f"$.moderation.{side}"
+        if value.get("type") == "error":
+            ctx.carry(value, _MODERATION_SIDE, path, None, at="error")
+            out[side] = _known(value, _MODERATION_SIDE.levels["error"])
+            continue
+        ctx.carry(value, _MODERATION_SIDE, path, None)
+        results = value.get("results") or []
+        if len(results) > 1:
+            ctx.loss(f"{path}.results[1]", "moderation", rule.kind, rule.reason)
+        first = results[0] if results else None
+        if type(first) is dict:
+            ctx.carry(first, _MODERATION_SIDE, f"{path}.results[0]", None, at="results")
+            first = _known(first, _MODERATION_SIDE.levels["results"])
+        out[side] = first
     return out
+
+
+def _known(obj: dict[str, Any], rules: dict[str, Any]) -> dict[str, Any]:
+    """The keys a table knows at this level: what was reported as unknown is not forwarded."""
+    return {k: v for k, v in obj.items() if k in rules}

@@ -79,7 +79,7 @@ def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant:
                 continue
             new = {"type": INPUT_IMAGE, "image_url": url, "detail": "auto"}
             ctx.carry(part, _C_IMAGE, p, new)
-            ctx.carry(image, _C_IMAGE, f"{p}.image_url", None)
+            ctx.carry(image, _C_IMAGE, f"{p}.image_url", None, at="image_url")
             detail = image.get("detail")
             if detail is not None:
                 new["detail"] = detail
@@ -90,7 +90,7 @@ def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant:
                 ctx.problem(f"{p}.file", "an object with file_data, file_id or filename", file)
                 continue
             new = {"type": INPUT_FILE}
-            ctx.carry(file, _C_FILE, f"{p}.file", new)
+            ctx.carry(file, _C_FILE, f"{p}.file", new, at="file")
             ctx.carry(part, _C_FILE, p, new)
             out.append(new)
         elif ptype == "input_audio":

@@ -14,8 +14,11 @@ from .rules import (
     DROP,
     RENAME,
     RESPONSES_ONLY_MODELS,
+    Rule,
     Table,
 )
+
+_EMPTY: frozenset[str] = frozenset()
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Escapes of a JSONPath normalized path (RFC 9535): quote, backslash, control characters.
@@ -96,16 +99,23 @@ class Context:
     def problem(self, path: str, expected: str, found: Any) -> None:
         self.problems.append(Problem(path, expected, describe(found)))
 
-    def carry(self, obj: Any, table: Table, path: str, out: dict[str, Any] | None) -> None:
-        """Apply the table's simple rules to ``obj``; convert rules are the caller's job.
+    def carry(self, obj: Any, table: Table, path: str, out: dict[str, Any] | None, at: str = "") -> None:
+        """Apply the table's simple rules to ``obj`` (the object at level ``at`` of the table);
+        convert rules are the caller's job.
 
-        Every key is looked at, so a field that no table knows is reported
+        Every key is looked at, so a field that no table knows here is reported
         (and never forwarded) instead of slipping through.
         """
-        if table.quiet.issuperset(obj) if out is None else table.inert.issuperset(obj):
-            return
+        if at:
+            if (table.quiet_at if out is None else table.inert_at).get(at, _EMPTY).issuperset(obj):
+                return
+            rules: dict[str, Rule] = table.levels.get(at, {})
+        else:
+            if table.quiet.issuperset(obj) if out is None else table.inert.issuperset(obj):
+                return
+            rules = table.levels.get("", {})
         for key, value in obj.items():
-            rule = table.get(key)
+            rule = rules.get(key)
             if rule is None:
                 self.loss(child(path, key), key, "unsupported",
                           f"not a field migrator knows in a {table.title.split(' → ')[0]}; it was not forwarded")

@@ -29,8 +29,8 @@ _MODERATION_SIDE = TABLES["response.moderation.side"]
 def error_body(error: Any) -> dict[str, Any]:
     """OpenAI's error shape, which both endpoints share and the SDK raises on."""
     err = error if type(error) is dict else {}
-    return {"error": {"message": err.get("message") or "the response failed", "type": "server_error",
-                      "param": None, "code": err.get("code") or "server_error"}}
+    return {"error": {"message": err.get("message") or "the response failed", "type": err.get("type") or "server_error",
+                      "param": err.get("param"), "code": err.get("code") or "server_error"}}
 
 
 def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -148,9 +148,11 @@ def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
         lp = part.get("logprobs")
         if type(lp) is list:
             for k, entry in enumerate(lp):
-                if type(entry) is dict and not _LOGPROB.quiet.issuperset(entry):
+                if type(entry) is not dict:
+                    continue
+                if not _LOGPROB.quiet.issuperset(entry):
                     ctx.carry(entry, _LOGPROB, f"{p}.logprobs[{k}]", None)
-            logprobs.extend(lp)
+                logprobs.append({key: entry[key] for key in ("token", "bytes", "logprob", "top_logprobs") if key in entry})
         texts.append(text)
         return offset + len(text)
     if ptype == "refusal":
@@ -195,13 +197,19 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
 
 
 def _moderation(moderation: Any, ctx: Context) -> Any:
-    """{input/output: R} → {input/output: {type: moderation_results, model, results: [R]}}."""
+    """{input/output: R} → {input/output: {type: moderation_results, model, results: [R]}}; only known keys go on."""
     if type(moderation) is not dict:
         return moderation
     ctx.carry(moderation, _MODERATION, "$.moderation", None)
-    for side, value in moderation.items():
-        if type(value) is dict:
-            ctx.carry(value, _MODERATION_SIDE, f"$.moderation.{side}", None)
-    return {side: {"type": "moderation_results", "model": value.get("model"), "results": [value]}
-            if type(value) is dict and value.get("type") == "moderation_result" else value
-            for side, value in moderation.items()}
+    out: dict[str, Any] = {}
+    for side in ("input", "output"):
+        value = moderation.get(side)
+        if type(value) is not dict:
+            if side in moderation:
+                out[side] = value
+            continue
+        level = "error" if value.get("type") == "error" else ""
+        ctx.carry(value, _MODERATION_SIDE, f"$.moderation.{side}", None, at=level)
+        kept = {k: v for k, v in value.items() if k in _MODERATION_SIDE.levels[level]}
+        out[side] = kept if level else {"type": "moderation_results", "model": value.get("model"), "results": [kept]}
+    return out

@@ -37,7 +37,7 @@ def mappings_dir() -> Path:
 class Rule:
     """One field's (or one value's) disposition, as stated in ``mappings/``."""
 
-    __slots__ = ("do", "how", "kind", "reason", "to", "to_parts", "unless", "via")
+    __slots__ = ("at", "do", "how", "kind", "reason", "to", "to_parts", "unless", "via")
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.do: str = sys.intern(raw["do"])  # rules compare by identity on the hot path
@@ -51,6 +51,8 @@ class Rule:
         unless = raw.get("unless")
         self.unless: tuple[Any, ...] | None = tuple(unless) if unless is not None else None
         self.how: str = raw.get("how", "")
+        at = raw.get("at", "")
+        self.at: tuple[str, ...] = (at,) if isinstance(at, str) else tuple(at)
 
     def lossless_for(self, value: Any) -> bool:
         """A dropped field loses nothing when it holds its default (``unless``)."""
@@ -78,6 +80,9 @@ class Table(dict[str, Rule]):
     target: str | None
     quiet: frozenset[str]
     inert: frozenset[str]
+    levels: dict[str, dict[str, Rule]]
+    quiet_at: dict[str, frozenset[str]]
+    inert_at: dict[str, frozenset[str]]
 
     def __init__(self, name: str, raw: dict[str, Any], key: str) -> None:
         super().__init__({k: Rule(v) for k, v in raw[key].items()})
@@ -85,10 +90,20 @@ class Table(dict[str, Rule]):
         self.title = raw["title"]
         self.source = raw.get("source")
         self.target = raw.get("target")
-        # Precomputed for the hot path: a body whose keys all fall in ``quiet``
+        # A table may cover nested objects (or variants): each rule says where its field lives
+        # (``at``), so a key is only known at its own level.
+        self.levels: dict[str, dict[str, Rule]] = {}
+        for k, r in self.items():
+            for level in r.at:
+                self.levels.setdefault(level, {})[k] = r
+        # Precomputed for the hot path: an object whose keys all fall in ``quiet``
         # needs no per-key work when only checking, nor in ``inert`` when copying.
-        self.quiet = frozenset(k for k, r in self.items() if r.do in (COPY, RENAME, CONVERT, OMIT))
-        self.inert = frozenset(k for k, r in self.items() if r.do in (CONVERT, OMIT))
+        self.quiet_at = {level: frozenset(k for k, r in rules.items() if r.do in (COPY, RENAME, CONVERT, OMIT))
+                         for level, rules in self.levels.items()}
+        self.inert_at = {level: frozenset(k for k, r in rules.items() if r.do in (CONVERT, OMIT))
+                         for level, rules in self.levels.items()}
+        self.quiet = self.quiet_at.get("", frozenset())
+        self.inert = self.inert_at.get("", frozenset())
 
 
 def _load() -> tuple[dict[str, Table], dict[str, Table], dict[str, Any]]:

@@ -57,9 +57,10 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
         return []
     out: list[dict[str, Any]] = []
     fn_quiet = _C_FUNCTION.quiet.issuperset
+    inner_quiet = _C_FUNCTION.quiet_at["function"].issuperset
     for i, tool in enumerate(tools):
         fn: Any = tool.get("function") if type(tool) is dict else None
-        if type(fn) is dict and tool.get("type") == "function" and fn_quiet(tool) and fn_quiet(fn) and type(fn.get("name")) is str:
+        if type(fn) is dict and tool.get("type") == "function" and fn_quiet(tool) and inner_quiet(fn) and type(fn.get("name")) is str:
             # The common shape: flatten it, writing the Chat defaults Responses would read otherwise.
             flat = {"type": "function", **fn}
             if flat.get("strict") is None:
@@ -79,7 +80,7 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
                 continue
             ctx.carry(tool, _C_FUNCTION, p, None)
             new: dict[str, Any] = {"type": "function", "name": name}
-            ctx.carry(fn, _C_FUNCTION, f"{p}.function", new)
+            ctx.carry(fn, _C_FUNCTION, f"{p}.function", new, at="function")
             new.setdefault("parameters", None)
             if new.get("strict") is None:
                 new["strict"] = False
@@ -91,7 +92,7 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
                 continue
             ctx.carry(tool, _C_CUSTOM, p, None)
             new = {"type": "custom"}
-            ctx.carry(custom, _C_CUSTOM, f"{p}.custom", new)
+            ctx.carry(custom, _C_CUSTOM, f"{p}.custom", new, at="custom")
             fmt = custom.get("format")
             if fmt is not None:
                 new["format"] = _chat_custom_format(fmt, f"{p}.custom.format", ctx)
@@ -105,13 +106,13 @@ def _chat_custom_format(fmt: Any, path: str, ctx: Context) -> Any:
     if type(fmt) is not dict:
         ctx.problem(path, "an object {type: text} or {type: grammar, grammar}", fmt)
         return fmt
-    ctx.carry(fmt, _C_CUSTOM_FORMAT, path, None)
+    ctx.carry(fmt, _C_CUSTOM_FORMAT, path, None, at="" if fmt.get("type") == "grammar" else "text")
     if fmt.get("type") == "grammar":
         grammar: Any = fmt.get("grammar")
         if type(grammar) is not dict:
             ctx.problem(f"{path}.grammar", "an object with definition and syntax", grammar)
             return fmt
-        ctx.carry(grammar, _C_CUSTOM_FORMAT, f"{path}.grammar", None)
+        ctx.carry(grammar, _C_CUSTOM_FORMAT, f"{path}.grammar", None, at="grammar")
         return {"type": "grammar", "definition": grammar.get("definition"), "syntax": grammar.get("syntax")}
     return {"type": fmt.get("type")}
 
@@ -152,7 +153,7 @@ def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
             ctx.problem(f"{path}.allowed_tools", "an object with mode and tools", allowed)
             return None
         ctx.carry(choice, _C_ALLOWED, path, None)
-        ctx.carry(allowed, _C_ALLOWED, f"{path}.allowed_tools", None)
+        ctx.carry(allowed, _C_ALLOWED, f"{path}.allowed_tools", None, at="allowed_tools")
         refs = []
         for i, ref in enumerate(allowed["tools"]):
             rp = f"{path}.allowed_tools.tools[{i}]"
@@ -171,7 +172,7 @@ def _named(choice: dict[str, Any], ctype: str, path: str, ctx: Context) -> str |
     ctx.carry(choice, _C_NAMED, path, None)
     inner = choice.get(ctype)
     if type(inner) is dict:
-        ctx.carry(inner, _C_NAMED, f"{path}.{ctype}", None)
+        ctx.carry(inner, _C_NAMED, f"{path}.{ctype}", None, at=ctype)
     return _name(inner, f"{path}.{ctype}", ctx)
 
 
@@ -197,7 +198,7 @@ def chat_response_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | 
             return None
         ctx.carry(fmt, _C_JSON_SCHEMA, path, None)
         new: dict[str, Any] = {"type": "json_schema"}
-        ctx.carry(js, _C_JSON_SCHEMA, f"{path}.json_schema", new)
+        ctx.carry(js, _C_JSON_SCHEMA, f"{path}.json_schema", new, at="json_schema")
         if "schema" not in new:
             new["schema"] = {}
         return new
@@ -223,7 +224,7 @@ def chat_web_search(options: Any, path: str, ctx: Context) -> dict[str, Any] | N
             ctx.carry(location, _C_LOCATION, f"{path}.user_location", None)
             approx = location.get("approximate")
             if type(approx) is dict:
-                ctx.carry(approx, _C_LOCATION, f"{path}.user_location.approximate", flat)
+                ctx.carry(approx, _C_LOCATION, f"{path}.user_location.approximate", flat, at="approximate")
             tool["user_location"] = flat
     return tool
 
@@ -293,7 +294,7 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
             if type(location) is dict:
                 nested: dict[str, Any] = {"type": location.get("type", "approximate")}
                 approx = {k: v for k, v in location.items() if k in _LOCATION_FIELDS and v is not None}
-                ctx.carry({k: v for k, v in location.items() if k != "type"}, _R_WEB, f"{p}.user_location", None)
+                ctx.carry(location, _R_WEB, f"{p}.user_location", None, at="user_location")
                 nested["approximate"] = approx
                 options["user_location"] = nested
             out["web_search_options"] = options
@@ -306,7 +307,7 @@ def _responses_custom_format(fmt: Any, path: str, ctx: Context) -> Any:
         ctx.problem(path, "an object {type: text} or {type: grammar, definition, syntax}", fmt)
         return fmt
     out: dict[str, Any] = {"type": fmt.get("type")}
-    ctx.carry(fmt, _R_CUSTOM_FORMAT, path, out)
+    ctx.carry(fmt, _R_CUSTOM_FORMAT, path, out, at="" if fmt.get("type") == "grammar" else "text")
     return out
 
 
