@@ -78,7 +78,7 @@ class StreamTranslator:
 
     def _watch(self, frame: dict[str, Any]) -> None:
         """Passthrough still knows a clean end from a break."""
-        if "error" in frame and "choices" not in frame or frame.get("type") in ("error", "response.failed"):
+        if ("error" in frame and "choices" not in frame) or frame.get("type") in ("error", "response.failed"):
             self._ended = self._failed = True
         elif frame.get("type") in ("response.completed", "response.incomplete"):
             self._ended = True
