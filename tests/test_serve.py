@@ -474,17 +474,11 @@ def test_bad_json_is_400_with_openai_error(offline: ServerProcess, path: str) ->
     assert not_object.status_code == 400 and "error" in not_object.json()
 
 
-SILENT_DROP = pytest.mark.xfail(strict=True, reason=(
-    "server bug: on a bridge, an unknown top-level parameter sent to the endpoint that is *translated* "
-    "(/v1/responses over --upstream-api chat, /v1/chat/completions over --upstream-api responses) is dropped by "
-    "translate() as an 'unsupported' loss and the request succeeds (200); _check_params only runs when "
-    "state.offline, so the same request is a 400 naming the parameter offline and on the pass-through endpoint"))
-
 
 @pytest.mark.parametrize(("server", "endpoint"), [
     ("offline", "responses"), ("offline", "chat"),
-    pytest.param("bridge-chat", "responses", marks=SILENT_DROP), ("bridge-chat", "chat"),
-    ("bridge-responses", "responses"), pytest.param("bridge-responses", "chat", marks=SILENT_DROP),
+    ("bridge-chat", "responses"), ("bridge-chat", "chat"),
+    ("bridge-responses", "responses"), ("bridge-responses", "chat"),
 ], indirect=["server"])
 def test_unknown_parameter_is_400_naming_it(server: ServerProcess, endpoint: str) -> None:
     client = server.client()
@@ -553,10 +547,6 @@ def test_upstream_timeout_is_504(fault_bridge: ServerProcess, fake: FakeUpstream
     assert len(fake.calls) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: an upstream that sends its headers and then stalls the body of a "
-                   "non-streamed answer raises httpx.ReadTimeout from response.aread() outside _attempts' try, "
-                   "so the client gets a plain-text 500 'Internal Server Error' (no JSON, no x-request-id, no access log line) "
-                   "instead of 504 upstream_timeout")
 def test_upstream_stalled_body_is_504(fault_bridge: ServerProcess, fake: FakeUpstream) -> None:
     fake.mode = "stall-body"
     answer = httpx.post(fault_bridge.base_url + "/chat/completions", json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]},
@@ -708,9 +698,6 @@ def test_sigterm_lets_the_in_flight_stream_finish(tmp_path: Path) -> None:
         server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: after a graceful SIGTERM shutdown `migrator serve` exits by the signal "
-                   "(status -15 / 143), not 0: uvicorn.Server.capture_signals re-raises the captured SIGTERM "
-                   "(signal.raise_signal) after run() returns, and run.serve does not catch or neutralise it")
 def test_sigterm_exits_0(tmp_path: Path) -> None:
     server = ServerProcess(["--access-log", "-"], stderr_path=tmp_path / "term.stderr").start()
     try:
@@ -723,37 +710,36 @@ def test_sigterm_exits_0(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def slow_single(workdir: Path) -> Iterator[ServerProcess]:
-    """Offline, 50 ms per streamed word and per answer, one request at a time."""
-    with running_server(["--latency-ms", "50", "--max-concurrency", "1", "--access-log", "-"],
+    """Offline, 300 ms per answer and per streamed word, one request at a time."""
+    with running_server(["--latency-ms", "300", "--max-concurrency", "1", "--access-log", "-"],
                         stderr_path=workdir / "slow.stderr") as server:
         yield server
+
+
+def _active(server: ServerProcess) -> int:
+    return int(httpx.get(server.root + "/health", timeout=10).json()["active_requests"])
 
 
 def test_max_concurrency_answers_429(slow_single: ServerProcess) -> None:
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         first = pool.submit(httpx.post, slow_single.base_url + "/responses", json={"model": MODEL, "input": "one"}, timeout=10)
-        time.sleep(0.02)
+        assert wait_for(lambda: _active(slow_single) == 1, timeout=5, interval=0.01)
         busy = httpx.post(slow_single.base_url + "/responses", json={"model": MODEL, "input": "two"}, timeout=10)
         assert first.result().status_code == 200
     assert busy.status_code == 429
     assert busy.json()["error"]["type"] == "rate_limit_error"
+    assert _active(slow_single) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: Server._handle decrements state.active in its finally as soon as the "
-                   "handler returns the StreamingResponse, before the body is streamed, so in-flight streams do not count "
-                   "toward --max-concurrency (a second request during a stream gets 200, not 429) and /health reports "
-                   "active_requests 0 while a stream is running")
 def test_max_concurrency_counts_in_flight_streams(slow_single: ServerProcess) -> None:
     with httpx.stream("POST", slow_single.base_url + "/responses", json={"model": MODEL, "input": "slow", "stream": True},
                       timeout=10) as answer:
-        lines = answer.iter_lines()
+        lines = answer.iter_lines()  # kept alive: dropping the iterator closes the response (the client leaves)
         for line in lines:
             if "response.output_text.delta" in line:
                 break
-        active = httpx.get(slow_single.root + "/health", timeout=10).json()["active_requests"]
+        active = _active(slow_single)
         busy = httpx.post(slow_single.base_url + "/responses", json={"model": MODEL, "input": "two"}, timeout=10).status_code
-        for _ in lines:
-            pass
     assert (active, busy) == (1, 429)
 
 

@@ -14,7 +14,7 @@ import contextlib
 import hmac
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,8 +162,13 @@ class Server:
             return _error(429, error_json("the server is at its concurrency limit; retry shortly", "rate_limit_error",
                                           "server_busy"), request_id)
         state.active += 1
+        streaming = False
         try:
             response = await work(request, record)
+            if isinstance(response, StreamingResponse):
+                # A stream is in flight until its body ends: the count drops there, not here.
+                response.body_iterator = self._counted(response.body_iterator)
+                streaming = True
         except HTTPError as exc:
             response = _error(exc.status, exc.body, request_id)
         except UpstreamError as exc:
@@ -172,13 +177,21 @@ class Server:
         except ClientDisconnect:
             response = Response(status_code=499)
         finally:
-            state.active -= 1
+            if not streaming:
+                state.active -= 1
         response.headers["x-request-id"] = request_id
         record.status = response.status_code
         if not isinstance(response, StreamingResponse):
             record.finish()
             state.log.write(record)
         return response
+
+    async def _counted(self, body: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        try:
+            async for chunk in body:
+                yield chunk
+        finally:
+            self.state.active -= 1
 
     # ------------------------------------------------------------ POST /v1/responses
 
@@ -188,7 +201,7 @@ class Server:
     async def _responses(self, request: Request, record: AccessRecord) -> Response:
         state = self.state
         body = await _read_json(request, state.limits)
-        if state.offline:
+        if state.offline or state.backend.api != "responses":  # checked here when no native upstream will check it
             _check_params(body, "responses.request")
         prev_id = body.get("previous_response_id")
         context: list[dict[str, Any]] = []
@@ -306,7 +319,7 @@ class Server:
     async def _chat(self, request: Request, record: AccessRecord) -> Response:
         state = self.state
         body = await _read_json(request, state.limits)
-        if state.offline:
+        if state.offline or state.backend.api != "chat":  # checked here when no native upstream will check it
             _check_params(body, "chat.request")
         headers = _upstream_headers(request, record.request_id)
         backend = state.backend

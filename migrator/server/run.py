@@ -95,6 +95,12 @@ def serve(config: ServeConfig, out: IO[str] = sys.stdout) -> int:
     shown = f"[{host}]" if ":" in host else host
 
     class _Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().shutdown(sockets=sockets)
+            # A SIGTERM/SIGINT that asked for this graceful stop is handled: uvicorn would raise it
+            # again afterwards, and the process would die by the signal instead of exiting 0.
+            self._captured_signals.clear()
+
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             mode = f"bridge to {config.upstream} ({config.upstream_api} API)" if config.upstream else "offline model"

@@ -127,35 +127,36 @@ class HTTPBackend:
 
     async def _attempts(self, method: str, url: str, body: dict[str, Any] | None, headers: Mapping[str, str],
                         stream: bool) -> httpx.Response:
-        """Send, retrying 429/5xx and connection errors; returns an open response on success."""
+        """Send, retrying 429/5xx and connection errors; returns an open response on success.
+
+        Every network step (connect, headers, reading a body) is guarded: a stall is a 504 and
+        a broken connection a 502, each in OpenAI's error shape, never a bare 500.
+        """
         hdrs = self._headers(headers)
         attempt = 0
         while True:
             try:
                 request = self._client.build_request(method, url, json=body, headers=hdrs)
                 response = await self._client.send(request, stream=True)
-            except httpx.TimeoutException:
-                if attempt >= self.retry.retries:
-                    raise UpstreamError(504, error_json(f"the upstream did not answer within {self.timeout:g} s",
-                                                        "timeout", "upstream_timeout")) from None
-            except httpx.TransportError as exc:
-                if attempt >= self.retry.retries:
-                    raise UpstreamError(502, error_json(f"cannot reach the upstream: {type(exc).__name__}",
-                                                        "upstream_error", "upstream_unreachable")) from None
-            else:
                 if response.status_code < 400:
                     if not stream:
                         await response.aread()
                     return response
                 raw = await response.aread()
                 await response.aclose()
-                error = _error_from(response, raw)
-                if response.status_code not in RETRY_STATUSES or attempt >= self.retry.retries:
-                    raise error
-                await asyncio.sleep(self.retry.delay(attempt, error.retry_after))
-                attempt += 1
-                continue
-            await asyncio.sleep(self.retry.delay(attempt, None))
+                failure = _error_from(response, raw)
+                retryable = response.status_code in RETRY_STATUSES
+            except httpx.TimeoutException:
+                failure = UpstreamError(504, error_json(f"the upstream did not answer within {self.timeout:g} s",
+                                                        "timeout", "upstream_timeout"))
+                retryable = True
+            except httpx.TransportError as exc:
+                failure = UpstreamError(502, error_json(f"cannot reach the upstream: {type(exc).__name__}",
+                                                        "upstream_error", "upstream_unreachable"))
+                retryable = True
+            if not retryable or attempt >= self.retry.retries:
+                raise failure
+            await asyncio.sleep(self.retry.delay(attempt, failure.retry_after))
             attempt += 1
 
     async def send(self, body: dict[str, Any], headers: Mapping[str, str]) -> Answer:

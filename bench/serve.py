@@ -1,0 +1,1039 @@
+"""Benchmark: the latency `migrator serve` adds as a bridge, next to LiteLLM's proxy, on loopback.
+
+Run from the repository root (LiteLLM's proxy needs its server packages, see bench/README.md#bridge)::
+
+    python bench/serve.py                  # full run, about 3 minutes
+    python bench/serve.py --json out.json  # also write every number as JSON
+    python bench/serve.py --quick          # a smoke test of ~30 s, not a measurement
+    python bench/run.py --only serve       # the same, from the bench runner
+
+One offline ``migrator serve`` (no upstream) is the upstream. In front of it:
+a ``migrator serve --upstream-api chat`` bridge and a LiteLLM proxy. 32
+concurrent clients (one asyncio process, the same client code for every path)
+send the same chat-style request to each path; paths are measured in batches
+whose order rotates from round to round. Latency is reported per path, and the
+latency a bridge adds as the difference of its percentiles and those of the
+direct path measured in the same run. See bench/README.md#bridge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.metadata
+import importlib.util
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MIGRATOR_INSTALLED = importlib.util.find_spec("migrator") is not None
+
+MODEL = "migrator-offline"
+SYSTEM = "You are a concise assistant. Answer in one sentence."
+USER = "What is the capital of France, and what is it known for?"
+READY = re.compile(r"migrator serve: listening on (http://\S+)")
+PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+# --------------------------------------------------------------------------- #
+# Requests and paths
+# --------------------------------------------------------------------------- #
+
+
+def chat_body(stream: bool) -> dict[str, Any]:
+    """The chat-style request every path is sent (in Chat form)."""
+    body: dict[str, Any] = {
+        "model": MODEL,
+        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER}],
+        "temperature": 0.2,
+        "max_completion_tokens": 256,
+    }
+    if stream:
+        # The bridges ask for the usage chunk when they stream from a chat
+        # upstream; the direct request asks for it too, so the upstream does the same work.
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def responses_body(stream: bool) -> dict[str, Any]:
+    """The same request in Responses form (``store`` left to its default, as a client sends it)."""
+    body: dict[str, Any] = {
+        "model": MODEL,
+        "input": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER}],
+        "temperature": 0.2,
+        "max_output_tokens": 256,
+    }
+    if stream:
+        body["stream"] = True
+    return body
+
+
+@dataclass(frozen=True)
+class BenchPath:
+    """One way to the upstream's answer."""
+
+    key: str  # e.g. "migrator responses stream"
+    server: str  # "upstream", "migrator" or "litellm"
+    endpoint: str  # "chat" or "responses"
+    stream: bool
+    what: str
+
+    @property
+    def url_path(self) -> str:
+        return "/v1/chat/completions" if self.endpoint == "chat" else "/v1/responses"
+
+    @property
+    def baseline(self) -> str:
+        return "direct chat stream" if self.stream else "direct chat"
+
+    def body(self) -> bytes:
+        b = chat_body(self.stream) if self.endpoint == "chat" else responses_body(self.stream)
+        return json.dumps(b, separators=(",", ":")).encode()
+
+
+def all_paths() -> list[BenchPath]:
+    out: list[BenchPath] = []
+    for stream in (False, True):
+        tail = " stream" if stream else ""
+        out += [
+            BenchPath(f"direct chat{tail}", "upstream", "chat", stream, "upstream /v1/chat/completions"),
+            BenchPath(f"migrator responses{tail}", "migrator", "responses", stream,
+                      "bridge /v1/responses -> translated -> upstream chat"),
+            BenchPath(f"migrator chat{tail}", "migrator", "chat", stream, "bridge /v1/chat/completions, native passthrough"),
+            BenchPath(f"litellm responses{tail}", "litellm", "responses", stream,
+                      "LiteLLM /v1/responses -> its chat bridge -> upstream chat"),
+            BenchPath(f"litellm chat{tail}", "litellm", "chat", stream, "LiteLLM /v1/chat/completions -> upstream chat"),
+        ]
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# Servers
+# --------------------------------------------------------------------------- #
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    if not MIGRATOR_INSTALLED:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env.update(extra or {})
+    return env
+
+
+def _http_get(url: str, timeout: float = 2.0) -> int:
+    """Status of a GET on loopback (no proxies), 0 when it cannot connect."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as r:
+            return int(r.status)
+    except OSError as exc:
+        code = getattr(exc, "code", None)
+        return int(code) if isinstance(code, int) else 0
+
+
+@dataclass
+class Server:
+    """A server the bench started: its command, CPUs, log and base URL."""
+
+    name: str
+    argv: list[str]
+    cpus: list[int] | None
+    log: Path
+    env: dict[str, str] = field(repr=False, default_factory=dict)
+    cwd: str | None = None
+    base: str = ""
+    ready_s: float | None = None
+    error: str | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def command(self) -> list[str]:
+        if self.cpus is not None and shutil.which("taskset"):
+            return ["taskset", "-c", ",".join(map(str, self.cpus)), *self.argv]
+        return self.argv
+
+    def start(self) -> None:
+        preexec: Callable[[], None] | None = None
+        if self.cpus is not None and not shutil.which("taskset"):
+            cpus = set(self.cpus)
+
+            def preexec() -> None:
+                os.sched_setaffinity(0, cpus)
+
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         env=self.env, cwd=self.cwd, preexec_fn=preexec)
+
+    def wait_ready(self, ready: Callable[[], str | None], timeout: float) -> bool:
+        """Poll ``ready`` (it returns the base URL once the server is up) until ``timeout``."""
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < timeout:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                self.error = f"exited with {self.proc.returncode} before it was ready: {self.tail()}"
+                return False
+            base = ready()
+            if base:
+                self.base = base
+                self.ready_s = time.perf_counter() - t0
+                return True
+            time.sleep(0.05)
+        self.error = f"not ready after {timeout:.0f} s: {self.tail()}"
+        return False
+
+    def tail(self, n: int = 600) -> str:
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+        return " ".join(text[-n:].split())
+
+    def pids(self) -> list[int]:
+        """The server's process and its descendants (CPU time is summed over them)."""
+        if self.proc is None:
+            return []
+        parent: dict[int, int] = {}
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    stat = (d / "stat").read_text()
+                except OSError:
+                    continue
+                parent[int(d.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+        found = [self.proc.pid]
+        for pid in found:
+            found += [c for c, p in parent.items() if p == pid and c not in found]
+        return found
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+def cpu_ns(pids: Sequence[int]) -> int:
+    """CPU time (user + system, every thread) of these processes so far, in ns, from /proc/*/task/*/schedstat."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                total += int((t / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total
+
+
+def migrator_argv(*extra: str) -> list[str]:
+    return [sys.executable, "-m", "migrator.cli", "serve", "--host", "127.0.0.1", "--port", "0", *extra]
+
+
+def start_migrator(server: Server, timeout: float = 30.0) -> bool:
+    server.env = _child_env()
+    server.start()
+
+    def ready() -> str | None:
+        try:
+            m = READY.search(server.log.read_text(errors="replace"))
+        except OSError:
+            return None
+        return m.group(1) if m else None
+
+    return server.wait_ready(ready, timeout)
+
+
+LITELLM_CONFIG = """\
+model_list:
+  - model_name: {model}
+    litellm_params:
+      model: custom_openai/{model}
+      api_base: {api_base}
+      api_key: dummy
+litellm_settings:
+  telemetry: false
+  turn_off_message_logging: true
+general_settings:
+  disable_spend_logs: true
+  disable_error_logs: true
+  background_health_checks: false
+"""
+
+
+def litellm_env(master_key: str) -> dict[str, str]:
+    """What the proxy runs with: no cost-map download, error-level logs (no access log), a master key."""
+    return _child_env({
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_MASTER_KEY": master_key,
+        "LITELLM_DONT_SHOW_FEEDBACK_BOX": "True",
+    })
+
+
+def litellm_argv(config: Path, port: int) -> list[str] | str:
+    """The proxy's command, or why it cannot run."""
+    if importlib.util.find_spec("litellm") is None:
+        return "litellm is not installed"
+    missing = [m for m in ("fastapi", "backoff", "orjson", "apscheduler", "soundfile", "polars") if importlib.util.find_spec(m) is None]
+    if missing:
+        return (f"LiteLLM's proxy needs {', '.join(missing)} (its [proxy] extra; see bench/README.md#bridge for "
+                "how to install it when litellm-proxy itself is not on the index)")
+    script = Path(sys.executable).with_name("litellm")
+    head = [str(script)] if script.exists() else [sys.executable, "-m", "litellm.proxy.proxy_cli"]
+    return [*head, "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"]
+
+
+def start_litellm(server: Server, master_key: str, timeout: float = 120.0) -> bool:
+    server.env = litellm_env(master_key)
+    server.start()
+    port = server.argv[server.argv.index("--port") + 1]
+    base = f"http://127.0.0.1:{port}"
+    return server.wait_ready(lambda: base if _http_get(base + "/health/liveliness") == 200 else None, timeout)
+
+
+# --------------------------------------------------------------------------- #
+# The client: one asyncio process, the same code for every path
+# --------------------------------------------------------------------------- #
+
+
+class FirstToken:
+    """Reads an SSE byte stream until its first content token: a chat delta with text, or an output_text delta."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.chat = endpoint == "chat"
+        self.buf = b""
+
+    def feed(self, chunk: bytes) -> bool:
+        self.buf = (self.buf + chunk).replace(b"\r\n", b"\n")
+        while True:
+            end = self.buf.find(b"\n\n")
+            if end < 0:
+                return False
+            event, self.buf = self.buf[:end], self.buf[end + 2:]
+            for line in event.split(b"\n"):
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if not data or data == b"[DONE]":
+                    continue
+                if self._is_token(json.loads(data)):
+                    return True
+
+    def _is_token(self, obj: Any) -> bool:
+        if not isinstance(obj, dict):
+            return False
+        if not self.chat:
+            return obj.get("type") == "response.output_text.delta" and bool(obj.get("delta"))
+        choices = obj.get("choices") or []
+        return any(isinstance(c, dict) and (c.get("delta") or {}).get("content") for c in choices)
+
+
+@dataclass
+class Sample:
+    ok: bool
+    latency_ns: int
+    ttft_ns: int | None = None
+    error: str | None = None
+
+
+class Client:
+    """POSTs a prebuilt body and times it; ``kind`` picks the HTTP library, the code around it is shared."""
+
+    def __init__(self, kind: str, headers: dict[str, str], connections: int) -> None:
+        self.kind = kind
+        self.headers = headers
+        self.connections = connections
+        self._session: Any = None
+
+    async def __aenter__(self) -> Client:
+        if self.kind == "aiohttp":
+            import aiohttp
+
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=self.connections, force_close=False)
+            self._session = aiohttp.ClientSession(connector=connector, headers=self.headers, trust_env=False,
+                                                  timeout=aiohttp.ClientTimeout(total=60), auto_decompress=False)
+        else:
+            import httpx
+
+            limits = httpx.Limits(max_connections=self.connections * 4, max_keepalive_connections=self.connections * 4)
+            self._session = httpx.AsyncClient(headers=self.headers, trust_env=False, timeout=60.0, limits=limits)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.kind == "aiohttp":
+            await self._session.close()
+        else:
+            await self._session.aclose()
+
+    async def request(self, url: str, body: bytes, stream: bool, endpoint: str) -> Sample:
+        done_marker = b"[DONE]" if endpoint == "chat" else b"response.completed"
+        first: FirstToken | None = FirstToken(endpoint) if stream else None
+        ttft: int | None = None
+        tail = b""
+        seen_end = not stream
+        size = 0
+        t0 = time.perf_counter_ns()
+        try:
+            async with self._open(url, body) as (status, chunks):
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if first is not None and first.feed(chunk):
+                        ttft = time.perf_counter_ns() - t0
+                        first = None
+                    if not seen_end:
+                        seen_end = done_marker in tail + chunk
+                        tail = chunk[-32:]
+            t1 = time.perf_counter_ns()
+        except Exception as exc:  # counted as an error, not a sample
+            return Sample(False, time.perf_counter_ns() - t0, None, f"{type(exc).__name__}: {exc}"[:200])
+        if status != 200:
+            return Sample(False, t1 - t0, None, f"HTTP {status}")
+        if stream and (ttft is None or not seen_end):
+            return Sample(False, t1 - t0, None, "stream without a token or without its end")
+        if size == 0:
+            return Sample(False, t1 - t0, None, "empty body")
+        return Sample(True, t1 - t0, ttft)
+
+    @contextlib.asynccontextmanager
+    async def _open(self, url: str, body: bytes) -> Any:
+        headers = {"content-type": "application/json"}
+        if self.kind == "aiohttp":
+            async with self._session.post(url, data=body, headers=headers) as r:
+                yield r.status, r.content.iter_any()
+        else:
+            async with self._session.stream("POST", url, content=body, headers=headers) as r:
+                yield r.status_code, r.aiter_raw()
+
+    async def fetch(self, url: str, body: bytes) -> tuple[int, bytes]:
+        """Status and whole body, for the checks (not timed)."""
+        data = b""
+        async with self._open(url, body) as (status, chunks):
+            async for chunk in chunks:
+                data += chunk
+        return status, data
+
+
+# --------------------------------------------------------------------------- #
+# Checks: each path answers the upstream's text, through exactly one upstream chat request
+# --------------------------------------------------------------------------- #
+
+
+def sse_events(raw: bytes) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for event in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
+        for line in event.split(b"\n"):
+            if line.startswith(b"data:") and line[5:].strip() not in (b"", b"[DONE]"):
+                obj = json.loads(line[5:].strip())
+                if isinstance(obj, dict):
+                    out.append(obj)
+    return out
+
+
+def answer_text(p: BenchPath, raw: bytes) -> str | None:
+    """The assistant text of an answer (for streams: the deltas joined), None when it has none."""
+    if p.stream:
+        events = sse_events(raw)
+        if p.endpoint == "chat":
+            parts = [(c.get("delta") or {}).get("content") or "" for e in events for c in e.get("choices") or []]
+        else:
+            parts = [e.get("delta") or "" for e in events if e.get("type") == "response.output_text.delta"]
+        return "".join(parts) or None
+    obj = json.loads(raw)
+    if p.endpoint == "chat":
+        return obj["choices"][0]["message"]["content"]
+    texts = [c.get("text", "") for it in obj.get("output", []) if it.get("type") == "message" for c in it.get("content", [])]
+    return "".join(texts) or None
+
+
+@dataclass
+class PathCheck:
+    ok: bool
+    summary: str
+
+
+def _log_lines(log: Path) -> list[dict[str, Any]]:
+    out = []
+    for line in log.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            rec = json.loads(line)
+            if isinstance(rec, dict) and "path" in rec:
+                out.append(rec)
+    return out
+
+
+async def check_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str, str], upstream_log: Path) -> dict[str, PathCheck]:
+    """One request per path, one at a time: status, text, and what reached the upstream."""
+    checks: dict[str, PathCheck] = {}
+    expected: str | None = None
+    for p in paths:
+        before = len(_log_lines(upstream_log))
+        try:
+            status, raw = await client.fetch(bases[p.server] + p.url_path, p.body())
+            text = answer_text(p, raw) if status == 200 else None
+        except Exception as exc:  # report and drop the path
+            checks[p.key] = PathCheck(False, f"raised {type(exc).__name__}: {exc}"[:300])
+            continue
+        await asyncio.sleep(0.05)  # the upstream writes its log line after the last byte of a stream
+        new = _log_lines(upstream_log)[before:]
+        if expected is None and p.key == "direct chat":
+            expected = text
+        problems = []
+        if status != 200:
+            problems.append(f"HTTP {status}: {raw[:200]!r}")
+        elif text != expected:
+            problems.append(f"text {text!r:.80} differs from the direct answer {expected!r:.80}")
+        hits = [f"{r.get('path')} {r.get('status')}" for r in new]
+        if hits != ["/v1/chat/completions 200"]:
+            problems.append(f"upstream saw {hits or 'nothing'}, expected one /v1/chat/completions 200")
+        summary = f"{len(raw)} bytes, text {len(text or '')} chars, upstream: {', '.join(hits) or '-'}"
+        checks[p.key] = PathCheck(not problems, summary + ("" if not problems else "; " + "; ".join(problems)))
+    return checks
+
+
+# --------------------------------------------------------------------------- #
+# Timing
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class Regime:
+    name: str
+    think_ms: float
+    what: str
+
+
+@dataclass
+class Collected:
+    samples: list[Sample] = field(default_factory=list)
+    wall_s: float = 0.0
+    cpu_ns: dict[str, int] = field(default_factory=dict)
+
+
+async def run_batch(client: Client, url: str, body: bytes, p: BenchPath, clients: int, per_client: int, think_s: float,
+                    seed: int) -> list[Sample]:
+    """``clients`` concurrent workers, each sending ``per_client`` requests (with think time when paced)."""
+    import random
+
+    rng = random.Random(seed)
+    delays = [[rng.uniform(0.5, 1.5) * think_s for _ in range(per_client)] for _ in range(clients)]
+    starts = [rng.uniform(0, think_s) for _ in range(clients)]
+    out: list[Sample] = []
+
+    async def worker(i: int) -> None:
+        if think_s:
+            await asyncio.sleep(starts[i])
+        for k in range(per_client):
+            out.append(await client.request(url, body, p.stream, p.endpoint))
+            if think_s and k + 1 < per_client:
+                await asyncio.sleep(delays[i][k])
+
+    await asyncio.gather(*(worker(i) for i in range(clients)))
+    return out
+
+
+async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str, str], regimes: Sequence[Regime],
+                     servers: dict[str, Server], args: argparse.Namespace) -> tuple[dict[tuple[str, str], Collected], int]:
+    """Warm up, then rounds: every (regime, path) unit once per round, in an order that rotates."""
+    bodies = {p.key: p.body() for p in paths}
+    urls = {p.key: bases[p.server] + p.url_path for p in paths}
+    units = [(r, p) for r in regimes for p in paths]
+    for r, p in units:  # warmup: one batch each, not recorded
+        await run_batch(client, urls[p.key], bodies[p.key], p, args.clients, args.warmup_per_client, r.think_ms / 1000, 0)
+    pids = {name: s.pids() for name, s in servers.items()}
+    got: dict[tuple[str, str], Collected] = {(r.name, p.key): Collected() for r, p in units}
+    t_start = time.perf_counter()
+    rounds_done = 0
+    for rnd in range(args.rounds):
+        if rnd and time.perf_counter() - t_start > args.max_seconds:
+            print(f"  stopped after {rnd} rounds: --max-seconds {args.max_seconds:g} reached")
+            break
+        shift = (rnd * 3) % len(units)
+        order = units[shift:] + units[:shift]
+        if rnd % 2:
+            order.reverse()
+        for r, p in order:
+            c = got[(r.name, p.key)]
+            cpu0 = {name: cpu_ns(ps) for name, ps in pids.items()}
+            cpu0["client"] = time.process_time_ns()
+            t0 = time.perf_counter()
+            c.samples += await run_batch(client, urls[p.key], bodies[p.key], p, args.clients, args.per_client,
+                                         r.think_ms / 1000, seed=rnd * 1000 + len(c.samples))
+            c.wall_s += time.perf_counter() - t0
+            cpu1 = {name: cpu_ns(ps) for name, ps in pids.items()}
+            cpu1["client"] = time.process_time_ns()
+            for name in cpu1:
+                c.cpu_ns[name] = c.cpu_ns.get(name, 0) + cpu1[name] - cpu0[name]
+        rounds_done = rnd + 1
+        print(f"  round {rounds_done}/{args.rounds} done, {time.perf_counter() - t_start:.0f} s", flush=True)
+    return got, rounds_done
+
+
+# --------------------------------------------------------------------------- #
+# Statistics
+# --------------------------------------------------------------------------- #
+
+QS = (0.5, 0.9, 0.99)
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile of an already sorted sequence."""
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    pos = (len(sorted_values) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def percentile_ci(sorted_values: Sequence[float], q: float) -> tuple[float, float]:
+    """Distribution-free ~95% interval of a percentile, from the binomial ranks of the order statistics."""
+    n = len(sorted_values)
+    half = 1.96 * math.sqrt(n * q * (1 - q))
+    lo = max(0, math.floor(n * q - half) - 1)
+    hi = min(n - 1, math.ceil(n * q + half))
+    return sorted_values[lo], sorted_values[hi]
+
+
+@dataclass
+class Dist:
+    """Percentiles of one distribution in ms, with ~95% intervals of p50 and p99."""
+
+    n: int
+    p50: float
+    p90: float
+    p99: float
+    mean: float
+    max: float
+    p50_ci: tuple[float, float]
+    p99_ci: tuple[float, float]
+
+    @classmethod
+    def of(cls, values_ns: Sequence[int]) -> Dist | None:
+        if not values_ns:
+            return None
+        s = sorted(v / 1e6 for v in values_ns)
+        return cls(len(s), percentile(s, 0.5), percentile(s, 0.9), percentile(s, 0.99), sum(s) / len(s), s[-1],
+                   percentile_ci(s, 0.5), percentile_ci(s, 0.99))
+
+
+@dataclass
+class Added:
+    """Bridge minus direct: the difference of the percentiles, and a conservative ~95% range of it."""
+
+    p50: float
+    p99: float
+    p50_range: tuple[float, float]
+    p99_range: tuple[float, float]
+
+    @classmethod
+    def of(cls, bridge: Dist | None, direct: Dist | None) -> Added | None:
+        if bridge is None or direct is None:
+            return None
+        return cls(bridge.p50 - direct.p50, bridge.p99 - direct.p99,
+                   (bridge.p50_ci[0] - direct.p50_ci[1], bridge.p50_ci[1] - direct.p50_ci[0]),
+                   (bridge.p99_ci[0] - direct.p99_ci[1], bridge.p99_ci[1] - direct.p99_ci[0]))
+
+
+@dataclass
+class PathResult:
+    key: str
+    what: str
+    server: str
+    endpoint: str
+    stream: bool
+    baseline: str
+    requests: int
+    errors: int
+    error_examples: list[str]
+    throughput_rps: float
+    latency: Dist | None
+    ttft: Dist | None
+    added: Added | None
+    added_ttft: Added | None
+    cpu_us_per_request: dict[str, float]
+
+
+def summarize(paths: Sequence[BenchPath], got: dict[str, Collected]) -> dict[str, PathResult]:
+    out: dict[str, PathResult] = {}
+    dists: dict[str, tuple[Dist | None, Dist | None]] = {}
+    for p in paths:
+        c = got[p.key]
+        ok = [s for s in c.samples if s.ok]
+        dists[p.key] = (Dist.of([s.latency_ns for s in ok]), Dist.of([s.ttft_ns for s in ok if s.ttft_ns is not None]))
+    for p in paths:
+        c = got[p.key]
+        lat, ttft = dists[p.key]
+        base_lat, base_ttft = dists.get(p.baseline, (None, None))
+        is_base = p.key == p.baseline
+        errors = [s.error or "?" for s in c.samples if not s.ok]
+        out[p.key] = PathResult(
+            p.key, p.what, p.server, p.endpoint, p.stream, p.baseline, len(c.samples), len(errors), sorted(set(errors))[:3],
+            len(c.samples) / c.wall_s if c.wall_s else 0.0, lat, ttft,
+            None if is_base else Added.of(lat, base_lat), None if is_base else Added.of(ttft, base_ttft),
+            {k: v / 1000 / len(c.samples) for k, v in c.cpu_ns.items()} if c.samples else {},
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# Report
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class Target:
+    name: str
+    goal: str
+    value: float | None
+    status: str  # PASS, FAIL or SKIP
+    hard: bool
+    unit: str = "ms"
+
+
+def _f(v: float | None, spec: str = ".2f") -> str:
+    return "-" if v is None else f"{v:{spec}}"
+
+
+def _range(r: tuple[float, float] | None) -> str:
+    return "" if r is None else f"[{r[0]:+.2f},{r[1]:+.2f}]"
+
+
+def _cpu(r: PathResult) -> str:
+    c = r.cpu_us_per_request
+    bridge = "-" if r.server == "upstream" else f"{c.get(r.server, 0):.0f}"
+    return f"{c.get('upstream', 0):.0f}/{bridge}/{c.get('client', 0):.0f}"
+
+
+def print_regime(regime: Regime, results: dict[str, PathResult]) -> None:
+    print(f"\n== {regime.name}: {regime.what}")
+    print(f"  {'path':<25}{'n':>6}{'err':>5}{'req/s':>7}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}"
+          f"{'+p50 ms':>9}{'(~95%)':>16}{'+p99 ms':>9}{'(~95%)':>16}  cpu µs/req up/bridge/client")
+    for r in results.values():
+        lat, add = r.latency, r.added
+        print(f"  {r.key:<25}{r.requests:>6}{r.errors:>5}{r.throughput_rps:>7.0f}{_f(lat and lat.p50):>8}{_f(lat and lat.p90):>8}"
+              f"{_f(lat and lat.p99):>8}{_f(add and add.p50, '+.2f'):>9}{_range(add and add.p50_range):>16}"
+              f"{_f(add and add.p99, '+.2f'):>9}{_range(add and add.p99_range):>16}  {_cpu(r)}")
+        for e in r.error_examples:
+            print(f"{'':29}! {e}")
+    print(f"  {'first token (streams)':<25}{'':26}{'p50 ms':>8}{'p99 ms':>8}{'+p50 ms':>9}{'(~95%)':>16}{'+p99 ms':>9}{'(~95%)':>16}")
+    for r in results.values():
+        if not r.stream or r.ttft is None:
+            continue
+        add = r.added_ttft
+        print(f"  {r.key:<25}{'':26}{r.ttft.p50:>8.2f}{r.ttft.p99:>8.2f}{_f(add and add.p50, '+.2f'):>9}"
+              f"{_range(add and add.p50_range):>16}{_f(add and add.p99, '+.2f'):>9}{_range(add and add.p99_range):>16}")
+
+
+def ratios(results: dict[str, PathResult]) -> dict[str, dict[str, float | None]]:
+    """LiteLLM-added / migrator-added, per matched path and statistic (None when migrator adds nothing measurable)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for kind in ("responses", "chat", "responses stream", "chat stream"):
+        m, lt = results.get(f"migrator {kind}"), results.get(f"litellm {kind}")
+        if m is None or lt is None:
+            continue
+        row: dict[str, float | None] = {}
+        for stat in ("p50", "p99"):
+            for what, a, b in (("", m.added, lt.added), ("ttft ", m.added_ttft, lt.added_ttft)):
+                if a is None or b is None:
+                    continue
+                ma, la = getattr(a, stat), getattr(b, stat)
+                row[f"{what}{stat}"] = la / ma if ma > 0.01 else None
+        out[kind] = row
+    return out
+
+
+def print_ratios(rs: dict[str, dict[str, float | None]], results: dict[str, PathResult]) -> None:
+    print("  LiteLLM-added / migrator-added (None: migrator's added latency is ≤ 0.01 ms, no ratio):")
+    for kind, row in rs.items():
+        m, lt = results[f"migrator {kind}"], results[f"litellm {kind}"]
+        parts = []
+        for stat, v in row.items():
+            src = "added_ttft" if stat.startswith("ttft") else "added"
+            a, b = getattr(m, src), getattr(lt, src)
+            s = stat.split()[-1]
+            parts.append(f"{stat} {getattr(b, s):+.2f}/{getattr(a, s):+.2f} ms = {_f(v, '.1f')}x")
+        print(f"    {kind:<17} " + "; ".join(parts))
+
+
+def evaluate(results: dict[str, PathResult], regime: str, hard: bool) -> list[Target]:
+    targets: list[Target] = []
+
+    def at_most(name: str, goal: str, v: float | None, bound: float) -> None:
+        targets.append(Target(f"{name} [{regime}]", goal, v, "SKIP" if v is None else ("PASS" if v < bound else "FAIL"), hard))
+
+    def get(key: str, attr: str, stat: str) -> float | None:
+        r = results.get(key)
+        a = getattr(r, attr) if r is not None else None
+        return None if a is None else float(getattr(a, stat))
+
+    for kind in ("responses", "chat"):
+        what = "translating" if kind == "responses" else "passthrough"
+        at_most(f"migrator {kind} added p50", f"< 1 ms ({what})", get(f"migrator {kind}", "added", "p50"), 1.0)
+        at_most(f"migrator {kind} added p99", f"< 5 ms ({what})", get(f"migrator {kind}", "added", "p99"), 5.0)
+        at_most(f"migrator {kind} stream +TTFT p50", "<= 1 ms (first token)", get(f"migrator {kind} stream", "added_ttft", "p50"),
+                1.0 + 1e-9)
+    return targets
+
+
+def print_targets(targets: Sequence[Target]) -> None:
+    for t in targets:
+        val = "-" if t.value is None else f"{t.value:+.2f} {t.unit}"
+        print(f"  {t.status:<4}  {t.name:<50} {t.goal:<26} measured {val}{'' if t.hard else '  (not the target regime)'}")
+
+
+# --------------------------------------------------------------------------- #
+# The whole bench
+# --------------------------------------------------------------------------- #
+
+
+PIN_LAYOUTS = ("none", "client-alone", "bridge-alone")
+
+
+def plan_cpus(pin: str) -> dict[str, list[int] | None]:
+    """Which CPUs each party gets (None: any). With three or more CPUs every party gets one of its own."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if pin == "none" or len(cpus) < 2:
+        return {"client": None, "upstream": None, "bridges": None}
+    if len(cpus) >= 3:
+        return {"client": [cpus[0]], "upstream": [cpus[1]], "bridges": [cpus[2]]}
+    if pin == "client-alone":
+        return {"client": [cpus[0]], "upstream": [cpus[1]], "bridges": [cpus[1]]}
+    return {"client": [cpus[0]], "upstream": [cpus[0]], "bridges": [cpus[1]]}
+
+
+def default_regimes(think_ms: float) -> list[Regime]:
+    return [
+        Regime("paced", think_ms, f"32 clients, each waits {think_ms * 0.5:g}-{think_ms * 1.5:g} ms (uniform) between requests: "
+                                  "below saturation, latency is mostly service time"),
+        Regime("saturating", 0.0, "32 clients, closed loop, no think time: the servers are the bottleneck, latency is mostly queueing"),
+    ]
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]]:
+    """Start the servers, check and time every path, stop the servers; returns the JSON document and the targets."""
+    regimes = default_regimes(args.think_ms)
+    for r in regimes:
+        r.what = r.what.replace("32 clients", f"{args.clients} clients")
+    if args.regime != "both":
+        regimes = [r for r in regimes if r.name == args.regime]
+    plan = plan_cpus(args.pin)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    master_key = "sk-bench-" + secrets.token_hex(16)
+    upstream_log = workdir / "upstream-access.jsonl"
+    servers: dict[str, Server] = {}
+    skipped: dict[str, str] = {}
+    old_affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    print(f"\nbridge latency: loopback, {args.clients} concurrent clients ({args.client}), "
+          f"{args.rounds} rounds x {args.clients} clients x {args.per_client} requests per path and regime; "
+          f"{os.cpu_count()} cpus")
+    print(f"pinning: {plan_summary(plan)}")
+    try:
+        up = Server("upstream", migrator_argv("--access-log", str(upstream_log)), plan["upstream"], workdir / "upstream.log", cwd=str(workdir))
+        servers["upstream"] = up
+        if not start_migrator(up):
+            raise RuntimeError(f"the upstream did not start: {up.error}")
+        upstream_v1 = up.base + "/v1"
+        br = Server("migrator", migrator_argv("--upstream", upstream_v1, "--upstream-api", "chat", "--access-log", "-"),
+                    plan["bridges"], workdir / "migrator.log", cwd=str(workdir))
+        servers["migrator"] = br
+        if not start_migrator(br):
+            raise RuntimeError(f"the migrator bridge did not start: {br.error}")
+        if args.no_litellm:
+            skipped["litellm"] = "--no-litellm"
+        else:
+            cfg = workdir / "litellm.yaml"
+            cfg.write_text(LITELLM_CONFIG.format(model=MODEL, api_base=upstream_v1))
+            argv = litellm_argv(cfg, _free_port())
+            if isinstance(argv, str):
+                skipped["litellm"] = argv
+            else:
+                ll = Server("litellm", argv, plan["bridges"], workdir / "litellm.log", cwd=str(workdir))
+                servers["litellm"] = ll
+                if not start_litellm(ll, master_key):
+                    skipped["litellm"] = f"the proxy did not start: {ll.error}"
+                    ll.stop()
+                    del servers["litellm"]
+        for s in servers.values():
+            print(f"  {s.name:<9} {s.base}  ready in {s.ready_s:.1f} s: {' '.join(s.command())}")
+        for name, why in skipped.items():
+            print(f"  SKIP {name}: {why}")
+        if plan["client"] is not None and hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, set(plan["client"]))
+        doc, targets = asyncio.run(_measure(args, regimes, servers, skipped, upstream_log, master_key))
+    finally:
+        for s in reversed(list(servers.values())):
+            s.stop()
+        if old_affinity is not None:
+            os.sched_setaffinity(0, old_affinity)
+    doc["environment"] = environment(plan)
+    doc["servers"] = {n: {"command": s.command(), "cpus": s.cpus, "ready_s": s.ready_s} for n, s in servers.items()}
+    doc["litellm_config"] = LITELLM_CONFIG.format(model=MODEL, api_base="http://127.0.0.1:<upstream port>/v1")
+    doc["litellm_env"] = {k: ("<random per run>" if k == "LITELLM_MASTER_KEY" else v)
+                          for k, v in litellm_env("x").items() if k.startswith("LITELLM_")}
+    doc["skipped"] = skipped
+    if not args.keep_logs:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"server logs kept in {workdir}")
+    return doc, targets
+
+
+def plan_summary(plan: dict[str, list[int] | None]) -> str:
+    if plan["client"] is None:
+        return "none (client, upstream and bridges share every CPU)"
+    return (f"client on CPU {plan['client']}, upstream on CPU {plan['upstream']}, the bridges on CPU {plan['bridges']} "
+            "(only one bridge is loaded at a time; the other idles)")
+
+
+async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dict[str, Server], skipped: dict[str, str],
+                   upstream_log: Path, master_key: str) -> tuple[dict[str, Any], list[Target]]:
+    bases = {name: s.base for name, s in servers.items()}
+    paths = [p for p in all_paths() if p.server in bases]
+    async with Client(args.client, {"authorization": f"Bearer {master_key}"}, args.clients) as client:
+        print("\nchecks (one request per path, one at a time):")
+        checks = await check_paths(client, paths, bases, upstream_log)
+        for p in paths:
+            c = checks[p.key]
+            print(f"  {'ok  ' if c.ok else 'BAD '}{p.key:<25} {c.summary}")
+        paths = [p for p in paths if checks[p.key].ok or not checks[p.key].summary.startswith("raised")]
+        lines_before = len(_log_lines(upstream_log))
+        print(f"\ntiming: warmup {args.warmup_per_client} requests per client per path and regime, then up to {args.rounds} rounds "
+              f"(at most {args.max_seconds:g} s); every (regime, path) once a round, order rotating")
+        got, rounds_done = await time_paths(client, paths, bases, regimes, servers, args)
+    upstream_lines = len(_log_lines(upstream_log)) - lines_before
+    sent = sum(len(c.samples) for c in got.values())
+    sent += len(regimes) * len(paths) * args.clients * args.warmup_per_client
+    all_results: dict[str, dict[str, PathResult]] = {}
+    targets: list[Target] = []
+    for r in regimes:
+        results = summarize(paths, {p.key: got[(r.name, p.key)] for p in paths})
+        all_results[r.name] = results
+    print("\n" + "=" * 130)
+    print(f"bridge latency, {args.clients} concurrent clients, loopback; added = bridge percentile - direct percentile "
+          "(same run); ~95% = conservative range from the order-statistic intervals of both percentiles")
+    rat: dict[str, Any] = {}
+    for r in regimes:
+        print_regime(r, all_results[r.name])
+        rat[r.name] = ratios(all_results[r.name])
+        print_ratios(rat[r.name], all_results[r.name])
+        targets += evaluate(all_results[r.name], r.name, hard=(r.name == args.target_regime))
+    print("=" * 130)
+    print(f"upstream requests during timing: {upstream_lines} for {sent} client requests (warmup included): "
+          + ("one each" if upstream_lines == sent else "MISMATCH"))
+    if os.cpu_count() == 2:
+        print("note: 2 CPUs: client, upstream and bridge compete for them (see the pinning above); "
+              "absolute numbers are this machine's, the differences are the point")
+    print("\nbridge targets:")
+    print_targets(targets)
+    doc = {
+        "config": {k: v for k, v in vars(args).items() if k != "json"},
+        "regimes": [asdict(r) for r in regimes],
+        "requests": {"chat": chat_body(False), "responses": responses_body(False),
+                     "stream": "the same with stream: true (chat: and stream_options.include_usage: true)"},
+        "checks": {k: asdict(v) for k, v in checks.items()},
+        "rounds_done": rounds_done,
+        "upstream_requests": upstream_lines,
+        "client_requests": sent,
+        "results": {rn: {k: asdict(v) for k, v in res.items()} for rn, res in all_results.items()},
+        "ratios_litellm_to_migrator_added": rat,
+        "targets": [asdict(t) for t in targets],
+    }
+    return doc, targets
+
+
+def environment(plan: dict[str, list[int] | None]) -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "pinning": plan,
+        "migrator_installed": MIGRATOR_INSTALLED,
+        "packages": {d: _version(d) for d in ("migrator", "litellm", "aiohttp", "httpx", "uvicorn", "uvloop", "httptools",
+                                              "starlette", "fastapi")},
+    }
+
+
+def add_arguments(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The bench's options (``prefix`` namespaces them inside bench/run.py)."""
+    p.add_argument(f"--{prefix}clients", type=int, default=32, help="concurrent clients (default 32)")
+    p.add_argument(f"--{prefix}rounds", type=int, default=6, help="rounds; each times every (regime, path) once (default 6)")
+    p.add_argument(f"--{prefix}per-client", type=int, default=8, help="requests per client per batch (default 8)")
+    p.add_argument(f"--{prefix}warmup-per-client", type=int, default=2, help="warmup requests per client per path and regime (default 2)")
+    p.add_argument(f"--{prefix}think-ms", type=float, default=250.0,
+                   help="paced regime: mean wait between a client's requests, uniform in 0.5x-1.5x (default 250)")
+    p.add_argument(f"--{prefix}regime", choices=("both", "paced", "saturating"), default="both", help="default both")
+    p.add_argument(f"--{prefix}target-regime", choices=("paced", "saturating"), default="paced",
+                   help="the regime whose targets are hard (default paced; the other's are printed too)")
+    p.add_argument(f"--{prefix}max-seconds", type=float, default=600.0, help="stop starting rounds after this (default 600)")
+    p.add_argument(f"--{prefix}pin", choices=PIN_LAYOUTS, default="none",
+                   help="CPU pinning on a 2-CPU machine: none (default), client-alone (upstream and bridges share the "
+                        "other CPU) or bridge-alone (client and upstream share one CPU); with 3+ CPUs any pinning "
+                        "gives each party a CPU of its own")
+    p.add_argument(f"--{prefix}client", choices=("aiohttp", "httpx"), default="aiohttp", help="HTTP client library (default aiohttp)")
+    p.add_argument(f"--{prefix}no-litellm", action="store_true", help="do not start LiteLLM's proxy")
+    p.add_argument(f"--{prefix}keep-logs", action="store_true", help="keep the servers' logs and config (the path is printed)")
+
+
+def quick(args: argparse.Namespace) -> None:
+    args.rounds, args.per_client, args.warmup_per_client = 2, 2, 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", metavar="PATH", type=Path, help="also write the results as JSON to PATH")
+    p.add_argument("--quick", action="store_true", help="a smoke test, not a measurement")
+    p.add_argument("--strict", action="store_true", help="exit 1 if a hard target fails or is skipped")
+    add_arguments(p)
+    args = p.parse_args(argv)
+    if args.quick:
+        quick(args)
+    doc, targets = run(args)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+        print(f"\nwrote {args.json}")
+    return 1 if args.strict and any(t.hard and t.status != "PASS" for t in targets) else 0
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())
