@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from . import tools as T
 from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input
-from .context import Context, fc_id, lead, mint, position
-from .rules import CONVERT, TABLES, VALUES
+from .context import Context, Handler, dispatch, fc_id, lead, mint, position
+from .rules import TABLES, VALUES
 
 _REQUEST = TABLES["chat.request"]
 _STREAM_OPTIONS = TABLES["chat.stream_options"]
@@ -256,9 +255,6 @@ def _hoist(items: list[dict[str, Any]]) -> str | None:
 
 # ------------------------------------------------------------- top-level handlers
 
-Handler = Callable[[Any, str, dict[str, Any], dict[str, Any], Context], None]
-
-
 def _h_messages(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     items = messages_to_input(v, ctx, path)
     if ctx.hoist_system:
@@ -347,12 +343,7 @@ HANDLERS: dict[str, Handler] = {
 
 
 def chat_request_to_responses(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    ctx.carry(body, _REQUEST, "$", out)
-    for key, value in body.items():
-        rule = _REQUEST.get(key)
-        if rule is not None and rule.do is CONVERT:
-            HANDLERS[rule.via](value, f"$.{key}", body, out, ctx)  # type: ignore[index]
+    out = dispatch(body, _REQUEST, HANDLERS, ctx)
     if "messages" not in body:
         ctx.problem("$.messages", "a list of messages", None)
     if "store" not in body:

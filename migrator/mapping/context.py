@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .errors import Loss, LossKind, Problem, describe
 from .rules import (
     APPROXIMATE,
     CHAT_ONLY_MODELS,
+    CONVERT,
     COPY,
     DROP,
     RENAME,
@@ -154,6 +156,20 @@ class Context:
         reason = _endpoint_only(model, target)
         if reason is not None:
             self.loss("$.model", "model", "unsupported", f"{reason}; the other endpoint will reject it")
+
+
+Handler = Callable[[Any, str, dict[str, Any], dict[str, Any], "Context"], None]
+
+
+def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], ctx: Context) -> dict[str, Any]:
+    """A request's top level: simple rules by the table, each convert rule by its handler (named by ``via``)."""
+    out: dict[str, Any] = {}
+    ctx.carry(body, table, "$", out)
+    for key, value in body.items():
+        rule = table.get(key)
+        if rule is not None and rule.do is CONVERT:
+            handlers[rule.via](value, f"$.{key}", body, out, ctx)  # type: ignore[index]
+    return out
 
 
 _MODEL_VERDICTS: dict[tuple[str, str], str | None] = {}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from . import tools as T
 from .content import input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
-from .context import Context, lead, position
-from .rules import CONVERT, DROP, TABLES, VALUES
+from .context import Context, Handler, dispatch, lead, position
+from .rules import DROP, TABLES, VALUES
 
 _REQUEST = TABLES["responses.request"]
 _STREAM_OPTIONS = TABLES["responses.stream_options"]
@@ -197,9 +196,6 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
 
 # ------------------------------------------------------------- top-level handlers
 
-Handler = Callable[[Any, str, dict[str, Any], dict[str, Any], Context], None]
-
-
 def _h_input(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     out["messages"] = input_to_messages(v, ctx, path)
 
@@ -318,12 +314,7 @@ HANDLERS: dict[str, Handler] = {
 
 
 def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    ctx.carry(body, _REQUEST, "$", out)
-    for key, value in body.items():
-        rule = _REQUEST.get(key)
-        if rule is not None and rule.do is CONVERT:
-            HANDLERS[rule.via](value, f"$.{key}", body, out, ctx)  # type: ignore[index]
+    out = dispatch(body, _REQUEST, HANDLERS, ctx)
     if "input" not in body and "messages" not in out:
         out["messages"] = []
     system = out.pop("_instructions", None)

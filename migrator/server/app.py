@@ -25,8 +25,8 @@ from starlette.routing import Route
 
 from ..mapping import MappingError, translate
 from ..mapping.rules import TABLES
-from ..streams import StreamError, StreamTranslator
-from ..streams.sse import CHAT_DONE, DONE, SSEDecoder, encode_chat, encode_responses
+from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frames
+from ..streams.sse import encode_chat
 from .items import normalize_input
 from .logs import AccessLog, AccessRecord
 from .store import ResponseStore
@@ -267,7 +267,7 @@ class Server:
         backend = self.state.backend
         if backend.api == "responses":
             source = await backend.stream(upstream_body, headers)
-            translator = None
+            translator = StreamTranslator("responses")  # a passthrough that still tells a break from an end
         else:
             chat_body = self._to_chat(upstream_body, record)
             chat_body["stream"] = True
@@ -276,33 +276,7 @@ class Server:
             translator = StreamTranslator("responses", request=upstream_body)
         record.upstream_status = 200
 
-        async def events() -> AsyncIterator[bytes]:
-            decoder = SSEDecoder()
-            number = 0
-            try:
-                async for chunk in source:
-                    for event in decoder.feed(chunk):
-                        if event.data == DONE:
-                            continue
-                        number += 1
-                        frame = json.loads(event.data)
-                        frames = translator.feed(frame) if translator is not None else [frame]
-                        for out in frames:
-                            record.first_token()
-                            self._watch_terminal(out, keep, record)
-                            yield encode_responses(out)
-                for out in translator.finish() if translator is not None else []:
-                    self._watch_terminal(out, keep, record)
-                    yield encode_responses(out)
-            except (UpstreamError, StreamError, ValueError) as exc:
-                message = exc.body["error"]["message"] if isinstance(exc, UpstreamError) else str(exc)
-                yield encode_responses({"type": "error", "code": "server_error", "message": message, "param": None,
-                                        "sequence_number": number})
-            finally:
-                record.finish()
-                self.state.log.write(record)
-
-        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+        return self._stream(source, translator, record, lambda out: self._watch_terminal(out, keep, record))
 
     def _watch_terminal(self, event: dict[str, Any], keep: Callable[[dict[str, Any]], dict[str, Any]], record: AccessRecord) -> None:
         if event.get("type") in ("response.completed", "response.incomplete", "response.failed"):
@@ -367,31 +341,40 @@ class Server:
         return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
 
     def _translated_chat_stream(self, source: AsyncIterator[bytes], include_usage: bool, record: AccessRecord) -> StreamingResponse:
-        translator = StreamTranslator("chat", include_usage=include_usage)
+        def watch(out: dict[str, Any]) -> None:
+            if out.get("usage"):
+                record.tokens = _tokens(out["usage"])
+
+        return self._stream(source, StreamTranslator("chat", include_usage=include_usage), record, watch)
+
+    def _stream(self, source: AsyncIterator[bytes], translator: StreamTranslator, record: AccessRecord,
+                watch: Callable[[dict[str, Any]], None]) -> StreamingResponse:
+        """Upstream SSE → translated SSE, frame by frame; a failure after the first byte ends the
+        stream with an error frame of the client's dialect (the status line is already sent)."""
+        encoder = SSEEncoder(translator.to)
 
         async def body() -> AsyncIterator[bytes]:
-            decoder = SSEDecoder()
-            errored = False
+            sent = 0
             try:
-                async for chunk in source:
-                    for event in decoder.feed(chunk):
-                        if event.data == DONE:
-                            continue
-                        for out in translator.feed(json.loads(event.data)):
-                            record.first_token()
-                            if "error" in out and "choices" not in out:
-                                errored = True
-                            elif "usage" in out and out.get("usage"):
-                                record.tokens = _tokens(out["usage"])
-                            yield encode_chat(out)
+                async for frame in aiter_frames(source):
+                    for out in translator.feed(frame):
+                        record.first_token()
+                        watch(out)
+                        sent += 1
+                        yield encoder.encode(out)
                 for out in translator.finish():
-                    errored = errored or ("error" in out and "choices" not in out)
-                    yield encode_chat(out)
-                if not errored:
-                    yield CHAT_DONE
-            except (UpstreamError, StreamError, ValueError) as exc:
-                body = exc.body if isinstance(exc, UpstreamError) else error_json(str(exc))
-                yield encode_chat(body)
+                    watch(out)
+                    yield encoder.encode(out)
+                tail = encoder.close()
+                if tail:
+                    yield tail
+            except (UpstreamError, StreamError) as exc:
+                message = exc.body["error"]["message"] if isinstance(exc, UpstreamError) else str(exc)
+                if translator.to == "chat":
+                    yield encoder.encode(exc.body if isinstance(exc, UpstreamError) else error_json(message))
+                else:
+                    yield encoder.encode({"type": "error", "code": "server_error", "message": message, "param": None,
+                                          "sequence_number": sent})
             finally:
                 record.finish()
                 self.state.log.write(record)

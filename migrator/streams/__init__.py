@@ -14,8 +14,8 @@ from .sse import CHAT_DONE, DONE, SSEDecoder, SSEEvent, aiter_sse, encode_chat, 
 Dialect = Literal["chat", "responses"]
 
 __all__ = [
-    "ChatToResponses", "ResponsesToChat", "SSEDecoder", "SSEEvent", "StreamError", "StreamTranslator",
-    "atranslate_sse", "atranslate_stream", "frame_dialect", "translate_sse", "translate_stream",
+    "ChatToResponses", "ResponsesToChat", "SSEDecoder", "SSEEncoder", "SSEEvent", "StreamError", "StreamTranslator",
+    "aiter_frames", "atranslate_sse", "atranslate_stream", "frame_dialect", "iter_frames", "translate_sse", "translate_stream",
 ]
 
 
@@ -127,8 +127,27 @@ def _decode(event: SSEEvent, number: int) -> Any:
         raise StreamError(number, f"invalid JSON in data: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
-class _Encoder:
-    """Frames → SSE bytes for the target dialect, with ``[DONE]`` after a clean chat stream."""
+def iter_frames(chunks: Iterable[bytes | str]) -> Iterator[Any]:
+    """SSE bytes → parsed frames, up to ``data: [DONE]``; a frame that is not JSON names its number."""
+    number = 0
+    for event in iter_sse(chunks):
+        if event.data == DONE:
+            return
+        number += 1
+        yield _decode(event, number)
+
+
+async def aiter_frames(chunks: AsyncIterable[bytes | str]) -> AsyncIterator[Any]:
+    number = 0
+    async for event in aiter_sse(chunks):
+        if event.data == DONE:
+            return
+        number += 1
+        yield _decode(event, number)
+
+
+class SSEEncoder:
+    """Frames → SSE bytes for the target dialect, with ``[DONE]`` after a clean chat stream only."""
 
     def __init__(self, to: Dialect) -> None:
         self.to = to
@@ -149,16 +168,12 @@ def translate_sse(chunks: Iterable[bytes | str], to: Dialect, *, request: dict[s
                   include_usage: bool = False, translator: StreamTranslator | None = None) -> Iterator[bytes]:
     """SSE bytes in (split anywhere), SSE bytes out in the target dialect's framing."""
     translator = translator or StreamTranslator(to, request=request, include_usage=include_usage)
-    encoder = _Encoder(to)
-    number = 0
-    for event in iter_sse(chunks):
-        if event.data == DONE:
-            break
-        number += 1
-        for frame in translator.feed(_decode(event, number)):
-            yield encoder.encode(frame)
-    for frame in translator.finish():
-        yield encoder.encode(frame)
+    encoder = SSEEncoder(to)
+    for frame in iter_frames(chunks):
+        for out in translator.feed(frame):
+            yield encoder.encode(out)
+    for out in translator.finish():
+        yield encoder.encode(out)
     tail = encoder.close()
     if tail:
         yield tail
@@ -167,16 +182,12 @@ def translate_sse(chunks: Iterable[bytes | str], to: Dialect, *, request: dict[s
 async def atranslate_sse(chunks: AsyncIterable[bytes | str], to: Dialect, *, request: dict[str, Any] | None = None,
                          include_usage: bool = False, translator: StreamTranslator | None = None) -> AsyncIterator[bytes]:
     translator = translator or StreamTranslator(to, request=request, include_usage=include_usage)
-    encoder = _Encoder(to)
-    number = 0
-    async for event in aiter_sse(chunks):
-        if event.data == DONE:
-            break
-        number += 1
-        for frame in translator.feed(_decode(event, number)):
-            yield encoder.encode(frame)
-    for frame in translator.finish():
-        yield encoder.encode(frame)
+    encoder = SSEEncoder(to)
+    async for frame in aiter_frames(chunks):
+        for out in translator.feed(frame):
+            yield encoder.encode(out)
+    for out in translator.finish():
+        yield encoder.encode(out)
     tail = encoder.close()
     if tail:
         yield tail
