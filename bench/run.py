@@ -6,6 +6,7 @@ Run from the repository root::
     python bench/run.py --json out.json  # also write the results as JSON
     python bench/run.py --quick          # fewer samples, for a smoke test
     python bench/run.py --only requests  # the request bench alone (--only streams: the stream bench alone)
+    python bench/run.py --only serve     # the bridge bench (bench/serve.py): migrator serve vs LiteLLM's proxy
 
 See bench/README.md for what is measured and how.
 """
@@ -31,6 +32,7 @@ from typing import Any
 # bench/ is sys.path[0] when this file is run as a script.
 import conversation as cv
 import floor
+import serve
 import streams
 
 # LiteLLM downloads a model cost map at import unless told not to.
@@ -826,8 +828,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument(
         "--only",
-        choices=("requests", "streams"),
-        help="run one bench only: requests (translate() of request bodies) or streams (bench/streams.py)",
+        choices=("requests", "streams", "serve"),
+        help="run one bench only: requests (translate() of request bodies), streams (bench/streams.py) or "
+        "serve (bench/serve.py: the latency migrator serve adds as a bridge; not part of the default run)",
     )
     p.add_argument(
         "--stream-rounds",
@@ -835,6 +838,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=25,
         help="timed runs of each stream per contender in the stream bench (default 25)",
     )
+    serve_options = p.add_argument_group("bridge bench (--only serve)")
+    serve.add_arguments(serve_options, prefix="serve-")
     args = p.parse_args(argv)
     if args.quick:
         args.rounds, args.per_round, args.warmup, args.import_runs = 20, 5, 0.05, 3
@@ -856,11 +861,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
     targets: list[Any] = []
-    if args.only != "streams":
+    if args.only == "serve":
+        serve_args = argparse.Namespace(
+            **{k[len("serve_"):]: v for k, v in vars(args).items() if k.startswith("serve_")}
+        )
+        if args.quick:
+            serve.quick(serve_args)
+        doc["serve"], serve_targets = serve.run(serve_args)
+        targets += serve_targets
+    if args.only in (None, "requests"):
         req_doc, req_targets = run_requests(args)
         doc.update(req_doc)
         targets += req_targets
-    if args.only != "requests":
+    if args.only in (None, "streams"):
         stream_doc, stream_targets = streams.run(
             rounds=args.stream_rounds,
             warmup=1 if args.quick else 3,

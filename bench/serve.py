@@ -689,9 +689,10 @@ class PathResult:
     added: Added | None
     added_ttft: Added | None
     cpu_us_per_request: dict[str, float]
+    check_ok: bool = True
 
 
-def summarize(paths: Sequence[BenchPath], got: dict[str, Collected]) -> dict[str, PathResult]:
+def summarize(paths: Sequence[BenchPath], got: dict[str, Collected], checks: dict[str, PathCheck]) -> dict[str, PathResult]:
     out: dict[str, PathResult] = {}
     dists: dict[str, tuple[Dist | None, Dist | None]] = {}
     for p in paths:
@@ -709,6 +710,7 @@ def summarize(paths: Sequence[BenchPath], got: dict[str, Collected]) -> dict[str
             len(c.samples) / c.wall_s if c.wall_s else 0.0, lat, ttft,
             None if is_base else Added.of(lat, base_lat), None if is_base else Added.of(ttft, base_ttft),
             {k: v / 1000 / len(c.samples) for k, v in c.cpu_ns.items()} if c.samples else {},
+            checks[p.key].ok,
         )
     return out
 
@@ -750,7 +752,8 @@ def print_regime(regime: Regime, results: dict[str, PathResult]) -> None:
         lat, add = r.latency, r.added
         print(f"  {r.key:<25}{r.requests:>6}{r.errors:>5}{r.throughput_rps:>7.0f}{_f(lat and lat.p50):>8}{_f(lat and lat.p90):>8}"
               f"{_f(lat and lat.p99):>8}{_f(add and add.p50, '+.2f'):>9}{_range(add and add.p50_range):>16}"
-              f"{_f(add and add.p99, '+.2f'):>9}{_range(add and add.p99_range):>16}  {_cpu(r)}")
+              f"{_f(add and add.p99, '+.2f'):>9}{_range(add and add.p99_range):>16}  {_cpu(r)}"
+              + ("" if r.check_ok else "  (output check FAILED)"))
         for e in r.error_examples:
             print(f"{'':29}! {e}")
     print(f"  {'first token (streams)':<25}{'':26}{'p50 ms':>8}{'p99 ms':>8}{'+p50 ms':>9}{'(~95%)':>16}{'+p99 ms':>9}{'(~95%)':>16}")
@@ -762,34 +765,36 @@ def print_regime(regime: Regime, results: dict[str, PathResult]) -> None:
               f"{_range(add and add.p50_range):>16}{_f(add and add.p99, '+.2f'):>9}{_range(add and add.p99_range):>16}")
 
 
-def ratios(results: dict[str, PathResult]) -> dict[str, dict[str, float | None]]:
-    """LiteLLM-added / migrator-added, per matched path and statistic (None when migrator adds nothing measurable)."""
-    out: dict[str, dict[str, float | None]] = {}
+def ratios(results: dict[str, PathResult]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """LiteLLM-added / migrator-added per matched pair of paths and statistic.
+
+    The ratio is None when migrator's added latency is not distinguishable from 0 (its ~95% range reaches 0 or below).
+    """
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
     for kind in ("responses", "chat", "responses stream", "chat stream"):
         m, lt = results.get(f"migrator {kind}"), results.get(f"litellm {kind}")
         if m is None or lt is None:
             continue
-        row: dict[str, float | None] = {}
-        for stat in ("p50", "p99"):
-            for what, a, b in (("", m.added, lt.added), ("ttft ", m.added_ttft, lt.added_ttft)):
-                if a is None or b is None:
-                    continue
-                ma, la = getattr(a, stat), getattr(b, stat)
-                row[f"{what}{stat}"] = la / ma if ma > 0.01 else None
+        row: dict[str, dict[str, float | None]] = {}
+        for label, attr in (("latency", "added"), ("first token", "added_ttft")):
+            a, b = getattr(m, attr), getattr(lt, attr)
+            if a is None or b is None:
+                continue
+            for stat in ("p50", "p99"):
+                ma, la, lo = getattr(a, stat), getattr(b, stat), getattr(a, f"{stat}_range")[0]
+                row[f"{label} {stat}"] = {"litellm_added_ms": la, "migrator_added_ms": ma,
+                                          "ratio": la / ma if lo > 0 and ma > 0 else None}
         out[kind] = row
     return out
 
 
-def print_ratios(rs: dict[str, dict[str, float | None]], results: dict[str, PathResult]) -> None:
-    print("  LiteLLM-added / migrator-added (None: migrator's added latency is ≤ 0.01 ms, no ratio):")
+def print_ratios(rs: dict[str, dict[str, dict[str, float | None]]]) -> None:
+    if not rs:
+        return
+    print("  LiteLLM-added / migrator-added ('-': migrator's added latency is not distinguishable from 0):")
     for kind, row in rs.items():
-        m, lt = results[f"migrator {kind}"], results[f"litellm {kind}"]
-        parts = []
-        for stat, v in row.items():
-            src = "added_ttft" if stat.startswith("ttft") else "added"
-            a, b = getattr(m, src), getattr(lt, src)
-            s = stat.split()[-1]
-            parts.append(f"{stat} {getattr(b, s):+.2f}/{getattr(a, s):+.2f} ms = {_f(v, '.1f')}x")
+        parts = [f"{stat} {v['litellm_added_ms']:+.1f}/{v['migrator_added_ms']:+.2f} ms = {_f(v['ratio'], '.0f')}x"
+                 for stat, v in row.items()]
         print(f"    {kind:<17} " + "; ".join(parts))
 
 
@@ -944,7 +949,7 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
     all_results: dict[str, dict[str, PathResult]] = {}
     targets: list[Target] = []
     for r in regimes:
-        results = summarize(paths, {p.key: got[(r.name, p.key)] for p in paths})
+        results = summarize(paths, {p.key: got[(r.name, p.key)] for p in paths}, checks)
         all_results[r.name] = results
     print("\n" + "=" * 130)
     print(f"bridge latency, {args.clients} concurrent clients, loopback; added = bridge percentile - direct percentile "
@@ -953,11 +958,13 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
     for r in regimes:
         print_regime(r, all_results[r.name])
         rat[r.name] = ratios(all_results[r.name])
-        print_ratios(rat[r.name], all_results[r.name])
+        print_ratios(rat[r.name])
         targets += evaluate(all_results[r.name], r.name, hard=(r.name == args.target_regime))
     print("=" * 130)
-    print(f"upstream requests during timing: {upstream_lines} for {sent} client requests (warmup included): "
-          + ("one each" if upstream_lines == sent else "MISMATCH"))
+    errors = sum(1 for c in got.values() for s in c.samples if not s.ok)
+    print(f"upstream requests during timing: {upstream_lines} for {sent} client requests (warmup included), "
+          f"{errors} of which failed: " + ("one upstream request each" if upstream_lines == sent else
+                                           f"{sent - upstream_lines} never reached the upstream"))
     if os.cpu_count() == 2:
         print("note: 2 CPUs: client, upstream and bridge compete for them (see the pinning above); "
               "absolute numbers are this machine's, the differences are the point")
@@ -992,8 +999,8 @@ def environment(plan: dict[str, list[int] | None]) -> dict[str, Any]:
     }
 
 
-def add_arguments(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    """The bench's options (``prefix`` namespaces them inside bench/run.py)."""
+def add_arguments(p: Any, prefix: str = "") -> None:
+    """The bench's options on a parser or an argument group (``prefix`` namespaces them inside bench/run.py)."""
     p.add_argument(f"--{prefix}clients", type=int, default=32, help="concurrent clients (default 32)")
     p.add_argument(f"--{prefix}rounds", type=int, default=6, help="rounds; each times every (regime, path) once (default 6)")
     p.add_argument(f"--{prefix}per-client", type=int, default=8, help="requests per client per batch (default 8)")
