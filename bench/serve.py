@@ -2,7 +2,7 @@
 
 Run from the repository root (LiteLLM's proxy needs its server packages, see bench/README.md#bridge)::
 
-    python bench/serve.py                  # full run, about 3 minutes
+    python bench/serve.py                  # full run, about 5 minutes
     python bench/serve.py --json out.json  # also write every number as JSON
     python bench/serve.py --quick          # a smoke test of ~30 s, not a measurement
     python bench/run.py --only serve       # the same, from the bench runner
@@ -793,8 +793,8 @@ def print_ratios(rs: dict[str, dict[str, dict[str, float | None]]]) -> None:
         return
     print("  LiteLLM-added / migrator-added ('-': migrator's added latency is not distinguishable from 0):")
     for kind, row in rs.items():
-        parts = [f"{stat} {v['litellm_added_ms']:+.1f}/{v['migrator_added_ms']:+.2f} ms = {_f(v['ratio'], '.0f')}x"
-                 for stat, v in row.items()]
+        parts = [f"{stat} {v['litellm_added_ms']:+.1f}/{v['migrator_added_ms']:+.2f} ms = "
+                 + ("-" if v["ratio"] is None else f"{v['ratio']:.0f}x") for stat, v in row.items()]
         print(f"    {kind:<17} " + "; ".join(parts))
 
 
@@ -847,7 +847,8 @@ def plan_cpus(pin: str) -> dict[str, list[int] | None]:
 def default_regimes(think_ms: float) -> list[Regime]:
     return [
         Regime("paced", think_ms, f"32 clients, each waits {think_ms * 0.5:g}-{think_ms * 1.5:g} ms (uniform) between requests: "
-                                  "below saturation, latency is mostly service time"),
+                                  "where a server keeps up, latency is mostly service time (a path whose req/s falls "
+                                  "below the direct one's is saturated even here)"),
         Regime("saturating", 0.0, "32 clients, closed loop, no think time: the servers are the bottleneck, latency is mostly queueing"),
     ]
 
@@ -859,6 +860,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]]:
         r.what = r.what.replace("32 clients", f"{args.clients} clients")
     if args.regime != "both":
         regimes = [r for r in regimes if r.name == args.regime]
+    if args.client == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
+        print("aiohttp is not installed: the client uses httpx")
+        args.client = "httpx"
     plan = plan_cpus(args.pin)
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     master_key = "sk-bench-" + secrets.token_hex(16)

@@ -30,7 +30,8 @@ CREATE INDEX IF NOT EXISTS responses_created ON responses (created_at);
 
 @dataclass(frozen=True)
 class StoreLimits:
-    """Documented defaults: 10,000 responses, kept 30 days (as OpenAI keeps stored responses)."""
+    """Documented defaults: 10,000 responses, kept 30 days (as OpenAI keeps stored responses); enforced
+    every 64 stores, so the table may run up to 63 rows over between two prunes."""
 
     max_responses: int = 10_000
     retention_seconds: float = 30 * 24 * 3600
@@ -45,6 +46,7 @@ class ResponseStore:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        self._puts = 0
 
     def close(self) -> None:
         with self._lock:
@@ -62,7 +64,9 @@ class ResponseStore:
                 (response["id"], created, dump(response, separators=(",", ":")), dump(input_items, separators=(",", ":")),
                  dump(context, separators=(",", ":"))),
             )
-            self._prune(time.time())
+            self._puts += 1
+            if self._puts % 64 == 1:  # pruning costs two queries; once every 64 stores keeps the limits within 64
+                self._prune(time.time())
 
     def _prune(self, now: float) -> None:
         self._db.execute("DELETE FROM responses WHERE created_at < ?", (now - self.limits.retention_seconds,))
