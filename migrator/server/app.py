@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from ..mapping import MappingError, translate
 from ..mapping.rules import TABLES
-from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frames
+from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frame_batches
 from ..streams.sse import encode_chat
 from .items import normalize_input
 from .logs import AccessLog, AccessRecord
@@ -356,12 +356,18 @@ class Server:
         async def body() -> AsyncIterator[bytes]:
             sent = 0
             try:
-                async for frame in aiter_frames(source):
-                    for out in translator.feed(frame):
+                # One write per upstream chunk: the events a chunk becomes (created, in_progress,
+                # item and part added, the first delta...) go out together, not a syscall each.
+                async for batch in aiter_frame_batches(source):
+                    data = []
+                    for frame in batch:
+                        for out in translator.feed(frame):
+                            watch(out)
+                            data.append(encoder.encode(out))
+                    if data:
                         record.first_token()
-                        watch(out)
-                        sent += 1
-                        yield encoder.encode(out)
+                        sent += len(data)
+                        yield b"".join(data)
                 for out in translator.finish():
                     watch(out)
                     yield encoder.encode(out)

@@ -9,13 +9,13 @@ from typing import Any, Literal
 from ..mapping.responses_result import error_body
 from .chat_to_responses import ChatToResponses, StreamError
 from .responses_to_chat import ResponsesToChat
-from .sse import CHAT_DONE, DONE, SSEDecoder, SSEEvent, aiter_sse, encode_chat, encode_responses, iter_sse
+from .sse import CHAT_DONE, DONE, SSEDecoder, SSEEvent, encode_chat, encode_responses, iter_sse
 
 Dialect = Literal["chat", "responses"]
 
 __all__ = [
     "ChatToResponses", "ResponsesToChat", "SSEDecoder", "SSEEncoder", "SSEEvent", "StreamError", "StreamTranslator",
-    "aiter_frames", "atranslate_sse", "atranslate_stream", "frame_dialect", "iter_frames", "translate_sse", "translate_stream",
+    "aiter_frame_batches", "aiter_frames", "atranslate_sse", "atranslate_stream", "frame_dialect", "iter_frames", "translate_sse", "translate_stream",
 ]
 
 
@@ -138,12 +138,34 @@ def iter_frames(chunks: Iterable[bytes | str]) -> Iterator[Any]:
 
 
 async def aiter_frames(chunks: AsyncIterable[bytes | str]) -> AsyncIterator[Any]:
+    async for batch in aiter_frame_batches(chunks):
+        for frame in batch:
+            yield frame
+
+
+async def aiter_frame_batches(chunks: AsyncIterable[bytes | str]) -> AsyncIterator[list[Any]]:
+    """The frames of each network chunk together, so a server can answer each with one write."""
+    decoder = SSEDecoder()
     number = 0
-    async for event in aiter_sse(chunks):
+    async for chunk in chunks:
+        batch: list[Any] = []
+        for event in decoder.feed(chunk):
+            if event.data == DONE:
+                if batch:
+                    yield batch
+                return
+            number += 1
+            batch.append(_decode(event, number))
+        if batch:
+            yield batch
+    batch = []
+    for event in decoder.close():
         if event.data == DONE:
-            return
+            break
         number += 1
-        yield _decode(event, number)
+        batch.append(_decode(event, number))
+    if batch:
+        yield batch
 
 
 class SSEEncoder:
