@@ -49,12 +49,12 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
         role: Any = msg.get("role")
         content = msg.get("content")
         quiet = plain_quiet.get(role)
-        if quiet is not None and type(content) is str and quiet(msg):
+        if quiet is not None and type(content) is str and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
             append({"role": role, "content": content})
             continue
         if role == "tool":
             call_id = msg.get("tool_call_id")
-            if str is type(call_id) is type(content) and tool_quiet(msg):
+            if str is type(call_id) is type(content) and (len(msg) == 3 or tool_quiet(msg)):
                 append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
                         "call_id": call_id, "output": content})
                 continue
@@ -89,15 +89,19 @@ def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] 
         return out
     if type(calls) is not list:
         return None
-    call_quiet = _CALL_QUIET
     for call in calls:
-        fn: Any = call.get("function") if type(call) is dict else None
-        if type(fn) is not dict or call.get("type", "function") != "function" or not call_quiet(call) or not _CALL_FN_QUIET(fn):
+        try:  # subscripts: a missing key or a non-object falls to the checking path
+            if call["type"] != "function":
+                return None
+            fn = call["function"]
+            call_id = call["id"]
+            name = fn["name"]
+            args = fn["arguments"]
+        except (KeyError, TypeError):
             return None
-        call_id = call.get("id")
-        name = fn.get("name")
-        args = fn.get("arguments")
-        if not (str is type(call_id) is type(name) is type(args)):
+        # {id, type, function} and {name, arguments} hold nothing else; otherwise the tables look.
+        if not (str is type(call_id) is type(name) is type(args)) or not (len(call) == 3 or _CALL_QUIET(call)) \
+                or type(fn) is not dict or not (len(fn) == 2 or _CALL_FN_QUIET(fn)):
             return None
         out.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id, "name": name, "arguments": args})
     return out

@@ -61,7 +61,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 args = item["arguments"]
             except KeyError:
                 call_id = name = args = None
-            if str is type(call_id) is type(name) is type(args) and call_quiet(item):
+            # Four keys are these four (all known); more need the table's look.
+            if str is type(call_id) is type(name) is type(args) and (len(item) == 4 or call_quiet(item)):
                 call: dict[str, Any] | None = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
             else:
                 call = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
@@ -83,7 +84,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 output = item["output"]
             except KeyError:
                 call_id = output = None
-            if str is type(call_id) is type(output) and output_quiet(item):
+            if str is type(call_id) is type(output) and (len(item) == 3 or output_quiet(item)):
                 append({"role": "tool", "tool_call_id": call_id, "content": output})
                 turn = None
                 continue
@@ -91,7 +92,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             role = item.get("role")
             content = item.get("content")
             msg: dict[str, Any] | None = None
-            if role in _MESSAGE_ROLES and message_quiet(item):
+            if role in _MESSAGE_ROLES and (len(item) == 2 or message_quiet(item)):  # two keys: role and content
                 if type(content) is str:
                     msg = {"role": role, "content": content}
                 elif role == "assistant" and type(content) is list:
