@@ -263,6 +263,18 @@ def cpu_ns(pids: Sequence[int]) -> int:
     return total
 
 
+def machine_cpu_ns() -> tuple[int, int]:
+    """The whole machine's busy and stolen CPU time so far (all CPUs), in ns, from /proc/stat; (0, 0) without it."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    tick = 1e9 / os.sysconf("SC_CLK_TCK")
+    busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6]  # user nice system irq softirq
+    steal = fields[7] if len(fields) > 7 else 0
+    return int(busy * tick), int(steal * tick)
+
+
 def migrator_argv(*extra: str) -> list[str]:
     return [sys.executable, "-m", "migrator.cli", "serve", "--host", "127.0.0.1", "--port", "0", *extra]
 
@@ -570,8 +582,12 @@ async def run_batch(client: Client, url: str, body: bytes, p: BenchPath, clients
 
 
 async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str, str], regimes: Sequence[Regime],
-                     servers: dict[str, Server], args: argparse.Namespace) -> tuple[dict[tuple[str, str], Collected], int]:
-    """Warm up, then rounds: every (regime, path) unit once per round, in an order that rotates."""
+                     servers: dict[str, Server], args: argparse.Namespace
+                     ) -> tuple[dict[tuple[str, str], Collected], int, dict[str, str], dict[str, float]]:
+    """Warm up, then rounds: every (regime, path) unit once per round, in an order that rotates.
+
+    A server that exits is reported (with the end of its log) and its paths are not timed any further.
+    """
     bodies = {p.key: p.body() for p in paths}
     urls = {p.key: bases[p.server] + p.url_path for p in paths}
     units = [(r, p) for r in regimes for p in paths]
@@ -581,6 +597,19 @@ async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str
     got: dict[tuple[str, str], Collected] = {(r.name, p.key): Collected() for r, p in units}
     t_start = time.perf_counter()
     rounds_done = 0
+    dead: dict[str, str] = {}
+
+    def reap(when: str) -> None:
+        for name, srv in servers.items():
+            if name not in dead and srv.proc is not None and srv.proc.poll() is not None:
+                dead[name] = f"exited with {srv.proc.returncode} {when}; its log ends: {srv.tail(1500)}"
+                print(f"  ! {name} {dead[name]}", flush=True)
+
+    def ours() -> int:
+        return sum(cpu_ns(ps) for name, ps in pids.items() if name not in dead) + time.process_time_ns()
+
+    reap("during the warmup")
+    (busy0, steal0), ours0 = machine_cpu_ns(), ours()
     for rnd in range(args.rounds):
         if rnd and time.perf_counter() - t_start > args.max_seconds:
             print(f"  stopped after {rnd} rounds: --max-seconds {args.max_seconds:g} reached")
@@ -590,20 +619,28 @@ async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str
         if rnd % 2:
             order.reverse()
         for r, p in order:
+            if p.server in dead:
+                continue
             c = got[(r.name, p.key)]
-            cpu0 = {name: cpu_ns(ps) for name, ps in pids.items()}
+            cpu0 = {name: cpu_ns(ps) for name, ps in pids.items() if name not in dead}
             cpu0["client"] = time.process_time_ns()
             t0 = time.perf_counter()
             c.samples += await run_batch(client, urls[p.key], bodies[p.key], p, args.clients, args.per_client,
                                          r.think_ms / 1000, seed=rnd * 1000 + len(c.samples))
             c.wall_s += time.perf_counter() - t0
-            cpu1 = {name: cpu_ns(ps) for name, ps in pids.items()}
+            reap(f"in round {rnd + 1}")
+            cpu1 = {name: cpu_ns(ps) for name, ps in pids.items() if name not in dead}
             cpu1["client"] = time.process_time_ns()
-            for name in cpu1:
+            for name in cpu1.keys() & cpu0.keys():
                 c.cpu_ns[name] = c.cpu_ns.get(name, 0) + cpu1[name] - cpu0[name]
         rounds_done = rnd + 1
         print(f"  round {rounds_done}/{args.rounds} done, {time.perf_counter() - t_start:.0f} s", flush=True)
-    return got, rounds_done
+    (busy1, steal1), ours1 = machine_cpu_ns(), ours()
+    wall = (time.perf_counter() - t_start) * 1e9 * (os.cpu_count() or 1)
+    load = {"machine_busy_pct": 100 * (busy1 - busy0) / wall, "bench_pct": 100 * (ours1 - ours0) / wall,
+            "other_processes_pct": 100 * max(0, (busy1 - busy0) - (ours1 - ours0)) / wall,
+            "steal_pct": 100 * (steal1 - steal0) / wall} if busy1 else {}
+    return got, rounds_done, dead, load
 
 
 # --------------------------------------------------------------------------- #
@@ -946,7 +983,7 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
         lines_before = len(_log_lines(upstream_log))
         print(f"\ntiming: warmup {args.warmup_per_client} requests per client per path and regime, then up to {args.rounds} rounds "
               f"(at most {args.max_seconds:g} s); every (regime, path) once a round, order rotating")
-        got, rounds_done = await time_paths(client, paths, bases, regimes, servers, args)
+        got, rounds_done, dead, load = await time_paths(client, paths, bases, regimes, servers, args)
     upstream_lines = len(_log_lines(upstream_log)) - lines_before
     sent = sum(len(c.samples) for c in got.values())
     sent += len(regimes) * len(paths) * args.clients * args.warmup_per_client
@@ -964,11 +1001,20 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
         rat[r.name] = ratios(all_results[r.name])
         print_ratios(rat[r.name])
         targets += evaluate(all_results[r.name], r.name, hard=(r.name == args.target_regime))
+    targets.append(Target("migrator bridge and upstream stay up", "no exit while timed", None,
+                          "FAIL" if dead.keys() & {"migrator", "upstream"} else "PASS", True, unit=""))
     print("=" * 130)
+    for name, why in dead.items():
+        print(f"!! {name} {why.split('; its log ends')[0]}: its rows hold the batches before that, and their errors")
     errors = sum(1 for c in got.values() for s in c.samples if not s.ok)
     print(f"upstream requests during timing: {upstream_lines} for {sent} client requests (warmup included), "
           f"{errors} of which failed: " + ("one upstream request each" if upstream_lines == sent else
                                            f"{sent - upstream_lines} never reached the upstream"))
+    if load:
+        print(f"while timing, of all {os.cpu_count()} CPUs: busy {load['machine_busy_pct']:.0f}%, the bench's processes "
+              f"{load['bench_pct']:.0f}%, other processes {load['other_processes_pct']:.0f}%, stolen by the host "
+              f"{load['steal_pct']:.0f}%" + ("  <- other work competed with the bench: compare runs with care"
+                                             if load["other_processes_pct"] > 5 else ""))
     if os.cpu_count() == 2:
         print("note: 2 CPUs: client, upstream and bridge compete for them (see the pinning above); "
               "absolute numbers are this machine's, the differences are the point")
@@ -981,6 +1027,8 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
                      "stream": "the same with stream: true (chat: and stream_options.include_usage: true)"},
         "checks": {k: asdict(v) for k, v in checks.items()},
         "rounds_done": rounds_done,
+        "servers_that_exited": dead,
+        "cpu_while_timing": load,
         "upstream_requests": upstream_lines,
         "client_requests": sent,
         "results": {rn: {k: asdict(v) for k, v in res.items()} for rn, res in all_results.items()},

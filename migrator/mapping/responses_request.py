@@ -44,6 +44,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
     messages: list[dict[str, Any]] = []
     append = messages.append
     turn: dict[str, Any] | None = None  # the assistant message that following calls join
+    turn_calls: list[dict[str, Any]] | None = None  # its tool_calls, once it has some
     call_quiet = _FUNCTION_CALL.quiet.issuperset
     output_quiet = _FUNCTION_OUTPUT.quiet.issuperset
     message_quiet = _MESSAGE.quiet.issuperset
@@ -61,22 +62,25 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 args = item["arguments"]
             except KeyError:
                 call_id = name = args = None
-            # Four keys are these four (all known); more need the table's look.
-            if str is type(call_id) is type(name) is type(args) and (len(item) == 4 or call_quiet(item)):
-                call: dict[str, Any] | None = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+            # Four keys are these four; six are these with the echoed id and status (all known);
+            # anything else needs the table's look.
+            n = len(item)
+            if str is type(call_id) is type(name) is type(args) and (
+                    n == 4 or (n == 6 and "id" in item and "status" in item) or call_quiet(item)):
+                call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
             else:
-                call = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
-                if call is None:
+                checked = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
+                if checked is None:
                     continue
-            if turn is None:
-                turn = {"role": "assistant", "content": None, "tool_calls": [call]}
+                call = checked
+            if turn_calls is not None:
+                turn_calls.append(call)
+            elif turn is None:
+                turn_calls = [call]
+                turn = {"role": "assistant", "content": None, "tool_calls": turn_calls}
                 append(turn)
             else:
-                calls = turn.get("tool_calls")
-                if calls is None:
-                    turn["tool_calls"] = [call]
-                else:
-                    calls.append(call)
+                turn_calls = turn["tool_calls"] = [call]
             continue
         if itype == "function_call_output":
             try:
@@ -86,7 +90,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 call_id = output = None
             if str is type(call_id) is type(output) and (len(item) == 3 or output_quiet(item)):
                 append({"role": "tool", "tool_call_id": call_id, "content": output})
-                turn = None
+                turn = turn_calls = None
                 continue
         elif itype == "message" or (itype is None and "role" in item):
             role = item.get("role")
@@ -99,7 +103,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                     parts = []
                     for part in content:
                         text = part.get("text") if type(part) is dict else None
-                        if type(text) is not str or part.get("type") != "output_text" or not text_quiet(part):
+                        if type(text) is not str or part.get("type") != "output_text" or \
+                                not (len(part) == 2 or (len(part) == 3 and "annotations" in part) or text_quiet(part)):
                             break
                         parts.append({"type": "text", "text": text})
                     else:
@@ -111,18 +116,20 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 role = msg["role"]
             append(msg)
             turn = msg if role == "assistant" else None
+            turn_calls = None
             continue
         p = f"{path}[{position(items, item)}]"
         if itype is None:
             ctx.problem(f"{p}.type", "an item type (or a message with a role)", None)
         elif itype == "custom_tool_call":
-            call = _call(item, itype, p, ctx)
-            if call is None:
+            custom_call = _call(item, itype, p, ctx)
+            if custom_call is None:
                 continue
             if turn is None:
                 turn = {"role": "assistant", "content": None}
                 append(turn)
-            turn.setdefault("tool_calls", []).append(call)
+            turn_calls = turn.setdefault("tool_calls", [])
+            turn_calls.append(custom_call)
         elif itype == "function_call_output" or itype == "custom_tool_call_output":
             call_id = item.get("call_id")
             if type(call_id) is not str:
@@ -133,7 +140,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             if content is None:
                 continue
             append({"role": "tool", "tool_call_id": call_id, "content": content})
-            turn = None
+            turn = turn_calls = None
         else:
             rule = _ITEM_TYPES.get(itype) if type(itype) is str else None
             if rule is not None and rule.do is DROP:
