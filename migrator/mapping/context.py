@@ -63,9 +63,10 @@ def fc_id(call_id: str) -> str:
 
 def lead(out: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """``out`` with ``keys`` first, so a translated body reads like a hand-written one."""
-    first = {k: out[k] for k in keys if k in out}
-    if len(first) == len(out):
-        return first
+    present = [k for k in keys if k in out]
+    if list(out)[:len(present)] == present:
+        return out  # already in that order (the usual case): no copy
+    first = {k: out[k] for k in present}
     first.update(out)
     return first
 
@@ -164,11 +165,24 @@ Handler = Callable[[Any, str, dict[str, Any], dict[str, Any], "Context"], None]
 def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], ctx: Context) -> dict[str, Any]:
     """A request's top level: simple rules by the table, each convert rule by its handler (named by ``via``)."""
     out: dict[str, Any] = {}
-    ctx.carry(body, table, "$", out)
-    for key, value in body.items():
+    converts = []
+    for key, value in body.items():  # one pass: what carry() does, plus noting the convert rules
         rule = table.get(key)
-        if rule is not None and rule.do is CONVERT:
-            handlers[rule.via](value, f"$.{key}", body, out, ctx)  # type: ignore[index]
+        if rule is None:
+            ctx.loss(child("$", key), key, "unsupported",
+                     f"not a parameter migrator knows for {table.title.split(' → ')[0]}; it was not forwarded")
+            continue
+        do = rule.do
+        if do is COPY:
+            out[key] = value
+        elif do is CONVERT:
+            converts.append((rule.via, key, value))
+        elif do is RENAME:
+            set_path(out, rule.to_parts, value)
+        elif (do is DROP or do is APPROXIMATE) and not rule.lossless_for(value):
+            ctx.loss(f"$.{key}", key, rule.kind, rule.reason)
+    for via, key, value in converts:  # after the simple ones, so a handler sees their results
+        handlers[via](value, f"$.{key}", body, out, ctx)  # type: ignore[index]
     return out
 
 

@@ -93,8 +93,11 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 turn = turn_calls = None
                 continue
         elif itype == "message" or (itype is None and "role" in item):
-            role = item.get("role")
-            content = item.get("content")
+            try:
+                role = item["role"]
+                content = item["content"]
+            except KeyError:
+                role = content = None  # the checking path says what is missing
             msg: dict[str, Any] | None = None
             if role in _MESSAGE_ROLES and (len(item) == 2 or message_quiet(item)):  # two keys: role and content
                 if type(content) is str:
