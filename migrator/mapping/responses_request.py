@@ -99,7 +99,10 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             except KeyError:
                 role = content = None  # the checking path says what is missing
             msg: dict[str, Any] | None = None
-            if role in _MESSAGE_ROLES and (len(item) == 2 or message_quiet(item)):  # two keys: role and content
+            n = len(item)
+            # {role, content}, or an echoed output message {type, id, role, status, content}: all known.
+            if role in _MESSAGE_ROLES and (n == 2 or (n == 5 and "id" in item and "status" in item and itype is not None)
+                                           or message_quiet(item)):
                 if type(content) is str:
                     msg = {"role": role, "content": content}
                 elif role == "assistant" and type(content) is list:

@@ -239,12 +239,14 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
     chat_tools_out: list[dict[str, Any]] = []
     plain = _PLAIN_FUNCTION_KEYS.issuperset
     for i, tool in enumerate(tools):
-        if type(tool) is dict and tool.get("type") == "function" and plain(tool) and type(tool.get("name")) is str:
+        if type(tool) is dict and tool.get("type") == "function" and type(tool.get("name")) is str and plain(tool):
             # The common shape, with nothing to drop or report: nest it directly.
             fn = tool.copy()
             del fn["type"]
-            if None in fn.values():
-                fn = {k: v for k, v in fn.items() if v is not None}
+            for value in fn.values():
+                if value is None:  # null description/parameters/strict: Chat wants them left out
+                    fn = {k: v for k, v in fn.items() if v is not None}
+                    break
             if "strict" not in fn:
                 fn["strict"] = True
             chat_tools_out.append({"type": "function", "function": fn})
