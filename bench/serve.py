@@ -647,9 +647,6 @@ async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str
 # Statistics
 # --------------------------------------------------------------------------- #
 
-QS = (0.5, 0.9, 0.99)
-
-
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile of an already sorted sequence."""
     if len(sorted_values) == 1:
@@ -915,13 +912,13 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]]:
         up = Server("upstream", migrator_argv("--access-log", str(upstream_log)), plan["upstream"], workdir / "upstream.log", cwd=str(workdir))
         servers["upstream"] = up
         if not start_migrator(up):
-            raise RuntimeError(f"the upstream did not start: {up.error}")
+            raise RuntimeError(f"the upstream did not start: {up.error} (logs in {workdir})")
         upstream_v1 = up.base + "/v1"
         br = Server("migrator", migrator_argv("--upstream", upstream_v1, "--upstream-api", "chat", "--access-log", "-"),
                     plan["bridges"], workdir / "migrator.log", cwd=str(workdir))
         servers["migrator"] = br
         if not start_migrator(br):
-            raise RuntimeError(f"the migrator bridge did not start: {br.error}")
+            raise RuntimeError(f"the migrator bridge did not start: {br.error} (logs in {workdir})")
         if args.no_litellm:
             skipped["litellm"] = "--no-litellm"
         else:
