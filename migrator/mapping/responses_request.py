@@ -210,6 +210,16 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
 
 # ------------------------------------------------------------- top-level handlers
 
+
+def _is_object(v: Any, path: str, ctx: Context) -> bool:
+    """An object parameter: null means absent, anything else not an object is a problem."""
+    if v is None:
+        return False
+    if type(v) is not dict:
+        ctx.problem(path, "an object", v)
+        return False
+    return True
+
 def _h_input(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     out["messages"] = input_to_messages(v, ctx, path)
 
@@ -244,8 +254,7 @@ def _h_service_tier(v: Any, path: str, body: dict[str, Any], out: dict[str, Any]
 
 
 def _h_cache_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    if type(v) is not dict:
-        ctx.problem(path, "an object", v)
+    if not _is_object(v, path, ctx):
         return
     options: dict[str, Any] = {}
     ctx.carry(v, _CACHE_OPTIONS, path, options)
@@ -257,19 +266,13 @@ def _h_cache_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any
 
 
 def _h_reasoning(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    if v is None:
-        return
-    if type(v) is not dict:
-        ctx.problem(path, "an object", v)
+    if not _is_object(v, path, ctx):
         return
     ctx.carry(v, _REASONING, path, out)
 
 
 def _h_text(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    if v is None:
-        return
-    if type(v) is not dict:
-        ctx.problem(path, "an object", v)
+    if not _is_object(v, path, ctx):
         return
     ctx.carry(v, _TEXT, path, out)
     fmt = v.get("format")
@@ -301,10 +304,7 @@ def _h_include(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx
 
 
 def _h_stream_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    if v is None:
-        return
-    if type(v) is not dict:
-        ctx.problem(path, "an object", v)
+    if not _is_object(v, path, ctx):
         return
     options: dict[str, Any] = {}
     ctx.carry(v, _STREAM_OPTIONS, path, options)
