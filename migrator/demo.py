@@ -45,5 +45,6 @@ def run_demo(folder: Path, out: TextIO, *, as_json: bool = False) -> int:
         for loss in r["losses"]:
             table.add_row(loss["path"], loss["kind"], loss["reason"])
         console.print(table)
-    console.print("\nTranslate your own: [bold]migrator translate FILE --to responses|chat[/] (see --help)")
+    console.print("\nTranslate your own: [bold]migrator translate FILE --to responses|chat[/] (bodies or SSE streams)")
+    console.print("Serve both endpoints, offline or as a bridge: [bold]migrator serve[/] [--upstream URL] (see --help)")
     return 0
