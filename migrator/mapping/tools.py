@@ -23,7 +23,6 @@ _R_WEB = TABLES["responses.tool.web_search"]
 _R_JSON_SCHEMA = TABLES["responses.text.format.json_schema"]
 _R_TOOL_TYPES = VALUES["responses.tool_types"]
 _R_CHOICE_TYPES = VALUES["responses.tool_choice_types"]
-_C_CHOICE_TYPES = VALUES["chat.tool_choice_types"]
 _FORMAT_TYPES = VALUES["response_format_types"]
 _C_NAMED = TABLES["chat.tool_choice.named"]
 _C_ALLOWED = TABLES["chat.tool_choice.allowed"]
@@ -38,7 +37,8 @@ _PLAIN_FORMAT = TABLES["response_format.plain"]
 _TOOL_CHOICE_STRINGS = ("none", "auto", "required")
 # A function tool with only these keys maps field for field (see responses.tool.function).
 _PLAIN_FUNCTION_KEYS = frozenset(k for k, r in _R_FUNCTION.items() if r.to and r.to.startswith("function.")) | {"type"}
-_LOCATION_FIELDS = ("city", "country", "region", "timezone")
+# The flat location fields, as the web search table places them under user_location.
+_LOCATION_FIELDS = frozenset(k for k in _R_WEB.levels["user_location"] if k != "type")
 
 
 def _name(obj: Any, path: str, ctx: Context) -> str | None:
@@ -371,6 +371,3 @@ def responses_text_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] |
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
     return None
 
-
-# The chat table lists the forms the converter above knows; keep them in step.
-CHAT_CHOICE_FORMS = frozenset(_C_CHOICE_TYPES)
