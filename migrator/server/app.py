@@ -193,6 +193,13 @@ class Server:
         finally:
             self.state.active -= 1
 
+    async def _body(self, request: Request, dialect: str) -> dict[str, Any]:
+        """The request body, with its parameters checked here when no native upstream will check them."""
+        body = await _read_json(request, self.state.limits)
+        if self.state.offline or self.state.backend.api != dialect:
+            _check_params(body, f"{dialect}.request")
+        return body
+
     # ------------------------------------------------------------ POST /v1/responses
 
     async def responses(self, request: Request) -> Response:
@@ -200,9 +207,7 @@ class Server:
 
     async def _responses(self, request: Request, record: AccessRecord) -> Response:
         state = self.state
-        body = await _read_json(request, state.limits)
-        if state.offline or state.backend.api != "responses":  # checked here when no native upstream will check it
-            _check_params(body, "responses.request")
+        body = await self._body(request, "responses")
         prev_id = body.get("previous_response_id")
         context: list[dict[str, Any]] = []
         if prev_id is not None:
@@ -292,9 +297,7 @@ class Server:
 
     async def _chat(self, request: Request, record: AccessRecord) -> Response:
         state = self.state
-        body = await _read_json(request, state.limits)
-        if state.offline or state.backend.api != "chat":  # checked here when no native upstream will check it
-            _check_params(body, "chat.request")
+        body = await self._body(request, "chat")
         headers = _upstream_headers(request, record.request_id)
         backend = state.backend
         streaming = body.get("stream") is True
