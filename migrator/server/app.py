@@ -20,7 +20,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse as StarletteJSONResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ..mapping import MappingError, translate
@@ -33,6 +34,14 @@ from .store import ResponseStore
 from .upstream import Backend, UpstreamError, error_json
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+class JSONResponse(StarletteJSONResponse):
+    """Starlette's JSONResponse with one encoder for all (json.dumps with options builds one per call)."""
+
+    def render(self, content: Any) -> bytes:
+        return _JSON(content).encode("utf-8")
 
 
 @dataclass
@@ -219,7 +228,6 @@ class Server:
         raw_input = body.get("input", [])
         given = [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else list(raw_input or [])
         full = context + given  # what a follow-up continues; sent upstream as the client wrote it
-        input_items = normalize_input(given, "req:" + record.request_id)  # typed and with ids, as the API lists them
         upstream_body = dict(body)
         upstream_body.pop("previous_response_id", None)
         if prev_id is not None:
@@ -232,7 +240,8 @@ class Server:
             if prev_id is not None:
                 response["previous_response_id"] = prev_id
             if body.get("store", True) is not False and isinstance(response.get("id"), str):
-                state.store.put(response, input_items, full)
+                # Typed and with ids, as the API lists them; made here, after the answer, not before the first token.
+                state.store.put(response, normalize_input(given, "req:" + record.request_id), full)
             return response
 
         if body.get("stream") is True:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+_JSON = json.JSONEncoder(separators=(",", ":")).encode
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                         "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding"})
@@ -144,7 +145,7 @@ class HTTPBackend:
         shape, never a bare 500.
         """
         hdrs = self._headers(headers)
-        data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
+        data = _JSON(body).encode() if body is not None else None
         attempt = 0
         while True:
             try:

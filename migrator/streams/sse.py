@@ -131,13 +131,16 @@ async def aiter_sse(chunks: AsyncIterable[bytes | str]) -> AsyncIterator[SSEEven
         yield event
 
 
+# One encoder for every frame: json.dumps with options builds a new encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def encode_chat(chunk: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + _JSON(chunk).encode() + b"\n\n"
 
 
 CHAT_DONE = b"data: [DONE]\n\n"
 
 
 def encode_responses(event: dict[str, Any]) -> bytes:
-    data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    return f"event: {event['type']}\ndata: {data}\n\n".encode()
+    return f"event: {event['type']}\ndata: {_JSON(event)}\n\n".encode()
