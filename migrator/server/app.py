@@ -34,6 +34,7 @@ from .store import ResponseStore
 from .upstream import Backend, UpstreamError, error_json
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+_OPENING = frozenset({"response.created", "response.in_progress"})
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
@@ -370,16 +371,24 @@ class Server:
             try:
                 # One write per upstream chunk: the events a chunk becomes (created, in_progress,
                 # item and part added, the first delta...) go out together, not a syscall each.
+                # The opening events (response.created, .in_progress) wait for the first content and
+                # go out with it: under load every write is a turn of the event loop, and the
+                # opening ones would only push the first token back.
+                data: list[bytes] = []
                 async for batch in aiter_frame_batches(source):
-                    data = []
+                    opening = True
                     for frame in batch:
                         for out in translator.feed(frame):
                             watch(out)
                             data.append(encoder.encode(out))
-                    if data:
+                            opening = opening and out.get("type") in _OPENING
+                    if data and not opening:
                         record.first_token()
                         sent += len(data)
                         yield b"".join(data)
+                        data = []
+                if data:
+                    yield b"".join(data)
                 for out in translator.finish():
                     watch(out)
                     yield encoder.encode(out)
