@@ -34,6 +34,8 @@ import conversation as cv
 import floor
 import serve
 import streams
+from common import Skipped, Target
+from common import package_version as _version
 
 # LiteLLM downloads a model cost map at import unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -201,19 +203,8 @@ class Contender:
     version: str | None = None
 
 
-@dataclass
-class Skipped:
-    """A contender that could not be loaded, and why."""
-
-    key: str
-    reason: str
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def _migrator_translate() -> Callable[..., Any] | str:
@@ -627,15 +618,6 @@ class Scenario:
     ratios: dict[str, float | None]
 
 
-@dataclass
-class Target:
-    """One goal and whether this run met it."""
-
-    name: str
-    goal: str
-    value: float | None
-    status: str  # PASS, FAIL or SKIP
-    hard: bool
 
 
 def _ratio(a: Stats | None, b: Stats | None) -> float | None:

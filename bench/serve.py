@@ -42,6 +42,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common import Target
+from common import package_version as _version
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIGRATOR_INSTALLED = importlib.util.find_spec("migrator") is not None
 
@@ -130,11 +133,6 @@ def all_paths() -> list[BenchPath]:
 # --------------------------------------------------------------------------- #
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def _free_port() -> int:
@@ -754,14 +752,6 @@ def summarize(paths: Sequence[BenchPath], got: dict[str, Collected], checks: dic
 # --------------------------------------------------------------------------- #
 
 
-@dataclass
-class Target:
-    name: str
-    goal: str
-    value: float | None
-    status: str  # PASS, FAIL or SKIP
-    hard: bool
-    unit: str = "ms"
 
 
 def _f(v: float | None, spec: str = ".2f") -> str:
@@ -836,7 +826,7 @@ def evaluate(results: dict[str, PathResult], regime: str, hard: bool) -> list[Ta
     targets: list[Target] = []
 
     def at_most(name: str, goal: str, v: float | None, bound: float) -> None:
-        targets.append(Target(f"{name} [{regime}]", goal, v, "SKIP" if v is None else ("PASS" if v < bound else "FAIL"), hard))
+        targets.append(Target(f"{name} [{regime}]", goal, v, "SKIP" if v is None else ("PASS" if v < bound else "FAIL"), hard, "ms"))
 
     def get(key: str, attr: str, stat: str) -> float | None:
         r = results.get(key)

@@ -30,6 +30,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common import Skipped, Target
+from common import package_version as _version
+
 # LiteLLM downloads a model cost map at import unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -269,17 +272,8 @@ class Contender:
     baseline: bool = False  # a reference row, not a translator (no ratios, no targets)
 
 
-@dataclass
-class Skipped:
-    key: str
-    reason: str
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 async def _aiter(items: Iterable[Any]) -> AsyncIterator[Any]:
@@ -889,14 +883,6 @@ def measure_memory(sizes: Sequence[int], peers: Sequence[str], peer_sizes: Seque
 # --------------------------------------------------------------------------- #
 
 
-@dataclass
-class Target:
-    name: str
-    goal: str
-    value: float | None
-    status: str  # PASS, FAIL or SKIP
-    hard: bool
-    unit: str = "x"
 
 
 def _fmt(v: float | None, spec: str = ".2f", suffix: str = "") -> str:
