@@ -233,6 +233,14 @@ class ChatToResponses:
             self._terminal(out)
         return out
 
+    def _add_part(self, text: _Text, part: dict[str, Any], out: list[dict[str, Any]]) -> int:
+        """Open the next content part of the message item; returns its content_index."""
+        index = text.content_index
+        text.content_index += 1
+        self._event(out, {"type": "response.content_part.added", "item_id": text.item_id, "output_index": text.index,
+                          "content_index": index, "part": part})
+        return index
+
     def _delta(self, delta: dict[str, Any], choice: dict[str, Any], out: list[dict[str, Any]]) -> None:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if type(reasoning) is str and reasoning:
@@ -241,11 +249,7 @@ class ChatToResponses:
         if type(content) is str and content:
             text = self._open_text(out)
             if text.text_index < 0:
-                text.text_index = text.content_index
-                text.content_index += 1
-                self._event(out, {"type": "response.content_part.added", "item_id": text.item["id"],
-                                  "output_index": text.index, "content_index": text.text_index,
-                                  "part": {"type": "output_text", "text": "", "annotations": []}})
+                text.text_index = self._add_part(text, {"type": "output_text", "text": "", "annotations": []}, out)
             logprobs = choice.get("logprobs")
             lp = logprobs.get("content") if type(logprobs) is dict else None
             lp = lp if type(lp) is list else []
@@ -259,11 +263,7 @@ class ChatToResponses:
         if type(refusal) is str and refusal:
             text = self._open_text(out)
             if text.refusal_index < 0:
-                text.refusal_index = text.content_index
-                text.content_index += 1
-                self._event(out, {"type": "response.content_part.added", "item_id": text.item["id"],
-                                  "output_index": text.index, "content_index": text.refusal_index,
-                                  "part": {"type": "refusal", "refusal": ""}})
+                text.refusal_index = self._add_part(text, {"type": "refusal", "refusal": ""}, out)
             text.refusals.add(refusal)
             self._event(out, {"type": "response.refusal.delta", "item_id": text.item["id"],
                               "output_index": text.index, "content_index": text.refusal_index, "delta": refusal})
