@@ -287,13 +287,7 @@ def _check_input(request: dict[str, Any]) -> None:
         raise _invalid_type("input", "one of a string or array of input items", items)
     for i, item in enumerate(items):
         path = f"input[{i}]"
-        if not isinstance(item, dict):
-            raise _invalid_type(path, "an input item (an object)", item)
-        kind = item.get("type", "message" if "role" in item else None)
-        if kind is None:
-            raise _missing(f"{path}.type")
-        if not isinstance(kind, str):
-            raise _invalid_type(f"{path}.type", "a string", kind)
+        kind = _kind(item, path, "an input item (an object)", "message" if isinstance(item, dict) and "role" in item else None)
         if kind == "message":
             _check_keys(item, _MESSAGE_KEYS, path)
             _check_message(item, path)
@@ -344,16 +338,22 @@ def _check_message(item: dict[str, Any], path: str) -> None:
         raise _invalid_type(f"{path}.content", "one of a string or array of content parts", content)
 
 
+def _kind(obj: object, path: str, what: str, default: str | None = None) -> str:
+    """The ``type`` of an object in the request, checked as the API checks it."""
+    if not isinstance(obj, dict):
+        raise _invalid_type(path, what, obj)
+    kind = obj.get("type", default)
+    if kind is None:
+        raise _missing(f"{path}.type")
+    if not isinstance(kind, str):
+        raise _invalid_type(f"{path}.type", "a string", kind)
+    return kind
+
+
 def _check_parts(parts: list[Any], path: str) -> None:
     for j, part in enumerate(parts):
         p = f"{path}[{j}]"
-        if not isinstance(part, dict):
-            raise _invalid_type(p, "a content part (an object)", part)
-        kind = part.get("type")
-        if kind is None:
-            raise _missing(f"{p}.type")
-        if not isinstance(kind, str):
-            raise _invalid_type(f"{p}.type", "a string", kind)
+        kind = _kind(part, p, "a content part (an object)")
         allowed = _PART_KEYS.get(kind)
         if allowed is None:
             continue
@@ -370,13 +370,7 @@ def _check_tools(tools: object) -> list[str]:
     names: list[str] = []
     for i, tool in enumerate(tools):
         path = f"tools[{i}]"
-        if not isinstance(tool, dict):
-            raise _invalid_type(path, "a tool (an object)", tool)
-        kind = tool.get("type")
-        if kind is None:
-            raise _missing(f"{path}.type")
-        if not isinstance(kind, str):
-            raise _invalid_type(f"{path}.type", "a string", kind)
+        kind = _kind(tool, path, "a tool (an object)")
         if kind != "function":
             continue
         _check_keys(tool, _FUNCTION_TOOL_KEYS, path)
