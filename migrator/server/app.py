@@ -13,18 +13,22 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import sys
+import traceback
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ..mapping import MappingError, translate
+from ..mapping import MappingError, Translation, translate
+from ..mapping.json_text import loads as json_loads
 from ..mapping.rules import TABLES
 from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frame_batches
 from ..streams.sse import encode_chat
@@ -88,8 +92,10 @@ async def _read_json(request: Request, limits: Limits) -> dict[str, Any]:
             raise HTTPError(413, f"the request body is larger than {limits.max_body_bytes} bytes", code="request_too_large")
         chunks.append(chunk)
     try:
-        body = json.loads(b"".join(chunks))
-    except ValueError as exc:
+        body = json_loads(b"".join(chunks))
+    except MappingError as exc:  # NaN, a lone surrogate, a huge integer, deep nesting: JSON the API refuses
+        raise _mapping_error(exc, "invalid_json") from None
+    except ValueError as exc:  # a syntax error, or bytes that are not UTF-8
         raise HTTPError(400, f"We could not parse the JSON body of your request: {exc}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise HTTPError(400, "the request body must be a JSON object", code="invalid_json")
@@ -104,9 +110,50 @@ def _check_params(body: dict[str, Any], table: str) -> None:
             raise HTTPError(400, f"Unrecognized request argument supplied: {key}", code="unknown_parameter", param=key)
 
 
-def _mapping_error(exc: MappingError) -> HTTPError:
+def param_of(path: str | None) -> str | None:
+    """A JSON path as the API's ``param`` names it: ``$.messages[0].role`` -> ``messages[0].role``.
+
+    One style on both endpoints, the API's own (the offline model's checks already use it);
+    the whole body (``$``) is no parameter: None.
+    """
+    if not path or path == "$":
+        return None
+    if path.startswith("$."):
+        return path[2:]
+    return path[1:] if path.startswith("$") else path
+
+
+def _mapping_error(exc: MappingError, code: str = "invalid_request_body") -> HTTPError:
     first = exc.problems[0] if exc.problems else None
-    return HTTPError(400, str(exc), code="invalid_request_body", param=first.path if first else None)
+    return HTTPError(400, str(exc), code=code, param=param_of(first.path) if first else None)
+
+
+def _translate_request(body: dict[str, Any], to: str) -> Translation:
+    """A client's body in the other dialect; anything that stops the engine is the client's 400.
+
+    The engine reports bad input as ``MappingError``; a TypeError or the like from it on a
+    client's body is still the body's fault (a shape it does not expect), so it is a 400 too,
+    and the server log keeps the traceback for the engine's maintainers.
+    """
+    try:
+        return translate(body, to)  # type: ignore[arg-type]
+    except MappingError as exc:
+        raise _mapping_error(exc) from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        sys.stderr.write(f"migrator serve: the engine raised {type(exc).__name__} on a request body "
+                         f"({where.filename}:{where.lineno}): {exc}; answered 400\n")
+        raise HTTPError(400, f"migrator cannot translate this request body ({type(exc).__name__}); check the types of "
+                        "its fields against the API reference", code="invalid_request_body") from None
+
+
+def _log_exception(what: str) -> None:
+    """The traceback goes to the server's stderr, never to the client."""
+    sys.stderr.write(f"migrator serve: unexpected error while {what}:\n{traceback.format_exc()}")
+    sys.stderr.flush()
+
+
+_INTERNAL = "migrator hit an internal error; the server log has the details under this request's x-request-id"
 
 
 def _upstream_headers(request: Request, request_id: str) -> dict[str, str]:
@@ -141,7 +188,30 @@ class Server:
             Route("/v1/models", self.models, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
             Route("/healthz", self.health, methods=["GET"]),
-        ], lifespan=self._lifespan)
+        ], lifespan=self._lifespan, exception_handlers={StarletteHTTPException: self._http_exception,
+                                                         Exception: self._internal_error})
+
+    async def _http_exception(self, request: Request, exc: Exception) -> Response:
+        """Unknown paths and methods answer as the API does: its error JSON, and an access-log line."""
+        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        where = f"({request.method} {request.url.path})"
+        if status == 404:
+            body = error_json(f"Invalid URL {where}", "invalid_request_error", "unknown_url")
+        elif status == 405:
+            body = error_json(f"Invalid method for URL {where}", "invalid_request_error", "method_not_allowed")
+        else:
+            body = error_json(str(getattr(exc, "detail", "")) or f"HTTP {status}", "invalid_request_error")
+        return self._logged_error(request, status, body)
+
+    async def _internal_error(self, request: Request, exc: Exception) -> Response:
+        return self._logged_error(request, 500, error_json(_INTERNAL, "server_error", "internal_error"))
+
+    def _logged_error(self, request: Request, status: int, body: dict[str, Any]) -> Response:
+        request_id = request.headers.get("x-request-id") or "req_" + uuid.uuid4().hex
+        record = AccessRecord(request_id=request_id, method=request.method, path=request.url.path, endpoint="-", status=status)
+        record.finish()
+        self.state.log.write(record)
+        return _error(status, body, request_id)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -184,8 +254,13 @@ class Server:
         except UpstreamError as exc:
             record.upstream_status = exc.status
             response = _error(exc.status, exc.body, request_id)
+        except MappingError as exc:
+            response = _error(400, _mapping_error(exc).body, request_id)
         except ClientDisconnect:
             response = Response(status_code=499)
+        except Exception:  # the last resort: an OpenAI-shaped 500, logged, no traceback to the client
+            _log_exception(f"handling {request.method} {request.url.path} ({request_id})")
+            response = _error(500, error_json(_INTERNAL, "server_error", "internal_error"), request_id)
         finally:
             if not streaming:
                 state.active -= 1
@@ -220,13 +295,19 @@ class Server:
         body = await self._body(request, "responses")
         prev_id = body.get("previous_response_id")
         context: list[dict[str, Any]] = []
+        if prev_id is not None and not isinstance(prev_id, str):
+            raise HTTPError(400, "Invalid type for 'previous_response_id': expected a string.", code="invalid_type",
+                            param="previous_response_id")
         if prev_id is not None:
-            history = state.store.history(prev_id) if isinstance(prev_id, str) else None
+            history = state.store.history(prev_id)
             if history is None:
                 raise HTTPError(404, f"Previous response with id '{prev_id}' not found.", code="previous_response_not_found",
                                 param="previous_response_id")
             context = history
         raw_input = body.get("input", [])
+        if raw_input is not None and not isinstance(raw_input, (str, list)):
+            raise HTTPError(400, "Invalid type for 'input': expected a string or an array of input items.",
+                            code="invalid_type", param="input")
         given = [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else list(raw_input or [])
         full = context + given  # what a follow-up continues; sent upstream as the client wrote it
         upstream_body = dict(body)
@@ -260,10 +341,7 @@ class Server:
         return JSONResponse(keep(result))
 
     def _to_chat(self, body: dict[str, Any], record: AccessRecord) -> dict[str, Any]:
-        try:
-            t = translate(body, "chat")
-        except MappingError as exc:
-            raise _mapping_error(exc) from None
+        t = _translate_request(body, "chat")
         record.losses += len(t.losses)
         return t.body
 
@@ -320,10 +398,7 @@ class Server:
             record.tokens = _tokens(answer.body.get("usage"))
             return JSONResponse(answer.body)
         record.direction = "chat→responses"
-        try:
-            t = translate(body, "responses")
-        except MappingError as exc:
-            raise _mapping_error(exc) from None
+        t = _translate_request(body, "responses")
         record.losses += len(t.losses)
         upstream_body = t.body
         if streaming:

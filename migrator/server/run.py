@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import sys
 from typing import IO, Literal
 
@@ -67,12 +68,19 @@ def build_state(config: ServeConfig, log_stream: IO[str] | None = None) -> Serve
     if config.access_log == "-":
         log = AccessLog(enabled=False)
     elif config.access_log:
-        log = AccessLog(open(config.access_log, "a", encoding="utf-8"))
+        try:
+            log = AccessLog(open(config.access_log, "a", encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"--access-log: cannot open {config.access_log} for appending: {exc.strerror or exc}") from None
     else:
         log = AccessLog(log_stream)
+    try:
+        store = ResponseStore(config.store, StoreLimits(config.store_max_responses, config.store_retention_days * 86400))
+    except sqlite3.Error as exc:
+        raise ConfigError(f"--store: cannot open the SQLite file {config.store}: {exc}") from None
     return ServerState(
         backend=backend,  # type: ignore[arg-type]
-        store=ResponseStore(config.store, StoreLimits(config.store_max_responses, config.store_retention_days * 86400)),
+        store=store,
         log=log,
         api_key=_secret(config.api_key_env, "--api-key-env"),
         offline=config.upstream is None,
