@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-concurrency", type=int, default=256, help="429 above this many requests at once (default 256)")
     sv.add_argument("--latency-ms", type=float, default=0.0, help="offline model: delay per answer and per streamed word")
     sv.add_argument("--access-log", metavar="PATH", help="JSON lines to this file (default stderr; - for none)")
+    sv.add_argument("--strict", action="store_true", help="answer 400 naming every loss instead of translating approximately")
 
     demo = sub.add_parser("demo", help="translate the embedded examples both ways (offline, no key)")
     demo.add_argument("--json", action="store_true", help="print the translations as JSON")

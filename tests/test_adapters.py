@@ -134,7 +134,7 @@ def test_chat_completion_served_by_responses() -> None:
     assert sent.headers["content-length"] == str(len(sent.content))
     assert upstream.bodies[-1] == {"model": "gpt-4.1", "input": USER, "store": False}
     # the seed has no Responses counterpart: one loss, in the header and the callback
-    assert raw.headers[LOSSES_HEADER] == "1"
+    assert raw.headers[LOSSES_HEADER] == "1; $.seed"
     assert raw.headers["x-request-id"] == "req_up"
     assert [loss.field for loss in seen[-1]] == ["seed"]
 
@@ -165,7 +165,7 @@ def test_chat_stream_served_by_responses_with_usage() -> None:
     assert upstream.bodies[-1]["stream"] is True
     assert "stream_options" not in upstream.bodies[-1]
     assert stream.response.headers["content-type"].startswith("text/event-stream")
-    assert stream.response.headers[LOSSES_HEADER] == "1"
+    assert stream.response.headers[LOSSES_HEADER] == "1; $.logit_bias"
     assert [[loss.field for loss in losses] for losses in seen] == [["logit_bias"]]
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello there."
     assert [c.choices[0].delta.content for c in chunks if c.choices][1:4] == ["Hel", "lo ", "there."]

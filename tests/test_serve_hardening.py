@@ -22,11 +22,27 @@ from migrator.server.app import create_app
 from migrator.server.run import ServeConfig, build_state
 from tests.serve_helpers import ROOT, FakeUpstream, fake_upstream, read_jsonl, running_server
 
+_OPEN: list[TestClient] = []
+
 
 def make_client(log: io.StringIO | None = None, **config: Any) -> TestClient:
-    """An in-process server (offline unless ``upstream=`` is given) writing its access log to ``log``."""
+    """An in-process server (offline unless ``upstream=`` is given) writing its access log to ``log``.
+
+    Entered, so one event loop serves all its requests (the bridge's pooled session is bound
+    to it); the autouse fixture below closes it after the test.
+    """
     state = build_state(ServeConfig(**config), log_stream=log if log is not None else io.StringIO())
-    return TestClient(create_app(state), raise_server_exceptions=False)
+    client = TestClient(create_app(state), raise_server_exceptions=False)
+    client.__enter__()
+    _OPEN.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().__exit__(None, None, None)
 
 
 def log_lines(log: io.StringIO) -> list[dict[str, Any]]:
@@ -158,3 +174,106 @@ def test_bad_input_in_a_real_process(tmp_path: Path) -> None:
         assert_api_error(httpx.get(server.root + "/v1/unknown", timeout=20), 404)
     assert [r["status"] for r in read_jsonl(log)] == [400] * 6 + [404]
     assert "Traceback" not in server.stderr()
+
+
+# ---------------------------------------------------------------------------- 2. losses reach the client
+
+CHAT_LOSSY = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "Tell me about Paris"}], "n": 3, "seed": 7,
+              "logit_bias": {"1": 2}, "stop": ["zzz"]}
+RESPONSES_LOSSY = {"model": "gpt-4.1", "input": "hi", "truncation": "auto", "reasoning": {"effort": "low", "summary": "auto"},
+                   "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]},
+                             {"type": "function", "name": "f", "parameters": {"type": "object", "properties": {}}}]}
+RESPONSES_LOST = ["$.truncation", "$.tools[0]", "$.reasoning.summary"]
+
+
+def _header_paths(value: str) -> tuple[int, list[str]]:
+    count, _, rest = value.partition(";")
+    return int(count), [p.strip() for p in rest.split(",") if p.strip()]
+
+
+def test_offline_chat_serves_n_and_reports_the_other_losses() -> None:
+    log = io.StringIO()
+    client = make_client(log)
+    response = client.post("/v1/chat/completions", json=CHAT_LOSSY)
+    assert response.status_code == 200
+    choices = response.json()["choices"]
+    assert [c["index"] for c in choices] == [0, 1, 2]
+    assert len({c["message"]["content"] for c in choices}) == 3, "each choice is its own answer"
+    count, paths = _header_paths(response.headers["x-migrator-losses"])
+    assert (count, sorted(paths)) == (3, ["$.logit_bias", "$.seed", "$.stop"])
+    line = log_lines(log)[-1]
+    assert line["losses"] == 3 and sorted(line["loss_paths"]) == ["$.logit_bias", "$.seed", "$.stop"]
+    again = client.post("/v1/chat/completions", json=CHAT_LOSSY).json()["choices"]
+    assert [c["message"]["content"] for c in again] == [c["message"]["content"] for c in choices], "deterministic"
+
+
+def test_offline_chat_stream_has_n_choice_indexes_and_the_header() -> None:
+    client = make_client()
+    body = {**CHAT_LOSSY, "stream": True, "stream_options": {"include_usage": True}}
+    response = client.post("/v1/chat/completions", json=body)
+    assert response.status_code == 200
+    assert _header_paths(response.headers["x-migrator-losses"])[0] == 3
+    frames = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: {")]
+    indexes = {c["index"] for f in frames for c in f["choices"]}
+    assert indexes == {0, 1, 2}
+    finishes = [c["index"] for f in frames for c in f["choices"] if c.get("finish_reason")]
+    assert sorted(finishes) == [0, 1, 2]
+    usage = [f for f in frames if f.get("usage")]
+    assert len(usage) == 1 and usage[0]["choices"] == [], "one usage chunk for all choices, at the end"
+    assert response.text.rstrip().endswith("data: [DONE]")
+
+
+def test_offline_chat_n_out_of_range_and_empty_messages_are_400() -> None:
+    client = make_client()
+    assert assert_api_error(client.post("/v1/chat/completions", json={**CHAT_LOSSY, "n": 0}), 400)["param"] == "n"
+    assert assert_api_error(client.post("/v1/chat/completions", json={**CHAT_LOSSY, "n": "3"}), 400)["param"] == "n"
+    empty = {"model": "m", "messages": []}
+    assert assert_api_error(client.post("/v1/chat/completions", json=empty), 400)["param"] == "messages"
+
+
+def test_strict_answers_400_naming_every_loss() -> None:
+    client = make_client(strict=True)
+    error = assert_api_error(client.post("/v1/chat/completions", json=CHAT_LOSSY), 400)
+    assert error["code"] == "unsupported_parameter" and error["param"] in ("seed", "logit_bias", "stop")
+    for path in ("$.seed", "$.logit_bias", "$.stop"):
+        assert path in error["message"]
+    assert "$.n " not in error["message"], "the offline model serves n"
+    exact = client.post("/v1/chat/completions", json={"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})
+    assert exact.status_code == 200 and exact.headers["x-migrator-losses"] == "0"
+
+
+def test_bridge_responses_reports_losses_and_does_not_echo_them(fake: FakeUpstream) -> None:
+    fake.reset()
+    log = io.StringIO()
+    client = make_client(log, upstream=fake.base_url)
+    response = client.post("/v1/responses", json=RESPONSES_LOSSY)
+    assert response.status_code == 200
+    count, paths = _header_paths(response.headers["x-migrator-losses"])
+    assert count == 3 and sorted(paths) == sorted(RESPONSES_LOST)
+    body = response.json()
+    assert [t["type"] for t in body["tools"]] == ["function"], "file_search was never offered upstream"
+    assert body.get("truncation") != "auto" and (body.get("reasoning") or {}).get("summary") is None
+    assert sorted(log_lines(log)[-1]["loss_paths"]) == sorted(RESPONSES_LOST)
+    streamed = client.post("/v1/responses", json={**RESPONSES_LOSSY, "stream": True})
+    assert streamed.status_code == 200 and _header_paths(streamed.headers["x-migrator-losses"])[0] == 3
+
+
+def test_bridge_strict_refuses_before_calling_the_upstream(fake: FakeUpstream) -> None:
+    fake.reset()
+    client = make_client(upstream=fake.base_url, strict=True)
+    error = assert_api_error(client.post("/v1/responses", json=RESPONSES_LOSSY), 400)
+    assert all(path in error["message"] for path in RESPONSES_LOST)
+    assert fake.calls == []
+
+
+def test_losses_header_is_ascii_bounded_and_parseable() -> None:
+    from migrator.mapping import Loss
+    from migrator.server.losses import MAX_HEADER, header_value
+
+    odd = [Loss('$.metadata["a,b;ü"]', "metadata", "dropped", "x")]
+    value = header_value(odd)
+    assert value == '1; $.metadata["a%2Cb%3B%C3%BC"]'
+    many = [Loss(f"$.tools[{i}]", "tools", "unsupported", "x") for i in range(500)]
+    value = header_value(many)
+    assert len(value) <= MAX_HEADER and value.isascii() and value.startswith("500; $.tools[0], ") and value.endswith(", ...")
+    assert header_value([]) == "0"

@@ -29,6 +29,7 @@ import httpx
 
 from ..mapping import Loss, MappingError, Problem, detect, translate
 from ..mapping.errors import describe
+from ..server.losses import LOSSES_HEADER, header_value
 from ..streams import StreamError, atranslate_sse, translate_sse
 from ..streams.sse import encode_chat, encode_responses
 
@@ -50,9 +51,6 @@ __all__ = [
 
 UpstreamAPI = Literal["chat", "responses"]
 LossCallback = Callable[[list[Loss]], None]
-
-#: The header on every translated answer: how many fields could not be carried exactly.
-LOSSES_HEADER = "x-migrator-losses"
 
 _ENDPOINT = {"chat": "/chat/completions", "responses": "/responses"}
 _OTHER: dict[str, UpstreamAPI] = {"chat": "responses", "responses": "chat"}
@@ -218,7 +216,7 @@ class _Bridge:
     def stream_headers(self, ex: _Exchange, headers: _Pairs) -> _Pairs:
         self._report(ex.losses)
         return [*_without(headers, "content-length", "content-encoding", "content-type", LOSSES_HEADER),
-                ("content-type", _SSE), (LOSSES_HEADER, str(len(ex.losses)))]
+                ("content-type", _SSE), (LOSSES_HEADER, header_value(ex.losses))]
 
     def answer(self, ex: _Exchange, status: int, headers: _Pairs, body: bytes) -> _Reply:
         """A whole upstream answer (a result, or an error of any status) for the client.
@@ -231,7 +229,7 @@ class _Bridge:
         self._report(losses)
         keep = _without(headers, "content-length", "content-encoding", "content-type", LOSSES_HEADER,
                         *(() if retry else ("x-should-retry",)))
-        return _Reply(status, [*keep, ("content-type", _JSON), (LOSSES_HEADER, str(len(losses))),
+        return _Reply(status, [*keep, ("content-type", _JSON), (LOSSES_HEADER, header_value(losses)),
                                *(() if retry else (("x-should-retry", "false"),))], out)
 
     def _result(self, ex: _Exchange, status: int, body: bytes, losses: list[Loss]) -> tuple[int, bytes, bool]:
@@ -510,7 +508,7 @@ _DOC = """
     their status and OpenAI's error shape; a request body migrator cannot translate is answered 400
     (``param`` names its JSON path) and never sent; a failed upstream Response is a 502, and an
     upstream answer that cannot be translated a 502 with ``x-should-retry: false``. Translated
-    answers carry ``x-migrator-losses: <count>``, and ``on_losses`` gets the list once per
+    answers carry ``x-migrator-losses: <count>[; <path>, …]`` (the format of ``migrator serve``), and ``on_losses`` gets the list once per
     translated exchange (for a stream, the request's losses, when the stream starts).
     """
 

@@ -11,9 +11,13 @@ retrieve/delete/input_items endpoints work over a stateless upstream.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hmac
 import json
+import re
+import secrets
 import sys
+import time
 import traceback
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
@@ -34,6 +38,7 @@ from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frame_bat
 from ..streams.sse import encode_chat
 from .items import normalize_input
 from .logs import AccessLog, AccessRecord
+from .losses import LOSSES_HEADER, header_value, strict_message
 from .store import ResponseStore
 from .upstream import Backend, UpstreamError, error_json
 
@@ -64,6 +69,7 @@ class ServerState:
     log: AccessLog
     api_key: str | None = None
     offline: bool = False
+    strict: bool = False
     limits: Limits = field(default_factory=Limits)
     active: int = 0
 
@@ -167,6 +173,49 @@ def _upstream_headers(request: Request, request_id: str) -> dict[str, str]:
     return headers
 
 
+_STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]")
+
+
+def _without_paths(body: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """``body`` less the values at ``paths`` (``$.truncation``, ``$.tools[0]``, ``$.reasoning.summary``).
+
+    The Response echoes the request's parameters; one the upstream never received (a loss) is
+    left out of the echo rather than shown as if it had been used.
+    """
+    if not paths:
+        return body
+    out = copy.deepcopy(body)
+    for path in sorted(paths, key=lambda p: [int(i) if i else -1 for _, i in _STEP.findall(p)], reverse=True):
+        steps = _STEP.findall(path[1:]) if path.startswith("$") else []
+        if not steps or "".join(f".{k}" if k else f"[{i}]" for k, i in steps) != path[1:]:
+            continue  # a path this simple walk does not read: the echo keeps it
+        node: Any = out
+        for key, index in steps[:-1]:
+            if key and type(node) is dict:
+                node = node.get(key)
+            elif index and type(node) is list and int(index) < len(node):
+                node = node[int(index)]
+            else:
+                break
+        key, index = steps[-1]
+        if key and type(node) is dict:
+            node.pop(key, None)
+        elif index and type(node) is list and int(index) < len(node):
+            del node[int(index)]
+    return out
+
+
+def _add_usage(total: dict[str, Any] | None, more: Any) -> dict[str, Any] | None:
+    """Chat usage of the ``n`` choices: one prompt, the completions summed."""
+    if not isinstance(more, dict):
+        return total
+    if total is None:
+        return dict(more)
+    for key in ("completion_tokens", "total_tokens"):
+        total[key] = total.get(key, 0) + more.get(key, 0)
+    return total
+
+
 def _tokens(usage: Any) -> int | None:
     if not isinstance(usage, dict):
         return None
@@ -265,6 +314,9 @@ class Server:
             if not streaming:
                 state.active -= 1
         response.headers["x-request-id"] = request_id
+        if record.direction not in ("-", "native") and response.status_code < 400:
+            # A stream's header says what its request lost; the access log adds the answer's losses.
+            response.headers[LOSSES_HEADER] = header_value(record.loss_paths, record.losses)
         record.status = response.status_code
         if not isinstance(response, StreamingResponse):
             record.finish()
@@ -336,13 +388,20 @@ class Server:
             chat_body = self._to_chat(upstream_body, record)
             answer = await backend.send(chat_body, headers)
             record.upstream_status = answer.status
-            result = self._result(answer.body, "responses", record, request=upstream_body)
+            result = self._result(answer.body, "responses", record, request=_without_paths(upstream_body, record.loss_paths))
         record.tokens = _tokens(result.get("usage"))
         return JSONResponse(keep(result))
 
     def _to_chat(self, body: dict[str, Any], record: AccessRecord) -> dict[str, Any]:
-        t = _translate_request(body, "chat")
-        record.losses += len(t.losses)
+        return self._translate_request(body, "chat", record)
+
+    def _translate_request(self, body: dict[str, Any], to: str, record: AccessRecord) -> dict[str, Any]:
+        """The client's body for the backend; with ``--strict`` a loss is the client's 400, as the API
+        answers a parameter it does not support, naming every one."""
+        t = _translate_request(body, to)
+        if t.losses and self.state.strict:
+            raise HTTPError(400, strict_message(t.losses, to), code="unsupported_parameter", param=param_of(t.losses[0].path))
+        record.add_losses(t.losses)
         return t.body
 
     def _result(self, body: dict[str, Any], to: str, record: AccessRecord, request: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -350,7 +409,7 @@ class Server:
             t = translate(body, to, request=request)  # type: ignore[arg-type]
         except MappingError as exc:
             raise UpstreamError(502, error_json(f"the upstream's answer cannot be translated: {exc}", "upstream_error")) from None
-        record.losses += len(t.losses)
+        record.add_losses(t.losses)
         if t.target == "error":
             raise UpstreamError(502, t.body)
         return t.body
@@ -366,7 +425,7 @@ class Server:
             chat_body["stream"] = True
             chat_body.setdefault("stream_options", {})["include_usage"] = True
             source = await backend.stream(chat_body, headers)
-            translator = StreamTranslator("responses", request=upstream_body)
+            translator = StreamTranslator("responses", request=_without_paths(upstream_body, record.loss_paths))
         record.upstream_status = 200
 
         return self._stream(source, translator, record, lambda out: self._watch_terminal(out, keep, record))
@@ -398,9 +457,13 @@ class Server:
             record.tokens = _tokens(answer.body.get("usage"))
             return JSONResponse(answer.body)
         record.direction = "chat→responses"
-        t = _translate_request(body, "responses")
-        record.losses += len(t.losses)
-        upstream_body = t.body
+        if state.offline and body.get("messages") == []:
+            raise HTTPError(400, "[] is too short - 'messages'", code="empty_array", param="messages")
+        n = self._offline_n(body)
+        upstream_body = self._translate_request({k: v for k, v in body.items() if k != "n"} if n else body, "responses",
+                                                record)
+        if n > 1:
+            return await self._offline_choices(upstream_body, n, streaming, body.get("stream_options"), record)
         if streaming:
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -412,6 +475,94 @@ class Server:
         result = self._result(answer.body, "chat", record)
         record.tokens = _tokens(result.get("usage"))
         return JSONResponse(result)
+
+    def _offline_n(self, body: dict[str, Any]) -> int:
+        """Chat's ``n`` when the offline model serves it natively (0: absent, or not offline)."""
+        if not self.state.offline or body.get("n") is None:
+            return 0
+        n = body["n"]
+        if type(n) is not int or not 1 <= n <= 128:
+            raise HTTPError(400, f"Invalid value for 'n': expected an integer from 1 to 128, got {json.dumps(n)[:40]}.",
+                            code="invalid_value", param="n")
+        return n
+
+    async def _offline_choices(self, upstream_body: dict[str, Any], n: int, streaming: bool, options: Any,
+                               record: AccessRecord) -> Response:
+        """``n`` choices from the offline model: variant i of the answer is choice i, as the API numbers them."""
+        from .offline_backend import OfflineBackend
+
+        backend = self.state.backend
+        assert isinstance(backend, OfflineBackend)
+        rid, created = "resp_" + secrets.token_hex(24), time.time()
+        record.upstream_status = 200
+        if streaming:
+            include_usage = isinstance(options, dict) and options.get("include_usage") is True
+            return StreamingResponse(self._choice_stream(backend, upstream_body, n, rid, created, include_usage, record),
+                                     media_type="text/event-stream", headers=SSE_HEADERS)
+        merged: dict[str, Any] | None = None
+        for i in range(n):
+            answer = await backend.send(upstream_body, {}, variant=i, response_id=rid, created_at=created)
+            result = self._result(answer.body, "chat", record)
+            if merged is None:
+                merged = result
+                continue
+            choice = result["choices"][0]
+            merged["choices"].append({**choice, "index": i})
+            usage, more = merged.get("usage"), result.get("usage")
+            if isinstance(usage, dict) and isinstance(more, dict):
+                for key in ("completion_tokens", "total_tokens"):
+                    usage[key] = usage.get(key, 0) + more.get(key, 0)
+        assert merged is not None
+        record.tokens = _tokens(merged.get("usage"))
+        return JSONResponse(merged)
+
+    async def _choice_stream(self, backend: Any, upstream_body: dict[str, Any], n: int, rid: str, created: float,
+                             include_usage: bool, record: AccessRecord) -> AsyncIterator[bytes]:
+        """The ``n`` variants' chunks with their choice index, one usage chunk at the end (if asked)."""
+        encoder = SSEEncoder("chat")
+        usage: dict[str, Any] | None = None
+        last: dict[str, Any] = {}
+        try:
+            for i in range(n):
+                translator = StreamTranslator("chat", include_usage=True)
+                events = backend.events(upstream_body, variant=i, response_id=rid, created_at=created)
+                async for event in events:
+                    for out in translator.feed(event):
+                        if self._choice_chunk(out, i, include_usage) is None:
+                            usage = _add_usage(usage, out.get("usage"))
+                            last = out
+                            continue
+                        record.first_token()
+                        yield encoder.encode(out)
+                for out in translator.finish():
+                    if self._choice_chunk(out, i, include_usage) is None:
+                        usage = _add_usage(usage, out.get("usage"))
+                        last = out
+                        continue
+                    yield encoder.encode(out)
+            if include_usage and usage is not None:
+                yield encoder.encode({**last, "choices": [], "usage": usage})
+            yield encoder.close()
+        except (UpstreamError, StreamError) as exc:
+            yield encoder.encode(exc.body if isinstance(exc, UpstreamError) else error_json(str(exc)))
+        finally:
+            record.tokens = _tokens(usage)
+            record.finish()
+            self.state.log.write(record)
+
+    @staticmethod
+    def _choice_chunk(out: dict[str, Any], index: int, include_usage: bool) -> dict[str, Any] | None:
+        """A chunk renumbered for choice ``index``; None for a variant's own usage chunk (summed instead)."""
+        choices = out.get("choices")
+        if choices == [] and "usage" in out:
+            return None
+        if isinstance(choices, list):
+            for choice in choices:
+                if isinstance(choice, dict):
+                    choice["index"] = index
+        if not include_usage:
+            out.pop("usage", None)
+        return out
 
     def _relay(self, source: AsyncIterator[bytes], record: AccessRecord) -> StreamingResponse:
         async def body() -> AsyncIterator[bytes]:

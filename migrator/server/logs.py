@@ -10,8 +10,11 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import IO
+
+from ..mapping import Loss
 
 
 @dataclass
@@ -27,7 +30,19 @@ class AccessRecord:
     ttft_ms: float | None = None
     tokens: int | None = None
     losses: int = 0
+    loss_paths: list[str] = field(default_factory=list)
+    note: str | None = None
     started: float = field(default_factory=time.perf_counter, repr=False)
+
+    def add_losses(self, losses: Sequence[Loss]) -> None:
+        """Count them, and list each path once (the log says where, not only how many)."""
+        if losses:
+            self.losses += len(losses)
+            seen = set(self.loss_paths)
+            for loss in losses:
+                if loss.path not in seen:
+                    seen.add(loss.path)
+                    self.loss_paths.append(loss.path)
 
     def first_token(self) -> None:
         if self.ttft_ms is None:
@@ -51,6 +66,8 @@ class AccessLog:
             return
         data = asdict(record)
         del data["started"]
+        if data["note"] is None:
+            del data["note"]
         data["time"] = round(time.time(), 3)
         line = json.dumps(data, separators=(",", ":"))
         with self._lock:

@@ -591,9 +591,9 @@ def _mentions(text: str, name: str) -> bool:
 class _Context:
     """What the conversation offers to fill answers with, computed once."""
 
-    def __init__(self, request: Mapping[str, Any]) -> None:
+    def __init__(self, request: Mapping[str, Any], variant: int = 0) -> None:
         self.conv = normalize_conversation(request)
-        self.seed = _sha(_canonical(self.conv))
+        self.seed = _sha(_canonical(self.conv) + (f":variant{variant}" if variant else ""))
         users = [e["text"] for e in self.conv if e["kind"] == "message" and e["role"] == "user"]
         self.turn = len(users)
         self.last_user: str | None = users[-1] if users else None
@@ -997,9 +997,9 @@ def _echo(request: Mapping[str, Any]) -> dict[str, Any]:
     return echo
 
 
-def _build(request: dict[str, Any], response_id: str | None, created_at: float | None) -> dict[str, Any]:
+def _build(request: dict[str, Any], response_id: str | None, created_at: float | None, variant: int = 0) -> dict[str, Any]:
     validate(request)
-    ctx = _Context(request)
+    ctx = _Context(request, variant)
     rid = response_id if response_id is not None else f"resp_{_sha(_canonical(request))[:48]}"
     created = created_at if created_at is not None else DEFAULT_CREATED_AT
     budget = request.get("max_output_tokens")
@@ -1049,15 +1049,17 @@ def _build(request: dict[str, Any], response_id: str | None, created_at: float |
     }
 
 
-def generate(request: dict[str, Any], *, response_id: str | None = None, created_at: float | None = None) -> dict[str, Any]:
+def generate(request: dict[str, Any], *, response_id: str | None = None, created_at: float | None = None,
+             variant: int = 0) -> dict[str, Any]:
     """The whole Response for a Responses request; raises :class:`OfflineRequestError`.
 
     Without ``response_id`` the id is a hash of the request and without
     ``created_at`` it is :data:`DEFAULT_CREATED_AT`, so the same request gives
     the same bytes; item ids derive from the response id so that two stored
-    responses never share one.
+    responses never share one. ``variant`` > 0 folds into the seed: another
+    deterministic answer to the same request (chat's ``n`` choices).
     """
-    return _build(request, response_id, created_at)
+    return _build(request, response_id, created_at, variant)
 
 
 _DELTA_WORDS: Final = re.compile(r"\s*\S+|\s+")
@@ -1065,7 +1067,7 @@ _DELTA_JSON: Final = re.compile(r"\s*(?:\w+|[^\w\s]+)|\s+")
 
 
 def generate_events(
-    request: dict[str, Any], *, response_id: str | None = None, created_at: float | None = None
+    request: dict[str, Any], *, response_id: str | None = None, created_at: float | None = None, variant: int = 0
 ) -> Iterator[dict[str, Any]]:
     """The same Response as OpenAI streams it, ending in ``generate``'s body.
 
@@ -1075,7 +1077,7 @@ def generate_events(
     granularity OpenAI's own streams show; ``obfuscation`` padding is left out
     (optional, and meaningless offline).
     """
-    final = _build(request, response_id, created_at)
+    final = _build(request, response_id, created_at, variant)
     return _events(final)
 
 

@@ -27,12 +27,24 @@ class OfflineBackend:
         except offline.OfflineRequestError as exc:
             raise UpstreamError(exc.status, error_json(str(exc), "invalid_request_error", exc.code, exc.param)) from None
 
-    async def send(self, body: dict[str, Any], headers: Mapping[str, str]) -> Answer:
+    async def send(self, body: dict[str, Any], headers: Mapping[str, str], *, variant: int = 0,
+                   response_id: str | None = None, created_at: float | None = None) -> Answer:
+        """``variant`` > 0 is another answer to the same request (chat's ``n`` choices)."""
         self._check(body)
         if self.latency:
             await asyncio.sleep(self.latency)
-        response = offline.generate(body, response_id="resp_" + uuid.uuid4().hex, created_at=time.time())
+        response = offline.generate(body, response_id=response_id or "resp_" + uuid.uuid4().hex,
+                                    created_at=created_at or time.time(), variant=variant)
         return Answer(200, response, {})
+
+    async def events(self, body: dict[str, Any], *, variant: int, response_id: str,
+                     created_at: float) -> AsyncIterator[dict[str, Any]]:
+        """One variant's events as dicts (no SSE round trip): chat's ``n`` streams are built from them."""
+        self._check(body)
+        for event in offline.generate_events(body, response_id=response_id, created_at=created_at, variant=variant):
+            if self.latency and event.get("type", "").endswith(".delta"):
+                await asyncio.sleep(self.latency)
+            yield event
 
     async def stream(self, body: dict[str, Any], headers: Mapping[str, str]) -> AsyncIterator[bytes]:
         self._check(body)

@@ -34,6 +34,7 @@ class ServeConfig(BaseModel):
     max_concurrency: int = Field(256, ge=1)
     latency_ms: float = Field(0.0, ge=0)
     access_log: str | None = None  # a file; stderr when None; "-" for none
+    strict: bool = False  # a request that would lose a field is a 400 naming every loss
     graceful_timeout: float = Field(30.0, ge=0)
 
     @field_validator("upstream")
@@ -84,6 +85,7 @@ def build_state(config: ServeConfig, log_stream: IO[str] | None = None) -> Serve
         log=log,
         api_key=_secret(config.api_key_env, "--api-key-env"),
         offline=config.upstream is None,
+        strict=config.strict,
         limits=Limits(int(config.max_body_mb * 1024 * 1024), config.max_concurrency),
     )
 
