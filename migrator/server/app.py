@@ -35,12 +35,13 @@ from ..mapping import MappingError, Translation, translate
 from ..mapping.json_text import loads as json_loads
 from ..mapping.rules import TABLES
 from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frame_batches
-from ..streams.sse import encode_chat
+from ..streams.sse import encode_chat, encode_responses
 from .items import normalize_input
 from .logs import AccessLog, AccessRecord
 from .losses import LOSSES_HEADER, header_value, strict_message
-from .store import ResponseStore
-from .upstream import Backend, UpstreamError, error_json
+from .offline import _events as finished_events
+from .store import ResponseStore, owner_of
+from .upstream import AnsweredJSON, Backend, UpstreamError, error_json
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 _OPENING = frozenset({"response.created", "response.in_progress"})
@@ -216,6 +217,16 @@ def _add_usage(total: dict[str, Any] | None, more: Any) -> dict[str, Any] | None
     return total
 
 
+def _bearer(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+
+
+def _owner(request: Request) -> str:
+    """Whose stored responses a request may see: its bearer token's hash (no token: the anonymous owner)."""
+    return owner_of(_bearer(request))
+
+
 def _tokens(usage: Any) -> int | None:
     if not isinstance(usage, dict):
         return None
@@ -278,8 +289,7 @@ class Server:
         record = AccessRecord(request_id=request_id, method=request.method, path=request.url.path, endpoint=endpoint)
         request.state.request_id = request_id
         if state.api_key is not None:
-            auth = request.headers.get("authorization", "")
-            token = auth[7:] if auth[:7].lower() == "bearer " else ""
+            token = _bearer(request)
             if not hmac.compare_digest(token.encode(), state.api_key.encode()):
                 record.status = 401
                 state.log.write(record)
@@ -314,6 +324,8 @@ class Server:
             if not streaming:
                 state.active -= 1
         response.headers["x-request-id"] = request_id
+        if record.note is not None:
+            response.headers["x-migrator-note"] = record.note
         if record.direction not in ("-", "native") and response.status_code < 400:
             # A stream's header says what its request lost; the access log adds the answer's losses.
             response.headers[LOSSES_HEADER] = header_value(record.loss_paths, record.losses)
@@ -342,17 +354,36 @@ class Server:
     async def responses(self, request: Request) -> Response:
         return await self._handle(request, "responses", self._responses)
 
+    @property
+    def passthrough(self) -> bool:
+        """A responses upstream keeps its own state: ids, storage and chains are its business."""
+        return not self.state.offline and self.state.backend.api == "responses"
+
     async def _responses(self, request: Request, record: AccessRecord) -> Response:
         state = self.state
         body = await self._body(request, "responses")
+        headers = _upstream_headers(request, record.request_id)
+        backend = state.backend
+        if self.passthrough:
+            record.direction = "native"
+            if body.get("stream") is True:
+                source = await self._open_stream(body, headers, record, echo=body)
+                record.upstream_status = 200
+                return self._stream(source, StreamTranslator("responses"), record,
+                                    lambda out: self._watch_terminal(out, None, record))
+            answer = await backend.send(body, headers)
+            record.upstream_status = answer.status
+            record.tokens = _tokens(answer.body.get("usage"))
+            return JSONResponse(answer.body)
+        owner = _owner(request)
         prev_id = body.get("previous_response_id")
         context: list[dict[str, Any]] = []
         if prev_id is not None and not isinstance(prev_id, str):
             raise HTTPError(400, "Invalid type for 'previous_response_id': expected a string.", code="invalid_type",
                             param="previous_response_id")
         if prev_id is not None:
-            history = state.store.history(prev_id)
-            if history is None:
+            history = state.store.history(prev_id, owner)
+            if history is None:  # never made, expired, deleted, or another credential's: the same 404
                 raise HTTPError(404, f"Previous response with id '{prev_id}' not found.", code="previous_response_not_found",
                                 param="previous_response_id")
             context = history
@@ -366,20 +397,22 @@ class Server:
         upstream_body.pop("previous_response_id", None)
         if prev_id is not None:
             upstream_body["input"] = full
-        headers = _upstream_headers(request, record.request_id)
-        backend = state.backend
         record.direction = "native" if backend.api == "responses" else "responses→chat"
+        # The id the client sees and the store keys: minted here, unguessable, whatever id the
+        # upstream sent (upstreams that repeat ids would otherwise make two users share one).
+        response_id = "resp_" + secrets.token_hex(24)
 
         def keep(response: dict[str, Any]) -> dict[str, Any]:
+            response["id"] = response_id
             if prev_id is not None:
                 response["previous_response_id"] = prev_id
-            if body.get("store", True) is not False and isinstance(response.get("id"), str):
+            if body.get("store", True) is not False:
                 # Typed and with ids, as the API lists them; made here, after the answer, not before the first token.
-                state.store.put(response, normalize_input(given, "req:" + record.request_id), full)
+                state.store.put(response, normalize_input(given, "req:" + record.request_id), full, owner)
             return response
 
         if body.get("stream") is True:
-            return await self._responses_stream(upstream_body, body, headers, record, keep)
+            return await self._responses_stream(upstream_body, headers, record, keep, response_id)
         if backend.api == "responses":
             answer = await backend.send(upstream_body, headers)
             record.upstream_status = answer.status
@@ -414,28 +447,81 @@ class Server:
             raise UpstreamError(502, t.body)
         return t.body
 
-    async def _responses_stream(self, upstream_body: dict[str, Any], body: dict[str, Any], headers: dict[str, str],
-                                record: AccessRecord, keep: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+    async def _responses_stream(self, upstream_body: dict[str, Any], headers: dict[str, str], record: AccessRecord,
+                                keep: Callable[[dict[str, Any]], dict[str, Any]], response_id: str) -> Response:
         backend = self.state.backend
         if backend.api == "responses":
-            source = await backend.stream(upstream_body, headers)
+            source = await self._open_stream(upstream_body, headers, record, echo=upstream_body)
             translator = StreamTranslator("responses")  # a passthrough that still tells a break from an end
         else:
             chat_body = self._to_chat(upstream_body, record)
             chat_body["stream"] = True
             chat_body.setdefault("stream_options", {})["include_usage"] = True
-            source = await backend.stream(chat_body, headers)
-            translator = StreamTranslator("responses", request=_without_paths(upstream_body, record.loss_paths))
+            echo = _without_paths(upstream_body, record.loss_paths)
+            source = await self._open_stream(chat_body, headers, record, echo=echo)
+            translator = StreamTranslator("responses", request=echo)
         record.upstream_status = 200
 
-        return self._stream(source, translator, record, lambda out: self._watch_terminal(out, keep, record))
+        def watch(out: dict[str, Any]) -> None:
+            snapshot = out.get("response")
+            if type(snapshot) is dict:
+                snapshot["id"] = response_id  # every snapshot names the stored id, from response.created on
+            self._watch_terminal(out, keep, record)
 
-    def _watch_terminal(self, event: dict[str, Any], keep: Callable[[dict[str, Any]], dict[str, Any]], record: AccessRecord) -> None:
+        return self._stream(source, translator, record, watch)
+
+    async def _open_stream(self, body: dict[str, Any], headers: dict[str, str], record: AccessRecord, *,
+                           echo: dict[str, Any] | None = None, chat_usage: bool | None = None) -> AsyncIterator[bytes]:
+        """The backend's event stream; an upstream that answered JSON instead is said so and,
+        when that JSON is a whole answer, streamed as the events of a finished Response.
+
+        ``chat_usage`` set: the caller relays the bytes to a chat client as they are, so the
+        synthesized stream is chat chunks (with a usage chunk if it is True), else Responses events.
+        """
+        try:
+            return await self.state.backend.stream(body, headers)
+        except AnsweredJSON as exc:
+            answer = exc.body
+        record.note = "the upstream answered the stream request with JSON, not an event stream"
+        kind = answer.get("object") if type(answer) is dict else None
+        if kind == "response" and type(answer.get("output")) is list:
+            response = answer
+        elif kind == "chat.completion" and type(answer.get("choices")) is list:
+            response = self._result(answer, "responses", record, request=echo)
+        else:
+            error = answer.get("error") if type(answer) is dict else None
+            said = error.get("message") if type(error) is dict else None
+            raise UpstreamError(502, error_json(
+                f"{record.note}, and the JSON is not a whole answer" + (f": {said}" if isinstance(said, str) else ""),
+                "upstream_error", "upstream_not_sse"))
+        if any(type(item) is not dict or item.get("type") not in ("message", "function_call") for item in response["output"]):
+            raise UpstreamError(502, error_json(f"{record.note}; its output holds items migrator cannot replay as a stream",
+                                                "upstream_error", "upstream_not_sse"))
+        return self._replay(response, chat_usage)
+
+    @staticmethod
+    async def _replay(response: dict[str, Any], chat_usage: bool | None) -> AsyncIterator[bytes]:
+        """A finished Response as the events that stream it (the offline model's event builder)."""
+        if chat_usage is None:
+            for event in finished_events(response):
+                yield encode_responses(event)
+            return
+        translator, encoder = StreamTranslator("chat", include_usage=chat_usage), SSEEncoder("chat")
+        for event in finished_events(response):
+            for out in translator.feed(event):
+                yield encoder.encode(out)
+        for out in translator.finish():
+            yield encoder.encode(out)
+        yield encoder.close()
+
+    def _watch_terminal(self, event: dict[str, Any], keep: Callable[[dict[str, Any]], dict[str, Any]] | None,
+                        record: AccessRecord) -> None:
         if event.get("type") in ("response.completed", "response.incomplete", "response.failed"):
             response = event.get("response")
             if isinstance(response, dict):
                 record.tokens = _tokens(response.get("usage"))
-                keep(response)
+                if keep is not None:
+                    keep(response)
 
     # ------------------------------------------------------------ POST /v1/chat/completions
 
@@ -451,7 +537,9 @@ class Server:
         if backend.api == "chat":
             record.direction = "native"
             if streaming:
-                return self._relay(await backend.stream(body, headers), record)
+                options = body.get("stream_options")
+                chat_usage = isinstance(options, dict) and options.get("include_usage") is True
+                return self._relay(await self._open_stream(body, headers, record, chat_usage=chat_usage), record)
             answer = await backend.send(body, headers)
             record.upstream_status = answer.status
             record.tokens = _tokens(answer.body.get("usage"))
@@ -467,7 +555,7 @@ class Server:
         if streaming:
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
-            source = await backend.stream(upstream_body, headers)
+            source = await self._open_stream(upstream_body, headers, record, echo=upstream_body)
             record.upstream_status = 200
             return self._translated_chat_stream(source, include_usage, record)
         answer = await backend.send(upstream_body, headers)
@@ -497,7 +585,9 @@ class Server:
         record.upstream_status = 200
         if streaming:
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
-            return StreamingResponse(self._choice_stream(backend, upstream_body, n, rid, created, include_usage, record),
+            # Every variant is made before the status line: a body the model refuses is a 400, not a broken stream.
+            sources = [await backend.events(upstream_body, variant=i, response_id=rid, created_at=created) for i in range(n)]
+            return StreamingResponse(self._choice_stream(sources, include_usage, record),
                                      media_type="text/event-stream", headers=SSE_HEADERS)
         merged: dict[str, Any] | None = None
         for i in range(n):
@@ -516,16 +606,15 @@ class Server:
         record.tokens = _tokens(merged.get("usage"))
         return JSONResponse(merged)
 
-    async def _choice_stream(self, backend: Any, upstream_body: dict[str, Any], n: int, rid: str, created: float,
-                             include_usage: bool, record: AccessRecord) -> AsyncIterator[bytes]:
+    async def _choice_stream(self, sources: list[AsyncIterator[dict[str, Any]]], include_usage: bool,
+                             record: AccessRecord) -> AsyncIterator[bytes]:
         """The ``n`` variants' chunks with their choice index, one usage chunk at the end (if asked)."""
         encoder = SSEEncoder("chat")
         usage: dict[str, Any] | None = None
         last: dict[str, Any] = {}
         try:
-            for i in range(n):
+            for i, events in enumerate(sources):
                 translator = StreamTranslator("chat", include_usage=True)
-                events = backend.events(upstream_body, variant=i, response_id=rid, created_at=created)
                 async for event in events:
                     for out in translator.feed(event):
                         if self._choice_chunk(out, i, include_usage) is None:
@@ -636,10 +725,21 @@ class Server:
 
     # ------------------------------------------------------------ stored responses
 
+    async def _forwarded(self, request: Request, record: AccessRecord) -> Response:
+        """Passthrough: the upstream that made a response answers for it (its status and body as they are)."""
+        record.direction = "native"
+        backend: Any = self.state.backend
+        answer = await backend.forward(request.method, request.url.path.removeprefix("/v1"), request.url.query,
+                                       _upstream_headers(request, record.request_id))
+        record.upstream_status = answer.status
+        return JSONResponse(answer.body, status_code=answer.status)
+
     async def get_response(self, request: Request) -> Response:
         async def work(request: Request, record: AccessRecord) -> Response:
+            if self.passthrough:
+                return await self._forwarded(request, record)
             response_id = request.path_params["response_id"]
-            stored = self.state.store.get(response_id)
+            stored = self.state.store.get(response_id, _owner(request))
             if stored is None:
                 raise HTTPError(404, f"No response found with id '{response_id}'.", code="not_found")
             return JSONResponse(stored)
@@ -647,14 +747,18 @@ class Server:
 
     async def delete_response(self, request: Request) -> Response:
         async def work(request: Request, record: AccessRecord) -> Response:
+            if self.passthrough:
+                return await self._forwarded(request, record)
             response_id = request.path_params["response_id"]
-            if not self.state.store.delete(response_id):
+            if not self.state.store.delete(response_id, _owner(request)):
                 raise HTTPError(404, f"No response found with id '{response_id}'.", code="not_found")
             return JSONResponse({"id": response_id, "object": "response.deleted", "deleted": True})
         return await self._handle(request, "responses.delete", work)
 
     async def input_items(self, request: Request) -> Response:
         async def work(request: Request, record: AccessRecord) -> Response:
+            if self.passthrough:
+                return await self._forwarded(request, record)
             response_id = request.path_params["response_id"]
             query = request.query_params
             try:
@@ -666,7 +770,8 @@ class Server:
             order = query.get("order", "desc")
             if order not in ("asc", "desc"):
                 raise HTTPError(400, "order must be asc or desc", param="order")
-            page = self.state.store.list_input_items(response_id, limit=limit, order=order, after=query.get("after"))
+            page = self.state.store.list_input_items(response_id, limit=limit, order=order, after=query.get("after"),
+                                                     owner=_owner(request))
             if page is None:
                 raise HTTPError(404, f"No response found with id '{response_id}'.", code="not_found")
             return JSONResponse(page)

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
+import traceback
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from ..streams.sse import encode_responses
 from . import offline as offline
 from .upstream import Answer, UpstreamError, error_json
+
+_T = TypeVar("_T")
+
+
+def _guarded(build: Callable[[], _T]) -> _T:
+    """Run the model on a client's body: its refusals are the API's 400s, and so is a body whose
+    shape the model's checks let through but its generator cannot read (a note goes to stderr)."""
+    try:
+        return build()
+    except offline.OfflineRequestError as exc:
+        raise UpstreamError(exc.status, error_json(str(exc), "invalid_request_error", exc.code, exc.param)) from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        sys.stderr.write(f"migrator serve: the offline model raised {type(exc).__name__} on a request body "
+                         f"({where.filename}:{where.lineno}): {exc}; answered 400\n")
+        raise UpstreamError(400, error_json(f"the offline model cannot read this request ({type(exc).__name__}); check "
+                                            "the types of its fields against the API reference", "invalid_request_error",
+                                            "invalid_request_body")) from None
 
 
 class OfflineBackend:
@@ -21,39 +41,38 @@ class OfflineBackend:
     def __init__(self, latency_ms: float = 0.0) -> None:
         self.latency = max(0.0, latency_ms) / 1000
 
-    def _check(self, body: dict[str, Any]) -> None:
-        try:
-            offline.validate(body)
-        except offline.OfflineRequestError as exc:
-            raise UpstreamError(exc.status, error_json(str(exc), "invalid_request_error", exc.code, exc.param)) from None
-
     async def send(self, body: dict[str, Any], headers: Mapping[str, str], *, variant: int = 0,
                    response_id: str | None = None, created_at: float | None = None) -> Answer:
         """``variant`` > 0 is another answer to the same request (chat's ``n`` choices)."""
-        self._check(body)
+        response = _guarded(lambda: offline.generate(body, response_id=response_id or "resp_" + uuid.uuid4().hex,
+                                                     created_at=created_at or time.time(), variant=variant))
         if self.latency:
             await asyncio.sleep(self.latency)
-        response = offline.generate(body, response_id=response_id or "resp_" + uuid.uuid4().hex,
-                                    created_at=created_at or time.time(), variant=variant)
         return Answer(200, response, {})
+
+    async def stream(self, body: dict[str, Any], headers: Mapping[str, str]) -> AsyncIterator[bytes]:
+        events = await self.events(body, variant=0, response_id="resp_" + uuid.uuid4().hex, created_at=time.time())
+        return self._encoded(events)
 
     async def events(self, body: dict[str, Any], *, variant: int, response_id: str,
                      created_at: float) -> AsyncIterator[dict[str, Any]]:
-        """One variant's events as dicts (no SSE round trip): chat's ``n`` streams are built from them."""
-        self._check(body)
-        for event in offline.generate_events(body, response_id=response_id, created_at=created_at, variant=variant):
+        """One variant's events as dicts (no SSE round trip: chat's ``n`` streams are built from them).
+
+        The whole answer is made here, before the first event, so a body the model refuses is a
+        400 and never a broken stream.
+        """
+        built = _guarded(lambda: list(offline.generate_events(body, response_id=response_id, created_at=created_at,
+                                                              variant=variant)))
+        return self._paced(built)
+
+    async def _paced(self, events: Iterable[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        for event in events:
             if self.latency and event.get("type", "").endswith(".delta"):
                 await asyncio.sleep(self.latency)
             yield event
 
-    async def stream(self, body: dict[str, Any], headers: Mapping[str, str]) -> AsyncIterator[bytes]:
-        self._check(body)
-        return self._events(body)
-
-    async def _events(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
-        for event in offline.generate_events(body, response_id="resp_" + uuid.uuid4().hex, created_at=time.time()):
-            if self.latency and event.get("type", "").endswith(".delta"):
-                await asyncio.sleep(self.latency)
+    async def _encoded(self, events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+        async for event in events:
             yield encode_responses(event)
 
     async def models(self, headers: Mapping[str, str]) -> dict[str, Any]:

@@ -5,10 +5,18 @@ In memory for the server's lifetime by default, or in a file that survives
 restarts. Each row keeps the whole Response and the full input that produced
 it (the previous turns already expanded), so a chain of any length is
 rebuilt from one row.
+
+Each row belongs to an owner: a hash of the credential that created it (never
+the credential). Every read, delete and continuation names the owner, so another
+credential finds nothing: it gets the same 404 as for an id that never existed.
+A file written before owners existed gains the column; its old rows get the
+owner ``""``, which no request has, so they are kept (until they expire) but
+served to no one rather than to everyone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -22,10 +30,21 @@ CREATE TABLE IF NOT EXISTS responses (
     created_at  REAL NOT NULL,
     response    TEXT NOT NULL,
     input_items TEXT NOT NULL,
-    context     TEXT NOT NULL
+    context     TEXT NOT NULL,
+    owner       TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS responses_created ON responses (created_at);
 """
+
+ANONYMOUS = "anonymous"
+"""The owner of responses created without a bearer token: one shared owner, as documented."""
+
+
+def owner_of(token: str | None) -> str:
+    """The owner a bearer token stands for: its SHA-256, so the store never holds a credential."""
+    if not token:
+        return ANONYMOUS
+    return "sha256:" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -46,23 +65,26 @@ class ResponseStore:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
+        if "owner" not in columns:  # a file from before owners: its rows are served to no one
+            self._db.execute("ALTER TABLE responses ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
         self._puts = 0
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def put(self, response: dict[str, Any], input_items: list[dict[str, Any]], context: list[dict[str, Any]]) -> None:
+    def put(self, response: dict[str, Any], input_items: list[dict[str, Any]], context: list[dict[str, Any]],
+            owner: str) -> None:
         """Keep ``response``; ``input_items`` are this request's (listed by the API), ``context``
         the whole conversation that produced it (earlier turns expanded), which a follow-up continues."""
-        created = response.get("created_at")
-        created = float(created) if isinstance(created, (int, float)) else time.time()
+        created = time.time()  # retention counts from storing: an upstream's clock (or a fixed example time) is not ours
         dump = json.dumps
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO responses (id, created_at, response, input_items, context) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO responses (id, created_at, response, input_items, context, owner) VALUES (?, ?, ?, ?, ?, ?)",
                 (response["id"], created, dump(response, separators=(",", ":")), dump(input_items, separators=(",", ":")),
-                 dump(context, separators=(",", ":"))),
+                 dump(context, separators=(",", ":")), owner),
             )
             self._puts += 1
             if self._puts % 64 == 1:  # pruning costs two queries; once every 64 stores keeps the limits within 64
@@ -76,20 +98,22 @@ class ResponseStore:
             self._db.execute(
                 "DELETE FROM responses WHERE id IN (SELECT id FROM responses ORDER BY created_at ASC LIMIT ?)", (excess,))
 
-    def get(self, response_id: str) -> dict[str, Any] | None:
+    def get(self, response_id: str, owner: str) -> dict[str, Any] | None:
         with self._lock:
-            row = self._db.execute("SELECT response FROM responses WHERE id = ?", (response_id,)).fetchone()
+            row = self._db.execute("SELECT response FROM responses WHERE id = ? AND owner = ?", (response_id, owner)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def input_items(self, response_id: str) -> list[dict[str, Any]] | None:
+    def input_items(self, response_id: str, owner: str) -> list[dict[str, Any]] | None:
         with self._lock:
-            row = self._db.execute("SELECT input_items FROM responses WHERE id = ?", (response_id,)).fetchone()
+            row = self._db.execute("SELECT input_items FROM responses WHERE id = ? AND owner = ?",
+                                   (response_id, owner)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def history(self, response_id: str) -> list[dict[str, Any]] | None:
+    def history(self, response_id: str, owner: str) -> list[dict[str, Any]] | None:
         """The conversation a follow-up continues: the stored input, then the stored output."""
         with self._lock:
-            row = self._db.execute("SELECT context, response FROM responses WHERE id = ?", (response_id,)).fetchone()
+            row = self._db.execute("SELECT context, response FROM responses WHERE id = ? AND owner = ?",
+                                   (response_id, owner)).fetchone()
         if row is None:
             return None
         items: list[dict[str, Any]] = json.loads(row[0])
@@ -97,14 +121,15 @@ class ResponseStore:
         items.extend(item for item in response.get("output", []) if item.get("type") != "reasoning" or item.get("encrypted_content"))
         return items
 
-    def delete(self, response_id: str) -> bool:
+    def delete(self, response_id: str, owner: str) -> bool:
         with self._lock:
-            cur = self._db.execute("DELETE FROM responses WHERE id = ?", (response_id,))
+            cur = self._db.execute("DELETE FROM responses WHERE id = ? AND owner = ?", (response_id, owner))
         return cur.rowcount > 0
 
-    def list_input_items(self, response_id: str, *, limit: int = 20, order: str = "desc", after: str | None = None) -> dict[str, Any] | None:
+    def list_input_items(self, response_id: str, *, limit: int = 20, order: str = "desc", after: str | None = None,
+                         owner: str) -> dict[str, Any] | None:
         """OpenAI's list shape: object, data, first_id, last_id, has_more."""
-        items = self.input_items(response_id)
+        items = self.input_items(response_id, owner)
         if items is None:
             return None
         ordered = list(reversed(items)) if order == "desc" else list(items)

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from ..mapping import MappingError, json_text
+
 _JSON = json.JSONEncoder(separators=(",", ":")).encode
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
@@ -36,6 +38,14 @@ class UpstreamError(Exception):
         self.body = body
         self.retry_after = retry_after
         super().__init__(f"{status}: {body.get('error', {}).get('message', '')}")
+
+
+class AnsweredJSON(Exception):
+    """The upstream answered a stream request with a JSON body (``body``), not an event stream."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+        super().__init__("the upstream answered a stream request with JSON, not an event stream")
 
 
 @dataclass
@@ -137,39 +147,48 @@ class HTTPBackend:
         return out
 
     async def _attempts(self, method: str, url: str, body: dict[str, Any] | None,
-                        headers: Mapping[str, str]) -> aiohttp.ClientResponse:
-        """Send, retrying 429/5xx and connection errors; returns an open response on success.
+                        headers: Mapping[str, str]) -> tuple[aiohttp.ClientResponse, float]:
+        """Send, retrying 429/5xx and connection errors; returns an open response and the deadline.
 
-        Every network step (connect, headers, reading a body) is guarded by the caller's
-        handlers too: a stall is a 504 and a broken connection a 502, each in OpenAI's error
-        shape, never a bare 500.
+        ``--upstream-timeout`` is a deadline for the whole exchange, retries and backoff included:
+        a retry whose wait would pass it is not made (the last failure is the answer), and a
+        timeout is never retried (the time is spent). Every network step is guarded: a stall is
+        a 504 and a broken connection a 502, each in OpenAI's error shape, never a bare 500.
         """
         hdrs = self._headers(headers)
         data = _JSON(body).encode() if body is not None else None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
         attempt = 0
         while True:
+            response: aiohttp.ClientResponse | None = None
             try:
-                response = await self._client().request(method, url, data=data, headers=hdrs)
+                response = await asyncio.wait_for(self._client().request(method, url, data=data, headers=hdrs),
+                                                  max(0.0, deadline - loop.time()))
                 if response.status < 400:
-                    return response
-                raw = await response.read()
+                    return response, deadline
+                raw = await asyncio.wait_for(response.read(), max(0.0, deadline - loop.time()))
                 response.release()
                 failure = _error_from(response.status, response.headers, raw)
                 retryable = response.status in RETRY_STATUSES
             except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-                failure = _timeout(self.timeout)
-                retryable = True
+                if response is not None:
+                    response.close()
+                raise _timeout(self.timeout) from None
             except aiohttp.ClientError as exc:
                 failure = _unreachable(exc)
                 retryable = True
             if not retryable or attempt >= self.retry.retries:
                 raise failure
-            await asyncio.sleep(self.retry.delay(attempt, failure.retry_after))
+            wait = self.retry.delay(attempt, failure.retry_after)
+            if loop.time() + wait >= deadline:
+                raise failure
+            await asyncio.sleep(wait)
             attempt += 1
 
-    async def _json(self, response: aiohttp.ClientResponse) -> Any:
+    async def _json(self, response: aiohttp.ClientResponse, deadline: float) -> Any:
         try:
-            raw = await response.read()
+            raw = await asyncio.wait_for(response.read(), max(0.0, deadline - asyncio.get_running_loop().time()))
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
             raise _timeout(self.timeout) from None
         except aiohttp.ClientError as exc:
@@ -177,19 +196,28 @@ class HTTPBackend:
         finally:
             response.release()
         try:
-            return json.loads(raw)
-        except ValueError:
+            return json_text.loads(raw)
+        except (ValueError, MappingError):
             raise UpstreamError(502, error_json("the upstream answered with invalid JSON", "upstream_error")) from None
 
     async def send(self, body: dict[str, Any], headers: Mapping[str, str]) -> Answer:
-        response = await self._attempts("POST", self.base_url + self.path, body, headers)
-        data = await self._json(response)
+        response, deadline = await self._attempts("POST", self.base_url + self.path, body, headers)
+        data = await self._json(response, deadline)
         if not isinstance(data, dict):
             raise UpstreamError(502, error_json("the upstream answered with a JSON value that is not an object", "upstream_error"))
         return Answer(response.status, data, dict(response.headers))
 
     async def stream(self, body: dict[str, Any], headers: Mapping[str, str]) -> AsyncIterator[bytes]:
-        response = await self._attempts("POST", self.base_url + self.path, body, headers)
+        """The deadline covers the wait for the answer's headers; then a stall of ``timeout``
+        between two reads ends the stream (a long answer that keeps coming is not cut).
+
+        An upstream that answers with JSON instead of an event stream (some ignore ``stream``)
+        raises :class:`AnsweredJSON` with the body, for the app to say so and, when it is a
+        whole answer, to stream it.
+        """
+        response, deadline = await self._attempts("POST", self.base_url + self.path, body, headers)
+        if response.content_type == "application/json":
+            raise AnsweredJSON(await self._json(response, deadline))
         return self._relay(response)
 
     async def _relay(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
@@ -208,8 +236,17 @@ class HTTPBackend:
             else:
                 response.close()  # a client that left mid-stream cancels the upstream request
 
+    async def forward(self, method: str, path: str, query: str, headers: Mapping[str, str]) -> Answer:
+        """A request passed to the upstream as it is (GET/DELETE of its stored responses)."""
+        url = self.base_url + path + (f"?{query}" if query else "")
+        response, deadline = await self._attempts(method, url, None, headers)
+        data = await self._json(response, deadline)
+        if not isinstance(data, dict):
+            raise UpstreamError(502, error_json("the upstream answered with a JSON value that is not an object", "upstream_error"))
+        return Answer(response.status, data, dict(response.headers))
+
     async def models(self, headers: Mapping[str, str]) -> dict[str, Any]:
-        data = await self._json(await self._attempts("GET", self.base_url + "/models", None, headers))
+        data = await self._json(*await self._attempts("GET", self.base_url + "/models", None, headers))
         return data if isinstance(data, dict) else {"object": "list", "data": []}
 
     async def aclose(self) -> None:
