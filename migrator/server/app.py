@@ -710,10 +710,17 @@ class Server:
                 tail = encoder.close()
                 if tail:
                     yield tail
-            except (UpstreamError, StreamError) as exc:
-                message = exc.body["error"]["message"] if isinstance(exc, UpstreamError) else str(exc)
+            except Exception as exc:  # after the status line: the stream ends with an error frame, never a cut
+                if isinstance(exc, UpstreamError):
+                    failure = exc
+                elif isinstance(exc, (StreamError, MappingError)):
+                    failure = UpstreamError(502, error_json(f"the upstream's stream cannot be translated: {exc}"))
+                else:
+                    _log_exception(f"streaming {record.path} ({record.request_id})")
+                    failure = UpstreamError(500, error_json(_INTERNAL, "server_error", "internal_error"))
+                message = failure.body["error"]["message"]
                 if translator.to == "chat":
-                    yield encoder.encode(exc.body if isinstance(exc, UpstreamError) else error_json(message))
+                    yield encoder.encode(failure.body)
                 else:
                     yield encoder.encode({"type": "error", "code": "server_error", "message": message, "param": None,
                                           "sequence_number": sent})
