@@ -431,3 +431,24 @@ def test_a_json_error_to_a_stream_request_is_a_502_naming_it(fake: FakeUpstream)
     error = response.json()["error"]
     assert error["code"] == "upstream_not_sse" and "not an event stream" in error["message"]
     assert "streaming is off on this gateway" in error["message"]
+
+
+def test_a_failure_after_the_first_byte_ends_the_stream_with_an_error_frame(monkeypatch: pytest.MonkeyPatch,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The status line is gone by then: the client gets an error frame of its dialect, never a cut connection."""
+    import migrator.server.app as app_module
+
+    class Breaking(app_module.StreamTranslator):
+        def feed(self, frame: Any) -> list[dict[str, Any]]:
+            if self._frames >= 5:
+                raise RuntimeError("secret internal detail")
+            return super().feed(frame)
+
+    monkeypatch.setattr(app_module, "StreamTranslator", Breaking)
+    client = make_client()
+    chat = client.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                                                     "stream": True})
+    frames = [json.loads(line[6:]) for line in chat.text.splitlines() if line.startswith("data: {")]
+    assert chat.status_code == 200 and frames[-1]["error"]["code"] == "internal_error"
+    assert "secret internal detail" not in chat.text and "[DONE]" not in chat.text
+    assert "RuntimeError" in capsys.readouterr().err
