@@ -6,6 +6,8 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
+from ..mapping import json_text
+from ..mapping.errors import MappingError
 from ..mapping.responses_result import error_body
 from .chat_to_responses import ChatToResponses, StreamError
 from .responses_to_chat import ResponsesToChat
@@ -121,10 +123,14 @@ async def atranslate_stream(frames: AsyncIterable[Any], to: Dialect, *, request:
 
 
 def _decode(event: SSEEvent, number: int) -> Any:
+    """A frame read as the API reads JSON: too deep, NaN, a lone surrogate or a huge integer
+    is a StreamError naming the frame and the JSON path, never a crash further on."""
     try:
-        return json.loads(event.data)
+        return json_text.loads(event.data)
     except json.JSONDecodeError as exc:
         raise StreamError(number, f"invalid JSON in data: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except MappingError as exc:
+        raise StreamError(number, "; ".join(str(p) for p in exc.problems)) from None
 
 
 def iter_frames(chunks: Iterable[bytes | str]) -> Iterator[Any]:
