@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
-from .mapping import Loss, MappingError, StrictModeError, json_text, translate
+from .mapping import Loss, MappingError, Problem, StrictModeError, json_text, translate
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -74,7 +74,11 @@ def _read_json(name: str, stdin: TextIO) -> Any:
         raw: bytes | str = stdin.read() if name == "-" else Path(name).read_bytes()
     except OSError as exc:
         raise _InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
-    return _parse_json(raw, label)
+    value = _parse_json(raw, label)
+    path = json_text.nonfinite(value)  # a small file, read once: looked for at once, not in the output
+    if path is not None:
+        raise _nonfinite_problem(path, label)
+    return value
 
 
 def _parse_json(raw: bytes | str, label: str) -> Any:
@@ -82,9 +86,7 @@ def _parse_json(raw: bytes | str, label: str) -> Any:
     that names this file, so ``--request`` problems are not blamed on the body."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        if not isinstance(raw, bytes):
-            raw.encode("utf-8")  # text from a str stream may hold lone surrogates that bytes cannot
-    except UnicodeError:
+    except UnicodeDecodeError:
         raise _InputError(f"{label}: not UTF-8 text; expected a JSON body") from None
     try:
         return json_text.loads(text)
@@ -195,9 +197,19 @@ def _cmd_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stde
         code = EXIT_REFUSED
     else:
         indent = None if args.compact else 2
-        stdout.write(json.dumps(result.body, indent=indent, ensure_ascii=False) + "\n")
-        _warn_losses(losses, stderr)
-        code = EXIT_OK
+        try:
+            text = json.dumps(result.body, indent=indent, ensure_ascii=False, allow_nan=False)
+        except ValueError:
+            # Valid JSON such as 1e999 reads as infinity, which JSON cannot write back; it is
+            # looked for here, on the error path, rather than in every number of every body.
+            text = ""
+            stderr.write(f"migrator: error: {_nonfinite_problem(json_text.nonfinite(body), label)}\n")
+        if text:
+            stdout.write(text + "\n")
+            _warn_losses(losses, stderr)
+            code = EXIT_OK
+        else:
+            code = EXIT_BAD_INPUT
     if args.losses_json:
         try:
             _write_atomic(args.losses_json, json.dumps([loss.as_dict() for loss in losses], indent=2) + "\n")
@@ -205,6 +217,10 @@ def _cmd_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stde
             stderr.write(f"migrator: error: {args.losses_json}: cannot write the losses: {exc.strerror or exc}\n")
             return EXIT_BAD_INPUT
     return code
+
+
+def _nonfinite_problem(path: str | None, label: str) -> MappingError:
+    return MappingError([Problem(path or "$", "a finite number", "a number beyond the float range (such as 1e999)")], label)
 
 
 def _cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

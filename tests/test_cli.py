@@ -178,6 +178,8 @@ NEEDS_ENGINE_FIX = pytest.mark.xfail(raises=TypeError, strict=True,
         ('{"model": "m", "input": [{"role": "user", "content": "x", "\\udfff": 1}]}', "chat", "$.input[0]: expected valid Unicode"),
         ('{"model": "m", "input": "x", "temperature": NaN}', "chat", "$.temperature: expected a finite number"),
         ('{"model": "m", "input": "x", "top_p": -Infinity}', "chat", "$.top_p: expected a finite number"),
+        ('{"model": "m", "input": "x", "top_p": -1e999}', "chat", "$.top_p: expected a finite number, found a number beyond"),
+        ('{"model": "m", "input": "x", "top_p": 1E+400}', "responses", "$.top_p: expected a finite number, found a number beyond"),
         pytest.param('{"model": "m", "messages": [{"role": [], "content": "x"}]}', "responses", "$.messages[0].role",
                      marks=NEEDS_ENGINE_FIX),
         pytest.param('{"model": "m", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": {}}}',
@@ -198,7 +200,17 @@ def test_a_body_from_a_text_stream_with_a_lone_surrogate_is_bad_input() -> None:
     """Text (not bytes) can hold a surrogate that no encoder can print; it is refused, not printed."""
     code, out, err = run(["translate", "-", "--to", "chat"], stdin='{"model": "m", "input": "\ud800"}')
     assert (code, out) == (2, "")
-    assert "<stdin>" in err and "UTF-8" in err
+    assert "<stdin>" in err and "$.input: expected valid Unicode text" in err
+
+
+def test_a_responses_stream_passed_through_needs_a_type_on_every_event(tmp_path: Path) -> None:
+    """The type becomes the `event:` line: without one the writer crashed; with a line break it forged a frame."""
+    created = {"type": "response.created", "sequence_number": 0, "response": {"id": "resp_1", "object": "response"}}
+    for bad, found in (({"sequence_number": 1}, "null"), ({"type": "x\ndata: {}", "sequence_number": 1}, "'x\\ndata: {}'")):
+        stream = _frame(json.dumps(created)) + _frame(json.dumps(bad))
+        code, out, err = run(["translate", write(tmp_path, stream, "r.sse"), "--to", "responses"])
+        assert code == 2 and out.count("event: ") == 1
+        assert f"frame 2: $.type: expected the event's type, found {found}" in err
 
 
 @pytest.mark.parametrize(
@@ -208,6 +220,7 @@ def test_a_body_from_a_text_stream_with_a_lone_surrogate_is_bad_input() -> None:
         ('{"model": "m", "messages": [], "seed": ' + "1" * 4400 + "}", "$.seed: expected an integer of at most 4300 digits"),
         ('{"model": "m", "messages": [{"role": "user", "content": "\\ud800"}]}', "$.messages[0].content: expected valid Unicode"),
         ('{"model": "m", "messages": [], "temperature": Infinity}', "$.temperature: expected a finite number"),
+        ('{"model": "m", "messages": [], "temperature": 1e999}', "$.temperature: expected a finite number"),
     ],
 )
 @pytest.mark.parametrize("form", ["body", "stream"])
@@ -248,6 +261,15 @@ def test_a_bad_sse_frame_exits_2_naming_the_frame_and_path(tmp_path: Path, bad_f
     assert code == 2
     assert f"migrator: error: {tmp_path / 'chat.sse'}: {expected}" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("target", ["responses", "chat"])
+def test_a_number_beyond_the_float_range_in_a_frame_exits_2(tmp_path: Path, target: str) -> None:
+    """1e999 is JSON that Python reads as infinity; written back it would be `Infinity`, which is not JSON."""
+    stream = _frame(CHUNK.replace('"created": 1', '"created": 1e999')) + _frame("[DONE]")
+    code, out, err = run(["translate", write(tmp_path, stream, "chat.sse"), "--to", target])
+    assert code == 2 and "Infinity" not in out
+    assert "chat.sse: frame 1: $." in err and "expected a finite number, found one beyond the float range" in err
 
 
 def test_version() -> None:

@@ -31,6 +31,8 @@ MAX_INT_DIGITS = 4300
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE_ESCAPE_B = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_RAW_B = re.compile(rb"\xed[\xa0-\xbf]")
+"""A surrogate written as UTF-8 bytes (CESU-8): ``json.loads`` decodes bytes with ``surrogatepass``."""
 
 
 class _Constant(float):
@@ -52,6 +54,8 @@ def loads(raw: bytes | str) -> Any:
     line and column), a value the API would refuse is a ``MappingError`` naming its path."""
     try:
         value = json.loads(raw, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise MappingError([Problem("$", "UTF-8 text", "bytes that are not UTF-8")]) from None
     except _ConstantFound:
         raise MappingError([_constant_problem(raw)]) from None
     except RecursionError:
@@ -62,16 +66,40 @@ def loads(raw: bytes | str) -> Any:
         if "integer string conversion" not in str(exc):
             raise
         raise MappingError([_long_int_problem(raw)]) from None
-    check(value, _brackets(raw) > MAX_DEPTH,
-          (_SURROGATE_ESCAPE_B.search(raw) if isinstance(raw, bytes) else _SURROGATE_ESCAPE.search(raw)) is not None)
+    check(value, _brackets(raw) > MAX_DEPTH, _may_hold_surrogates(raw))
     return value
+
+
+def _may_hold_surrogates(raw: bytes | str) -> bool:
+    """An escape that could be a lone surrogate, or one written raw: in bytes as CESU-8 (found
+    by a byte search first), in text as a character no encoder takes (ASCII text has none)."""
+    if isinstance(raw, bytes):
+        return _SURROGATE_ESCAPE_B.search(raw) is not None or (b"\xed" in raw and _SURROGATE_RAW_B.search(raw) is not None)
+    if _SURROGATE_ESCAPE.search(raw) is not None:
+        return True
+    return not raw.isascii() and not _encodable(raw)
+
+
+def nonfinite(value: Any) -> str | None:
+    """The path of the first infinite or NaN number in a parsed value, or None.
+
+    A literal such as ``1e999`` is valid JSON text that Python reads as ``inf``; looking
+    for it in every body would cost more than the parse, so writers find it instead when
+    ``json.dumps(..., allow_nan=False)`` refuses the result (the error path only).
+    """
+    return _first(value, lambda path, v, depth: type(v) is float and (v != v or v in (_INF, -_INF)))
+
+
+_INF = float("inf")
 
 
 def check(value: Any, deep: bool = True, surrogates: bool = True) -> None:
     """The checks of :func:`loads` on a value that is already parsed (a frame, a stored body)."""
     problems: list[Problem] = []
     if deep and _too_deep(value):
-        path = _first(value, lambda path, v, depth: depth > MAX_DEPTH)
+        # The first container at level 101 (the root is level 1, depth 0); not its first
+        # child, which an empty innermost container does not have.
+        path = _first(value, lambda path, v, depth: depth >= MAX_DEPTH and (type(v) is dict or type(v) is list))
         problems.append(Problem(path or "$", f"JSON nested at most {MAX_DEPTH} levels deep", "deeper nesting"))
     elif surrogates:
         for path, text in _strings(value):

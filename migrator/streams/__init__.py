@@ -7,7 +7,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
 from ..mapping import json_text
-from ..mapping.errors import MappingError
+from ..mapping.errors import MappingError, describe
 from ..mapping.responses_result import error_body
 from .chat_to_responses import ChatToResponses, StreamError
 from .responses_to_chat import ResponsesToChat
@@ -74,6 +74,12 @@ class StreamTranslator:
         if self._engine is None:
             if type(frame) is not dict:
                 raise StreamError(self._frames, "expected a JSON object")
+            if self.source == "responses":
+                # The type becomes the frame's `event:` line: a missing one or a line break in it
+                # would break (or forge) the framing that the client reads.
+                ftype = frame.get("type")
+                if type(ftype) is not str or "\n" in ftype or "\r" in ftype:
+                    raise StreamError(self._frames, f"$.type: expected the event's type, found {describe(ftype)}")
             self._watch(frame)
             return [frame]
         return self._engine.feed(frame)
@@ -175,18 +181,30 @@ async def aiter_frame_batches(chunks: AsyncIterable[bytes | str]) -> AsyncIterat
 
 
 class SSEEncoder:
-    """Frames → SSE bytes for the target dialect, with ``[DONE]`` after a clean chat stream only."""
+    """Frames → SSE bytes for the target dialect, with ``[DONE]`` after a clean chat stream only.
+
+    A frame JSON cannot carry is a StreamError (``frame`` is the input frame's number when the
+    caller keeps it up to date), so a server answers it as it answers any unreadable frame.
+    """
 
     def __init__(self, to: Dialect) -> None:
         self.to = to
         self.errored = False
+        self.frame = 0
 
     def encode(self, frame: dict[str, Any]) -> bytes:
-        if self.to == "chat":
-            if "error" in frame and "choices" not in frame:
-                self.errored = True
-            return encode_chat(frame)
-        return encode_responses(frame)
+        try:
+            if self.to == "chat":
+                if "error" in frame and "choices" not in frame:
+                    self.errored = True
+                return encode_chat(frame)
+            return encode_responses(frame)
+        except ValueError:  # also UnicodeEncodeError
+            path = json_text.nonfinite(frame)
+            if path is not None:
+                raise StreamError(self.frame, f"{path} of the translated event: expected a finite number, "
+                                              "found one beyond the float range (such as 1e999)") from None
+            raise StreamError(self.frame, "the translated event holds text that cannot be encoded as UTF-8") from None
 
     def close(self) -> bytes:
         return CHAT_DONE if self.to == "chat" and not self.errored else b""
@@ -198,6 +216,7 @@ def translate_sse(chunks: Iterable[bytes | str], to: Dialect, *, request: dict[s
     translator = translator or StreamTranslator(to, request=request, include_usage=include_usage)
     encoder = SSEEncoder(to)
     for frame in iter_frames(chunks):
+        encoder.frame += 1
         for out in translator.feed(frame):
             yield encoder.encode(out)
     for out in translator.finish():
@@ -212,6 +231,7 @@ async def atranslate_sse(chunks: AsyncIterable[bytes | str], to: Dialect, *, req
     translator = translator or StreamTranslator(to, request=request, include_usage=include_usage)
     encoder = SSEEncoder(to)
     async for frame in aiter_frames(chunks):
+        encoder.frame += 1
         for out in translator.feed(frame):
             yield encoder.encode(out)
     for out in translator.finish():

@@ -132,10 +132,13 @@ async def aiter_sse(chunks: AsyncIterable[bytes | str]) -> AsyncIterator[SSEEven
 
 
 # One encoder for every frame: json.dumps with options builds a new encoder per call.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# allow_nan=False: an infinite number (``1e999`` reads as one) raises ValueError instead of
+# going out as ``Infinity``, which no JSON reader takes; so does a lone surrogate, on .encode().
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 def encode_chat(chunk: dict[str, Any]) -> bytes:
+    """Raises ValueError for a frame that JSON cannot carry (an infinite number, a lone surrogate)."""
     return b"data: " + _JSON(chunk).encode() + b"\n\n"
 
 
