@@ -82,7 +82,19 @@ class StreamTranslator:
                     raise StreamError(self._frames, f"$.type: expected the event's type, found {describe(ftype)}")
             self._watch(frame)
             return [frame]
-        return self._engine.feed(frame)
+        try:
+            return self._engine.feed(frame)
+        except (UnicodeEncodeError, RecursionError):
+            # A frame given as a dict (SSE frames are checked as they are read) with a lone
+            # surrogate or nesting deeper than Python recurses; the check finds the path.
+            raise self._unreadable(frame) from None
+
+    def _unreadable(self, frame: Any) -> StreamError:
+        try:
+            json_text.check(frame)
+        except MappingError as exc:
+            return StreamError(self._frames, "; ".join(str(p) for p in exc.problems))
+        return StreamError(self._frames, "expected valid Unicode text")
 
     def _watch(self, frame: dict[str, Any]) -> None:
         """Passthrough still knows a clean end from a break."""
