@@ -66,9 +66,15 @@ class SSEDecoder:
         events: list[SSEEvent] = []
         start = 0
         n = len(buffer)
+        # Each end-of-line character is looked for again only once the scan has passed it: a
+        # search from every line start would rescan a chunk without \r for every line in it.
+        cr = buffer.find("\r")
+        lf = buffer.find("\n")
         while True:
-            cr = buffer.find("\r", start)
-            lf = buffer.find("\n", start)
+            if cr != -1 and cr < start:
+                cr = buffer.find("\r", start)
+            if lf != -1 and lf < start:
+                lf = buffer.find("\n", start)
             if cr == -1 and lf == -1:
                 break
             if cr == -1 or (lf != -1 and lf < cr):
