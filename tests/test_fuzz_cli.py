@@ -113,7 +113,7 @@ def test_a_fixture_body_with_text_json_cannot_carry_anywhere_exits_2(body: Any, 
     path = data.draw(st.sampled_from(_paths(body)))
     raw = json.dumps(_replaced(body, path, MARK)).replace(json.dumps(MARK), text)
     code, out = run(raw.encode(), ["--to", to])
-    assert (code, out) == (2, "") or text == "1e999"  # an infinite number in a field the translation drops is no harm
+    assert (code, out) == (2, "")
     _check_output(out)
 
 

@@ -36,7 +36,7 @@ def _deep(levels: int) -> Any:
 
 
 REPLACEMENTS: list[Any] = [
-    None, 0, -1, 2.5, 10**30, True, "", "x", "\ud800", "response.completed",
+    None, 0, -1, 2.5, 10**30, float("inf"), float("-inf"), float("nan"), True, "", "x", "\ud800", "response.completed",
     [], [1, "a"], {}, {"a": 1}, {"type": "function"}, _deep(150), _deep(3000),
 ]
 

@@ -84,17 +84,27 @@ class StreamTranslator:
             return [frame]
         try:
             return self._engine.feed(frame)
-        except (UnicodeEncodeError, RecursionError):
-            # A frame given as a dict (SSE frames are checked as they are read) with a lone
-            # surrogate or nesting deeper than Python recurses; the check finds the path.
-            raise self._unreadable(frame) from None
+        except StreamError:
+            raise
+        except (ValueError, OverflowError, RecursionError):
+            # A value Python cannot process: a lone surrogate or nesting deeper than Python
+            # recurses in a frame given as a dict (SSE frames are checked as they are read),
+            # or an infinite number (1e999 reads as one). Named by its path; anything else
+            # is a bug and stays one.
+            unreadable = self._unreadable(frame)
+            if unreadable is None:
+                raise
+            raise unreadable from None
 
-    def _unreadable(self, frame: Any) -> StreamError:
+    def _unreadable(self, frame: Any) -> StreamError | None:
         try:
             json_text.check(frame)
         except MappingError as exc:
             return StreamError(self._frames, "; ".join(str(p) for p in exc.problems))
-        return StreamError(self._frames, "expected valid Unicode text")
+        path = json_text.nonfinite(frame)
+        if path is not None:
+            return StreamError(self._frames, f"{path}: expected a finite number, found one beyond the float range (such as 1e999)")
+        return None
 
     def _watch(self, frame: dict[str, Any]) -> None:
         """Passthrough still knows a clean end from a break."""
