@@ -10,23 +10,28 @@ import argparse
 import itertools
 import json
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .mapping import Loss, MappingError, StrictModeError, translate
+from . import __version__
+from .mapping import Loss, MappingError, Problem, StrictModeError, json_text, translate
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 128 + int(getattr(signal, "SIGPIPE", 13))
+"""What a shell reports for a tool stopped by SIGPIPE (``| head``): the reader left, not an error of ours."""
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="migrator", description="Move OpenAI Chat Completions to the Responses API, and back.")
+    parser.add_argument("--version", action="version", version=f"migrator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     tr = sub.add_parser("translate", help="translate a body (JSON) or a stream (SSE) into the other API")
@@ -74,14 +79,26 @@ def _read_json(name: str, stdin: TextIO) -> Any:
 
 
 def _parse_json(raw: bytes | str, label: str) -> Any:
+    """JSON text as the API reads it (json_text): a value JSON cannot carry is a MappingError
+    that names this file, so ``--request`` problems are not blamed on the body."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         raise _InputError(f"{label}: not UTF-8 text; expected a JSON body") from None
     try:
-        return json.loads(text)
+        value = json_text.loads(text)
     except json.JSONDecodeError as exc:
         raise _InputError(f"{label}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except MappingError as exc:
+        exc.source = label
+        raise
+    # 1e999 reads as infinity, which JSON cannot write back and integers cannot hold. The
+    # library leaves this walk to its callers (it would cost more than the parse on a hot
+    # path); a file read once can afford it.
+    path = json_text.nonfinite(value)
+    if path is not None:
+        raise _nonfinite_problem(path, label)
+    return value
 
 
 class _InputError(Exception):
@@ -175,7 +192,7 @@ def _cmd_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stde
         stderr.write(f"migrator: error: {exc}\n")
         code = EXIT_BAD_INPUT
     except MappingError as exc:
-        exc.source = label
+        exc.source = exc.source or label
         stderr.write(f"migrator: error: {exc._render()}\n")
         code = EXIT_BAD_INPUT
     except StrictModeError as exc:
@@ -184,7 +201,7 @@ def _cmd_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stde
         code = EXIT_REFUSED
     else:
         indent = None if args.compact else 2
-        stdout.write(json.dumps(result.body, indent=indent, ensure_ascii=False) + "\n")
+        stdout.write(json.dumps(result.body, indent=indent, ensure_ascii=False, allow_nan=False) + "\n")
         _warn_losses(losses, stderr)
         code = EXIT_OK
     if args.losses_json:
@@ -194,6 +211,10 @@ def _cmd_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stde
             stderr.write(f"migrator: error: {args.losses_json}: cannot write the losses: {exc.strerror or exc}\n")
             return EXIT_BAD_INPUT
     return code
+
+
+def _nonfinite_problem(path: str | None, label: str) -> MappingError:
+    return MappingError([Problem(path or "$", "a finite number", "a number beyond the float range (such as 1e999)")], label)
 
 
 def _cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -227,11 +248,34 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     args = _parser().parse_args(argv)
-    if args.command == "translate":
-        return _cmd_translate(args, stdin, stdout, stderr)
     if args.command == "serve":
         return _cmd_serve(args, stdout, stderr)
-    return _cmd_demo(args, stdout)
+    try:
+        code = _cmd_translate(args, stdin, stdout, stderr) if args.command == "translate" else _cmd_demo(args, stdout)
+        stdout.flush()  # here, not at interpreter exit, so a closed pipe is caught below
+    except BrokenPipeError:
+        _silence(stdout, stderr)
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _silence(*streams: TextIO) -> None:
+    """The reader closed the pipe (``| head -1``): stop quietly, as Unix tools do.
+
+    Python flushes the standard streams again at exit, which would raise the same error
+    and print it; pointing their descriptors at /dev/null makes that flush harmless
+    (the recipe in the docs of the signal module).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in streams:
+            if stream is sys.stdout or stream is sys.stderr:
+                try:
+                    os.dup2(devnull, stream.fileno())
+                except (OSError, ValueError):
+                    pass
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":

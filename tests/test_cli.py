@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import subprocess
@@ -11,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from migrator.cli import main
+import migrator
+from migrator.cli import EXIT_BROKEN_PIPE, main
 
 LOSSY_CHAT = {
     "model": "gpt-4.1",
@@ -157,3 +159,154 @@ def test_usage_errors_exit_2() -> None:
     with pytest.raises(SystemExit) as exc:
         run(["translate", "x.json", "--to", "soap"])
     assert exc.value.code == 2
+
+
+# Input that Python's json reads but the API refuses, or that crashed the command with a traceback.
+DEEP = "[" * 1500 + "]" * 1500
+HUGE_INT = '{"model": "m", "messages": [{"role": "user", "content": "hi"}], "seed": ' + "9" * 5000 + "}"
+NEEDS_ENGINE_FIX = pytest.mark.xfail(raises=TypeError, strict=True,
+                                     reason="unhashable values are helper A's engine fix (issue #7 section 1); drop this mark at merge")
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        (DEEP, "responses", "$: expected JSON nested at most 100 levels deep"),
+        ('{"model": "m", "input": ' + "[" * 1200 + "]" * 1200 + "}", "chat", "nested at most 100 levels"),
+        (HUGE_INT, "responses", "$.seed: expected an integer of at most 4300 digits"),
+        ('{"model": "m", "input": "\\ud800"}', "chat", "$.input: expected valid Unicode text"),
+        ('{"model": "m", "input": [{"role": "user", "content": "x", "\\udfff": 1}]}', "chat", "$.input[0]: expected valid Unicode"),
+        ('{"model": "m", "input": "x", "temperature": NaN}', "chat", "$.temperature: expected a finite number"),
+        ('{"model": "m", "input": "x", "top_p": -Infinity}', "chat", "$.top_p: expected a finite number"),
+        ('{"model": "m", "input": "x", "top_p": -1e999}', "chat", "$.top_p: expected a finite number, found a number beyond"),
+        ('{"model": "m", "input": "x", "top_p": 1E+400}', "responses", "$.top_p: expected a finite number, found a number beyond"),
+        pytest.param('{"model": "m", "messages": [{"role": [], "content": "x"}]}', "responses", "$.messages[0].role",
+                     marks=NEEDS_ENGINE_FIX),
+        pytest.param('{"model": "m", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": {}}}',
+                     "responses", "$.response_format.type", marks=NEEDS_ENGINE_FIX),
+        pytest.param('{"model": "m", "input": "x", "text": {"format": {"type": []}}}', "chat", "$.text.format.type",
+                     marks=NEEDS_ENGINE_FIX),
+    ],
+)
+def test_input_python_reads_but_the_api_refuses_exits_2_naming_file_and_path(
+        tmp_path: Path, text: str, target: str, expected: str) -> None:
+    code, out, err = run(["translate", write(tmp_path, text), "--to", target])
+    assert (code, out) == (2, "")
+    assert "body.json" in err and expected in err
+    assert "Traceback" not in err
+
+
+def test_a_body_from_a_text_stream_with_a_lone_surrogate_is_bad_input() -> None:
+    """Text (not bytes) can hold a surrogate that no encoder can print; it is refused, not printed."""
+    code, out, err = run(["translate", "-", "--to", "chat"], stdin='{"model": "m", "input": "\ud800"}')
+    assert (code, out) == (2, "")
+    assert "<stdin>" in err and "$.input: expected valid Unicode text" in err
+
+
+def test_a_responses_stream_passed_through_needs_a_type_on_every_event(tmp_path: Path) -> None:
+    """The type becomes the `event:` line: without one the writer crashed; with a line break it forged a frame."""
+    created = {"type": "response.created", "sequence_number": 0, "response": {"id": "resp_1", "object": "response"}}
+    for bad, found in (({"sequence_number": 1}, "null"), ({"type": "x\ndata: {}", "sequence_number": 1}, "'x\\ndata: {}'")):
+        stream = _frame(json.dumps(created)) + _frame(json.dumps(bad))
+        code, out, err = run(["translate", write(tmp_path, stream, "r.sse"), "--to", "responses"])
+        assert code == 2 and out.count("event: ") == 1
+        assert f"frame 2: $.type: expected the event's type, found {found}" in err
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        (DEEP, "nested at most 100 levels"),
+        ('{"model": "m", "messages": [], "seed": ' + "1" * 4400 + "}", "$.seed: expected an integer of at most 4300 digits"),
+        ('{"model": "m", "messages": [{"role": "user", "content": "\\ud800"}]}', "$.messages[0].content: expected valid Unicode"),
+        ('{"model": "m", "messages": [], "temperature": Infinity}', "$.temperature: expected a finite number"),
+        ('{"model": "m", "messages": [], "temperature": 1e999}', "$.temperature: expected a finite number"),
+    ],
+)
+@pytest.mark.parametrize("form", ["body", "stream"])
+def test_a_bad_request_file_exits_2_naming_the_request_file(tmp_path: Path, request_text: str, expected: str, form: str) -> None:
+    completion = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+                  "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}]}
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}]}
+    source = json.dumps(completion) if form == "body" else f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n"
+    code, out, err = run(["translate", write(tmp_path, source), "--to", "responses",
+                          "--request", write(tmp_path, request_text, "req.json")])
+    assert (code, out) == (2, "")
+    assert "req.json" in err and expected in err
+    assert "body.json" not in err and "Traceback" not in err
+
+
+def _frame(data: str) -> str:
+    return f"data: {data}\n\n"
+
+
+CHUNK = json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                    "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}]})
+
+
+@pytest.mark.parametrize(
+    ("bad_frame", "expected"),
+    [
+        ('{"choices": ' + "[" * 1500 + "]" * 1500 + "}", "frame 2: $: expected JSON nested at most 100 levels deep"),
+        (CHUNK[:-1] + ', "x": ' + "7" * 5000 + "}", "frame 2: $.x: expected an integer of at most 4300 digits"),
+        (CHUNK.replace('"hi"', '"\\ud800"'), "frame 2: $.choices[0].delta.content: expected valid Unicode text"),
+        (CHUNK.replace('"created": 1', '"created": NaN'), "frame 2: $.created: expected a finite number"),
+    ],
+)
+@pytest.mark.parametrize("target", ["responses", "chat"])
+def test_a_bad_sse_frame_exits_2_naming_the_frame_and_path(tmp_path: Path, bad_frame: str, expected: str, target: str) -> None:
+    stream = _frame(CHUNK) + _frame(bad_frame) + _frame("[DONE]")
+    code, _, err = run(["translate", write(tmp_path, stream, "chat.sse"), "--to", target])
+    assert code == 2
+    assert f"migrator: error: {tmp_path / 'chat.sse'}: {expected}" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("target", ["responses", "chat"])
+def test_a_number_beyond_the_float_range_in_a_frame_exits_2(tmp_path: Path, target: str) -> None:
+    """1e999 is JSON that Python reads as infinity; written back it would be `Infinity`, which is not JSON."""
+    stream = _frame(CHUNK.replace('"created": 1', '"created": 1e999')) + _frame("[DONE]")
+    code, out, err = run(["translate", write(tmp_path, stream, "chat.sse"), "--to", target])
+    assert code == 2 and "Infinity" not in out
+    assert "chat.sse: frame 1: $." in err and "expected a finite number, found one beyond the float range" in err
+
+
+def test_version() -> None:
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exc, contextlib.redirect_stdout(out):
+        main(["--version"])
+    assert exc.value.code == 0
+    assert out.getvalue().strip() == f"migrator {migrator.__version__}"
+
+
+def _long_chat_stream(path: Path, chunks: int = 3000) -> str:
+    """Far more than a pipe's buffer (64 KiB), so the writer meets the closed pipe mid-stream."""
+    text = _frame(CHUNK) * chunks + _frame(CHUNK.replace("null", '"stop"')) + _frame("[DONE]")
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("target", ["chat", "responses"])
+def test_a_closed_output_pipe_ends_quietly_like_head_expects(tmp_path: Path, target: str) -> None:
+    """`migrator translate long.sse --to chat | head -1`: no traceback, the status of a tool stopped by SIGPIPE."""
+    proc = subprocess.Popen([sys.executable, "-m", "migrator.cli", "translate", _long_chat_stream(tmp_path / "long.sse"),
+                             "--to", target], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what head does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == EXIT_BROKEN_PIPE == 141
+    assert first.strip()
+    assert err == ""
+
+
+def test_a_pipe_closed_before_the_output_is_flushed_ends_quietly(tmp_path: Path) -> None:
+    """A small answer sits in stdout's buffer until exit; the reader has already gone (`| true`)."""
+    proc = subprocess.Popen([sys.executable, "-m", "migrator.cli", "translate", write(tmp_path, CLEAN_CHAT), "--to", "responses"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # long before the interpreter has started
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == EXIT_BROKEN_PIPE
+    assert err == ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +29,32 @@ def test_mapping_md_is_up_to_date() -> None:
     )
 
 
-def test_render_is_deterministic() -> None:
-    assert docs.render() == docs.render()
+def test_a_fresh_render_in_another_process_matches_the_committed_file() -> None:
+    """Not render() against render() in one process (that cannot fail): another process and
+    another hash seed each, so an order that hangs on set or dict iteration would show."""
+    committed = MAPPING_MD.read_bytes()
+    code = "import sys; from migrator.mapping import docs; sys.stdout.buffer.write(docs.render().encode('utf-8'))"
+    for seed in ("0", "4242"):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        assert proc.stdout == committed, f"PYTHONHASHSEED={seed}: the render differs from docs/mapping.md"
+
+
+def test_a_changed_table_changes_the_render(tmp_path: Path) -> None:
+    """The comparison above can fail: edit one rule in a copy of mappings/ and the page moves with it."""
+    folder = tmp_path / "mappings"
+    shutil.copytree(mappings_dir(), folder)
+    request = folder / "request.json"
+    old = "Responses has no seed parameter; sampling is not reproducible by seed"
+    text = request.read_text(encoding="utf-8")
+    assert old in text
+    request.write_text(text.replace(old, "a changed reason"), encoding="utf-8")
+    changed = docs.render(folder)
+    committed = MAPPING_MD.read_text(encoding="utf-8")
+    assert changed != committed
+    assert "| `seed` | **unsupported**; lossless when: `null` | a changed reason |" in changed
+    assert old not in changed and old in committed
+    assert docs.render(mappings_dir()) == committed
 
 
 def test_every_table_and_value_table_is_documented() -> None:
@@ -136,3 +162,45 @@ def test_module_check_exits_1_on_stale_output(tmp_path: Path) -> None:
 def test_docs_module_does_not_import_jsonschema() -> None:
     code = "import sys, migrator.mapping.docs; sys.exit('jsonschema' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT).returncode == 0
+
+
+README = ROOT / "README.md"
+
+
+def _readme_section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+def test_the_readme_synopsis_lists_every_option_of_the_cli() -> None:
+    import argparse
+
+    from migrator.cli import _parser
+
+    parser = _parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    synopsis = _readme_section("CLI").split("```sh", 1)[1].split("```", 1)[0]
+    for name in ("translate", "demo"):
+        for action in commands[name]._actions:
+            for option in action.option_strings:
+                if option not in ("-h", "--help"):
+                    assert option in synopsis, f"{name} {option} is missing from the README's CLI synopsis"
+    assert "migrator --version" in synopsis
+
+
+def test_the_readme_says_what_happens_to_a_body_already_in_the_target_dialect() -> None:
+    """Not "returned unchanged": unknown top-level keys are removed and reported (as docs/losses.md says)."""
+    api = " ".join(_readme_section("Python API").split())
+    assert "returned unchanged" not in api
+    assert "removed and reported" in api and "removed and reported" in (ROOT / "docs" / "losses.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_states_the_input_limits_json_text_enforces() -> None:
+    from migrator.mapping import json_text
+
+    cli = " ".join(_readme_section("CLI").split())  # one line: the README wraps its prose
+    assert f"deeper than {json_text.MAX_DEPTH} levels" in cli
+    assert f"{json_text.MAX_INT_DIGITS:,} digits" in cli
+    for word in ("`NaN`", "`Infinity`", "`1e999`", "surrogate", "not UTF-8"):
+        assert word in cli, word

@@ -649,3 +649,99 @@ def test_the_model_id_and_a_cheap_import() -> None:
     assert generate({"model": MODEL_ID, "input": "hi"})["model"] == MODEL_ID
     code = "import sys, migrator.server.offline; assert not {'openai', 'pydantic', 'jsonschema', 'httpx'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# ------------------------------------------------------------------ choosing a tool by what the user asks
+
+
+@pytest.mark.parametrize(("ask", "expected"), [
+    ("What is the weather in Paris?", ["get_weather"]),  # shares "weather" with the name
+    ("Is it raining? Tell me please", []),  # no word in common
+    ("How is the city doing today?", ["get_weather"]),  # "city" is in the description
+    ("What time is it in Seoul?", ["lookup_time"]),
+    ("Weather and times in Busan", ["get_weather", "lookup_time"]),  # plural "times" is "time"
+    ("get me something", []),  # "get" is a stop word, not a reason to call get_weather
+    ("hello", []),
+])
+def test_a_tool_is_called_when_the_last_user_turn_shares_a_content_word_with_it(ask: str, expected: list[str]) -> None:
+    body, _ = run({"model": "m", "input": ask, "tools": [WEATHER, CLOCK]})
+    calls = calls_of(body)
+    assert [c["name"] for c in calls] == expected
+    for call in calls:
+        assert_valid_call(call, WEATHER if call["name"] == "get_weather" else CLOCK)
+    assert bool(text_of(body)) == (not expected)
+
+
+def test_the_weather_question_calls_get_weather_for_the_city_it_names() -> None:
+    body, _ = run({"model": "m", "input": "What is the weather in Paris?", "tools": [WEATHER]})
+    [call] = calls_of(body)
+    assert json.loads(call["arguments"])["city"] == "Paris"
+
+
+@pytest.mark.parametrize("name", ["getWeather", "get-weather", "WeatherLookup", "get_current_weather_v2"])
+def test_camel_snake_and_kebab_case_names_split_into_words(name: str) -> None:
+    tool = {"type": "function", "name": name, "parameters": {"type": "object", "properties": {}}}
+    body = generate({"model": "m", "input": "weather in Oslo?", "tools": [tool]})
+    assert [c["name"] for c in calls_of(body)] == [name]
+    assert offline._content_words(name) >= {"weather"}
+
+
+def test_only_the_last_user_turn_chooses_and_the_choice_is_deterministic() -> None:
+    request = {"model": "m", "tools": [WEATHER], "input": [user("weather in Paris?"), {"role": "assistant", "content": "Sunny."},
+                                                           user("thanks, bye")]}
+    assert not calls_of(generate(request))
+    asked = {"model": "m", "tools": [WEATHER, CLOCK], "input": "weather and time for Busan"}
+    assert json.dumps(generate(asked)) == json.dumps(generate(copy.deepcopy(asked)))
+
+
+def test_tool_choice_still_decides_before_the_words() -> None:
+    ask = "What is the weather in Paris?"
+    assert not calls_of(generate({"model": "m", "input": ask, "tools": [WEATHER], "tool_choice": "none"}))
+    forced = generate({"model": "m", "input": ask, "tools": [WEATHER, CLOCK], "tool_choice": {"type": "function", "name": "lookup_time"}})
+    assert [c["name"] for c in calls_of(forced)] == ["lookup_time"]
+    allowed = {"type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "lookup_time"}]}
+    assert not calls_of(generate({"model": "m", "input": ask, "tools": [WEATHER, CLOCK], "tool_choice": allowed}))
+
+
+# ------------------------------------------------------------------ nothing to answer is a 400, as at the API
+
+
+@pytest.mark.parametrize(("request_body", "param", "message"), [
+    ({"model": "m", "input": []}, "input",
+     "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead."),
+    ({"model": "m", "input": [], "previous_response_id": "resp_1"}, "input", "Invalid 'input': empty array."),
+    ({"model": "m", "input": [{"role": "user", "content": []}]}, "input[0].content", "Invalid 'input[0].content': empty array."),
+    ({"model": "m", "input": [{"role": "user", "content": "hi"}, {"type": "message", "role": "user", "content": []}]},
+     "input[1].content", "Invalid 'input[1].content': empty array."),
+])
+def test_an_empty_input_is_refused_like_the_api(request_body: dict[str, Any], param: str, message: str) -> None:
+    err = error_for(request_body)
+    assert (err.param, err.code, err.status) == (param, "empty_array", 400)
+    assert err.message.startswith(message)
+
+
+@pytest.mark.parametrize(("request_body", "param", "supported"), [
+    ({"model": "m", "input": [{"role": "user", "content": [{"type": "video"}]}]}, "input[0].content[0].type",
+     "'input_text', 'input_image', 'input_file', 'output_text', and 'refusal'"),
+    ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_text", "text": "x"}, {"type": "text", "text": "x"}]}]},
+     "input[0].content[1].type", "'input_text', 'input_image', 'input_file', 'output_text', and 'refusal'"),
+    ({"model": "m", "input": [{"type": "function_call_output", "call_id": "c", "output": [{"type": "output_text", "text": "x"}]}]},
+     "input[0].output[0].type", "'input_text', 'input_image', and 'input_file'"),
+])
+def test_an_unknown_content_part_type_is_refused_like_the_api(request_body: dict[str, Any], param: str, supported: str) -> None:
+    err = error_for(request_body)
+    found = request_body["input"][0].get("content", request_body["input"][0].get("output"))[int(param.split("[")[-1][0])]["type"]
+    assert (err.param, err.code) == (param, "invalid_value")
+    assert err.message == f"Invalid value: '{found}'. Supported values are: {supported}."
+
+
+def test_the_part_types_are_the_sdks() -> None:
+    from openai.types.responses import response_function_call_output_item_param as output_item
+    from openai.types.responses import response_input_message_content_list_param as content_list
+    from openai.types.responses import response_output_message_param as output_message
+
+    def types(union: Any) -> set[str]:  # Required[...] is stripped by get_type_hints
+        return {value for member in typing.get_args(union) for value in typing.get_args(typing.get_type_hints(member)["type"])}
+
+    assert set(offline._MESSAGE_PART_TYPES) == types(content_list.ResponseInputContentParam) | types(output_message.Content)
+    assert set(offline._OUTPUT_PART_TYPES) == types(output_item.ResponseFunctionCallOutputItemParam)

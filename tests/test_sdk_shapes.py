@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -777,16 +776,3 @@ def test_arbitrary_json_never_crashes_the_checker(
         except ShapeError as exc:
             assert exc.problems
             assert all(p.startswith("$") for p in exc.problems)
-
-
-def test_checking_is_fast_once_compiled() -> None:
-    check_request(RESPONSES_RICH, "responses")  # compile outside the clock
-    check_request(CHAT_RICH, "chat")
-    check_result(RESPONSE, "responses")
-    start = time.perf_counter()
-    for _ in range(200):
-        check_request(CHAT_RICH, "chat")
-        check_request(RESPONSES_RICH, "responses")
-        check_result(RESPONSE, "responses")
-    per_round = (time.perf_counter() - start) / 200
-    assert per_round < 0.005, f"{per_round * 1000:.2f} ms per round"

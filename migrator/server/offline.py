@@ -17,11 +17,13 @@ Documented behaviour (the server's docs point here):
   where the words are picked by a SHA-256 of the normalized conversation
   (:func:`normalize_conversation`).  After tool outputs the answer quotes
   them: ``... (turn 2) based on get_weather: {"temp_c": 18}; <words>.``
-* Tool calls: when function tools are offered and the last user message names
-  one (case-insensitive; ``_``, ``-`` and spaces are interchangeable), or
+* Tool calls: when function tools are offered and the last user message shares
+  a content word with a tool's name or description ("What is the weather in
+  Paris?" calls ``get_weather``; see :func:`_content_words`) or names it
+  (case-insensitive; ``_``, ``-`` and spaces are interchangeable), or
   ``tool_choice`` is ``"required"`` (the first tool), names a function, or is
   ``allowed_tools`` in ``required`` mode, and the conversation does not end
-  with tool outputs.  Several named tools give parallel calls unless
+  with tool outputs.  Several such tools give parallel calls unless
   ``parallel_tool_calls`` is false.  Arguments are built from the tool's JSON
   schema (:class:`_SchemaFiller`): ``prop: value`` in the message, else the
   user's words (proper nouns first), numbers from the message when in range.
@@ -157,6 +159,13 @@ def _unknown_nested(param: str) -> OfflineRequestError:
     return OfflineRequestError(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
 
 
+def _empty_array(param: str) -> OfflineRequestError:
+    return OfflineRequestError(
+        f"Invalid '{param}': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        param=param, code="empty_array",
+    )
+
+
 def _invalid_value(param: str, value: object, supported: tuple[str, ...]) -> OfflineRequestError:
     shown = f"'{value[:60]}'" if isinstance(value, str) else json.dumps(value, default=str)[:60]
     listed = ", ".join(repr(s) for s in supported[:-1]) + f", and {supported[-1]!r}" if len(supported) > 1 else repr(supported[0])
@@ -178,6 +187,12 @@ _PART_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "output_text": frozenset({"type", "text", "annotations", "logprobs"}),
     "refusal": frozenset({"type", "refusal"}),
 }
+# The part types the SDK's input items can hold (openai.types.responses): a message's content
+# (ResponseInputMessageContentListParam, and ResponseOutputMessageParam's for replayed
+# assistant turns) and a function call output's list (ResponseFunctionCallOutputItemParam).
+# tests/test_offline_model.py checks both against the pinned SDK.
+_MESSAGE_PART_TYPES: Final = ("input_text", "input_image", "input_file", "output_text", "refusal")
+_OUTPUT_PART_TYPES: Final = ("input_text", "input_image", "input_file")
 _FUNCTION_TOOL_KEYS: Final = frozenset(
     {"type", "name", "description", "parameters", "strict", "async", "allowed_callers", "defer_loading", "output_schema"}
 )
@@ -285,6 +300,8 @@ def _check_input(request: dict[str, Any]) -> None:
         return
     if not isinstance(items, list):
         raise _invalid_type("input", "one of a string or array of input items", items)
+    if not items:  # a translation that left nothing to send must not get an answer
+        raise _empty_array("input")
     for i, item in enumerate(items):
         path = f"input[{i}]"
         kind = _kind(item, path, "an input item (an object)", "message" if isinstance(item, dict) and "role" in item else None)
@@ -302,7 +319,7 @@ def _check_input(request: dict[str, Any]) -> None:
             if output is None:
                 raise _missing(f"{path}.output")
             if isinstance(output, list):
-                _check_parts(output, f"{path}.output")
+                _check_parts(output, f"{path}.output", _OUTPUT_PART_TYPES)
             elif not isinstance(output, str):
                 raise _invalid_type(f"{path}.output", "one of a string or array of content parts", output)
         # Other item types (built-in tool calls, reasoning, references...) carry no
@@ -333,7 +350,9 @@ def _check_message(item: dict[str, Any], path: str) -> None:
     if content is None:
         raise _missing(f"{path}.content")
     if isinstance(content, list):
-        _check_parts(content, f"{path}.content")
+        if not content:
+            raise _empty_array(f"{path}.content")
+        _check_parts(content, f"{path}.content", _MESSAGE_PART_TYPES)
     elif not isinstance(content, str):
         raise _invalid_type(f"{path}.content", "one of a string or array of content parts", content)
 
@@ -350,10 +369,12 @@ def _kind(obj: object, path: str, what: str, default: str | None = None) -> str:
     return kind
 
 
-def _check_parts(parts: list[Any], path: str) -> None:
+def _check_parts(parts: list[Any], path: str, supported: tuple[str, ...]) -> None:
     for j, part in enumerate(parts):
         p = f"{path}[{j}]"
         kind = _kind(part, p, "a content part (an object)")
+        if kind not in supported:  # {"type": "video"} is a 400 at the API, not an empty turn
+            raise _invalid_value(f"{p}.type", kind, supported)
         allowed = _PART_KEYS.get(kind)
         if allowed is None:
             continue
@@ -577,6 +598,33 @@ def _squash(text: str, limit: int) -> str:
     """One line, at most ``limit`` characters: quotes must stay readable."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+_WORD_RE: Final = re.compile(r"[^\W_]+")
+_CAMEL_RE: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def _content_words(text: str) -> set[str]:
+    """The words that say what a text is about, in a form two texts can share.
+
+    snake_case, kebab-case and camelCase split into words (``getWeather`` and
+    ``get_weather`` give ``get``, ``weather``); case is ignored, and so is a plural
+    ``s``; stop words (:data:`_STOPWORDS`, "get" and "find" among them), numbers and
+    words of one or two Latin letters say nothing about a tool and are left out.
+    """
+    words: set[str] = set()
+    for token in _WORD_RE.findall(text):
+        parts = _CAMEL_RE.findall(token) if token.isascii() and not token.islower() else [token]
+        for part in parts:
+            word = part.lower()
+            if (len(word) > 2 or not word.isascii()) and word not in _STOPWORDS and not word.isdigit():
+                words.add(word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word)
+    return words
+
+
+def _about(tool: Mapping[str, Any]) -> set[str]:
+    description = tool.get("description")
+    return _content_words(tool["name"]) | (_content_words(description) if isinstance(description, str) else set())
 
 
 def _mentions(text: str, name: str) -> bool:
@@ -910,7 +958,8 @@ def _calls_wanted(request: Mapping[str, Any], ctx: _Context) -> list[dict[str, A
             allowed = {t.get("name") for t in choice.get("tools", []) if isinstance(t, dict) and t.get("type") == "function"}
             tools = [t for t in tools if t["name"] in allowed]
             required = choice.get("mode") == "required"
-    named = [t for t in tools if ctx.last_user is not None and _mentions(ctx.last_user, t["name"])]
+    asked = _content_words(ctx.last_user) if ctx.last_user is not None else set()
+    named = [t for t in tools if ctx.last_user is not None and (asked & _about(t) or _mentions(ctx.last_user, t["name"]))]
     if not named and required and tools:
         named = tools[:1]
     if request.get("parallel_tool_calls") is False:

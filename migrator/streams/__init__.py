@@ -6,6 +6,8 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
+from ..mapping import json_text
+from ..mapping.errors import MappingError, describe
 from ..mapping.responses_result import error_body
 from .chat_to_responses import ChatToResponses, StreamError
 from .responses_to_chat import ResponsesToChat
@@ -72,9 +74,37 @@ class StreamTranslator:
         if self._engine is None:
             if type(frame) is not dict:
                 raise StreamError(self._frames, "expected a JSON object")
+            if self.source == "responses":
+                # The type becomes the frame's `event:` line: a missing one or a line break in it
+                # would break (or forge) the framing that the client reads.
+                ftype = frame.get("type")
+                if type(ftype) is not str or "\n" in ftype or "\r" in ftype:
+                    raise StreamError(self._frames, f"$.type: expected the event's type, found {describe(ftype)}")
             self._watch(frame)
             return [frame]
-        return self._engine.feed(frame)
+        try:
+            return self._engine.feed(frame)
+        except StreamError:
+            raise
+        except (ValueError, OverflowError, RecursionError):
+            # A value Python cannot process: a lone surrogate or nesting deeper than Python
+            # recurses in a frame given as a dict (SSE frames are checked as they are read),
+            # or an infinite number (1e999 reads as one). Named by its path; anything else
+            # is a bug and stays one.
+            unreadable = self._unreadable(frame)
+            if unreadable is None:
+                raise
+            raise unreadable from None
+
+    def _unreadable(self, frame: Any) -> StreamError | None:
+        try:
+            json_text.check(frame)
+        except MappingError as exc:
+            return StreamError(self._frames, "; ".join(str(p) for p in exc.problems))
+        path = json_text.nonfinite(frame)
+        if path is not None:
+            return StreamError(self._frames, f"{path}: expected a finite number, found one beyond the float range (such as 1e999)")
+        return None
 
     def _watch(self, frame: dict[str, Any]) -> None:
         """Passthrough still knows a clean end from a break."""
@@ -121,10 +151,14 @@ async def atranslate_stream(frames: AsyncIterable[Any], to: Dialect, *, request:
 
 
 def _decode(event: SSEEvent, number: int) -> Any:
+    """A frame read as the API reads JSON: too deep, NaN, a lone surrogate or a huge integer
+    is a StreamError naming the frame and the JSON path, never a crash further on."""
     try:
-        return json.loads(event.data)
+        return json_text.loads(event.data)
     except json.JSONDecodeError as exc:
         raise StreamError(number, f"invalid JSON in data: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except MappingError as exc:
+        raise StreamError(number, "; ".join(str(p) for p in exc.problems)) from None
 
 
 def iter_frames(chunks: Iterable[bytes | str]) -> Iterator[Any]:
@@ -169,18 +203,30 @@ async def aiter_frame_batches(chunks: AsyncIterable[bytes | str]) -> AsyncIterat
 
 
 class SSEEncoder:
-    """Frames → SSE bytes for the target dialect, with ``[DONE]`` after a clean chat stream only."""
+    """Frames → SSE bytes for the target dialect, with ``[DONE]`` after a clean chat stream only.
+
+    A frame JSON cannot carry is a StreamError (``frame`` is the input frame's number when the
+    caller keeps it up to date), so a server answers it as it answers any unreadable frame.
+    """
 
     def __init__(self, to: Dialect) -> None:
         self.to = to
         self.errored = False
+        self.frame = 0
 
     def encode(self, frame: dict[str, Any]) -> bytes:
-        if self.to == "chat":
-            if "error" in frame and "choices" not in frame:
-                self.errored = True
-            return encode_chat(frame)
-        return encode_responses(frame)
+        try:
+            if self.to == "chat":
+                if "error" in frame and "choices" not in frame:
+                    self.errored = True
+                return encode_chat(frame)
+            return encode_responses(frame)
+        except ValueError:  # also UnicodeEncodeError
+            path = json_text.nonfinite(frame)
+            if path is not None:
+                raise StreamError(self.frame, f"{path} of the translated event: expected a finite number, "
+                                              "found one beyond the float range (such as 1e999)") from None
+            raise StreamError(self.frame, "the translated event holds text that cannot be encoded as UTF-8") from None
 
     def close(self) -> bytes:
         return CHAT_DONE if self.to == "chat" and not self.errored else b""
@@ -192,6 +238,7 @@ def translate_sse(chunks: Iterable[bytes | str], to: Dialect, *, request: dict[s
     translator = translator or StreamTranslator(to, request=request, include_usage=include_usage)
     encoder = SSEEncoder(to)
     for frame in iter_frames(chunks):
+        encoder.frame += 1
         for out in translator.feed(frame):
             yield encoder.encode(out)
     for out in translator.finish():
@@ -206,6 +253,7 @@ async def atranslate_sse(chunks: AsyncIterable[bytes | str], to: Dialect, *, req
     translator = translator or StreamTranslator(to, request=request, include_usage=include_usage)
     encoder = SSEEncoder(to)
     async for frame in aiter_frames(chunks):
+        encoder.frame += 1
         for out in translator.feed(frame):
             yield encoder.encode(out)
     for out in translator.finish():

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..mapping.chat_result import part_logprob, response_skeleton
 from ..mapping.context import Context, fc_id, mint
+from ..mapping.errors import describe
 from ..mapping.rules import VALUES
 from ..mapping.usage import chat_usage_to_responses
 
@@ -191,7 +192,8 @@ class ChatToResponses:
                 if type(calls) is list and len(calls) == 1:
                     fragment = calls[0]
                     if type(fragment) is dict and len(fragment) == 2:
-                        call = self._calls.get(fragment.get("index"))  # type: ignore[arg-type]
+                        index = fragment.get("index")
+                        call = self._calls.get(index) if type(index) is int else None
                         fn = fragment.get("function")
                         if call is not None and call.item is not None and not call.custom and type(fn) is dict and len(fn) == 1:
                             args = fn.get("arguments")
@@ -369,6 +371,8 @@ class ChatToResponses:
         if type(fragment) is not dict:
             raise StreamError(self._frames, "expected each tool call delta to be an object")
         index = fragment.get("index", 0)
+        if type(index) is not int:  # a list or an object here was a TypeError (unhashable)
+            raise StreamError(self._frames, f"expected the tool call's index to be an integer, found {describe(index)}")
         call = self._calls.get(index)
         if call is None:
             call = self._calls[index] = _Call()

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ..mapping.context import Context, mint
+from ..mapping.errors import describe
 from ..mapping.responses_result import error_body
 from ..mapping.rules import VALUES
 from ..mapping.usage import responses_usage_to_chat
@@ -87,6 +88,12 @@ class ResponsesToChat:
             rule = _SERVICE_TIER.get(tier)
             self._tier = (rule.to or tier) if rule is not None else tier
 
+    def _part_key(self, event: dict[str, Any]) -> tuple[str, int]:
+        index = event.get("content_index", 0)
+        if type(index) is not int:  # a list or an object here was a TypeError (unhashable)
+            raise StreamError(self._frames, f"$.content_index: expected an integer, found {describe(index)}")
+        return str(event.get("item_id")), index
+
     def feed(self, event: Any) -> list[dict[str, Any]]:
         self._frames += 1
         if type(event) is not dict:
@@ -100,16 +107,18 @@ class ResponsesToChat:
         if self._id is None:
             self._begin(event.get("response"))
         if etype == "response.output_text.delta":
-            self._parts_sent.add((str(event.get("item_id")), event.get("content_index", 0)))
+            self._parts_sent.add(self._part_key(event))
             lp = event.get("logprobs")
+            if lp and type(lp) is not list:
+                raise StreamError(self._frames, f"$.logprobs: expected a list of token logprobs, found {describe(lp)}")
             out.append(self._chunk({"content": event.get("delta", "")},
                                    logprobs={"content": [_chat_logprob(e) for e in lp], "refusal": None} if lp else None, out=out))
         elif etype == "response.refusal.delta":
-            self._parts_sent.add((str(event.get("item_id")), event.get("content_index", 0)))
+            self._parts_sent.add(self._part_key(event))
             out.append(self._chunk({"content": None, "refusal": event.get("delta", "")} if not self._role_sent
                                    else {"refusal": event.get("delta", "")}))
         elif etype in ("response.output_text.done", "response.refusal.done"):
-            key = (str(event.get("item_id")), event.get("content_index", 0))
+            key = self._part_key(event)
             if key not in self._parts_sent:  # a model that sends the whole text only in .done
                 self._parts_sent.add(key)
                 if etype == "response.output_text.done" and event.get("text"):

@@ -66,9 +66,15 @@ class SSEDecoder:
         events: list[SSEEvent] = []
         start = 0
         n = len(buffer)
+        # Each end-of-line character is looked for again only once the scan has passed it: a
+        # search from every line start would rescan a chunk without \r for every line in it.
+        cr = buffer.find("\r")
+        lf = buffer.find("\n")
         while True:
-            cr = buffer.find("\r", start)
-            lf = buffer.find("\n", start)
+            if cr != -1 and cr < start:
+                cr = buffer.find("\r", start)
+            if lf != -1 and lf < start:
+                lf = buffer.find("\n", start)
             if cr == -1 and lf == -1:
                 break
             if cr == -1 or (lf != -1 and lf < cr):
@@ -132,10 +138,13 @@ async def aiter_sse(chunks: AsyncIterable[bytes | str]) -> AsyncIterator[SSEEven
 
 
 # One encoder for every frame: json.dumps with options builds a new encoder per call.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# allow_nan=False: an infinite number (``1e999`` reads as one) raises ValueError instead of
+# going out as ``Infinity``, which no JSON reader takes; so does a lone surrogate, on .encode().
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 def encode_chat(chunk: dict[str, Any]) -> bytes:
+    """Raises ValueError for a frame that JSON cannot carry (an infinite number, a lone surrogate)."""
     return b"data: " + _JSON(chunk).encode() + b"\n\n"
 
 
