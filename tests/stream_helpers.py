@@ -150,7 +150,8 @@ def assemble_chat(chunks: Iterable[JsonDict]) -> JsonDict:
     Top-level fields come from the first chunk; content, refusal and reasoning_content
     concatenate (None until a string arrives, even ""); tool calls merge by ``index``
     (id/type from the first fragment that has them, name and arguments concatenated);
-    the last non-null ``finish_reason`` and ``usage`` win; logprobs lists concatenate.
+    the last non-null ``finish_reason`` and ``usage`` win (``usage`` is null without a
+    usage chunk); logprobs lists concatenate.
     Error frames are not chunks: passing one is a test failure.
     """
     out: JsonDict | None = None
@@ -164,7 +165,7 @@ def assemble_chat(chunks: Iterable[JsonDict]) -> JsonDict:
         if out is None:
             out = {"id": c["id"], "object": "chat.completion", "created": c["created"], "model": c["model"]}
             for key in ("service_tier", "system_fingerprint"):
-                if c.get(key) is not None:
+                if key in c:
                     out[key] = c[key]
         if c.get("usage") is not None:
             usage = c["usage"]
@@ -199,8 +200,7 @@ def assemble_chat(chunks: Iterable[JsonDict]) -> JsonDict:
     if calls:
         message["tool_calls"] = [calls[i] for i in sorted(calls)]
     out["choices"] = [{"index": 0, "message": message, "finish_reason": finish, "logprobs": logprobs}]
-    if usage is not None:
-        out["usage"] = usage
+    out["usage"] = usage
     return out
 
 
@@ -416,8 +416,7 @@ def base_response(output: list[JsonDict], *, status: str = "completed", usage: J
         "status": status, "error": None, "incomplete_details": None, "instructions": None, "model": "gpt-5-2025-08-07",
         "output": output, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], **extra,
     }
-    if usage is not None:
-        out["usage"] = usage
+    out["usage"] = usage
     return out
 
 

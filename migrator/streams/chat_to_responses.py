@@ -16,7 +16,9 @@ from typing import Any
 
 from ..mapping.chat_result import part_logprob, response_skeleton
 from ..mapping.context import Context, fc_id, mint
+from ..mapping.errors import Loss
 from ..mapping.rules import VALUES
+from ..mapping.shapes import request_echo
 from ..mapping.usage import chat_usage_to_responses
 
 _FINISH = VALUES["finish_reason"]
@@ -111,6 +113,7 @@ class ChatToResponses:
         self._done = False
         self.failed = False
         self.broken = False
+        self.losses: list[Loss] = []  # what could not be carried, as the non-stream translation reports it
 
     # ------------------------------------------------------------------ events
 
@@ -120,18 +123,16 @@ class ChatToResponses:
         out.append(event)
 
     def _start(self, chunk: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        """The opening events, written from the first chunk: what it says of itself (service_tier) is in them."""
         chunk_id = chunk.get("id")
         response_id = mint("resp_", f"resp:{chunk_id}") if type(chunk_id) is str and chunk_id else "resp_" + uuid.uuid4().hex
         created = chunk.get("created")
         model = chunk.get("model")
-        echo = None
-        if self._echo is not None:
-            from ..mapping.translate import translate
-
-            req = self._echo
-            echo = translate(req, "responses").body if "messages" in req else req
-        self._response = response_skeleton(response_id, float(created) if isinstance(created, (int, float)) else time.time(),
-                                           model if type(model) is str else "unknown", echo)
+        echo = request_echo(self._echo) if self._echo is not None else None
+        tier = chunk.get("service_tier")
+        self._response = response_skeleton(response_id, created if isinstance(created, (int, float)) else int(time.time()),
+                                           model if type(model) is str else "unknown", echo,
+                                           {"service_tier": tier} if tier is not None else None)
         self._event(out, {"type": "response.created", "response": dict(self._response)})
         self._event(out, {"type": "response.in_progress", "response": dict(self._response)})
 
@@ -453,8 +454,14 @@ class ChatToResponses:
     def _terminal(self, out: list[dict[str, Any]]) -> None:
         self._done = True
         finish = self._finish
-        rule = _FINISH.get(finish) if type(finish) is str else None
-        status = rule.to if rule is not None and rule.to else "completed"
+        # An unknown finish_reason: the stream ended cleanly, so the Response is completed, but that
+        # reading is a guess; the loss says so (as translate() does), and strict callers refuse on it.
+        ctx = Context()
+        status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
+        if finish == "stop" and any(call.item is not None for call in self._calls.values()):
+            rule = _FINISH["stop"]
+            ctx.loss("$.choices[0].finish_reason", "finish_reason", rule.kind, rule.reason)
+        self.losses.extend(ctx.losses)
         response = self._snapshot(status)
         if status == "incomplete":
             response["incomplete_details"] = {"reason": "max_output_tokens" if finish == "length" else str(finish)}

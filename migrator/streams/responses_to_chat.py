@@ -13,14 +13,17 @@ import time
 from typing import Any
 
 from ..mapping.context import Context, mint
+from ..mapping.errors import Loss
 from ..mapping.responses_result import error_body
 from ..mapping.rules import VALUES
+from ..mapping.shapes import CHUNK, complete_chat_usage
 from ..mapping.usage import responses_usage_to_chat
 from .chat_to_responses import StreamError
 
 _INCOMPLETE = VALUES["incomplete_reason"]
 _SERVICE_TIER = VALUES["service_tier"]
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+_CHUNK_DEFAULTS = CHUNK.defaults
 
 
 def _chat_logprob(entry: Any) -> Any:
@@ -45,7 +48,7 @@ class ResponsesToChat:
         self._id: str | None = None
         self._created = 0
         self._model = "unknown"
-        self._tier: str | None = None
+        self._tier: Any = _CHUNK_DEFAULTS["service_tier"]  # until a snapshot says which tier served it
         self._role_sent = False
         self._calls: dict[str, list[Any]] = {}  # item_id → [index, saw_arguments, custom]
         self._parts_sent: set[tuple[str, int]] = set()  # (item_id, content_index) whose text went out
@@ -53,6 +56,7 @@ class ResponsesToChat:
         self.done = False
         self.failed = False
         self.broken = False
+        self.losses: list[Loss] = []
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None, logprobs: Any = None,
                out: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -65,11 +69,9 @@ class ResponsesToChat:
                 out.append(self._chunk({"role": "assistant", "content": "", "refusal": None}))
             else:
                 delta = {"role": "assistant", **delta}
-        chunk: dict[str, Any] = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
-                                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}]}
-        if self._tier is not None:
-            chunk["service_tier"] = self._tier
-        return chunk
+        return {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
+                "service_tier": self._tier, "system_fingerprint": None,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}]}
 
     def _begin(self, response: Any) -> None:
         r = response if type(response) is dict else {}
@@ -210,11 +212,9 @@ class ResponsesToChat:
         out.append(self._chunk({}, finish))
         if self.include_usage:
             usage = responses_usage_to_chat(r.get("usage"), "$.usage", Context())
-            chunk: dict[str, Any] = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
-                                     "choices": [], "usage": usage}
-            if self._tier is not None:
-                chunk["service_tier"] = self._tier
-            out.append(chunk)
+            out.append({"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
+                        "service_tier": self._tier, "system_fingerprint": None, "choices": [],
+                        "usage": complete_chat_usage(usage) if usage is not None else None})
 
     def _error(self, error: Any, out: list[dict[str, Any]]) -> None:
         self.done = True
