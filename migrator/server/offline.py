@@ -44,6 +44,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final, Literal
 
 from migrator.mapping.rules import TABLES
+from migrator.mapping.shapes import complete_response
 
 __all__ = [
     "DEFAULT_CREATED_AT",
@@ -976,6 +977,9 @@ def _echo(request: Mapping[str, Any]) -> dict[str, Any]:
         "metadata": get("metadata", {}),
         "model": request.get("model", MODEL_ID),
         "parallel_tool_calls": get("parallel_tool_calls", True),
+        "presence_penalty": get("presence_penalty", 0.0),
+        "frequency_penalty": get("frequency_penalty", 0.0),
+        "store": get("store", True),
         "previous_response_id": request.get("previous_response_id"),
         "prompt_cache_key": request.get("prompt_cache_key"),
         "reasoning": reasoning,
@@ -1001,7 +1005,8 @@ def _build(request: dict[str, Any], response_id: str | None, created_at: float |
     validate(request)
     ctx = _Context(request)
     rid = response_id if response_id is not None else f"resp_{_sha(_canonical(request))[:48]}"
-    created = created_at if created_at is not None else DEFAULT_CREATED_AT
+    # Integer seconds, as the API writes them (callers pass time.time()).
+    created = int(created_at) if created_at is not None else DEFAULT_CREATED_AT
     budget = request.get("max_output_tokens")
     incomplete = False
     output: list[dict[str, Any]] = []
@@ -1029,7 +1034,7 @@ def _build(request: dict[str, Any], response_id: str | None, created_at: float |
         if incomplete:
             break
     input_tokens = count_tokens(_render(ctx.conv))
-    return {
+    return complete_response({
         "id": rid,
         "object": "response",
         "created_at": created,
@@ -1046,7 +1051,7 @@ def _build(request: dict[str, Any], response_id: str | None, created_at: float |
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": input_tokens + used,
         },
-    }
+    })
 
 
 def generate(request: dict[str, Any], *, response_id: str | None = None, created_at: float | None = None) -> dict[str, Any]:
