@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 import openai
-import pytest
 from hypothesis import strategies as st
 
 from migrator.streams.sse import CHAT_DONE, encode_chat
@@ -43,14 +42,6 @@ TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 ITEM_PREFIX = {"message": "msg_", "function_call": "fc_", "reasoning": "rs_", "custom_tool_call": "ctc_"}
 
 _MISSING: Any = object()
-
-
-def known_bug(reason: str) -> pytest.MarkDecorator:
-    """An engine bug held as a failing test: ``xfail(strict=True)``, so the fix shows up as XPASS (remove the mark then).
-
-    ``raises=AssertionError`` (ShapeError is one) keeps an unrelated crash from passing as the known failure.
-    """
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
 
 
 # ------------------------------------------------------------------------ building input
@@ -512,7 +503,7 @@ chat_usages = st.builds(
 
 
 @st.composite
-def chat_streams(draw: st.DrawFn, *, service_tier: bool = True) -> list[JsonDict]:
+def chat_streams(draw: st.DrawFn) -> list[JsonDict]:
     """A chat chunk stream as OpenAI (or a compatible upstream) sends it.
 
     Order: the role chunk, reasoning_content deltas, content deltas (with logprobs or
@@ -522,19 +513,18 @@ def chat_streams(draw: st.DrawFn, *, service_tier: bool = True) -> list[JsonDict
     coming in index order, as OpenAI assigns indexes; a chunk may carry several
     fragments. Narrowings, each for a reason:
 
-    * the role chunk has ``content: ""`` only when text follows (OpenAI sends
-      ``content: null`` with tool calls); ``""`` with no text is pinned by
-      ``test_streams.test_empty_content_role_chunk_commutes`` (xfail);
     * text comes before tool calls and reasoning before text (content after a tool
-      call or reasoning after text are separate tests);
-    * logprobs carry ``bytes`` as OpenAI sends them; callers allow the key
-      (pinned by ``test_chat_logprobs_become_valid_event_logprobs``, xfail).
+      call or reasoning after text are separate tests in test_streams.py).
+
+    The role chunk's ``content`` is ``""`` or ``null`` (OpenAI sends ``""`` before text,
+    ``null`` before tool calls; gateways vary), logprobs carry ``bytes`` as OpenAI
+    sends them, and ``service_tier`` is any tier or absent.
     """
     cid = "chatcmpl-" + draw(id_tokens)
     top: JsonDict = {"id": cid, "created": draw(st.integers(1_600_000_000, 1_900_000_000)),
                      "model": draw(st.sampled_from(["gpt-4.1", "gpt-4o-mini", "o4-mini", "deepseek-reasoner"]))}
-    if service_tier and draw(st.booleans()):
-        top["service_tier"] = "default"
+    if draw(st.booleans()):
+        top["service_tier"] = draw(st.sampled_from(["default", "flex", "priority"]))
     if draw(st.booleans()):
         top["system_fingerprint"] = "fp_" + draw(id_tokens)
     null_usage = draw(st.booleans())  # include_usage upstreams put "usage": null on every chunk
@@ -575,7 +565,7 @@ def chat_streams(draw: st.DrawFn, *, service_tier: bool = True) -> list[JsonDict
                 group.append(queues[draw(st.sampled_from(more))].pop(0))
         deltas.append(({"tool_calls": group}, None))
 
-    role: JsonDict = {"role": "assistant", "content": "" if content is not None else None, "refusal": None}
+    role: JsonDict = {"role": "assistant", "content": "" if content is not None or draw(st.booleans()) else None, "refusal": None}
     frames = [chunk(role, **top)]
     for delta, lp in deltas:
         frames.append(chunk(delta, logprobs=lp, **top))

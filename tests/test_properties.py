@@ -9,9 +9,9 @@
 * Results: a ChatCompletion → Response is a valid Response, and back gives the
   same content, refusal, tool calls, finish_reason and token counts.
 
-Known engine issues found by these properties are pinned below as minimal
-examples marked ``xfail(strict=True)``; the strategies do not draw those forms
-(see tests/strategies.py), so the properties stay green and keep finding new ones.
+Minimal examples of what these properties found are kept below as regression
+tests; the strategies leave out only forms the other API cannot give back
+unchanged (see tests/strategies.py).
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def _as_echoed(key: str, value: Any) -> Any:
     return value
 
 
-# -------------------------------------------------------------- pinned known issues
+# -------------------------------------------------------------- minimal examples
 
 
 def _round_trip(body: JsonDict) -> JsonDict:

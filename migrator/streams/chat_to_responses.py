@@ -108,6 +108,7 @@ class ChatToResponses:
         self._reasoning_text = _Pieces()
         self._calls: dict[int, _Call] = {}
         self._finish: str | None = None
+        self._empty_text = False  # content "" arrived (an empty answer is a message with empty text)
         self._usage: dict[str, Any] | None = None
         self._frames = 0
         self._done = False
@@ -247,6 +248,8 @@ class ChatToResponses:
         if type(reasoning) is str and reasoning:
             self._reason(reasoning, out)
         content = delta.get("content")
+        if content == "":
+            self._empty_text = True
         if type(content) is str and content:
             text = self._open_text(out)
             if text.text_index < 0:
@@ -264,6 +267,8 @@ class ChatToResponses:
         if type(refusal) is str and refusal:
             text = self._open_text(out)
             if text.refusal_index < 0:
+                if self._empty_text and text.text_index < 0:  # content "" came first: its (empty) part comes first
+                    text.text_index = self._add_part(text, {"type": "output_text", "text": "", "annotations": []}, out)
                 text.refusal_index = self._add_part(text, {"type": "refusal", "refusal": ""}, out)
             text.refusals.add(refusal)
             self._event(out, {"type": "response.refusal.delta", "item_id": text.item["id"],
@@ -418,6 +423,11 @@ class ChatToResponses:
     def _close_all(self, out: list[dict[str, Any]], status: str | None = None) -> None:
         """Close every open item in output_index order (at finish_reason or a failure)."""
         item_status = status or ("incomplete" if self._finish in ("length", "content_filter") else "completed")
+        if status is None and self._empty_text and not self._calls \
+                and not any(item.get("type") == "message" for item in self._output):
+            # The answer was "" and nothing else: a message whose text is empty, as translate() writes it.
+            text = self._open_text(out)
+            text.text_index = self._add_part(text, {"type": "output_text", "text": "", "annotations": []}, out)
         self._close_all_items(out, item_status)
 
     def _close_all_items(self, out: list[dict[str, Any]], item_status: str) -> None:

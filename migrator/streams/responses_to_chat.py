@@ -118,6 +118,11 @@ class ResponsesToChat:
                     out.append(self._chunk({"content": event["text"]}, out=out))
                 elif etype == "response.refusal.done" and event.get("refusal"):
                     out.append(self._chunk({"refusal": event["refusal"]}))
+        elif etype == "response.content_part.added":
+            part = event.get("part")
+            if not self._role_sent and type(part) is dict and part.get("type") == "output_text":
+                self._role_sent = True  # the role chunk, as before text: so an empty text reads back as "", not null
+                out.append(self._chunk({"role": "assistant", "content": "", "refusal": None}))
         elif etype == "response.output_item.added":
             item = event.get("item")
             if type(item) is dict and item.get("type") in ("function_call", "custom_tool_call"):
