@@ -69,6 +69,14 @@ def _usage(v: Any) -> bool:
             and _obj(v.get("output_tokens_details")) and _int(v["output_tokens_details"].get("reasoning_tokens")))
 
 
+def _format(v: Any) -> bool:
+    """TextField.format: text, json_object, or json_schema with name, description (or null), schema and strict."""
+    if not _obj(v) or v.get("type") not in ("text", "json_object", "json_schema"):
+        return False
+    return v["type"] != "json_schema" or (_str(v.get("name")) and "schema" in v and _null(_str)(v.get("description", 0))
+                                          and _bool(v.get("strict")))
+
+
 #: ResponseResource.required, with each field's type (the spec's, not the SDK's, which is looser).
 SPEC_RESPONSE: dict[str, Callable[[Any], bool]] = {
     "id": _str,
@@ -86,8 +94,7 @@ SPEC_RESPONSE: dict[str, Callable[[Any], bool]] = {
     "tool_choice": lambda v: v in ("none", "auto", "required") or _obj(v),
     "truncation": lambda v: v in ("auto", "disabled"),
     "parallel_tool_calls": _bool,
-    "text": lambda v: _obj(v) and _obj(v.get("format")) and _str(v["format"].get("type"))
-    and v.get("verbosity", "medium") in ("low", "medium", "high"),
+    "text": lambda v: _obj(v) and _format(v.get("format")) and v.get("verbosity", "medium") in ("low", "medium", "high"),
     "top_p": _num,
     "presence_penalty": _num,
     "frequency_penalty": _num,
@@ -244,6 +251,15 @@ def test_echo_does_not_change_the_request() -> None:
     assert body["text"] == {"verbosity": "low", "format": {"type": "text"}}
     assert body["reasoning"] == {"effort": "low", "summary": None}
     assert body["tools"] == [{"type": "function", "name": "f", "parameters": {}, "description": None, "strict": True}]
+
+
+def test_a_json_schema_format_is_echoed_with_description_and_strict() -> None:
+    request = {"model": "m", "messages": [{"role": "user", "content": "hi"}],
+               "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}}
+    body = translate(COMPLETION, "responses", request=request).body
+    check_complete(body)
+    assert body["text"]["format"] == {"type": "json_schema", "name": "x", "schema": {"type": "object"}, "description": None,
+                                      "strict": False}
 
 
 def test_translate_of_a_response_is_a_complete_chat_completion() -> None:

@@ -212,7 +212,10 @@ def _as_echoed(key: str, value: Any) -> Any:
     if key == "tools":
         return [{"description": None, **t} if t.get("type") == "function" else t for t in value]
     if key == "text":
-        return {"format": {"type": "text"}, "verbosity": "medium", **{k: v for k, v in value.items() if v is not None}}
+        text = {"format": {"type": "text"}, "verbosity": "medium", **{k: v for k, v in value.items() if v is not None}}
+        if text["format"].get("type") == "json_schema":
+            text["format"] = {"description": None, "strict": False, **{k: v for k, v in text["format"].items() if v is not None}}
+        return text
     if key == "reasoning":
         return {"effort": None, "summary": None, **value}
     return value

@@ -22,7 +22,7 @@ from .rules import mappings_dir
 class Shape:
     """One body kind's rules, read once from ``mappings/shapes.json``."""
 
-    __slots__ = ("complete", "defaults", "echo", "integers", "not_null", "required", "tools")
+    __slots__ = ("complete", "defaults", "echo", "integers", "not_null", "required", "tools", "typed")
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.required: tuple[str, ...] = tuple(raw["required"])
@@ -32,6 +32,8 @@ class Shape:
         self.not_null: frozenset[str] = frozenset(raw.get("not_null", ()))
         self.complete: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = tuple(
             (tuple(path.split(".")), fill) for path, fill in raw.get("complete", {}).items())
+        self.typed: tuple[tuple[tuple[str, ...], dict[str, dict[str, Any]]], ...] = tuple(
+            (tuple(path.split(".")), fills) for path, fills in raw.get("typed", {}).items())
         self.tools: dict[str, dict[str, Any]] = raw.get("tools", {})
 
 
@@ -106,6 +108,13 @@ def complete(body: dict[str, Any], shape: Shape, echo: dict[str, Any] | None = N
             out[key] = _fresh(default)
     for path, fill in shape.complete:
         out = _fill_at(out, path, fill)
+    for path, fills in shape.typed:
+        inner: Any = out
+        for key in path:
+            inner = inner.get(key) if type(inner) is dict else None
+        kind = inner.get("type") if type(inner) is dict else None
+        if type(kind) is str and kind in fills:
+            out = _fill_at(out, path, fills[kind])
     if shape.tools:
         tools = out.get("tools")
         if type(tools) is list:
