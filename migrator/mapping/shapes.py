@@ -153,7 +153,7 @@ def complete_chat_usage(usage: dict[str, Any]) -> dict[str, Any]:
 _CHAT_ONLY_ECHO = ("presence_penalty", "frequency_penalty")
 
 
-def request_echo(request: dict[str, Any], default_store: bool = False) -> dict[str, Any]:
+def request_echo(request: Any, default_store: bool = False) -> dict[str, Any] | None:
     """What a Response echoes of the request that produced it, in the Responses dialect.
 
     A chat request is translated first (its problems are the request's own
@@ -161,6 +161,8 @@ def request_echo(request: dict[str, Any], default_store: bool = False) -> dict[s
     a Responses request cannot hold, are taken from it as they are, since the
     chat upstream used them.
     """
+    if type(request) is not dict:
+        return None  # not a request: nothing to echo (checking it is the caller's job)
     if "messages" not in request:
         return request
     from .chat_request import chat_request_to_responses
