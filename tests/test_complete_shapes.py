@@ -411,3 +411,21 @@ def test_served_responses_are_complete_and_stored_as_written(served: ServerProce
     unstored = _post(served, {**body, "store": False})
     check_complete(unstored)
     assert unstored["store"] is False
+
+
+@pytest.mark.parametrize("served", ["offline"], indirect=True)  # a chat upstream's own chat answers pass through as they are
+def test_served_chat_completions_are_complete(served: ServerProcess) -> None:
+    """The chat endpoint over the offline model (a Response translated to chat) answers as the API does."""
+    body = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "What is the weather in Paris?"}]}
+    r = httpx.post(f"{served.base_url}/chat/completions", json=body, headers={"authorization": "Bearer sk-test"}, timeout=20)
+    assert r.status_code == 200, r.text
+    check_complete_completion(r.json())
+    with httpx.stream("POST", f"{served.base_url}/chat/completions", json={**body, "stream": True,
+                      "stream_options": {"include_usage": True}}, headers={"authorization": "Bearer sk-test"}, timeout=20) as s:
+        raw = b"".join(s.iter_bytes())
+    chunks = list(iter_frames([raw]))
+    for c in chunks:
+        check_chunk(c)
+        assert "service_tier" in c and "system_fingerprint" in c, c
+    usage = chunks[-1]["usage"]
+    assert usage is not None and "prompt_tokens_details" in usage and "completion_tokens_details" in usage
