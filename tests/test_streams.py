@@ -811,7 +811,7 @@ def test_fixture_responses_reasoning_text_and_tool_call() -> None:
     assert got["choices"][0]["message"]["content"] == "Let me check the weather in Lyon for you."
     assert got["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == '{"city":"Lyon","unit":"celsius"}'
     for event in _fixture_events("responses_reasoning_text_tool.sse"):  # the fixture itself is a valid stream
-        check_event(event, allow_extra=frozenset({"obfuscation", "store"}))
+        check_event(event, allow_extra=frozenset({"obfuscation"}))
 
 
 def test_fixture_responses_gateway_variant() -> None:
