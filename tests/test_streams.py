@@ -1019,3 +1019,26 @@ def test_an_empty_text_reads_back_as_empty_not_null() -> None:
     frames = [ROLE, chunk({}, finish="stop")]
     back = assemble_chat(list(translate_stream(to_responses(frames), "chat")))
     assert back["choices"][0]["message"]["content"] == "" == assemble_chat(frames)["choices"][0]["message"]["content"]
+
+
+def test_stop_after_tool_calls_is_the_same_loss_streamed_or_not() -> None:
+    frames = [ROLE_NULL, call_chunk(0, id="call_a", name="f", args="{}"), chunk({}, finish="stop")]
+    translator = StreamTranslator("responses")
+    for f in frames:
+        translator.feed(f)
+    translator.finish()
+    whole = translate(assemble_chat(frames), "responses").losses
+    assert [(x.path, x.kind) for x in translator.losses] == [(x.path, x.kind) for x in whole] == [
+        ("$.choices[0].finish_reason", "approximated")]
+
+
+def test_a_second_choice_is_a_loss_reported_once() -> None:
+    frames = [ROLE, chunk({"content": "A"})]
+    second = chunk({"content": "B"})
+    second["choices"][0]["index"] = 1
+    frames += [second, second, chunk({}, finish="stop")]
+    translator = StreamTranslator("responses")
+    for f in frames:
+        translator.feed(f)
+    translator.finish()
+    assert [(x.path, x.field) for x in translator.losses] == [("$.choices[1]", "choices")]

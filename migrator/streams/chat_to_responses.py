@@ -17,11 +17,12 @@ from typing import Any
 from ..mapping.chat_result import part_logprob, response_skeleton
 from ..mapping.context import Context, fc_id, mint
 from ..mapping.errors import Loss
-from ..mapping.rules import VALUES
+from ..mapping.rules import TABLES, VALUES
 from ..mapping.shapes import request_echo
 from ..mapping.usage import chat_usage_to_responses
 
 _FINISH = VALUES["finish_reason"]
+_CHOICE = TABLES["chat.choice"]
 _ERROR_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt"})
 
 
@@ -114,7 +115,8 @@ class ChatToResponses:
         self._done = False
         self.failed = False
         self.broken = False
-        self.losses: list[Loss] = []  # what could not be carried, as the non-stream translation reports it
+        self._ctx = Context()  # what could not be carried, reported as the non-stream translation reports it
+        self.losses: list[Loss] = self._ctx.losses
 
     # ------------------------------------------------------------------ events
 
@@ -173,7 +175,8 @@ class ChatToResponses:
             if type(choice) is not dict:
                 raise StreamError(self._frames, "expected each choice to be an object")
             if choice.get("index", 0) != 0:
-                continue  # a Response holds one generation (reported by the mapping tables)
+                self._other_choice(choice.get("index"))
+                continue  # a Response holds one generation
             delta = choice.get("delta")
             text = self._text
             if text is not None and text.text_index >= 0 and type(delta) is dict and len(delta) == 1 \
@@ -219,6 +222,13 @@ class ChatToResponses:
             if self._finish is not None:
                 self._terminal(out)
         return out
+
+    def _other_choice(self, index: Any) -> None:
+        """A choice past the first (``n`` > 1): reported once, as the non-stream translation reports it."""
+        path = f"$.choices[{index}]"
+        if all(loss.path != path for loss in self.losses):
+            rule = _CHOICE["index"]
+            self._ctx.loss(path, "choices", rule.kind, rule.reason)
 
     def finish(self) -> list[dict[str, Any]]:
         """The end of the input: the terminal event, or ``response.failed`` for a broken stream."""
@@ -466,12 +476,11 @@ class ChatToResponses:
         finish = self._finish
         # An unknown finish_reason: the stream ended cleanly, so the Response is completed, but that
         # reading is a guess; the loss says so (as translate() does), and strict callers refuse on it.
-        ctx = Context()
+        ctx = self._ctx
         status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
-        if finish == "stop" and any(call.item is not None for call in self._calls.values()):
+        if finish == "stop" and any(call.item is not None for index, call in self._calls.items() if index != -1):  # tool_calls, not legacy
             rule = _FINISH["stop"]
             ctx.loss("$.choices[0].finish_reason", "finish_reason", rule.kind, rule.reason)
-        self.losses.extend(ctx.losses)
         response = self._snapshot(status)
         if status == "incomplete":
             response["incomplete_details"] = {"reason": "max_output_tokens" if finish == "length" else str(finish)}
