@@ -153,7 +153,7 @@ def complete_chat_usage(usage: dict[str, Any]) -> dict[str, Any]:
 _CHAT_ONLY_ECHO = ("presence_penalty", "frequency_penalty")
 
 
-def request_echo(request: Any, default_store: bool = False) -> dict[str, Any] | None:
+def request_echo(request: Any, *, default_store: bool = False) -> dict[str, Any] | None:
     """What a Response echoes of the request that produced it, in the Responses dialect.
 
     A chat request is translated first (its problems are the request's own
@@ -162,7 +162,7 @@ def request_echo(request: Any, default_store: bool = False) -> dict[str, Any] | 
     chat upstream used them.
     """
     if type(request) is not dict:
-        return None  # not a request: nothing to echo (checking it is the caller's job)
+        return None  # no request (or not one: checking it is the caller's job): nothing to echo
     if "messages" not in request:
         return request
     from .chat_request import chat_request_to_responses

@@ -111,10 +111,7 @@ def translate(
         elif kind == "responses.request":
             out = responses_request_to_chat(body, ctx)
         elif kind == "chat.completion":
-            echo = None
-            if request is not None:  # a chat request is translated first; a responses request is the echo as it is
-                echo = request_echo(request, default_store)
-            out = chat_completion_to_response(body, ctx, echo)
+            out = chat_completion_to_response(body, ctx, request_echo(request, default_store=default_store))
         else:
             out = response_to_chat_completion(body, ctx)
             if "error" in out:

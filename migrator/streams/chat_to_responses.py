@@ -131,7 +131,7 @@ class ChatToResponses:
         response_id = mint("resp_", f"resp:{chunk_id}") if type(chunk_id) is str and chunk_id else "resp_" + uuid.uuid4().hex
         created = chunk.get("created")
         model = chunk.get("model")
-        echo = request_echo(self._echo) if self._echo is not None else None
+        echo = request_echo(self._echo)
         tier = chunk.get("service_tier")
         self._response = response_skeleton(response_id, created if isinstance(created, (int, float)) else int(time.time()),
                                            model if type(model) is str else "unknown", echo,
