@@ -150,7 +150,7 @@ def complete_chat_usage(usage: dict[str, Any]) -> dict[str, Any]:
 
 
 #: Chat request parameters a Response echoes that a Responses request has no place for.
-_CHAT_ONLY_ECHO = ("presence_penalty", "frequency_penalty")
+CHAT_ONLY_ECHO = ("presence_penalty", "frequency_penalty")
 
 
 def request_echo(request: Any, *, default_store: bool = False) -> dict[str, Any] | None:
@@ -168,7 +168,7 @@ def request_echo(request: Any, *, default_store: bool = False) -> dict[str, Any]
     from .chat_request import chat_request_to_responses
 
     echo = chat_request_to_responses(request, Context(default_store=default_store))
-    for key in _CHAT_ONLY_ECHO:
+    for key in CHAT_ONLY_ECHO:
         if key in request:
             echo[key] = request[key]
     return echo
