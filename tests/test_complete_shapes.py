@@ -22,15 +22,18 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from migrator import translate
 from migrator.cli import main
 from migrator.mapping.shapes import RESPONSE
 from migrator.server import offline
 from migrator.streams import StreamTranslator, iter_frames, translate_stream
+from tests import strategies as S
 from tests.sdk_shapes import check_chunk, check_event, check_result
 from tests.serve_helpers import FakeUpstream, ServerProcess, fake_upstream
-from tests.stream_helpers import assemble_chat, text_stream
+from tests.stream_helpers import assemble_chat, chat_streams, text_stream
 
 JsonDict = dict[str, Any]
 ROOT = Path(__file__).resolve().parent.parent
@@ -429,3 +432,23 @@ def test_served_chat_completions_are_complete(served: ServerProcess) -> None:
         assert "service_tier" in c and "system_fingerprint" in c, c
     usage = chunks[-1]["usage"]
     assert usage is not None and "prompt_tokens_details" in usage and "completion_tokens_details" in usage
+
+
+# ---------------------------------------------------------------------------- over generated bodies
+
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@PROPERTY
+@given(S.chat_completions(), st.none() | S.chat_requests() | S.responses_requests())
+def test_every_translated_completion_is_complete(completion: JsonDict, request_: JsonDict | None) -> None:
+    body = translate(completion, "responses", request=request_).body
+    assert spec_problems(body) == []
+    check_result(body, "responses")
+    check_complete_completion(translate(body, "chat").body)
+
+
+@PROPERTY
+@given(chat_streams(), st.none() | S.chat_requests())
+def test_every_translated_stream_snapshot_is_complete(frames: list[JsonDict], request_: JsonDict | None) -> None:
+    check_complete_events(list(translate_stream(frames, "responses", request=request_)))
