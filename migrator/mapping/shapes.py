@@ -11,24 +11,34 @@ so gets the API's default.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
 from .context import Context
 from .rules import mappings_dir
 
+_SCALARS = (str, int, float, bool, type(None))
+_UNSET: Any = object()
+
 
 class Shape:
     """One body kind's rules, read once from ``mappings/shapes.json``."""
 
-    __slots__ = ("complete", "defaults", "echo", "integers", "not_null", "required", "tools", "typed")
+    __slots__ = ("base", "complete", "container_defaults", "defaults", "echo", "integers", "not_null", "required", "tools",
+                 "typed", "written")
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.required: tuple[str, ...] = tuple(raw["required"])
         self.integers: tuple[str, ...] = tuple(raw.get("integers", ()))
         self.echo: tuple[str, ...] = tuple(raw.get("echo", ()))
         self.defaults: dict[str, Any] = raw.get("defaults", {})
+        # Every required field in the spec's order, holding its default when that is a scalar: a body is
+        # completed by copying this and laying the body over it; only container defaults are built per body.
+        self.base: dict[str, Any] = {
+            k: self.defaults[k] if k in self.defaults and type(self.defaults[k]) in _SCALARS else _UNSET for k in self.required}
+        self.container_defaults: tuple[tuple[str, Any], ...] = tuple(
+            (k, v) for k, v in self.defaults.items() if type(v) not in _SCALARS)
+        self.written: tuple[str, ...] = tuple(k for k in self.required if k not in self.defaults)  # always the builder's
         self.not_null: frozenset[str] = frozenset(raw.get("not_null", ()))
         self.complete: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = tuple(
             (tuple(path.split(".")), fill) for path, fill in raw.get("complete", {}).items())
@@ -47,12 +57,15 @@ RESPONSE = SHAPES["response"]
 COMPLETION = SHAPES["chat.completion"]
 CHUNK = SHAPES["chat.completion.chunk"]
 
-_SCALARS = (str, int, float, bool, type(None))
-
 
 def _fresh(value: Any) -> Any:
-    """A default that the caller may mutate without changing the table's."""
-    return value if type(value) in _SCALARS else copy.deepcopy(value)
+    """A default that the caller may mutate without changing the table's (JSON values only: cheaper than deepcopy)."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    if kind is list:
+        return [_fresh(v) for v in value]
+    return value
 
 
 def _fill(obj: dict[str, Any], fill: dict[str, Any]) -> dict[str, Any]:
@@ -95,17 +108,23 @@ def complete(body: dict[str, Any], shape: Shape, echo: dict[str, Any] | None = N
     Returns a new dict, the required fields first in the spec's order; ``body``
     and ``echo`` are left as they are.
     """
-    out = dict(body)
+    out = dict(shape.base)
+    not_null = shape.not_null
+    for key, value in body.items():
+        if value is not None or key not in not_null:
+            out[key] = value
     if echo:
         for key in shape.echo:
-            if out.get(key) is None:
+            if body.get(key) is None:
                 value = echo.get(key)
                 if value is not None:
                     out[key] = value
-    not_null = shape.not_null
-    for key, default in shape.defaults.items():
-        if key not in out or (out[key] is None and key in not_null):
+    for key, default in shape.container_defaults:
+        if out[key] is _UNSET:
             out[key] = _fresh(default)
+    for key in shape.written:
+        if out[key] is _UNSET:
+            del out[key]
     for path, fill in shape.complete:
         out = _fill_at(out, path, fill)
     for path, fills in shape.typed:
@@ -124,10 +143,7 @@ def complete(body: dict[str, Any], shape: Shape, echo: dict[str, Any] | None = N
     for key in shape.integers:
         if key in out:
             out[key] = _int(out[key])
-    ordered = {key: out[key] for key in shape.required if key in out}
-    if len(ordered) != len(out):
-        ordered.update((k, v) for k, v in out.items() if k not in ordered)
-    return ordered
+    return out
 
 
 def complete_response(body: dict[str, Any], echo: dict[str, Any] | None = None) -> dict[str, Any]:
