@@ -452,3 +452,12 @@ def test_every_translated_completion_is_complete(completion: JsonDict, request_:
 @given(chat_streams(), st.none() | S.chat_requests())
 def test_every_translated_stream_snapshot_is_complete(frames: list[JsonDict], request_: JsonDict | None) -> None:
     check_complete_events(list(translate_stream(frames, "responses", request=request_)))
+
+
+def test_the_sdk_walker_tolerates_the_spec_fields_on_a_response_only() -> None:
+    """store / presence_penalty / frequency_penalty are what the pinned SDK lacks on a Response; elsewhere they stay unknown."""
+    response = offline.generate({"model": "m", "input": "hi"})
+    check_result(response, "responses")
+    item = {**response["output"][0], "store": True}
+    with pytest.raises(AssertionError, match="unknown key 'store'"):
+        check_result({**response, "output": [item]}, "responses")
