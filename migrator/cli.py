@@ -165,6 +165,7 @@ def _cmd_stream(args: argparse.Namespace, label: str, chunks: Iterator[bytes | s
     except StreamError as exc:
         stderr.write(f"migrator: error: {label}: {exc}\n")
         return EXIT_BAD_INPUT
+    _warn_losses(translator.losses, stderr)
     if translator.broken:
         stderr.write(f"migrator: error: {label}: the stream ended before its terminal event; passed on what arrived, then a failure\n")
         return EXIT_BAD_INPUT

@@ -27,11 +27,13 @@ for anything the walker does not model.
 from __future__ import annotations
 
 import collections.abc
+import json
 import math
 import sys
 import types
 import typing
 from functools import cache
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Union
 
 import pydantic
@@ -46,6 +48,16 @@ from openai.types.responses.response_create_params import (
     ResponseCreateParamsNonStreaming,
     ResponseCreateParamsStreaming,
 )
+
+#: Keys the live API sends in a Response that the pinned SDK model lacks (the Open Responses
+#: spec requires them: ``store``, ``presence_penalty``, ``frequency_penalty``), as the rule
+#: table for Responses declares them (``extra_fields``). Tolerated on a Response only.
+UNDECLARED: dict[Any, frozenset[str]] = {
+    Response: frozenset(
+        json.loads((Path(__file__).resolve().parent.parent / "mappings" / "results.json").read_text(encoding="utf-8"))
+        ["tables"]["response"].get("extra_fields", ())
+    ),
+}
 
 __all__ = ["ShapeError", "check_chunk", "check_event", "check_request", "check_result"]
 
@@ -347,6 +359,8 @@ class _RecordNode(_Node):
         #: literal values of discriminator keys (``type``/``role``); absent if the key
         #: is not declared or is not a literal (e.g. ``type: str``).
         self.disc: dict[str, _LiteralNode] = {}
+        #: keys the live API sends that the pinned SDK does not declare (on this record only)
+        self.undeclared: frozenset[str] = UNDECLARED.get(origin, frozenset())
 
     def finish(self, fields: dict[str, _Field]) -> None:
         self.fields = fields
@@ -385,7 +399,7 @@ class _RecordNode(_Node):
                 continue
             field = fields.get(key)
             if field is None:
-                if key not in ctx.allow_extra:
+                if key not in ctx.allow_extra and key not in self.undeclared:
                     ctx.add(f"{path}: unknown key {key!r} for {self.name}")
                 continue
             field.node.check(item, _key_path(path, key), ctx)

@@ -2,9 +2,9 @@
 
 The *lossless* strategies draw only the engine's canonical forms: bodies that
 must come back unchanged (dict equality) from a round trip through the other
-API. Each choice below that narrows a form says why; where the narrowing
-hides a known engine issue, a regression test in ``test_properties.py``
-(marked ``xfail(strict=True)``) holds the minimal example instead.
+API. Each choice below that narrows a form says why (a form the other API
+cannot give back unchanged); a defect the properties find gets its minimal
+example in ``test_properties.py`` and a fix, not a narrowing here.
 
 The *lossy* strategies add elements that the other API cannot carry and
 return, with the body, the exact JSONPath at which a loss must be reported.
@@ -145,9 +145,9 @@ def chat_messages(draw: st.DrawFn) -> list[JsonDict]:
             # Content next to tool calls is null or non-empty: an empty string says
             # nothing, and the engine writes no message item for it.
             content = draw(st.none() | nonempty_text)
-            # Known issue: a tool-call turn with null content right after another
-            # assistant message merges into it on the way back (Responses items
-            # carry no message boundary). See test_tool_calls_after_assistant_message_merge.
+            # A tool-call turn with null content right after another assistant message
+            # cannot come back apart (Responses items carry no message boundary): a
+            # lossy form, not a lossless one (test_tool_calls_after_assistant_message_merge).
             if content is None and messages and messages[-1]["role"] == "assistant":
                 content = draw(nonempty_text)
             calls = draw(tool_calls(ids))

@@ -22,12 +22,10 @@ from typing import Any
 
 import httpx
 import openai
-import pytest
 from hypothesis import strategies as st
 
 from migrator.streams.sse import CHAT_DONE, encode_chat
 from tests.sdk_shapes import check_chunk, check_event, check_result
-from tests.test_sdk_coverage import TABLE_BY_NAME
 
 JsonDict = dict[str, Any]
 
@@ -35,22 +33,10 @@ CHAT_ID = "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"
 CREATED = 1_741_569_952
 MODEL = "gpt-4.1-2025-04-14"
 
-#: Keys the live API sends in a Response that the pinned SDK model lacks (``store``,
-#: echoed from the request), as the rule table declares them.
-RESPONSE_EXTRA: frozenset[str] = TABLE_BY_NAME["response"].extra
-
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 ITEM_PREFIX = {"message": "msg_", "function_call": "fc_", "reasoning": "rs_", "custom_tool_call": "ctc_"}
 
 _MISSING: Any = object()
-
-
-def known_bug(reason: str) -> pytest.MarkDecorator:
-    """An engine bug held as a failing test: ``xfail(strict=True)``, so the fix shows up as XPASS (remove the mark then).
-
-    ``raises=AssertionError`` (ShapeError is one) keeps an unrelated crash from passing as the known failure.
-    """
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
 
 
 # ------------------------------------------------------------------------ building input
@@ -150,7 +136,8 @@ def assemble_chat(chunks: Iterable[JsonDict]) -> JsonDict:
     Top-level fields come from the first chunk; content, refusal and reasoning_content
     concatenate (None until a string arrives, even ""); tool calls merge by ``index``
     (id/type from the first fragment that has them, name and arguments concatenated);
-    the last non-null ``finish_reason`` and ``usage`` win; logprobs lists concatenate.
+    the last non-null ``finish_reason`` and ``usage`` win (``usage`` is null without a
+    usage chunk); logprobs lists concatenate.
     Error frames are not chunks: passing one is a test failure.
     """
     out: JsonDict | None = None
@@ -164,7 +151,7 @@ def assemble_chat(chunks: Iterable[JsonDict]) -> JsonDict:
         if out is None:
             out = {"id": c["id"], "object": "chat.completion", "created": c["created"], "model": c["model"]}
             for key in ("service_tier", "system_fingerprint"):
-                if c.get(key) is not None:
+                if key in c:
                     out[key] = c[key]
         if c.get("usage") is not None:
             usage = c["usage"]
@@ -199,8 +186,7 @@ def assemble_chat(chunks: Iterable[JsonDict]) -> JsonDict:
     if calls:
         message["tool_calls"] = [calls[i] for i in sorted(calls)]
     out["choices"] = [{"index": 0, "message": message, "finish_reason": finish, "logprobs": logprobs}]
-    if usage is not None:
-        out["usage"] = usage
+    out["usage"] = usage
     return out
 
 
@@ -238,7 +224,7 @@ def check_response_stream(events: list[JsonDict], *, allow_extra: frozenset[str]
         check_event(event, allow_extra=allow_extra)
         assert event["sequence_number"] == i, (i, event)
         if "response" in event:
-            check_result(event["response"], "responses", allow_extra=RESPONSE_EXTRA | allow_extra)
+            check_result(event["response"], "responses", allow_extra=allow_extra)
     assert [e["type"] for e in events[:2]] == ["response.created", "response.in_progress"]
     assert events[0]["response"]["status"] == "in_progress" and events[0]["response"]["output"] == []
     kinds = [e["type"] for e in events]
@@ -416,8 +402,7 @@ def base_response(output: list[JsonDict], *, status: str = "completed", usage: J
         "status": status, "error": None, "incomplete_details": None, "instructions": None, "model": "gpt-5-2025-08-07",
         "output": output, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], **extra,
     }
-    if usage is not None:
-        out["usage"] = usage
+    out["usage"] = usage
     return out
 
 
@@ -513,7 +498,7 @@ chat_usages = st.builds(
 
 
 @st.composite
-def chat_streams(draw: st.DrawFn, *, service_tier: bool = True) -> list[JsonDict]:
+def chat_streams(draw: st.DrawFn) -> list[JsonDict]:
     """A chat chunk stream as OpenAI (or a compatible upstream) sends it.
 
     Order: the role chunk, reasoning_content deltas, content deltas (with logprobs or
@@ -523,19 +508,18 @@ def chat_streams(draw: st.DrawFn, *, service_tier: bool = True) -> list[JsonDict
     coming in index order, as OpenAI assigns indexes; a chunk may carry several
     fragments. Narrowings, each for a reason:
 
-    * the role chunk has ``content: ""`` only when text follows (OpenAI sends
-      ``content: null`` with tool calls); ``""`` with no text is pinned by
-      ``test_streams.test_empty_content_role_chunk_commutes`` (xfail);
     * text comes before tool calls and reasoning before text (content after a tool
-      call or reasoning after text are separate tests);
-    * logprobs carry ``bytes`` as OpenAI sends them; callers allow the key
-      (pinned by ``test_chat_logprobs_become_valid_event_logprobs``, xfail).
+      call or reasoning after text are separate tests in test_streams.py).
+
+    The role chunk's ``content`` is ``""`` or ``null`` (OpenAI sends ``""`` before text,
+    ``null`` before tool calls; gateways vary), logprobs carry ``bytes`` as OpenAI
+    sends them, and ``service_tier`` is any tier or absent.
     """
     cid = "chatcmpl-" + draw(id_tokens)
     top: JsonDict = {"id": cid, "created": draw(st.integers(1_600_000_000, 1_900_000_000)),
                      "model": draw(st.sampled_from(["gpt-4.1", "gpt-4o-mini", "o4-mini", "deepseek-reasoner"]))}
-    if service_tier and draw(st.booleans()):
-        top["service_tier"] = "default"
+    if draw(st.booleans()):
+        top["service_tier"] = draw(st.sampled_from(["default", "flex", "priority"]))
     if draw(st.booleans()):
         top["system_fingerprint"] = "fp_" + draw(id_tokens)
     null_usage = draw(st.booleans())  # include_usage upstreams put "usage": null on every chunk
@@ -576,7 +560,7 @@ def chat_streams(draw: st.DrawFn, *, service_tier: bool = True) -> list[JsonDict
                 group.append(queues[draw(st.sampled_from(more))].pop(0))
         deltas.append(({"tool_calls": group}, None))
 
-    role: JsonDict = {"role": "assistant", "content": "" if content is not None else None, "refusal": None}
+    role: JsonDict = {"role": "assistant", "content": "" if content is not None or draw(st.booleans()) else None, "refusal": None}
     frames = [chunk(role, **top)]
     for delta, lp in deltas:
         frames.append(chunk(delta, logprobs=lp, **top))

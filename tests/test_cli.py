@@ -128,7 +128,7 @@ def test_request_option_echoes_the_request_into_the_response(tmp_path: Path) -> 
     assert code == 0
     body = json.loads(out)
     assert body["temperature"] == 0.5
-    assert body["tools"] == [{"type": "function", "name": "f", "parameters": {}, "strict": False}]
+    assert body["tools"] == [{"type": "function", "name": "f", "parameters": {}, "strict": False, "description": None}]
 
 
 def test_demo_runs_offline_and_shows_losses() -> None:

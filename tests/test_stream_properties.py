@@ -2,13 +2,11 @@
 
 The central one is commutation: translating a stream and taking its terminal Response
 gives what assembling the stream and translating the whole body gives. Nothing is set
-aside for ids or timestamps: the stream derives the Response id from the chunk id
-(``mint("resp_", "resp:" + id)``), item ids from it and from the call ids, and
-``created_at`` from the chunk's ``created``, exactly as the non-stream translation
-does from the completion, so they are compared too. What *is* set aside is each known
-divergence, by name, in ``_set_aside_*`` below; each has an ``xfail(strict=True)`` test
-with its minimal example in test_streams.py, so fixing the engine turns that test
-into an XPASS failure and the line here can go.
+aside: the stream derives the Response id from the chunk id (``mint("resp_", "resp:" + id)``),
+item ids from it and from the call ids, and ``created_at`` from the chunk's ``created``,
+exactly as the non-stream translation does from the completion, so the whole bodies
+are compared. A divergence found here gets its minimal example in test_streams.py and
+a fix, not a set-aside.
 
 MIGRATOR_STREAM_EXAMPLES=2000 for a long hunt (the default keeps the file to a few seconds).
 """
@@ -44,44 +42,6 @@ JsonDict = dict[str, Any]
 PROPERTY = settings(max_examples=int(os.environ.get("MIGRATOR_STREAM_EXAMPLES", "120")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-#: OpenAI's chat logprobs carry ``bytes``; the delta events' Logprob type has none
-#: (test_streams.test_chat_logprobs_become_valid_event_logprobs, xfail).
-LOGPROB_BYTES = frozenset({"bytes"})
-
-
-def _finish(frames: list[JsonDict]) -> str | None:
-    return next((c["finish_reason"] for f in frames for c in f["choices"] if c["finish_reason"]), None)
-
-
-def _has_calls(frames: list[JsonDict]) -> bool:
-    return any(c["delta"].get("tool_calls") for f in frames for c in f["choices"])
-
-
-def _set_aside_for_responses(got: JsonDict, want: JsonDict, frames: list[JsonDict]) -> None:
-    """Known divergences of the chat → responses stream from the non-stream translation."""
-    # service_tier: the stream does not read it from the chunks
-    # (test_service_tier_is_carried_into_the_response).
-    got.pop("service_tier", None)
-    want.pop("service_tier", None)
-    # finish_reason "length" with tool calls: the stream marks calls incomplete and a message
-    # closed by a later call completed; the non-stream translation does the opposite
-    # (test_length_with_tool_calls_commutes, test_length_with_text_then_tool_calls_commutes).
-    if _finish(frames) == "length" and _has_calls(frames):
-        for item in (*got["output"], *want["output"]):
-            item.pop("status", None)
-
-
-def _set_aside_for_chat(got: JsonDict, want: JsonDict) -> None:
-    """Known divergences of the responses → chat stream from the non-stream translation."""
-    # The role chunk carries content "" before the engine knows there will be no text
-    # (test_tool_call_only_response_accumulates_null_content).
-    if got["choices"][0]["message"]["content"] == "" and want["choices"][0]["message"]["content"] is None:
-        got["choices"][0]["message"]["content"] = None
-    # service_tier is not carried into the chunks (test_service_tier_is_carried_into_the_chunks).
-    got.pop("service_tier", None)
-    want.pop("service_tier", None)
-
-
 # ------------------------------------------------------------------------ chat → responses
 
 
@@ -91,10 +51,9 @@ def test_chat_stream_commutes_with_the_non_stream_translation(frames: list[JsonD
     before = copy.deepcopy(frames)
     events = list(translate_stream(frames, "responses"))
     assert frames == before, "the input frames are not modified"
-    check_response_stream(events, allow_extra=LOGPROB_BYTES)
+    check_response_stream(events)
     got = copy.deepcopy(terminal(events))
     want = translate(assemble_chat(frames), "responses").body
-    _set_aside_for_responses(got, want, frames)
     assert got == want
     assert events[-1]["type"] == {"completed": "response.completed", "incomplete": "response.incomplete"}[got["status"]]
 
@@ -104,10 +63,9 @@ def test_chat_stream_commutes_with_the_non_stream_translation(frames: list[JsonD
 def test_chat_stream_with_its_request_commutes(frames: list[JsonDict], request: JsonDict) -> None:
     """``request=`` echoes the request into every Response object as the non-stream ``request=`` does."""
     events = list(translate_stream(frames, "responses", request=request))
-    check_response_stream(events, allow_extra=LOGPROB_BYTES)
+    check_response_stream(events)
     got = copy.deepcopy(terminal(events))
     want = translate(assemble_chat(frames), "responses", request=request).body
-    _set_aside_for_responses(got, want, frames)
     assert got == want
     for event in events[:2]:
         started = {k: v for k, v in event["response"].items() if k not in ("status", "output", "usage", "incomplete_details")}
@@ -132,7 +90,7 @@ def test_a_chat_stream_cut_before_its_finish_reason_fails_cleanly(frames: list[J
     translator = StreamTranslator("responses")
     events = [e for f in frames[:cut] for e in translator.feed(f)]
     events += translator.finish()
-    check_response_stream(events, allow_extra=LOGPROB_BYTES)
+    check_response_stream(events)
     assert translator.broken and events[-1]["type"] == "response.failed"
     assert terminal(events)["error"]["code"] == "server_error"
     streamed = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
@@ -153,7 +111,6 @@ def test_responses_stream_commutes_with_the_non_stream_translation(case: tuple[l
     check_chat_stream(chunks, include_usage=True)
     got = assemble_chat(chunks)
     want = translate(final, "chat").body
-    _set_aside_for_chat(got, want)
     assert got == want
 
 
@@ -199,7 +156,6 @@ def test_chat_stream_round_trips_like_the_non_stream_translation(frames: list[Js
     got = assemble_chat(back)
     original = assemble_chat(frames)
     want = translate(translate(original, "responses").body, "chat").body
-    _set_aside_for_chat(got, want)
     if "usage" not in want:
         assert got.get("usage") is None
         got.pop("usage", None)

@@ -8,6 +8,7 @@ from typing import Any
 
 from .context import Context, fc_id, mint
 from .rules import TABLES, VALUES
+from .shapes import complete_response
 from .usage import chat_usage_to_responses
 
 _COMPLETION = TABLES["chat.completion"]
@@ -18,36 +19,21 @@ _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 _ANNOTATION = TABLES["chat.annotation"]
 _MODERATION = TABLES["chat.moderation"]
 _MODERATION_SIDE = TABLES["chat.moderation.side"]
+#: What a ChatCompletion says of itself that its Response carries as it is.
+_KNOWN = ("service_tier", "metadata")
 
-# Fields a Response carries that echo the request; filled from ``request`` when given.
-ECHO_FIELDS = (
-    "instructions", "tools", "tool_choice", "parallel_tool_calls", "temperature", "top_p",
-    "top_logprobs", "text", "reasoning", "max_output_tokens", "truncation", "user",
-    "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "previous_response_id",
-)
+def response_skeleton(response_id: str, created_at: float, model: str, echo: dict[str, Any] | None,
+                      known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An in-progress Response with every field (mappings/shapes.json).
 
-
-def response_skeleton(response_id: str, created_at: float, model: str, echo: dict[str, Any] | None) -> dict[str, Any]:
-    """A Response with the fields the SDK requires; defaults are the API's documented ones."""
-    out: dict[str, Any] = {
-        "id": response_id,
-        "object": "response",
-        "created_at": created_at,
-        "status": "in_progress",
-        "error": None,
-        "incomplete_details": None,
-        "instructions": None,
-        "model": model,
-        "output": [],
-        "parallel_tool_calls": True,
-        "tool_choice": "auto",
-        "tools": [],
-    }
-    if echo:
-        for key in ECHO_FIELDS:
-            if key in echo:
-                out[key] = echo[key]
-    return out
+    ``known`` holds what the answer itself says (service_tier, metadata): it wins
+    over the request's echo, which wins over the API's defaults.
+    """
+    body: dict[str, Any] = {"id": response_id, "object": "response", "created_at": created_at, "status": "in_progress",
+                            "model": model, "output": []}
+    if known:
+        body.update(known)
+    return complete_response(body, echo)
 
 
 def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -56,11 +42,9 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
     response_id = mint("resp_", f"resp:{chat_id}") if type(chat_id) is str else "resp_" + uuid.uuid4().hex
     created = body.get("created")
     model = body.get("model")
-    out = response_skeleton(response_id, float(created) if isinstance(created, (int, float)) else time.time(),
-                            model if type(model) is str else "unknown", echo)
-    for key in ("service_tier", "metadata"):
-        if key in body:
-            out[key] = body[key]
+    known = {key: body[key] for key in _KNOWN if body.get(key) is not None}
+    out = response_skeleton(response_id, created if isinstance(created, (int, float)) else int(time.time()),
+                            model if type(model) is str else "unknown", echo, known)
     if body.get("moderation") is not None:
         out["moderation"] = chat_moderation(body["moderation"], ctx)
     choices = body.get("choices")

@@ -204,6 +204,31 @@ def _render_models(data: dict[str, Any]) -> Iterator[str]:
     yield ""
 
 
+def _render_shapes(data: dict[str, Any]) -> Iterator[str]:
+    """The fields every written body carries (mappings/shapes.json), with the API's defaults."""
+    yield f'<a id="{anchor("file", "shapes")}"></a>'
+    yield ""
+    yield f"## {data.get('title', 'Complete bodies')}"
+    yield ""
+    yield f"From {code('mappings/shapes.json')}. {data.get('about', '')}".rstrip()
+    for name, shape in data.get("shapes", {}).items():
+        yield ""
+        yield f"### {code(name)}"
+        yield ""
+        yield "| field | when nothing says | from the request |"
+        yield "| --- | --- | --- |"
+        defaults, echo = shape.get("defaults", {}), set(shape.get("echo", ()))
+        for field in shape["required"]:
+            default = code(_json(defaults[field])) if field in defaults else "always written"
+            yield f"| {code(field)} | {cell(default)} | {'echoed' if field in echo else ''} |"
+        filled = dict(shape.get("complete", {}))
+        filled.update({f"{p}[type={t}]": f for p, by_type in shape.get("typed", {}).items() for t, f in by_type.items()})
+        filled.update({f"tools[type={t}]": f for t, f in shape.get("tools", {}).items()})
+        for path, fill in filled.items():
+            yield f"| {code(path)} | {cell('missing keys from ' + code(_json(fill)))} | |"
+    yield ""
+
+
 def _contents(files: list[tuple[str, dict[str, Any]]], models: dict[str, Any]) -> Iterator[str]:
     yield "## Contents"
     yield ""
@@ -213,6 +238,7 @@ def _contents(files: list[tuple[str, dict[str, Any]]], models: dict[str, Any]) -
             links = ", ".join(f"[{code(n)}](#{anchor('values' if v else 'table', n)})" for n, _, v in members)
             yield f"  - {label}: {links}"
     yield f"- [{models.get('title', 'Models')}](#{anchor('file', 'models')})"
+    yield f"- [Complete bodies](#{anchor('file', 'shapes')})"
     yield ""
 
 
@@ -251,6 +277,7 @@ def render(folder: Path | None = None) -> str:
     for stem, data in files:
         lines += _render_file(stem, data)
     lines += _render_models(models)
+    lines += _render_shapes(_read(folder, "shapes"))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from .context import Context, mint
 from .rules import DROP, TABLES, VALUES
+from .shapes import complete_completion
 from .usage import responses_usage_to_chat
 
 _RESPONSE = TABLES["response"]
@@ -107,11 +108,11 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     tier = body.get("service_tier")
     if tier is not None:
         out["service_tier"] = ctx.value(_SERVICE_TIER, tier, "$.service_tier", "service_tier")
-    if body.get("metadata") is not None:
+    if body.get("metadata"):  # {} is what a Response carries when there is none: nothing to say
         out["metadata"] = body["metadata"]
     if body.get("moderation") is not None:
         out["moderation"] = _moderation(body["moderation"], ctx)
-    return out
+    return complete_completion(out)
 
 
 def _finish(body: dict[str, Any], status: str, called: bool, ctx: Context) -> str:

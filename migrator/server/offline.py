@@ -46,6 +46,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final, Literal
 
 from migrator.mapping.rules import TABLES
+from migrator.mapping.shapes import complete_response
 
 __all__ = [
     "DEFAULT_CREATED_AT",
@@ -997,52 +998,20 @@ def _item_id(prefix: str, response_id: str, index: int) -> str:
 
 
 def _echo(request: Mapping[str, Any]) -> dict[str, Any]:
-    """Request parameters as the API echoes them, with the API's defaults filled in."""
-    tools = request.get("tools") or []
-    echoed_tools = [
-        {"description": None, "strict": True, **t} if isinstance(t, dict) and t.get("type") == "function" else t for t in tools
-    ]
-    text: dict[str, Any] = {"format": {"type": "text"}, "verbosity": "medium"}
-    if isinstance(request.get("text"), dict):
-        text.update({k: v for k, v in request["text"].items() if v is not None})
-    reasoning: dict[str, Any] = {"effort": None, "summary": None}
-    if isinstance(request.get("reasoning"), dict):
-        reasoning.update(request["reasoning"])
+    """What the model itself says of the answer; the request's echo and the API's defaults come from
+    ``complete_response`` (mappings/shapes.json), as for every Response migrator writes."""
     tier = request.get("service_tier")
-    conversation = request.get("conversation")
-    if isinstance(conversation, str):
-        conversation = {"id": conversation}
-
-    def get(key: str, default: Any) -> Any:
-        value = request.get(key)
-        return default if value is None else value
-
     echo: dict[str, Any] = {
-        "background": get("background", False),
-        "instructions": request.get("instructions"),
-        "max_output_tokens": request.get("max_output_tokens"),
-        "max_tool_calls": request.get("max_tool_calls"),
-        "metadata": get("metadata", {}),
         "model": request.get("model", MODEL_ID),
-        "parallel_tool_calls": get("parallel_tool_calls", True),
-        "previous_response_id": request.get("previous_response_id"),
-        "prompt_cache_key": request.get("prompt_cache_key"),
-        "reasoning": reasoning,
-        "safety_identifier": request.get("safety_identifier"),
+        # The tier that served it: "auto" (or none) resolves to the project default, as the API reports.
         "service_tier": "default" if tier in (None, "auto") else tier,
-        "temperature": get("temperature", 1.0),
-        "text": text,
-        "tool_choice": get("tool_choice", "auto"),
-        "tools": echoed_tools,
-        "top_logprobs": get("top_logprobs", 0),
-        "top_p": get("top_p", 1.0),
-        "truncation": get("truncation", "disabled"),
         "user": request.get("user"),
     }
+    if not isinstance(request.get("reasoning"), dict):
+        echo["reasoning"] = {"effort": None, "summary": None}  # what the API writes for a model that does not reason
+    conversation = request.get("conversation")
     if conversation is not None:
-        echo["conversation"] = conversation
-    if request.get("prompt_cache_retention") is not None:
-        echo["prompt_cache_retention"] = request["prompt_cache_retention"]
+        echo["conversation"] = {"id": conversation} if isinstance(conversation, str) else conversation
     return echo
 
 
@@ -1050,7 +1019,8 @@ def _build(request: dict[str, Any], response_id: str | None, created_at: float |
     validate(request)
     ctx = _Context(request, variant)
     rid = response_id if response_id is not None else f"resp_{_sha(_canonical(request))[:48]}"
-    created = created_at if created_at is not None else DEFAULT_CREATED_AT
+    # Integer seconds, as the API writes them (callers pass time.time()).
+    created = int(created_at) if created_at is not None else DEFAULT_CREATED_AT
     budget = request.get("max_output_tokens")
     incomplete = False
     output: list[dict[str, Any]] = []
@@ -1078,7 +1048,7 @@ def _build(request: dict[str, Any], response_id: str | None, created_at: float |
         if incomplete:
             break
     input_tokens = count_tokens(_render(ctx.conv))
-    return {
+    return complete_response({
         "id": rid,
         "object": "response",
         "created_at": created,
@@ -1095,7 +1065,7 @@ def _build(request: dict[str, Any], response_id: str | None, created_at: float |
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": input_tokens + used,
         },
-    }
+    }, dict(request))
 
 
 def generate(request: dict[str, Any], *, response_id: str | None = None, created_at: float | None = None,

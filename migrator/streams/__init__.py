@@ -7,7 +7,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
 from ..mapping import json_text
-from ..mapping.errors import MappingError, describe
+from ..mapping.errors import Loss, MappingError, describe
 from ..mapping.responses_result import error_body
 from .chat_to_responses import ChatToResponses, StreamError
 from .responses_to_chat import ResponsesToChat
@@ -40,7 +40,8 @@ class StreamTranslator:
 
     The source dialect is read from the first frame. A stream already in the
     target dialect passes through. ``broken`` tells, after ``finish``, that the
-    input ended before its terminal event; ``failed`` that the upstream failed.
+    input ended before its terminal event; ``failed`` that the upstream failed;
+    ``losses`` what could not be carried exactly (complete once ``finish`` ran).
     """
 
     def __init__(self, to: Dialect, *, request: dict[str, Any] | None = None, include_usage: bool = False) -> None:
@@ -59,6 +60,11 @@ class StreamTranslator:
     @property
     def broken(self) -> bool:
         return self._broken or bool(self._engine is not None and self._engine.broken)
+
+    @property
+    def losses(self) -> list[Loss]:
+        """What the translation could not carry exactly (e.g. an unknown ``finish_reason``), as ``translate`` reports it."""
+        return self._engine.losses if self._engine is not None else []
 
     @property
     def failed(self) -> bool:

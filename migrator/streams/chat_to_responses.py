@@ -16,11 +16,13 @@ from typing import Any
 
 from ..mapping.chat_result import part_logprob, response_skeleton
 from ..mapping.context import Context, fc_id, mint
-from ..mapping.errors import describe
-from ..mapping.rules import VALUES
+from ..mapping.errors import Loss, describe
+from ..mapping.rules import TABLES, VALUES
+from ..mapping.shapes import request_echo
 from ..mapping.usage import chat_usage_to_responses
 
 _FINISH = VALUES["finish_reason"]
+_CHOICE = TABLES["chat.choice"]
 _ERROR_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt"})
 
 
@@ -107,11 +109,14 @@ class ChatToResponses:
         self._reasoning_text = _Pieces()
         self._calls: dict[int, _Call] = {}
         self._finish: str | None = None
+        self._empty_text = False  # content "" arrived (an empty answer is a message with empty text)
         self._usage: dict[str, Any] | None = None
         self._frames = 0
         self._done = False
         self.failed = False
         self.broken = False
+        self._ctx = Context()  # what could not be carried, reported as the non-stream translation reports it
+        self.losses: list[Loss] = self._ctx.losses
 
     # ------------------------------------------------------------------ events
 
@@ -121,18 +126,16 @@ class ChatToResponses:
         out.append(event)
 
     def _start(self, chunk: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        """The opening events, written from the first chunk: what it says of itself (service_tier) is in them."""
         chunk_id = chunk.get("id")
         response_id = mint("resp_", f"resp:{chunk_id}") if type(chunk_id) is str and chunk_id else "resp_" + uuid.uuid4().hex
         created = chunk.get("created")
         model = chunk.get("model")
-        echo = None
-        if self._echo is not None:
-            from ..mapping.translate import translate
-
-            req = self._echo
-            echo = translate(req, "responses").body if "messages" in req else req
-        self._response = response_skeleton(response_id, float(created) if isinstance(created, (int, float)) else time.time(),
-                                           model if type(model) is str else "unknown", echo)
+        echo = request_echo(self._echo)
+        tier = chunk.get("service_tier")
+        self._response = response_skeleton(response_id, created if isinstance(created, (int, float)) else int(time.time()),
+                                           model if type(model) is str else "unknown", echo,
+                                           {"service_tier": tier} if tier is not None else None)
         self._event(out, {"type": "response.created", "response": dict(self._response)})
         self._event(out, {"type": "response.in_progress", "response": dict(self._response)})
 
@@ -172,7 +175,8 @@ class ChatToResponses:
             if type(choice) is not dict:
                 raise StreamError(self._frames, "expected each choice to be an object")
             if choice.get("index", 0) != 0:
-                continue  # a Response holds one generation (reported by the mapping tables)
+                self._other_choice(choice.get("index"))
+                continue  # a Response holds one generation
             delta = choice.get("delta")
             text = self._text
             if text is not None and text.text_index >= 0 and type(delta) is dict and len(delta) == 1 \
@@ -220,6 +224,13 @@ class ChatToResponses:
                 self._terminal(out)
         return out
 
+    def _other_choice(self, index: Any) -> None:
+        """A choice past the first (``n`` > 1): reported once, as the non-stream translation reports it."""
+        path = f"$.choices[{index}]"
+        if all(loss.path != path for loss in self.losses):
+            rule = _CHOICE["index"]
+            self._ctx.loss(path, "choices", rule.kind, rule.reason)
+
     def finish(self) -> list[dict[str, Any]]:
         """The end of the input: the terminal event, or ``response.failed`` for a broken stream."""
         out: list[dict[str, Any]] = []
@@ -248,6 +259,8 @@ class ChatToResponses:
         if type(reasoning) is str and reasoning:
             self._reason(reasoning, out)
         content = delta.get("content")
+        if content == "":
+            self._empty_text = True
         if type(content) is str and content:
             text = self._open_text(out)
             if text.text_index < 0:
@@ -265,6 +278,8 @@ class ChatToResponses:
         if type(refusal) is str and refusal:
             text = self._open_text(out)
             if text.refusal_index < 0:
+                if self._empty_text and text.text_index < 0:  # content "" came first: its (empty) part comes first
+                    text.text_index = self._add_part(text, {"type": "output_text", "text": "", "annotations": []}, out)
                 text.refusal_index = self._add_part(text, {"type": "refusal", "refusal": ""}, out)
             text.refusals.add(refusal)
             self._event(out, {"type": "response.refusal.delta", "item_id": text.item["id"],
@@ -421,6 +436,11 @@ class ChatToResponses:
     def _close_all(self, out: list[dict[str, Any]], status: str | None = None) -> None:
         """Close every open item in output_index order (at finish_reason or a failure)."""
         item_status = status or ("incomplete" if self._finish in ("length", "content_filter") else "completed")
+        if status is None and self._empty_text and not self._calls \
+                and not any(item.get("type") == "message" for item in self._output):
+            # The answer was "" and nothing else: a message whose text is empty, as translate() writes it.
+            text = self._open_text(out)
+            text.text_index = self._add_part(text, {"type": "output_text", "text": "", "annotations": []}, out)
         self._close_all_items(out, item_status)
 
     def _close_all_items(self, out: list[dict[str, Any]], item_status: str) -> None:
@@ -457,8 +477,13 @@ class ChatToResponses:
     def _terminal(self, out: list[dict[str, Any]]) -> None:
         self._done = True
         finish = self._finish
-        rule = _FINISH.get(finish) if type(finish) is str else None
-        status = rule.to if rule is not None and rule.to else "completed"
+        # An unknown finish_reason: the stream ended cleanly, so the Response is completed, but that
+        # reading is a guess; the loss says so (as translate() does), and strict callers refuse on it.
+        ctx = self._ctx
+        status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
+        if finish == "stop" and any(call.item is not None for index, call in self._calls.items() if index != -1):  # tool_calls, not legacy
+            rule = _FINISH["stop"]
+            ctx.loss("$.choices[0].finish_reason", "finish_reason", rule.kind, rule.reason)
         response = self._snapshot(status)
         if status == "incomplete":
             response["incomplete_details"] = {"reason": "max_output_tokens" if finish == "length" else str(finish)}

@@ -13,15 +13,17 @@ import time
 from typing import Any
 
 from ..mapping.context import Context, mint
-from ..mapping.errors import describe
+from ..mapping.errors import Loss, describe
 from ..mapping.responses_result import error_body
 from ..mapping.rules import VALUES
+from ..mapping.shapes import CHUNK, complete_chat_usage
 from ..mapping.usage import responses_usage_to_chat
 from .chat_to_responses import StreamError
 
 _INCOMPLETE = VALUES["incomplete_reason"]
 _SERVICE_TIER = VALUES["service_tier"]
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+_CHUNK_DEFAULTS = CHUNK.defaults
 
 
 def _chat_logprob(entry: Any) -> Any:
@@ -46,7 +48,7 @@ class ResponsesToChat:
         self._id: str | None = None
         self._created = 0
         self._model = "unknown"
-        self._tier: str | None = None
+        self._tier: Any = _CHUNK_DEFAULTS["service_tier"]  # until a snapshot says which tier served it
         self._role_sent = False
         self._calls: dict[str, list[Any]] = {}  # item_id → [index, saw_arguments, custom]
         self._parts_sent: set[tuple[str, int]] = set()  # (item_id, content_index) whose text went out
@@ -54,6 +56,7 @@ class ResponsesToChat:
         self.done = False
         self.failed = False
         self.broken = False
+        self.losses: list[Loss] = []
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None, logprobs: Any = None,
                out: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -66,11 +69,9 @@ class ResponsesToChat:
                 out.append(self._chunk({"role": "assistant", "content": "", "refusal": None}))
             else:
                 delta = {"role": "assistant", **delta}
-        chunk: dict[str, Any] = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
-                                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}]}
-        if self._tier is not None:
-            chunk["service_tier"] = self._tier
-        return chunk
+        return {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
+                "service_tier": self._tier, "system_fingerprint": None,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}]}
 
     def _begin(self, response: Any) -> None:
         r = response if type(response) is dict else {}
@@ -125,6 +126,11 @@ class ResponsesToChat:
                     out.append(self._chunk({"content": event["text"]}, out=out))
                 elif etype == "response.refusal.done" and event.get("refusal"):
                     out.append(self._chunk({"refusal": event["refusal"]}))
+        elif etype == "response.content_part.added":
+            part = event.get("part")
+            if not self._role_sent and type(part) is dict and part.get("type") == "output_text":
+                self._role_sent = True  # the role chunk, as before text: so an empty text reads back as "", not null
+                out.append(self._chunk({"role": "assistant", "content": "", "refusal": None}))
         elif etype == "response.output_item.added":
             item = event.get("item")
             if type(item) is dict and item.get("type") in ("function_call", "custom_tool_call"):
@@ -219,11 +225,9 @@ class ResponsesToChat:
         out.append(self._chunk({}, finish))
         if self.include_usage:
             usage = responses_usage_to_chat(r.get("usage"), "$.usage", Context())
-            chunk: dict[str, Any] = {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
-                                     "choices": [], "usage": usage}
-            if self._tier is not None:
-                chunk["service_tier"] = self._tier
-            out.append(chunk)
+            out.append({"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model,
+                        "service_tier": self._tier, "system_fingerprint": None, "choices": [],
+                        "usage": complete_chat_usage(usage) if usage is not None else None})
 
     def _error(self, error: Any, out: list[dict[str, Any]]) -> None:
         self.done = True
