@@ -148,23 +148,26 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
 
 
 def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | None:
-    if type(call) is not dict or type(call.get("id")) is not str:
-        ctx.problem(path, "a tool call object with an id", call)
+    if type(call) is not dict:
+        ctx.problem(path, "a tool call object", call)
         return None
-    call_id = call["id"]
+    call_id = call.get("id")
+    if type(call_id) is not str:
+        ctx.problem(f"{path}.id", "a string (the call id)", call_id)
+        return None
     ctx.carry(call, _TOOL_CALL, path, None)
-    if call.get("type", "function") == "custom":
-        custom = call.get("custom") or {}
-        ctx.carry(custom, _TOOL_CALL, f"{path}.custom", None, at="custom")
-        return {"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id,
-                "name": custom.get("name", ""), "input": custom.get("input", "")}
-    fn = call.get("function")
-    if type(fn) is not dict:
-        ctx.problem(f"{path}.function", "an object with name and arguments", fn)
+    ctype = call.get("type", "function")
+    inner_key = "custom" if ctype == "custom" else "function"
+    inner = call.get(inner_key)
+    if type(inner) is not dict:
+        ctx.problem(f"{path}.{inner_key}", f"an object with name and {'input' if inner_key == 'custom' else 'arguments'}", inner)
         return None
-    ctx.carry(fn, _TOOL_CALL, f"{path}.function", None, at="function")
+    ctx.carry(inner, _TOOL_CALL, f"{path}.{inner_key}", None, at=inner_key)
+    if inner_key == "custom":
+        return {"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id,
+                "name": inner.get("name", ""), "input": inner.get("input", "")}
     return {"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
-            "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": status}
+            "name": inner.get("name", ""), "arguments": inner.get("arguments") or "", "status": status}
 
 
 def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
@@ -173,8 +176,11 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
         return []
     out: list[dict[str, Any]] = []
     for i, ann in enumerate(anns):
-        cite = ann.get("url_citation") if type(ann) is dict else None
-        if type(ann) is not dict or ann.get("type") != "url_citation" or type(cite) is not dict:
+        if type(ann) is not dict:
+            ctx.problem(f"{path}[{i}]", "an annotation object", ann)
+            continue
+        cite = ann.get("url_citation")
+        if ann.get("type") != "url_citation" or type(cite) is not dict:
             ctx.loss(f"{path}[{i}]", "annotations", "dropped", "only url_citation annotations have a Responses form")
             continue
         ctx.carry(ann, _ANNOTATION, f"{path}[{i}]", None)
@@ -216,7 +222,9 @@ def chat_moderation(moderation: Any, ctx: Context) -> Any:
             out[side] = _known(value, _MODERATION_SIDE.levels["error"])
             continue
         ctx.carry(value, _MODERATION_SIDE, path, None)
-        results = value.get("results") or []
+        results = value.get("results")
+        if type(results) is not list:
+            results = []  # absent, or a wrong type the table check above reported
         if len(results) > 1:
             ctx.loss(f"{path}.results[1]", "moderation", rule.kind, rule.reason)
         first = results[0] if results else None

@@ -20,7 +20,7 @@ from .rules import (
     Table,
 )
 
-_EMPTY: frozenset[str] = frozenset()
+_NO_RULES: dict[str, Rule] = {}
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Escapes of a JSONPath normalized path (RFC 9535): quote, backslash, control characters.
@@ -100,6 +100,10 @@ class Context:
         self.losses.append(Loss(path, field if type(field) is str else str(field), k, reason))
 
     def problem(self, path: str, expected: str, found: Any) -> None:
+        """One problem per place: a converter and a table's type check may both see a wrong value."""
+        for seen in self.problems:
+            if seen.path == path:
+                return
         self.problems.append(Problem(path, expected, describe(found)))
 
     def carry(self, obj: Any, table: Table, path: str, out: dict[str, Any] | None, at: str = "") -> None:
@@ -107,21 +111,18 @@ class Context:
         convert rules are the caller's job.
 
         Every key is looked at, so a field that no table knows here is reported
-        (and never forwarded) instead of slipping through.
+        (and never forwarded) instead of slipping through, and a value of a type
+        its rule does not declare is a problem (never copied, never replaced).
         """
-        if at:
-            if (table.quiet_at if out is None else table.inert_at).get(at, _EMPTY).issuperset(obj):
-                return
-            rules: dict[str, Rule] = table.levels.get(at, {})
-        else:
-            if table.quiet.issuperset(obj) if out is None else table.inert.issuperset(obj):
-                return
-            rules = table.levels.get("", {})
+        rules: dict[str, Rule] = table.levels.get(at, _NO_RULES)
         for key, value in obj.items():
             rule = rules.get(key)
             if rule is None:
                 self.loss(child(path, key), key, "unsupported",
                           f"not a field migrator knows in a {table.title.split(' → ')[0]}; it was not forwarded")
+                continue
+            if type(value) not in rule.types:
+                self.problem(child(path, key), rule.expects, value)
                 continue
             do = rule.do
             if do is COPY:
@@ -136,7 +137,10 @@ class Context:
 
     def value(self, table: Table, value: Any, path: str, field: str) -> Any:
         """Map an enum value by a value table; returns ``None`` when it cannot be carried."""
-        rule = table.get(value) if isinstance(value, str) else None
+        if type(value) is not str:  # an enum value is a string; anything else is a wrong type, not an unknown value
+            self.problem(path, f"a string (a value of {table.title})", value)
+            return None
+        rule = table.get(value)
         if rule is None:
             self.loss(path, field, "unsupported", f"{describe(value)} is not a value migrator knows for {table.title}")
             return None
@@ -166,6 +170,7 @@ def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], c
     """A request's top level: simple rules by the table, each convert rule by its handler (named by ``via``)."""
     out: dict[str, Any] = {}
     converts = []
+    mistyped: list[tuple[str, Any, Rule]] = []
     for key, value in body.items():  # one pass: what carry() does, plus noting the convert rules
         rule = table.get(key)
         if rule is None:
@@ -173,6 +178,12 @@ def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], c
                      f"not a parameter migrator knows for {table.title.split(' → ')[0]}; it was not forwarded")
             continue
         do = rule.do
+        if type(value) not in rule.types:
+            if do is CONVERT:  # its converter says what it expects, more precisely; the check follows it
+                mistyped.append((key, value, rule))
+            else:
+                ctx.problem(child("$", key), rule.expects, value)
+                continue
         if do is COPY:
             out[key] = value
         elif do is CONVERT:
@@ -183,6 +194,8 @@ def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], c
             ctx.loss(f"$.{key}", key, rule.kind, rule.reason)
     for via, key, value in converts:  # after the simple ones, so a handler sees their results
         handlers[via](value, f"$.{key}", body, out, ctx)  # type: ignore[index]
+    for key, value, rule in mistyped:  # a converter that took the value as it is is overruled here
+        ctx.problem(child("$", key), rule.expects, value)
     return out
 
 

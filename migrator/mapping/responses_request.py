@@ -7,7 +7,7 @@ from typing import Any
 from . import tools as T
 from .content import input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
 from .context import Context, Handler, dispatch, lead, position
-from .rules import DROP, TABLES, VALUES
+from .rules import DROP, TABLES, VALUES, well_typed
 
 _REQUEST = TABLES["responses.request"]
 _STREAM_OPTIONS = TABLES["responses.stream_options"]
@@ -26,6 +26,11 @@ _CUSTOM_OUTPUT = TABLES["responses.item.custom_tool_call_output"]
 _MESSAGE_ROLES = frozenset(("user", "assistant", "system", "developer"))
 # output_text keys that carry nothing into chat history (annotations, logprobs are output-only)
 _OUT_TEXT_QUIET = TABLES["responses.part.output_text"].quiet
+# The declared types of each item's fields: a fast path that takes an object whole checks them first.
+_CALL_TYPES = _FUNCTION_CALL.types_at[""]
+_OUTPUT_TYPES = _FUNCTION_OUTPUT.types_at[""]
+_MESSAGE_TYPES = _MESSAGE.types_at[""]
+_OUT_TEXT_TYPES = TABLES["responses.part.output_text"].types_at[""]
 
 
 def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[dict[str, Any]]:
@@ -66,7 +71,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             # anything else needs the table's look.
             n = len(item)
             if str is type(call_id) is type(name) is type(args) and (
-                    n == 4 or (n == 6 and "id" in item and "status" in item) or call_quiet(item)):
+                    n == 4 or (n == 6 and type(item.get("id")) is str is type(item.get("status")))
+                    or (call_quiet(item) and well_typed(item, _CALL_TYPES))):
                 call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
             else:
                 checked = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
@@ -88,7 +94,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 output = item["output"]
             except KeyError:
                 call_id = output = None
-            if str is type(call_id) is type(output) and (len(item) == 3 or output_quiet(item)):
+            if str is type(call_id) is type(output) and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
                 append({"role": "tool", "tool_call_id": call_id, "content": output})
                 turn = turn_calls = None
                 continue
@@ -101,8 +107,9 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             msg: dict[str, Any] | None = None
             n = len(item)
             # {role, content}, or an echoed output message {type, id, role, status, content}: all known.
-            if role in _MESSAGE_ROLES and (n == 2 or (n == 5 and "id" in item and "status" in item and itype is not None)
-                                           or message_quiet(item)):
+            if type(role) is str and role in _MESSAGE_ROLES and (
+                    n == 2 or (n == 5 and type(item.get("id")) is str is type(item.get("status")) and itype is not None)
+                    or (message_quiet(item) and well_typed(item, _MESSAGE_TYPES))):
                 if type(content) is str:
                     msg = {"role": role, "content": content}
                 elif role == "assistant" and type(content) is list:
@@ -110,7 +117,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                     for part in content:
                         text = part.get("text") if type(part) is dict else None
                         if type(text) is not str or part.get("type") != "output_text" or \
-                                not (len(part) == 2 or (len(part) == 3 and "annotations" in part) or text_quiet(part)):
+                                not (len(part) == 2 or (len(part) == 3 and type(part.get("annotations")) is list)
+                                     or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES))):
                             break
                         parts.append({"type": "text", "text": text})
                     else:
@@ -160,7 +168,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
 
 def _message(item: dict[str, Any], p: str, ctx: Context) -> dict[str, Any] | None:
     role = item.get("role")
-    if role not in _MESSAGE_ROLES:
+    if type(role) is not str or role not in _MESSAGE_ROLES:
         ctx.problem(f"{p}.role", "one of user, assistant, system, developer", role)
         return None
     ctx.carry(item, _MESSAGE, p, None)

@@ -167,7 +167,10 @@ def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
 
 
 def _annotation(ann: Any, p: str, offset: int, out: list[dict[str, Any]], ctx: Context) -> None:
-    atype = ann.get("type") if type(ann) is dict else None
+    if type(ann) is not dict:
+        ctx.problem(p, "an annotation object", ann)
+        return
+    atype = ann.get("type")
     rule = _ANNOTATIONS.get(atype) if type(atype) is str else None
     if rule is None:
         ctx.loss(p, str(atype), "unsupported", "not an annotation type migrator knows; it was not forwarded")
@@ -175,7 +178,6 @@ def _annotation(ann: Any, p: str, offset: int, out: list[dict[str, Any]], ctx: C
     if rule.do is DROP:
         ctx.loss(p, atype, rule.kind, rule.reason)
         return
-    assert type(ann) is dict
     ctx.carry(ann, _ANNOTATION, p, None)
     start, end = ann.get("start_index"), ann.get("end_index")
     out.append({"type": "url_citation", "url_citation": {

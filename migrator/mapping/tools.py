@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import Context
-from .rules import DROP, TABLES, VALUES
+from .rules import DROP, TABLES, VALUES, well_typed
 
 _C_FUNCTION = TABLES["chat.tool.function"]
 _C_CUSTOM = TABLES["chat.tool.custom"]
@@ -58,9 +58,11 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     fn_quiet = _C_FUNCTION.quiet.issuperset
     inner_quiet = _C_FUNCTION.quiet_at["function"].issuperset
+    inner_types = _C_FUNCTION.types_at["function"]
     for i, tool in enumerate(tools):
         fn: Any = tool.get("function") if type(tool) is dict else None
-        if type(fn) is dict and tool.get("type") == "function" and fn_quiet(tool) and inner_quiet(fn) and type(fn.get("name")) is str:
+        if type(fn) is dict and tool.get("type") == "function" and fn_quiet(tool) and inner_quiet(fn) \
+                and type(fn.get("name")) is str and well_typed(fn, inner_types):
             # The common shape: flatten it, writing the Chat defaults Responses would read otherwise.
             flat = {"type": "function", **fn}
             if flat.get("strict") is None:
@@ -149,15 +151,21 @@ def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         return {"type": ctype, "name": _named(choice, ctype, path, ctx)}
     if ctype == "allowed_tools":
         allowed = choice.get("allowed_tools")
-        if type(allowed) is not dict or type(allowed.get("tools")) is not list:
+        if type(allowed) is not dict:
             ctx.problem(f"{path}.allowed_tools", "an object with mode and tools", allowed)
+            return None
+        if type(allowed.get("tools")) is not list:
+            ctx.problem(f"{path}.allowed_tools.tools", "a list of tool references", allowed.get("tools"))
             return None
         ctx.carry(choice, _C_ALLOWED, path, None)
         ctx.carry(allowed, _C_ALLOWED, f"{path}.allowed_tools", None, at="allowed_tools")
         refs = []
         for i, ref in enumerate(allowed["tools"]):
             rp = f"{path}.allowed_tools.tools[{i}]"
-            rtype = ref.get("type") if type(ref) is dict else None
+            if type(ref) is not dict:
+                ctx.problem(rp, "a tool reference object", ref)
+                continue
+            rtype = ref.get("type")
             if rtype in ("function", "custom"):
                 refs.append({"type": rtype, "name": _named(ref, rtype, rp, ctx)})
             else:
@@ -202,7 +210,7 @@ def chat_response_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | 
         if "schema" not in new:
             new["schema"] = {}
         return new
-    if ftype in _FORMAT_TYPES:
+    if type(ftype) is str and ftype in _FORMAT_TYPES:
         ctx.carry(fmt, _PLAIN_FORMAT, path, None)
         return {"type": ftype}
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
@@ -238,8 +246,10 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
         return
     chat_tools_out: list[dict[str, Any]] = []
     plain = _PLAIN_FUNCTION_KEYS.issuperset
+    fn_types = _R_FUNCTION.types_at[""]
     for i, tool in enumerate(tools):
-        if type(tool) is dict and tool.get("type") == "function" and type(tool.get("name")) is str and plain(tool):
+        if type(tool) is dict and tool.get("type") == "function" and type(tool.get("name")) is str and plain(tool) \
+                and well_typed(tool, fn_types):
             # The common shape, with nothing to drop or report: nest it directly.
             fn = tool.copy()
             del fn["type"]
@@ -341,7 +351,10 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         return None
     for i, ref in enumerate(tools):
         rp = f"{path}.tools[{i}]"
-        rtype = ref.get("type") if type(ref) is dict else None
+        if type(ref) is not dict:
+            ctx.problem(rp, "a tool reference object", ref)
+            continue
+        rtype = ref.get("type")
         if rtype in ("function", "custom"):
             ctx.carry(ref, _R_NAMED, rp, None)
             refs.append({"type": rtype, rtype: {"name": _name(ref, rp, ctx)}})
@@ -365,7 +378,7 @@ def responses_text_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] |
         new: dict[str, Any] = {"type": "json_schema"}
         ctx.carry(fmt, _R_JSON_SCHEMA, path, new)
         return new
-    if ftype in _FORMAT_TYPES:
+    if type(ftype) is str and ftype in _FORMAT_TYPES:
         ctx.carry(fmt, _PLAIN_FORMAT, path, None)
         return {"type": ftype}
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
