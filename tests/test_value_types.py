@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from migrator import MappingError, translate
+from migrator.mapping.errors import describe
 from tests.sdk_shapes import ShapeError, check_request, check_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -296,3 +297,74 @@ def test_a_boolean_is_not_a_number_and_an_integer_is() -> None:
     assert "$.temperature" in _problems({**base, "temperature": True}, "responses")
     assert "$.max_completion_tokens" in _problems({**base, "max_completion_tokens": 1.0}, "responses")
     assert translate({**base, "temperature": 1}, "responses").body["temperature"] == 1
+
+
+# ---------------------------------------------------------------- unhashable enum values
+
+
+@pytest.mark.parametrize("bad", [[], {}, ["user"], {"a": 1}])
+@pytest.mark.parametrize(("body", "to", "path"), [
+    ({"model": "m", "messages": [{"role": "<>", "content": "Hi"}]}, "responses", "$.messages[0].role"),
+    ({"model": "m", "input": [{"role": "<>", "content": "Hi"}]}, "chat", "$.input[0].role"),
+    ({"model": "m", "input": [{"type": "message", "role": "<>", "content": "Hi"}]}, "chat", "$.input[0].role"),
+    ({"model": "m", "messages": [{"role": "user", "content": "Hi"}], "response_format": {"type": "<>"}}, "responses",
+     "$.response_format.type"),
+    ({"model": "m", "input": "Hi", "text": {"format": {"type": "<>"}}}, "chat", "$.text.format.type"),
+    ({"model": "m", "input": "Hi", "service_tier": "<>"}, "chat", "$.service_tier"),
+    ({"model": "m", "input": "Hi", "include": ["<>"]}, "chat", "$.include[0]"),
+    ({"model": "m", "input": "Hi", "prompt_cache_options": {"ttl": "<>"}}, "chat", "$.prompt_cache_options.ttl"),
+    ({"model": "m", "input": [{"type": "<>"}]}, "chat", "$.input[0].type"),
+    ({"model": "m", "input": "Hi", "tools": [{"type": "<>"}]}, "chat", "$.tools[0].type"),
+    ({"model": "m", "input": "Hi", "tool_choice": {"type": "<>"}}, "chat", "$.tool_choice.type"),
+    ({"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+      "choices": [{"index": 0, "finish_reason": "<>", "message": {"role": "assistant", "content": "x"}}]}, "responses",
+     "$.choices[0].finish_reason"),
+    ({"id": "r", "object": "response", "created_at": 1, "model": "m", "status": "<>", "output": []}, "chat", "$.status"),
+    ({"id": "r", "object": "response", "created_at": 1, "model": "m", "status": "incomplete", "output": [],
+      "incomplete_details": {"reason": "<>"}}, "chat", "$.incomplete_details.reason"),
+    ({"id": "r", "object": "response", "created_at": 1, "model": "m", "status": "completed", "output": [{"type": "<>"}]},
+     "chat", "$.output[0].type"),
+])
+def test_an_unhashable_enum_value_is_a_mapping_error(body: dict[str, Any], to: str, path: str, bad: Any) -> None:
+    """A list or object where an enum string belongs: a MappingError at its path, never TypeError."""
+    mutated = json.loads(json.dumps(body).replace('"<>"', json.dumps(bad)))
+    assert path in _problems(mutated, to)
+
+
+# ------------------------------------------------------------------------------ request=
+
+
+_CHAT_REQUEST = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "temperature": 0.5}
+
+
+@pytest.mark.parametrize("request_", [[1], "req", 3, True, []])
+def test_request_that_is_not_an_object_is_an_error(request_: Any) -> None:
+    assert _problems(_COMPLETION, "responses", request=request_) == {
+        "request: $": f"expected a JSON object (the chat or responses request), found {describe(request_)}"}
+
+
+def test_request_is_checked_as_a_request_and_its_problems_say_so() -> None:
+    problems = _problems(_COMPLETION, "responses", request={**_CHAT_REQUEST, "temperature": "hot"})
+    assert problems == {"request: $.temperature": "expected a number or null, found 'hot'"}
+    problems = _problems(_COMPLETION, "responses", request={"model": "m", "input": "Hi", "top_p": []})
+    assert set(problems) == {"request: $.top_p"}
+
+
+def test_a_chat_request_is_echoed_translated_and_a_responses_request_as_it_is() -> None:
+    echoed = translate(_COMPLETION, "responses", request={**_CHAT_REQUEST, "max_completion_tokens": 9}).body
+    assert echoed["temperature"] == 0.5 and echoed["max_output_tokens"] == 9
+    echoed = translate(_COMPLETION, "responses", request={"model": "m", "input": "Hi", "top_p": 0.3}).body
+    assert echoed["top_p"] == 0.3
+
+
+def test_the_stream_translator_reads_request_with_the_same_function() -> None:
+    from migrator.streams import StreamTranslator
+
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "finish_reason": None}]}
+    for bad, path in (([1], "request: $"), ({**_CHAT_REQUEST, "temperature": "hot"}, "request: $.temperature")):
+        with pytest.raises(MappingError) as info:
+            StreamTranslator("responses", request=bad).feed(chunk)  # type: ignore[arg-type]
+        assert [p.path for p in info.value.problems] == [path]
+    events = StreamTranslator("responses", request=_CHAT_REQUEST).feed(chunk)
+    assert events[0]["response"]["temperature"] == 0.5

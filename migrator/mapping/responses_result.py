@@ -80,8 +80,10 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
             call = _call(item, itype, p, ctx)
             if call is not None:
                 calls.append(call)
+        elif type(itype) is not str:
+            ctx.problem(f"{p}.type", "an output item type (a string)", itype)
         else:
-            rule = _OUTPUT_TYPES.get(itype) if type(itype) is str else None
+            rule = _OUTPUT_TYPES.get(itype)
             if rule is not None and rule.do is DROP:
                 ctx.loss(p, itype, rule.kind, rule.reason)
             else:

@@ -266,7 +266,10 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
             ctx.problem(p, "a tool object", tool)
             continue
         ttype = tool.get("type")
-        rule = _R_TOOL_TYPES.get(ttype) if type(ttype) is str else None
+        if type(ttype) is not str:
+            ctx.problem(f"{p}.type", "a tool type (a string)", ttype)
+            continue
+        rule = _R_TOOL_TYPES.get(ttype)
         if rule is None:
             ctx.loss(p, str(ttype), "unsupported", f"{ttype!r} is not a Responses tool type migrator knows; it was not forwarded")
             continue

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from .chat_request import chat_request_to_responses
 from .chat_result import chat_completion_to_response
 from .context import Context, child
+from .echo import request_echo
 from .errors import Loss, MappingError, StrictModeError
 from .responses_request import responses_request_to_chat
 from .responses_result import response_to_chat_completion
@@ -110,10 +111,7 @@ def translate(
         elif kind == "responses.request":
             out = responses_request_to_chat(body, ctx)
         elif kind == "chat.completion":
-            echo = None
-            if request is not None:  # a chat request is translated first; a responses request is the echo as it is
-                echo = chat_request_to_responses(request, Context(default_store=default_store)) if "messages" in request else request
-            out = chat_completion_to_response(body, ctx, echo)
+            out = chat_completion_to_response(body, ctx, request_echo(request, default_store=default_store))
         else:
             out = response_to_chat_completion(body, ctx)
             if "error" in out:

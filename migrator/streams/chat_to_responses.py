@@ -16,6 +16,7 @@ from typing import Any
 
 from ..mapping.chat_result import part_logprob, response_skeleton
 from ..mapping.context import Context, fc_id, mint
+from ..mapping.echo import request_echo
 from ..mapping.rules import VALUES
 from ..mapping.usage import chat_usage_to_responses
 
@@ -124,12 +125,7 @@ class ChatToResponses:
         response_id = mint("resp_", f"resp:{chunk_id}") if type(chunk_id) is str and chunk_id else "resp_" + uuid.uuid4().hex
         created = chunk.get("created")
         model = chunk.get("model")
-        echo = None
-        if self._echo is not None:
-            from ..mapping.translate import translate
-
-            req = self._echo
-            echo = translate(req, "responses").body if "messages" in req else req
+        echo = request_echo(self._echo)
         self._response = response_skeleton(response_id, float(created) if isinstance(created, (int, float)) else time.time(),
                                            model if type(model) is str else "unknown", echo)
         self._event(out, {"type": "response.created", "response": dict(self._response)})
