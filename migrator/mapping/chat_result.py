@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from .context import Context, fc_id, mint
+from .context import Context, fc_id, mint, usable_time
 from .rules import TABLES, VALUES
 from .usage import chat_usage_to_responses
 
@@ -55,6 +55,9 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
     chat_id = body.get("id")
     response_id = mint("resp_", f"resp:{chat_id}") if type(chat_id) is str else "resp_" + uuid.uuid4().hex
     created = body.get("created")
+    if created is not None and not usable_time(created):
+        ctx.problem("$.created", "a Unix time in seconds (an integer)", created)
+        created = None
     model = body.get("model")
     out = response_skeleton(response_id, float(created) if isinstance(created, (int, float)) else time.time(),
                             model if type(model) is str else "unknown", echo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from .rules import (
 )
 
 _NO_RULES: dict[str, Rule] = {}
+_FINITE = "a finite number (NaN and Infinity are not JSON)"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Escapes of a JSONPath normalized path (RFC 9535): quote, backslash, control characters.
@@ -42,6 +44,20 @@ def position(seq: list[Any], obj: Any) -> int:
         if candidate is obj:
             return i
     return -1
+
+
+def usable_time(value: Any) -> bool:
+    """A Unix time that converts to int and float: not a bool, NaN, an infinity or an integer beyond floats."""
+    return (type(value) is int and -(2**53) < value < 2**53) or (type(value) is float and math.isfinite(value))
+
+
+def seed_of(value: Any) -> str:
+    """A deterministic seed for an id minted from a whole body (``repr``, unless the body is too deep or
+    holds an integer too long to print: then its JSON shape, bounded)."""
+    try:
+        return repr(value)
+    except (RecursionError, ValueError):
+        return describe(value)
 
 
 def mint(prefix: str, seed: str) -> str:
@@ -97,7 +113,7 @@ class Context:
 
     def loss(self, path: str, field: Any, kind: str | None, reason: str) -> None:
         k: LossKind = kind if kind in ("dropped", "approximated", "unsupported") else "dropped"  # type: ignore[assignment]
-        self.losses.append(Loss(path, field if type(field) is str else str(field), k, reason))
+        self.losses.append(Loss(path, field if type(field) is str else describe(field), k, reason))
 
     def problem(self, path: str, expected: str, found: Any) -> None:
         """One problem per place: a converter and a table's type check may both see a wrong value."""
@@ -121,8 +137,8 @@ class Context:
                 self.loss(child(path, key), key, "unsupported",
                           f"not a field migrator knows in a {table.title.split(' → ')[0]}; it was not forwarded")
                 continue
-            if type(value) not in rule.types:
-                self.problem(child(path, key), rule.expects, value)
+            if type(value) not in rule.types or (type(value) is float and not math.isfinite(value)):
+                self.problem(child(path, key), rule.expects if type(value) is not float else _FINITE, value)
                 continue
             do = rule.do
             if do is COPY:
@@ -178,6 +194,9 @@ def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], c
                      f"not a parameter migrator knows for {table.title.split(' → ')[0]}; it was not forwarded")
             continue
         do = rule.do
+        if type(value) is float and not math.isfinite(value):
+            ctx.problem(child("$", key), _FINITE, value)
+            continue
         if type(value) not in rule.types:
             if do is CONVERT:  # its converter says what it expects, more precisely; the check follows it
                 mistyped.append((key, value, rule))

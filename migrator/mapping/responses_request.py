@@ -307,7 +307,7 @@ def _h_include(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx
         ctx.problem(path, "a list of include values", v)
         return
     for i, value in enumerate(v):
-        if ctx.value(_INCLUDE, value, f"{path}[{i}]", str(value)) == "logprobs":
+        if ctx.value(_INCLUDE, value, f"{path}[{i}]", value if type(value) is str else "include") == "logprobs":
             out["logprobs"] = True
 
 

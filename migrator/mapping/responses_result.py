@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .context import Context, mint
+from .context import Context, mint, seed_of, usable_time
 from .rules import DROP, TABLES, VALUES
 from .usage import responses_usage_to_chat
 
@@ -49,6 +49,9 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     ctx.carry(body, _RESPONSE, "$", None)
     response_id = body.get("id")
     created = body.get("created_at")
+    if created is not None and not usable_time(created):
+        ctx.problem("$.created_at", "a Unix time in seconds (a number)", created)
+        created = None
     model = body.get("model")
     texts: list[str] = []
     refusals: list[str] = []
@@ -97,7 +100,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": _finish(body, status, bool(calls), ctx),
                               "logprobs": {"content": logprobs, "refusal": None} if logprobs else None}
     out: dict[str, Any] = {
-        "id": mint("chatcmpl-", f"chat:{response_id}") if type(response_id) is str else mint("chatcmpl-", repr(body)),
+        "id": mint("chatcmpl-", f"chat:{response_id}") if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
         "object": "chat.completion",
         "created": int(created) if isinstance(created, (int, float)) else int(time.time()),
         "model": model if type(model) is str else "unknown",
@@ -173,9 +176,12 @@ def _annotation(ann: Any, p: str, offset: int, out: list[dict[str, Any]], ctx: C
         ctx.problem(p, "an annotation object", ann)
         return
     atype = ann.get("type")
-    rule = _ANNOTATIONS.get(atype) if type(atype) is str else None
+    if type(atype) is not str:
+        ctx.problem(f"{p}.type", "an annotation type (a string)", atype)
+        return
+    rule = _ANNOTATIONS.get(atype)
     if rule is None:
-        ctx.loss(p, str(atype), "unsupported", "not an annotation type migrator knows; it was not forwarded")
+        ctx.loss(p, atype, "unsupported", "not an annotation type migrator knows; it was not forwarded")
         return
     if rule.do is DROP:
         ctx.loss(p, atype, rule.kind, rule.reason)

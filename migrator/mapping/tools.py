@@ -361,9 +361,11 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         if rtype in ("function", "custom"):
             ctx.carry(ref, _R_NAMED, rp, None)
             refs.append({"type": rtype, rtype: {"name": _name(ref, rp, ctx)}})
+        elif type(rtype) is not str:
+            ctx.problem(f"{rp}.type", "a tool type (a string)", rtype)
         else:
-            r = _R_TOOL_TYPES.get(rtype) if type(rtype) is str else None
-            ctx.loss(rp, str(rtype), "unsupported", r.reason if r is not None and r.reason else "Chat can restrict the choice to function and custom tools only")
+            r = _R_TOOL_TYPES.get(rtype)
+            ctx.loss(rp, rtype, "unsupported", r.reason if r is not None and r.reason else "Chat can restrict the choice to function and custom tools only")
     if not refs:
         ctx.loss(path, "allowed_tools", rule.kind, rule.reason)
         return None
