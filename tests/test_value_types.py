@@ -368,3 +368,35 @@ def test_the_stream_translator_reads_request_with_the_same_function() -> None:
         assert [p.path for p in info.value.problems] == [path]
     events = StreamTranslator("responses", request=_CHAT_REQUEST).feed(chunk)
     assert events[0]["response"]["temperature"] == 0.5
+
+
+# --------------------------------------------------------------------------- nothing to send
+
+
+def test_a_chat_request_with_nothing_to_send_is_an_error() -> None:
+    """The API answers ``messages: []`` with a 400 (empty_array); a list whose every message was dropped is the same."""
+    assert _problems({"model": "m", "messages": []}, "responses") == {
+        "$.messages": "expected a non-empty list of messages, found a list of 0"}
+    video = {"model": "m", "messages": [{"role": "user", "content": [{"type": "video"}]}]}
+    assert list(_problems(video, "responses")) == ["$.messages"]
+    assert list(_problems({"model": "m", "messages": []}, "chat")) == ["$.messages"]  # validated as the API would
+
+
+def test_a_hoisted_system_message_alone_is_something_to_send() -> None:
+    body = {"model": "m", "messages": [{"role": "system", "content": "Say hi."}]}
+    assert translate(body, "responses", hoist_system=True).body["instructions"] == "Say hi."
+
+
+def test_a_responses_request_with_nothing_chat_can_be_sent_is_an_error() -> None:
+    assert list(_problems({"model": "m", "input": []}, "chat")) == ["$.input"]
+    assert list(_problems({"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}, "chat")) == ["$.input"]
+    assert list(_problems({"model": "m", "previous_response_id": "resp_1"}, "chat")) == ["$.input"]
+    only_instructions = translate({"model": "m", "input": [], "instructions": "Say hi."}, "chat").body
+    assert only_instructions["messages"] == [{"role": "system", "content": "Say hi."}]
+
+
+def test_a_responses_request_that_points_to_stored_state_is_valid_for_responses() -> None:
+    """Native validation: Responses takes the input from previous_response_id, conversation or prompt."""
+    for key, value in (("previous_response_id", "resp_1"), ("conversation", "conv_1"), ("prompt", {"id": "pmpt_1"})):
+        assert translate({"model": "m", key: value}, "responses").body[key] == value
+    assert list(_problems({"model": "m", "input": []}, "responses")) == ["$.input"]

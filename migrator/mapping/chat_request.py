@@ -355,8 +355,14 @@ HANDLERS: dict[str, Handler] = {
 
 def chat_request_to_responses(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
     out = dispatch(body, _REQUEST, HANDLERS, ctx)
+    messages = body.get("messages")
     if "messages" not in body:
         ctx.problem("$.messages", "a list of messages", None)
+    elif type(messages) is list and not out.get("input") and "instructions" not in out and not ctx.problems:
+        # Nothing to send: the API answers an empty messages list with a 400 (empty_array), and a
+        # model asked about nothing answers nothing useful.
+        ctx.problem("$.messages", "a non-empty list of messages" if not messages else
+                    "at least one message that can be carried (every one was dropped; see the losses)", messages)
     if "store" not in body:
         out["store"] = ctx.default_store
     ctx.check_model(body, "responses")

@@ -101,9 +101,11 @@ def set_path(out: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
 class Context:
     """One translation's options and findings."""
 
-    __slots__ = ("custom_calls", "default_store", "hoist_system", "legacy_calls", "losses", "problems")
+    __slots__ = ("custom_calls", "default_store", "hoist_system", "legacy_calls", "losses", "native", "problems")
 
-    def __init__(self, *, hoist_system: bool = False, default_store: bool = False) -> None:
+    def __init__(self, *, hoist_system: bool = False, default_store: bool = False, native: bool = False) -> None:
+        # native: the body is read only to validate it in its own dialect (nothing is sent across)
+        self.native = native
         self.losses: list[Loss] = []
         self.problems: list[Problem] = []
         self.hoist_system = hoist_system

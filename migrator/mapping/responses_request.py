@@ -23,6 +23,7 @@ _FUNCTION_CALL = TABLES["responses.item.function_call"]
 _FUNCTION_OUTPUT = TABLES["responses.item.function_call_output"]
 _CUSTOM_CALL = TABLES["responses.item.custom_tool_call"]
 _CUSTOM_OUTPUT = TABLES["responses.item.custom_tool_call_output"]
+_STATE = ("previous_response_id", "conversation", "prompt")
 _MESSAGE_ROLES = frozenset(("user", "assistant", "system", "developer"))
 # output_text keys that carry nothing into chat history (annotations, logprobs are output-only)
 _OUT_TEXT_QUIET = TABLES["responses.part.output_text"].quiet
@@ -341,7 +342,14 @@ def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, A
         out["messages"] = []
     system = out.pop("_instructions", None)
     if system is not None:
-        out["messages"].insert(0, system)
+        out.setdefault("messages", []).insert(0, system)
+    stateful = ctx.native and any(body.get(k) is not None for k in _STATE)  # Responses finds the input there
+    if not out.get("messages") and type(body.get("input", [])) in (list, str) and not ctx.problems and not stateful:
+        # Chat needs at least one message (it answers [] with a 400); the state a Responses request
+        # may point to instead (previous_response_id, conversation, prompt) does not reach Chat.
+        given = body.get("input")
+        ctx.problem("$.input", "input (a string or a non-empty list) or instructions" if not given else
+                    "at least one input item that can be carried to Chat (every one was dropped; see the losses)", given)
     if "tools" not in out:
         # Chat rejects tool settings without tools; without tools they mean nothing.
         out.pop("parallel_tool_calls", None)
