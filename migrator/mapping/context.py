@@ -196,10 +196,11 @@ def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], c
                      f"not a parameter migrator knows for {table.title.split(' → ')[0]}; it was not forwarded")
             continue
         do = rule.do
-        if type(value) is float and not math.isfinite(value):
+        kind = type(value)
+        if kind is float and value - value:  # NaN and ±Infinity (x - x is NaN, truthy; 0.0 otherwise)
             ctx.problem(child("$", key), _FINITE, value)
             continue
-        if type(value) not in rule.types:
+        if kind not in rule.types:
             if do is CONVERT:  # its converter says what it expects, more precisely; the check follows it
                 mistyped.append((key, value, rule))
             else:

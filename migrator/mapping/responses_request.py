@@ -72,7 +72,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             # anything else needs the table's look.
             n = len(item)
             if str is type(call_id) is type(name) is type(args) and (
-                    n == 4 or (n == 6 and type(item.get("id")) is str is type(item.get("status")))
+                    n == 4 or (n == 6 and "id" in item and "status" in item and type(item["id"]) is str is type(item["status"]))
                     or (call_quiet(item) and well_typed(item, _CALL_TYPES))):
                 call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
             else:
@@ -109,7 +109,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             n = len(item)
             # {role, content}, or an echoed output message {type, id, role, status, content}: all known.
             if type(role) is str and role in _MESSAGE_ROLES and (
-                    n == 2 or (n == 5 and type(item.get("id")) is str is type(item.get("status")) and itype is not None)
+                    n == 2 or (n == 5 and "id" in item and "status" in item and itype is not None
+                               and type(item["id"]) is str is type(item["status"]))
                     or (message_quiet(item) and well_typed(item, _MESSAGE_TYPES))):
                 if type(content) is str:
                     msg = {"role": role, "content": content}
@@ -118,7 +119,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                     for part in content:
                         text = part.get("text") if type(part) is dict else None
                         if type(text) is not str or part.get("type") != "output_text" or \
-                                not (len(part) == 2 or (len(part) == 3 and type(part.get("annotations")) is list)
+                                not (len(part) == 2 or (len(part) == 3 and "annotations" in part and type(part["annotations"]) is list)
                                      or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES))):
                             break
                         parts.append({"type": "text", "text": text})

@@ -89,12 +89,23 @@ def expected_text(names: tuple[str, ...]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1]
 
 
+class _Absent:
+    """The type of ``ABSENT``, a default no JSON value has: ``type(obj.get(key, ABSENT)) in optional(t)``
+    accepts a missing key and a value of type ``t``, but not a null that ``t`` does not admit."""
+
+
+ABSENT: Final = _Absent()
+
+
+def optional(types: frozenset[type]) -> frozenset[type]:
+    return types | {_Absent}
+
+
 def well_typed(obj: dict[str, Any], types: dict[str, frozenset[type]]) -> bool:
     """Whether every known key of ``obj`` holds a value of its declared type (fast paths ask
     this before copying an object whole; when it is False, the checking path says where)."""
     for key, value in obj.items():
-        allowed = types.get(key)
-        if allowed is not None and type(value) not in allowed:
+        if type(value) not in types.get(key, ANY_TYPE):
             return False
     return True
 
@@ -139,6 +150,7 @@ class Table(dict[str, Rule]):
         self.inert_at = {level: frozenset(k for k, r in rules.items() if r.do in (CONVERT, OMIT))
                          for level, rules in self.levels.items()}
         self.types_at = {level: {k: r.types for k, r in rules.items()} for level, rules in self.levels.items()}
+
         self.quiet = self.quiet_at.get("", frozenset())
         self.inert = self.inert_at.get("", frozenset())
 

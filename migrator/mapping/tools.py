@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import Context
-from .rules import DROP, TABLES, VALUES, well_typed
+from .rules import ABSENT, DROP, TABLES, VALUES, optional
 
 _C_FUNCTION = TABLES["chat.tool.function"]
 _C_CUSTOM = TABLES["chat.tool.custom"]
@@ -37,6 +37,10 @@ _PLAIN_FORMAT = TABLES["response_format.plain"]
 _TOOL_CHOICE_STRINGS = ("none", "auto", "required")
 # A function tool with only these keys maps field for field (see responses.tool.function).
 _PLAIN_FUNCTION_KEYS = frozenset(k for k, r in _R_FUNCTION.items() if r.to and r.to.startswith("function.")) | {"type"}
+# The declared types of the plain function fields (a missing one is fine): the fast paths check them.
+_C_DESCRIPTION, _C_PARAMETERS, _C_STRICT = (optional(_C_FUNCTION.levels["function"][k].types)
+                                            for k in ("description", "parameters", "strict"))
+_R_DESCRIPTION, _R_PARAMETERS, _R_STRICT = (optional(_R_FUNCTION[k].types) for k in ("description", "parameters", "strict"))
 # The flat location fields, as the web search table places them under user_location.
 _LOCATION_FIELDS = frozenset(k for k in _R_WEB.levels["user_location"] if k != "type")
 
@@ -58,11 +62,11 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     fn_quiet = _C_FUNCTION.quiet.issuperset
     inner_quiet = _C_FUNCTION.quiet_at["function"].issuperset
-    inner_types = _C_FUNCTION.types_at["function"]
     for i, tool in enumerate(tools):
         fn: Any = tool.get("function") if type(tool) is dict else None
         if type(fn) is dict and tool.get("type") == "function" and fn_quiet(tool) and inner_quiet(fn) \
-                and type(fn.get("name")) is str and well_typed(fn, inner_types):
+                and type(fn.get("name")) is str and type(fn.get("description", ABSENT)) in _C_DESCRIPTION \
+                and type(fn.get("parameters", ABSENT)) in _C_PARAMETERS and type(fn.get("strict", ABSENT)) in _C_STRICT:
             # The common shape: flatten it, writing the Chat defaults Responses would read otherwise.
             flat = {"type": "function", **fn}
             if flat.get("strict") is None:
@@ -246,10 +250,10 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
         return
     chat_tools_out: list[dict[str, Any]] = []
     plain = _PLAIN_FUNCTION_KEYS.issuperset
-    fn_types = _R_FUNCTION.types_at[""]
     for i, tool in enumerate(tools):
         if type(tool) is dict and tool.get("type") == "function" and type(tool.get("name")) is str and plain(tool) \
-                and well_typed(tool, fn_types):
+                and type(tool.get("description", ABSENT)) in _R_DESCRIPTION \
+                and type(tool.get("parameters", ABSENT)) in _R_PARAMETERS and type(tool.get("strict", ABSENT)) in _R_STRICT:
             # The common shape, with nothing to drop or report: nest it directly.
             fn = tool.copy()
             del fn["type"]
