@@ -101,13 +101,14 @@ def set_path(out: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
 class Context:
     """One translation's options and findings."""
 
-    __slots__ = ("custom_calls", "default_store", "hoist_system", "legacy_calls", "losses", "native", "problems")
+    __slots__ = ("custom_calls", "default_store", "hoist_system", "legacy_calls", "losses", "native", "problem_paths", "problems")
 
     def __init__(self, *, hoist_system: bool = False, default_store: bool = False, native: bool = False) -> None:
         # native: the body is read only to validate it in its own dialect (nothing is sent across)
         self.native = native
         self.losses: list[Loss] = []
         self.problems: list[Problem] = []
+        self.problem_paths: set[str] = set()
         self.hoist_system = hoist_system
         self.default_store = default_store
         self.custom_calls: set[str] = set()
@@ -119,9 +120,9 @@ class Context:
 
     def problem(self, path: str, expected: str, found: Any) -> None:
         """One problem per place: a converter and a table's type check may both see a wrong value."""
-        for seen in self.problems:
-            if seen.path == path:
-                return
+        if path in self.problem_paths:
+            return
+        self.problem_paths.add(path)
         self.problems.append(Problem(path, expected, describe(found)))
 
     def carry(self, obj: Any, table: Table, path: str, out: dict[str, Any] | None, at: str = "") -> None:
