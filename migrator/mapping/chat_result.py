@@ -18,6 +18,7 @@ _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 _ANNOTATION = TABLES["chat.annotation"]
 _MODERATION = TABLES["chat.moderation"]
 _MODERATION_SIDE = TABLES["chat.moderation.side"]
+_LOGPROB = TABLES["chat.logprob"]
 
 # Fields a Response carries that echo the request; filled from ``request`` when given.
 ECHO_FIELDS = (
@@ -82,6 +83,8 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
         ctx.carry(choice, _CHOICE, "$.choices[0]", None)
         if type(choice.get("logprobs")) is dict:
             ctx.carry(choice["logprobs"], _CHOICE, "$.choices[0].logprobs", None, at="logprobs")
+            if type(choice["logprobs"].get("content")) is list:
+                check_logprobs(choice["logprobs"]["content"], "$.choices[0].logprobs.content", ctx)
         finish = choice.get("finish_reason")
         if finish is not None:
             status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
@@ -193,6 +196,23 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
     return out
 
 
+def check_logprobs(entries: list[Any], path: str, ctx: Context) -> None:
+    """Every token logprob (and each of its top alternatives) is an object of the declared field types."""
+    for i, lp in enumerate(entries):
+        p = f"{path}[{i}]"
+        if type(lp) is not dict:
+            ctx.problem(p, "a token logprob object", lp)
+            continue
+        ctx.carry(lp, _LOGPROB, p, None)
+        top = lp.get("top_logprobs")
+        if type(top) is list:
+            for j, alt in enumerate(top):
+                if type(alt) is not dict:
+                    ctx.problem(f"{p}.top_logprobs[{j}]", "a token logprob object", alt)
+                else:
+                    ctx.carry(alt, _LOGPROB, f"{p}.top_logprobs[{j}]", None)
+
+
 def part_logprob(lp: Any, nested: bool = False) -> Any:
     """Chat allows ``bytes: null``; Responses requires the list, so the token's UTF-8 bytes are written."""
     if type(lp) is not dict:
@@ -228,6 +248,9 @@ def chat_moderation(moderation: Any, ctx: Context) -> Any:
         results = value.get("results")
         if type(results) is not list:
             results = []  # absent, or a wrong type the table check above reported
+        for i, result in enumerate(results):
+            if type(result) is not dict:
+                ctx.problem(f"{path}.results[{i}]", "a moderation result object", result)
         if len(results) > 1:
             ctx.loss(f"{path}.results[1]", "moderation", rule.kind, rule.reason)
         first = results[0] if results else None

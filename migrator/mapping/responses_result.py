@@ -154,9 +154,15 @@ def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
         if type(lp) is list:
             for k, entry in enumerate(lp):
                 if type(entry) is not dict:
+                    ctx.problem(f"{p}.logprobs[{k}]", "a token logprob object", entry)
                     continue
-                if not _LOGPROB.quiet.issuperset(entry):
-                    ctx.carry(entry, _LOGPROB, f"{p}.logprobs[{k}]", None)
+                ctx.carry(entry, _LOGPROB, f"{p}.logprobs[{k}]", None)
+                top = entry.get("top_logprobs")
+                for t, alt in enumerate(top if type(top) is list else ()):
+                    if type(alt) is not dict:
+                        ctx.problem(f"{p}.logprobs[{k}].top_logprobs[{t}]", "a token logprob object", alt)
+                    else:
+                        ctx.carry(alt, _LOGPROB, f"{p}.logprobs[{k}].top_logprobs[{t}]", None)
                 logprobs.append({key: entry[key] for key in ("token", "bytes", "logprob", "top_logprobs") if key in entry})
         texts.append(text)
         return offset + len(text)
