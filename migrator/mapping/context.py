@@ -154,6 +154,15 @@ class Context:
                 if not rule.lossless_for(value):
                     self.loss(child(path, key), key, rule.kind, rule.reason)
 
+    def check_types(self, obj: dict[str, Any], table: Table, path: str, at: str = "") -> None:
+        """Only the type check of ``carry``: for an object whose fields are not carried (a failed
+        response's), so a wrong value is still reported and unknown fields are no loss."""
+        rules: dict[str, Rule] = table.levels.get(at, _NO_RULES)
+        for key, value in obj.items():
+            rule = rules.get(key)
+            if rule is not None and (type(value) not in rule.types or (type(value) is float and not math.isfinite(value))):
+                self.problem(child(path, key), rule.expects if type(value) is not float else _FINITE, value)
+
     def value(self, table: Table, value: Any, path: str, field: str) -> Any:
         """Map an enum value by a value table; returns ``None`` when it cannot be carried."""
         if type(value) is not str:  # an enum value is a string; anything else is a wrong type, not an unknown value

@@ -36,6 +36,7 @@ def error_body(error: Any) -> dict[str, Any]:
 def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
     status = body.get("status", "completed")
     if status == "failed":
+        ctx.check_types(body, _RESPONSE, "$")  # only the error goes on, but nothing is read unchecked
         error = body.get("error")
         if type(error) is dict:
             ctx.carry(error, _ERROR, "$.error", None)
@@ -204,7 +205,8 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
     call_id = item.get("call_id")
     name = item.get("name")
     if type(call_id) is not str or type(name) is not str:
-        ctx.problem(p, "a call with call_id and name (strings)", item)
+        bad = "call_id" if type(call_id) is not str else "name"
+        ctx.problem(f"{p}.{bad}", "a string", item.get(bad))
         return None
     ctx.carry(item, _OUT_CALL, p, None)
     if itype == "custom_tool_call":
