@@ -360,6 +360,8 @@ def test_a_chat_request_is_echoed_translated_and_a_responses_request_as_it_is() 
     assert echoed["temperature"] == 0.5 and echoed["max_output_tokens"] == 9
     echoed = translate(_COMPLETION, "responses", request={"model": "m", "input": "Hi", "top_p": 0.3}).body
     assert echoed["top_p"] == 0.3
+    echoed = translate(_COMPLETION, "responses", request={"model": "m", "previous_response_id": "resp_0"}).body
+    assert echoed["previous_response_id"] == "resp_0"
 
 
 def test_the_stream_translator_reads_request_with_the_same_function() -> None:

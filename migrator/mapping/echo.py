@@ -31,11 +31,12 @@ def request_echo(request: Any, *, default_store: bool = False) -> dict[str, Any]
         return None
     if type(request) is not dict:
         raise MappingError([Problem(_WHERE + "$", "a JSON object (the chat or responses request)", describe(request))])
-    ctx = Context(default_store=default_store)
     if "messages" in request:
+        ctx = Context(default_store=default_store)
         echo = chat_request_to_responses(request, ctx)
-    else:
-        responses_request_to_chat(request, ctx)  # read for its problems; the request is the echo as it is
+    else:  # read for its problems, in its own dialect (previous_response_id may stand for the input)
+        ctx = Context(native=True)
+        responses_request_to_chat(request, ctx)
         echo = request
     if ctx.problems:
         raise MappingError([Problem(_WHERE + p.path, p.expected, p.found) for p in ctx.problems])
