@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -407,3 +408,21 @@ def test_a_responses_request_that_points_to_stored_state_is_valid_for_responses(
     for key, value in (("previous_response_id", "resp_1"), ("conversation", "conv_1"), ("prompt", {"id": "pmpt_1"})):
         assert translate({"model": "m", key: value}, "responses").body[key] == value
     assert list(_problems({"model": "m", "input": []}, "responses")) == ["$.input"]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinity_are_not_numbers(value: float) -> None:
+    """They are not JSON; a Python caller can still hand them over."""
+    base = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+    assert _problems({**base, "temperature": value}, "responses")["$.temperature"].startswith("expected a finite number")
+    usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2, "prompt_tokens_details": {"cached_tokens": value}}
+    assert "$.usage.prompt_tokens_details.cached_tokens" in _problems({**_COMPLETION, "usage": usage}, "responses")
+    assert "$.created" in _problems({**_COMPLETION, "created": value}, "responses")
+
+
+def test_a_fraction_where_an_integer_belongs_says_integer() -> None:
+    tool = {"type": "web_search", "user_location": {"type": "approximate", "city": 1.5}}
+    assert _problems({"model": "m", "input": "Hi", "tools": [tool]}, "chat") == {
+        "$.tools[0].user_location.city": "expected a string or null, found 1.5"}
+    assert _problems({**_COMPLETION, "usage": {"prompt_tokens": 1.5, "completion_tokens": 1, "total_tokens": 2}},
+                     "responses") == {"$.usage.prompt_tokens": "expected an integer, found 1.5"}

@@ -48,7 +48,10 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
             continue
         role: Any = msg.get("role")
         content = msg.get("content")
-        quiet = plain_quiet.get(role) if type(role) is str else None  # a list or object role is unhashable
+        try:  # free unless raised
+            quiet = plain_quiet.get(role)
+        except TypeError:  # a list or object role is unhashable: the checking path reports it
+            quiet = None
         if quiet is not None and type(content) is str and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
             append({"role": role, "content": content})
             continue

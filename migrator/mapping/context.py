@@ -140,8 +140,11 @@ class Context:
                 self.loss(child(path, key), key, "unsupported",
                           f"not a field migrator knows in a {table.title.split(' → ')[0]}; it was not forwarded")
                 continue
-            if type(value) not in rule.types or (type(value) is float and not math.isfinite(value)):
-                self.problem(child(path, key), rule.expects if type(value) is not float else _FINITE, value)
+            if type(value) not in rule.types:
+                self.problem(child(path, key), rule.expects, value)
+                continue
+            if type(value) is float and not math.isfinite(value):
+                self.problem(child(path, key), _FINITE, value)
                 continue
             do = rule.do
             if do is COPY:
@@ -160,8 +163,12 @@ class Context:
         rules: dict[str, Rule] = table.levels.get(at, _NO_RULES)
         for key, value in obj.items():
             rule = rules.get(key)
-            if rule is not None and (type(value) not in rule.types or (type(value) is float and not math.isfinite(value))):
-                self.problem(child(path, key), rule.expects if type(value) is not float else _FINITE, value)
+            if rule is None:
+                continue
+            if type(value) not in rule.types:
+                self.problem(child(path, key), rule.expects, value)
+            elif type(value) is float and not math.isfinite(value):
+                self.problem(child(path, key), _FINITE, value)
 
     def value(self, table: Table, value: Any, path: str, field: str) -> Any:
         """Map an enum value by a value table; returns ``None`` when it cannot be carried."""

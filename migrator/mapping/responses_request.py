@@ -100,15 +100,17 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 turn = turn_calls = None
                 continue
         elif itype == "message" or (itype is None and "role" in item):
-            try:
+            try:  # free unless raised: a missing key, or a list/object role (unhashable), takes the checking path
                 role = item["role"]
                 content = item["content"]
-            except KeyError:
-                role = content = None  # the checking path says what is missing
+                known = role in _MESSAGE_ROLES
+            except (KeyError, TypeError):
+                role = content = None
+                known = False
             msg: dict[str, Any] | None = None
             n = len(item)
             # {role, content}, or an echoed output message {type, id, role, status, content}: all known.
-            if type(role) is str and role in _MESSAGE_ROLES and (
+            if known and (
                     n == 2 or (n == 5 and "id" in item and "status" in item and itype is not None
                                and type(item["id"]) is str is type(item["status"]))
                     or (message_quiet(item) and well_typed(item, _MESSAGE_TYPES))):

@@ -125,10 +125,8 @@ class Table(dict[str, Rule]):
     source: str | None
     target: str | None
     quiet: frozenset[str]
-    inert: frozenset[str]
     levels: dict[str, dict[str, Rule]]
     quiet_at: dict[str, frozenset[str]]
-    inert_at: dict[str, frozenset[str]]
     types_at: dict[str, dict[str, frozenset[type]]]
 
     def __init__(self, name: str, raw: dict[str, Any], key: str) -> None:
@@ -143,16 +141,12 @@ class Table(dict[str, Rule]):
         for k, r in self.items():
             for level in r.at:
                 self.levels.setdefault(level, {})[k] = r
-        # Precomputed for the hot path: an object whose keys all fall in ``quiet``
-        # needs no per-key work when only checking, nor in ``inert`` when copying.
+        # Precomputed for the hot paths: an object whose keys all fall in ``quiet`` has nothing
+        # to report (no loss), and ``types_at`` holds what its values must be (``well_typed``).
         self.quiet_at = {level: frozenset(k for k, r in rules.items() if r.do in (COPY, RENAME, CONVERT, OMIT))
                          for level, rules in self.levels.items()}
-        self.inert_at = {level: frozenset(k for k, r in rules.items() if r.do in (CONVERT, OMIT))
-                         for level, rules in self.levels.items()}
         self.types_at = {level: {k: r.types for k, r in rules.items()} for level, rules in self.levels.items()}
-
         self.quiet = self.quiet_at.get("", frozenset())
-        self.inert = self.inert_at.get("", frozenset())
 
 
 def _load() -> tuple[dict[str, Table], dict[str, Table], dict[str, Any]]:
