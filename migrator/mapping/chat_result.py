@@ -157,23 +157,26 @@ def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | N
     if type(call) is not dict:
         ctx.problem(path, "a tool call object", call)
         return None
-    call_id = call.get("id")
-    if type(call_id) is not str:
-        ctx.problem(f"{path}.id", "a string (the call id)", call_id)
+    if type(call.get("id")) is not str:
+        ctx.problem(f"{path}.id", "a string (the call id)", call.get("id"))
         return None
+    call_id = call["id"]
     ctx.carry(call, _TOOL_CALL, path, None)
-    ctype = call.get("type", "function")
-    inner_key = "custom" if ctype == "custom" else "function"
-    inner = call.get(inner_key)
-    if type(inner) is not dict:
-        ctx.problem(f"{path}.{inner_key}", f"an object with name and {'input' if inner_key == 'custom' else 'arguments'}", inner)
-        return None
-    ctx.carry(inner, _TOOL_CALL, f"{path}.{inner_key}", None, at=inner_key)
-    if inner_key == "custom":
+    if call.get("type", "function") == "custom":
+        if type(call.get("custom", {})) is not dict:
+            ctx.problem(f"{path}.custom", "an object with name and input", call["custom"])
+            return None
+        custom = call.get("custom") or {}
+        ctx.carry(custom, _TOOL_CALL, f"{path}.custom", None, at="custom")
         return {"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id,
-                "name": inner.get("name", ""), "input": inner.get("input", "")}
+                "name": custom.get("name", ""), "input": custom.get("input", "")}
+    fn = call.get("function")
+    if type(fn) is not dict:
+        ctx.problem(f"{path}.function", "an object with name and arguments", fn)
+        return None
+    ctx.carry(fn, _TOOL_CALL, f"{path}.function", None, at="function")
     return {"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
-            "name": inner.get("name", ""), "arguments": inner.get("arguments") or "", "status": status}
+            "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": status}
 
 
 def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
