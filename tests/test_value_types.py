@@ -426,3 +426,12 @@ def test_a_fraction_where_an_integer_belongs_says_integer() -> None:
         "$.tools[0].user_location.city": "expected a string or null, found 1.5"}
     assert _problems({**_COMPLETION, "usage": {"prompt_tokens": 1.5, "completion_tokens": 1, "total_tokens": 2}},
                      "responses") == {"$.usage.prompt_tokens": "expected an integer, found 1.5"}
+
+
+def test_a_null_finish_reason_is_the_one_variant_read_as_completed_and_reported() -> None:
+    """Declared ``string | null`` with a variant: servers have sent null in a whole completion."""
+    choice = {"index": 0, "finish_reason": None, "message": {"role": "assistant", "content": "Hi"}}
+    result = translate({**_COMPLETION, "choices": [choice]}, "responses")
+    assert result.body["status"] == "completed"
+    assert [(loss.path, loss.kind) for loss in result.losses] == [("$.choices[0].finish_reason", "approximated")]
+    assert "$.choices[0].finish_reason" in _problems({**_COMPLETION, "choices": [{**choice, "finish_reason": 0}]}, "responses")

@@ -86,6 +86,9 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
             if type(choice["logprobs"].get("content")) is list:
                 check_logprobs(choice["logprobs"]["content"], "$.choices[0].logprobs.content", ctx)
         finish = choice.get("finish_reason")
+        if finish is None and "finish_reason" in choice:
+            ctx.loss("$.choices[0].finish_reason", "finish_reason", "approximated",
+                     "a null finish_reason says nothing of how the answer ended; it is read as completed")
         if finish is not None:
             status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
             message = choice.get("message")
