@@ -41,7 +41,7 @@ def test_strict_raises_one_error_listing_every_loss() -> None:
 
 
 def test_translation_can_raise_for_losses_later() -> None:
-    t = translate({"model": "m", "messages": [], "seed": 3}, "responses")
+    t = translate({"model": "m", "messages": [{"role": "user", "content": "hi"}], "seed": 3}, "responses")
     assert not t.lossless
     with pytest.raises(StrictModeError):
         t.raise_for_losses()

@@ -164,8 +164,6 @@ def test_usage_errors_exit_2() -> None:
 # Input that Python's json reads but the API refuses, or that crashed the command with a traceback.
 DEEP = "[" * 1500 + "]" * 1500
 HUGE_INT = '{"model": "m", "messages": [{"role": "user", "content": "hi"}], "seed": ' + "9" * 5000 + "}"
-NEEDS_ENGINE_FIX = pytest.mark.xfail(raises=TypeError, strict=True,
-                                     reason="unhashable values are helper A's engine fix (issue #7 section 1); drop this mark at merge")
 
 
 @pytest.mark.parametrize(
@@ -180,12 +178,10 @@ NEEDS_ENGINE_FIX = pytest.mark.xfail(raises=TypeError, strict=True,
         ('{"model": "m", "input": "x", "top_p": -Infinity}', "chat", "$.top_p: expected a finite number"),
         ('{"model": "m", "input": "x", "top_p": -1e999}', "chat", "$.top_p: expected a finite number, found a number beyond"),
         ('{"model": "m", "input": "x", "top_p": 1E+400}', "responses", "$.top_p: expected a finite number, found a number beyond"),
-        pytest.param('{"model": "m", "messages": [{"role": [], "content": "x"}]}', "responses", "$.messages[0].role",
-                     marks=NEEDS_ENGINE_FIX),
-        pytest.param('{"model": "m", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": {}}}',
-                     "responses", "$.response_format.type", marks=NEEDS_ENGINE_FIX),
-        pytest.param('{"model": "m", "input": "x", "text": {"format": {"type": []}}}', "chat", "$.text.format.type",
-                     marks=NEEDS_ENGINE_FIX),
+        ('{"model": "m", "messages": [{"role": [], "content": "x"}]}', "responses", "$.messages[0].role"),
+        ('{"model": "m", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": {}}}',
+         "responses", "$.response_format.type"),
+        ('{"model": "m", "input": "x", "text": {"format": {"type": []}}}', "chat", "$.text.format.type"),
     ],
 )
 def test_input_python_reads_but_the_api_refuses_exits_2_naming_file_and_path(

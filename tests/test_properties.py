@@ -248,7 +248,7 @@ def test_unknown_key_paths_are_jsonpath() -> None:
 def test_unknown_key_paths_quote_like_jsonpath(key: str, path: str) -> None:
     """RFC 9535 normalized paths: single quotes; quote, backslash and control characters escaped."""
     assert S.child_path("$", key) == path
-    body = {"model": "gpt-4o", "store": False, "messages": [], key: 1}
+    body = {"model": "gpt-4o", "store": False, "messages": [{"role": "user", "content": "hi"}], key: 1}
     assert _paths(translate(body, to="responses").losses) == {path}
 
 

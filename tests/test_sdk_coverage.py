@@ -412,3 +412,127 @@ def test_every_type_reached_through_a_convert_rule_has_a_table() -> None:
         "SDK types that a convert rule takes apart but no table names (their fields appear in no table):\n  "
         + "\n  ".join(f"{ref}  (reached from {', '.join(sorted(via))})" for ref, via in sorted(gaps.items()))
     )
+
+
+# ------------------------------------------------------------ the declared JSON types
+
+
+#: The JSON type names of mappings/schema.json's ``jsonType``, in the order they are written.
+JSON_TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
+_MAPPINGS = frozenset({dict, collections.abc.Mapping, collections.abc.MutableMapping})
+_ANY = frozenset({object, typing.Any})
+
+
+def json_types(tp: Any) -> frozenset[str]:
+    """The JSON types an SDK annotation admits on the wire ("any" for ``object``/``Any``).
+
+    A ``float`` is a JSON number, which an integer also is; ``bool`` is only a
+    boolean (JSON has no 1 for true), as in the engine's check.
+    """
+    out: set[str] = set()
+
+    def walk(t: Any) -> None:
+        if _ALIAS_TYPES and isinstance(t, _ALIAS_TYPES):
+            walk(t.__value__)
+            return
+        origin = typing.get_origin(t)
+        if origin in _WRAPPERS:
+            walk(typing.get_args(t)[0])
+        elif origin in _UNION:
+            for arg in typing.get_args(t):
+                walk(arg)
+        elif origin is typing.Literal:
+            for v in typing.get_args(t):
+                walk(type(v))
+        elif origin in _SEQUENCE or t in _SEQUENCE or getattr(origin, "__name__", "") == "SequenceNotStr":
+            out.add("array")
+        elif origin in _MAPPINGS or t in _MAPPINGS or is_record(t):
+            out.add("object")
+        elif t is type(None) or t is None:
+            out.add("null")
+        elif t is bool:
+            out.add("boolean")
+        elif t is int:
+            out.add("integer")
+        elif t is float:
+            out.add("number")
+        elif t is str:
+            out.add("string")
+        elif t in _ANY:
+            out.add("any")
+        else:
+            raise Unresolved(f"no JSON type for {t!r}")
+
+    walk(tp)
+    if "number" in out:
+        out.discard("integer")
+    return frozenset(out)
+
+
+def sdk_field_types(entry_sdk: tuple[str, ...], field: str) -> frozenset[str] | None:
+    """The union of the JSON types of ``field`` in every SDK type a table names (None: in none of them)."""
+    found: set[str] = set()
+    seen = False
+    for ref in entry_sdk:
+        for f in resolve_fields(ref).values():
+            if f.wire == field or f.attr == field:
+                found |= json_types(f.annotation)
+                seen = True
+    return frozenset(found) if seen else None
+
+
+_PY_JSON = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array", type(None): "null"}
+
+
+def _declared(rule: dict[str, Any]) -> frozenset[str]:
+    declared = rule["type"]
+    return frozenset([declared] if isinstance(declared, str) else declared)
+
+
+def _raw_fields() -> list[Any]:
+    out = []
+    for stem in FILES:
+        raw = json.loads((mappings_dir() / f"{stem}.json").read_text(encoding="utf-8"))
+        for name, table in raw.get("tables", {}).items():
+            out.append(pytest.param(name, tuple(table["sdk"]), table["fields"], id=f"{stem}:{name}"))
+    return out
+
+
+def type_mismatches(sdk: tuple[str, ...], fields: dict[str, Any]) -> list[str]:
+    """Each rule's ``type`` must be exactly what the SDK annotates (over the table's SDK types), plus
+    the types of its ``unless`` values: a default a client sends (``"name": null``) is a tolerated
+    variant because the table says it loses nothing. A wider type needs a ``variant`` saying which
+    client or gateway sends it. A field the SDK does not type (``extra_fields``)
+    keeps its declared type as the only statement of it."""
+    wrong: list[str] = []
+    order = JSON_TYPES.index
+    for field, rule in fields.items():
+        sdk_types = sdk_field_types(sdk, field)
+        if sdk_types is None:
+            continue
+        if "any" in sdk_types:
+            wrong.append(f"{field}: the SDK admits any value, which the type grammar cannot say")
+            continue
+        want = set(sdk_types) | {_PY_JSON[type(v)] for v in rule.get("unless", ())}
+        if "number" in want:
+            want.discard("integer")
+        if _declared(rule) != want and not ("variant" in rule and _declared(rule) > want):
+            wrong.append(f"{field}: declared {sorted(_declared(rule), key=order)}, the SDK says {sorted(want, key=order)}")
+    return wrong
+
+
+@pytest.mark.parametrize(("name", "sdk", "fields"), _raw_fields())
+def test_declared_types_are_the_sdk_types(name: str, sdk: tuple[str, ...], fields: dict[str, Any]) -> None:
+    wrong = type_mismatches(sdk, fields)
+    assert not wrong, f"table {name!r}: declared types that differ from the SDK's:\n  " + "\n  ".join(wrong)
+
+
+def test_a_wrong_declared_type_fails_the_check() -> None:
+    """The check can fail: a table that declares temperature a string, or forgets null, is caught."""
+    (param,) = [p for p in _raw_fields() if p.id == "request:chat.request"]
+    _, sdk, fields = param.values
+    assert type_mismatches(sdk, fields) == []
+    for wrong in ("string", "number", ["integer", "null"], ["boolean", "null"]):
+        broken = {**fields, "temperature": {**fields["temperature"], "type": wrong}}
+        assert [m.split(":")[0] for m in type_mismatches(sdk, broken)] == ["temperature"]
+    assert json_types(bool) == {"boolean"} and json_types(list[int] | None) == {"array", "null"}

@@ -48,7 +48,10 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
             continue
         role: Any = msg.get("role")
         content = msg.get("content")
-        quiet = plain_quiet.get(role)
+        try:  # free unless raised
+            quiet = plain_quiet.get(role)
+        except TypeError:  # a list or object role is unhashable: the checking path reports it
+            quiet = None
         if quiet is not None and type(content) is str and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
             append({"role": role, "content": content})
             continue
@@ -81,7 +84,8 @@ def _merged_turn(ctx: Context, path: str) -> None:
 
 def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] | None:
     """The items of an assistant turn of text and function calls only, or None to take the checking path."""
-    if msg.get("refusal") is not None or msg.get("function_call") is not None or not (type(content) is str or content is None):
+    if msg.get("refusal") is not None or msg.get("function_call") is not None or not (type(content) is str or content is None) \
+            or "annotations" in msg:  # omitted, but its type is the checking path's to see
         return None
     calls = msg.get("tool_calls")
     out: list[dict[str, Any]] = [{"role": "assistant", "content": content}] if content or (content == "" and not calls) else []
@@ -220,20 +224,26 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
         ctype = call.get("type", "function")
         if ctype == "function":
             fn = call.get("function")
-            name = fn.get("name") if type(fn) is dict else None
-            args = fn.get("arguments") if type(fn) is dict else None
-            if type(name) is not str or type(args) is not str:
+            if type(fn) is not dict:
                 ctx.problem(f"{cp}.function", "an object with name and arguments (strings)", fn)
+                continue
+            name = fn.get("name")
+            args = fn.get("arguments")
+            if type(name) is not str or type(args) is not str:
+                ctx.problem(f"{cp}.function.{'name' if type(name) is not str else 'arguments'}", "a string", name if type(name) is not str else args)
                 continue
             ctx.carry(call, _CALL_FUNCTION, cp, None)
             ctx.carry(fn, _CALL_FUNCTION, f"{cp}.function", None, at="function")
             items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id, "name": name, "arguments": args})
         elif ctype == "custom":
             custom = call.get("custom")
-            name = custom.get("name") if type(custom) is dict else None
-            data = custom.get("input") if type(custom) is dict else None
-            if type(name) is not str or type(data) is not str:
+            if type(custom) is not dict:
                 ctx.problem(f"{cp}.custom", "an object with name and input (strings)", custom)
+                continue
+            name = custom.get("name")
+            data = custom.get("input")
+            if type(name) is not str or type(data) is not str:
+                ctx.problem(f"{cp}.custom.{'name' if type(name) is not str else 'input'}", "a string", name if type(name) is not str else data)
                 continue
             ctx.carry(call, _CALL_CUSTOM, cp, None)
             ctx.carry(custom, _CALL_CUSTOM, f"{cp}.custom", None, at="custom")
@@ -348,8 +358,14 @@ HANDLERS: dict[str, Handler] = {
 
 def chat_request_to_responses(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
     out = dispatch(body, _REQUEST, HANDLERS, ctx)
+    messages = body.get("messages")
     if "messages" not in body:
         ctx.problem("$.messages", "a list of messages", None)
+    elif type(messages) is list and not out.get("input") and "instructions" not in out and not ctx.problems:
+        # Nothing to send: the API answers an empty messages list with a 400 (empty_array), and a
+        # model asked about nothing answers nothing useful.
+        ctx.problem("$.messages", "a non-empty list of messages" if not messages else
+                    "at least one message that can be carried (every one was dropped; see the losses)", messages)
     if "store" not in body:
         out["store"] = ctx.default_store
     ctx.check_model(body, "responses")

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from .context import Context, fc_id, mint
+from .context import Context, fc_id, mint, usable_time
 from .rules import TABLES, VALUES
 from .shapes import complete_response
 from .usage import chat_usage_to_responses
@@ -19,6 +19,7 @@ _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 _ANNOTATION = TABLES["chat.annotation"]
 _MODERATION = TABLES["chat.moderation"]
 _MODERATION_SIDE = TABLES["chat.moderation.side"]
+_LOGPROB = TABLES["chat.logprob"]
 #: What a ChatCompletion says of itself that its Response carries as it is.
 _KNOWN = ("service_tier", "metadata")
 
@@ -41,6 +42,9 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
     chat_id = body.get("id")
     response_id = mint("resp_", f"resp:{chat_id}") if type(chat_id) is str else "resp_" + uuid.uuid4().hex
     created = body.get("created")
+    if created is not None and not usable_time(created):
+        ctx.problem("$.created", "a Unix time in seconds (an integer)", created)
+        created = None
     model = body.get("model")
     known = {key: body[key] for key in _KNOWN if body.get(key) is not None}
     out = response_skeleton(response_id, created if isinstance(created, (int, float)) else int(time.time()),
@@ -63,7 +67,12 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
         ctx.carry(choice, _CHOICE, "$.choices[0]", None)
         if type(choice.get("logprobs")) is dict:
             ctx.carry(choice["logprobs"], _CHOICE, "$.choices[0].logprobs", None, at="logprobs")
+            if type(choice["logprobs"].get("content")) is list:
+                check_logprobs(choice["logprobs"]["content"], "$.choices[0].logprobs.content", ctx)
         finish = choice.get("finish_reason")
+        if finish is None and "finish_reason" in choice:
+            ctx.loss("$.choices[0].finish_reason", "finish_reason", "approximated",
+                     "a null finish_reason says nothing of how the answer ended; it is read as completed")
         if finish is not None:
             status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
             message = choice.get("message")
@@ -132,12 +141,18 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
 
 
 def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | None:
-    if type(call) is not dict or type(call.get("id")) is not str:
-        ctx.problem(path, "a tool call object with an id", call)
+    if type(call) is not dict:
+        ctx.problem(path, "a tool call object", call)
+        return None
+    if type(call.get("id")) is not str:
+        ctx.problem(f"{path}.id", "a string (the call id)", call.get("id"))
         return None
     call_id = call["id"]
     ctx.carry(call, _TOOL_CALL, path, None)
     if call.get("type", "function") == "custom":
+        if type(call.get("custom", {})) is not dict:
+            ctx.problem(f"{path}.custom", "an object with name and input", call["custom"])
+            return None
         custom = call.get("custom") or {}
         ctx.carry(custom, _TOOL_CALL, f"{path}.custom", None, at="custom")
         return {"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id,
@@ -157,8 +172,11 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
         return []
     out: list[dict[str, Any]] = []
     for i, ann in enumerate(anns):
-        cite = ann.get("url_citation") if type(ann) is dict else None
-        if type(ann) is not dict or ann.get("type") != "url_citation" or type(cite) is not dict:
+        if type(ann) is not dict:
+            ctx.problem(f"{path}[{i}]", "an annotation object", ann)
+            continue
+        cite = ann.get("url_citation")
+        if ann.get("type") != "url_citation" or type(cite) is not dict:
             ctx.loss(f"{path}[{i}]", "annotations", "dropped", "only url_citation annotations have a Responses form")
             continue
         ctx.carry(ann, _ANNOTATION, f"{path}[{i}]", None)
@@ -166,6 +184,23 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
         out.append({"type": "url_citation", "url": cite.get("url"), "title": cite.get("title"),
                     "start_index": cite.get("start_index"), "end_index": cite.get("end_index")})
     return out
+
+
+def check_logprobs(entries: list[Any], path: str, ctx: Context) -> None:
+    """Every token logprob (and each of its top alternatives) is an object of the declared field types."""
+    for i, lp in enumerate(entries):
+        p = f"{path}[{i}]"
+        if type(lp) is not dict:
+            ctx.problem(p, "a token logprob object", lp)
+            continue
+        ctx.carry(lp, _LOGPROB, p, None)
+        top = lp.get("top_logprobs")
+        if type(top) is list:
+            for j, alt in enumerate(top):
+                if type(alt) is not dict:
+                    ctx.problem(f"{p}.top_logprobs[{j}]", "a token logprob object", alt)
+                else:
+                    ctx.carry(alt, _LOGPROB, f"{p}.top_logprobs[{j}]", None)
 
 
 def part_logprob(lp: Any, nested: bool = False) -> Any:
@@ -200,7 +235,12 @@ def chat_moderation(moderation: Any, ctx: Context) -> Any:
             out[side] = _known(value, _MODERATION_SIDE.levels["error"])
             continue
         ctx.carry(value, _MODERATION_SIDE, path, None)
-        results = value.get("results") or []
+        results = value.get("results")
+        if type(results) is not list:
+            results = []  # absent, or a wrong type the table check above reported
+        for i, result in enumerate(results):
+            if type(result) is not dict:
+                ctx.problem(f"{path}.results[{i}]", "a moderation result object", result)
         if len(results) > 1:
             ctx.loss(f"{path}.results[1]", "moderation", rule.kind, rule.reason)
         first = results[0] if results else None

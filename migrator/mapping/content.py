@@ -108,8 +108,11 @@ def chat_text_parts_to_input(parts: list[Any], path: str, ctx: Context) -> list[
     out: list[dict[str, Any]] = []
     for j, part in enumerate(parts):
         p = f"{path}[{j}]"
-        if type(part) is not dict or part.get("type") != "text":
+        if type(part) is not dict:
             ctx.problem(p, "a text part {type: text, text}", part)
+            continue
+        if part.get("type") != "text":
+            ctx.problem(f"{p}.type", "text (a tool message holds text parts only)", part.get("type"))
             continue
         text = _text(part, p, ctx)
         if text is not None:

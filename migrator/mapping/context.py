@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +21,8 @@ from .rules import (
     Table,
 )
 
-_EMPTY: frozenset[str] = frozenset()
+_NO_RULES: dict[str, Rule] = {}
+_FINITE = "a finite number (NaN and Infinity are not JSON)"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Escapes of a JSONPath normalized path (RFC 9535): quote, backslash, control characters.
@@ -42,6 +44,20 @@ def position(seq: list[Any], obj: Any) -> int:
         if candidate is obj:
             return i
     return -1
+
+
+def usable_time(value: Any) -> bool:
+    """A Unix time that converts to int and float: not a bool, NaN, an infinity or an integer beyond floats."""
+    return (type(value) is int and -(2**53) < value < 2**53) or (type(value) is float and math.isfinite(value))
+
+
+def seed_of(value: Any) -> str:
+    """A deterministic seed for an id minted from a whole body (``repr``, unless the body is too deep or
+    holds an integer too long to print: then its JSON shape, bounded)."""
+    try:
+        return repr(value)
+    except (RecursionError, ValueError):
+        return describe(value)
 
 
 def mint(prefix: str, seed: str) -> str:
@@ -85,11 +101,14 @@ def set_path(out: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
 class Context:
     """One translation's options and findings."""
 
-    __slots__ = ("custom_calls", "default_store", "hoist_system", "legacy_calls", "losses", "problems")
+    __slots__ = ("custom_calls", "default_store", "hoist_system", "legacy_calls", "losses", "native", "problem_paths", "problems")
 
-    def __init__(self, *, hoist_system: bool = False, default_store: bool = False) -> None:
+    def __init__(self, *, hoist_system: bool = False, default_store: bool = False, native: bool = False) -> None:
+        # native: the body is read only to validate it in its own dialect (nothing is sent across)
+        self.native = native
         self.losses: list[Loss] = []
         self.problems: list[Problem] = []
+        self.problem_paths: set[str] = set()
         self.hoist_system = hoist_system
         self.default_store = default_store
         self.custom_calls: set[str] = set()
@@ -97,9 +116,13 @@ class Context:
 
     def loss(self, path: str, field: Any, kind: str | None, reason: str) -> None:
         k: LossKind = kind if kind in ("dropped", "approximated", "unsupported") else "dropped"  # type: ignore[assignment]
-        self.losses.append(Loss(path, field if type(field) is str else str(field), k, reason))
+        self.losses.append(Loss(path, field if type(field) is str else describe(field), k, reason))
 
     def problem(self, path: str, expected: str, found: Any) -> None:
+        """One problem per place: a converter and a table's type check may both see a wrong value."""
+        if path in self.problem_paths:
+            return
+        self.problem_paths.add(path)
         self.problems.append(Problem(path, expected, describe(found)))
 
     def carry(self, obj: Any, table: Table, path: str, out: dict[str, Any] | None, at: str = "") -> None:
@@ -107,21 +130,21 @@ class Context:
         convert rules are the caller's job.
 
         Every key is looked at, so a field that no table knows here is reported
-        (and never forwarded) instead of slipping through.
+        (and never forwarded) instead of slipping through, and a value of a type
+        its rule does not declare is a problem (never copied, never replaced).
         """
-        if at:
-            if (table.quiet_at if out is None else table.inert_at).get(at, _EMPTY).issuperset(obj):
-                return
-            rules: dict[str, Rule] = table.levels.get(at, {})
-        else:
-            if table.quiet.issuperset(obj) if out is None else table.inert.issuperset(obj):
-                return
-            rules = table.levels.get("", {})
+        rules: dict[str, Rule] = table.levels.get(at, _NO_RULES)
         for key, value in obj.items():
             rule = rules.get(key)
             if rule is None:
                 self.loss(child(path, key), key, "unsupported",
                           f"not a field migrator knows in a {table.title.split(' → ')[0]}; it was not forwarded")
+                continue
+            if type(value) not in rule.types:
+                self.problem(child(path, key), rule.expects, value)
+                continue
+            if type(value) is float and not math.isfinite(value):
+                self.problem(child(path, key), _FINITE, value)
                 continue
             do = rule.do
             if do is COPY:
@@ -134,9 +157,25 @@ class Context:
                 if not rule.lossless_for(value):
                     self.loss(child(path, key), key, rule.kind, rule.reason)
 
+    def check_types(self, obj: dict[str, Any], table: Table, path: str, at: str = "") -> None:
+        """Only the type check of ``carry``: for an object whose fields are not carried (a failed
+        response's), so a wrong value is still reported and unknown fields are no loss."""
+        rules: dict[str, Rule] = table.levels.get(at, _NO_RULES)
+        for key, value in obj.items():
+            rule = rules.get(key)
+            if rule is None:
+                continue
+            if type(value) not in rule.types:
+                self.problem(child(path, key), rule.expects, value)
+            elif type(value) is float and not math.isfinite(value):
+                self.problem(child(path, key), _FINITE, value)
+
     def value(self, table: Table, value: Any, path: str, field: str) -> Any:
         """Map an enum value by a value table; returns ``None`` when it cannot be carried."""
-        rule = table.get(value) if isinstance(value, str) else None
+        if type(value) is not str:  # an enum value is a string; anything else is a wrong type, not an unknown value
+            self.problem(path, f"a string (a value of {table.title})", value)
+            return None
+        rule = table.get(value)
         if rule is None:
             self.loss(path, field, "unsupported", f"{describe(value)} is not a value migrator knows for {table.title}")
             return None
@@ -166,6 +205,7 @@ def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], c
     """A request's top level: simple rules by the table, each convert rule by its handler (named by ``via``)."""
     out: dict[str, Any] = {}
     converts = []
+    mistyped: list[tuple[str, Any, Rule]] = []
     for key, value in body.items():  # one pass: what carry() does, plus noting the convert rules
         rule = table.get(key)
         if rule is None:
@@ -173,6 +213,16 @@ def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], c
                      f"not a parameter migrator knows for {table.title.split(' → ')[0]}; it was not forwarded")
             continue
         do = rule.do
+        kind = type(value)
+        if kind is float and value - value:  # NaN and ±Infinity (x - x is NaN, truthy; 0.0 otherwise)
+            ctx.problem(child("$", key), _FINITE, value)
+            continue
+        if kind not in rule.types:
+            if do is CONVERT:  # its converter says what it expects, more precisely; the check follows it
+                mistyped.append((key, value, rule))
+            else:
+                ctx.problem(child("$", key), rule.expects, value)
+                continue
         if do is COPY:
             out[key] = value
         elif do is CONVERT:
@@ -183,6 +233,8 @@ def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], c
             ctx.loss(f"$.{key}", key, rule.kind, rule.reason)
     for via, key, value in converts:  # after the simple ones, so a handler sees their results
         handlers[via](value, f"$.{key}", body, out, ctx)  # type: ignore[index]
+    for key, value, rule in mistyped:  # a converter that took the value as it is is overruled here
+        ctx.problem(child("$", key), rule.expects, value)
     return out
 
 

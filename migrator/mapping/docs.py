@@ -93,11 +93,27 @@ def notes(rule: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def json_type(rule: dict[str, Any]) -> str:
+    """The declared JSON type as the docs show it: a union is written ``a | b``."""
+    declared = rule.get("type")
+    if declared is None:
+        return ""
+    return " | ".join([declared] if isinstance(declared, str) else declared)
+
+
 def _table(header: tuple[str, str, str], rows: dict[str, Any], *, values: bool) -> Iterator[str]:
-    yield f"| {header[0]} | {header[1]} | {header[2]} |"
-    yield "| --- | --- | --- |"
+    if values:
+        yield f"| {header[0]} | {header[1]} | {header[2]} |"
+        yield "| --- | --- | --- |"
+    else:
+        yield f"| {header[0]} | type | {header[1]} | {header[2]} |"
+        yield "| --- | --- | --- | --- |"
     for name, rule in rows.items():
-        yield f"| {cell(code(name))} | {cell(carried_as(rule, value=values))} | {cell(notes(rule))} |"
+        explained = notes(rule)
+        if rule.get("variant"):
+            explained = f"{explained} Type variant: {rule['variant']}".strip()
+        typed = "" if values else f" {cell(json_type(rule))} |"
+        yield f"| {cell(code(name))} |{typed} {cell(carried_as(rule, value=values))} | {cell(explained)} |"
 
 
 # --- directions ---------------------------------------------------------------
@@ -254,7 +270,14 @@ How to read the tables. **carried as** says what the target gets:
 - *≈ `x`*: carried as the nearby value `x`, reported as **approximated**;
 - *omitted, no loss*: left out on purpose, without a loss entry (output-only echoes and the like).
 
-A field that no table lists is reported as **unsupported** and never forwarded."""
+A field that no table lists is reported as **unsupported** and never forwarded.
+
+**type** is the JSON type a present value must have: `string`, `integer`, `number` (an integer or
+a fraction), `boolean` (never a number), `object`, `array`, `null`, or a union of them (`a | b`). It
+is the SDK's type of the field (checked by `tests/test_sdk_coverage.py`), widened only by the
+*lossless when* values and by a stated type variant. A value of another type is an error naming its
+JSON path, the type expected and the value found (`$.temperature: expected a number or null, found
+'hot'`); it is never replaced by a default. A missing optional field is fine."""
 
 
 def render(folder: Path | None = None) -> str:

@@ -52,6 +52,8 @@ def describe(value: Any) -> str:
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return repr(shown)
+    if isinstance(value, int) and value.bit_length() > 256:  # repr() refuses integers of over 4,300 digits
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, dict):

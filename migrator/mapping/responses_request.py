@@ -7,7 +7,7 @@ from typing import Any
 from . import tools as T
 from .content import input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
 from .context import Context, Handler, dispatch, lead, position
-from .rules import DROP, TABLES, VALUES
+from .rules import DROP, TABLES, VALUES, well_typed
 
 _REQUEST = TABLES["responses.request"]
 _STREAM_OPTIONS = TABLES["responses.stream_options"]
@@ -23,9 +23,15 @@ _FUNCTION_CALL = TABLES["responses.item.function_call"]
 _FUNCTION_OUTPUT = TABLES["responses.item.function_call_output"]
 _CUSTOM_CALL = TABLES["responses.item.custom_tool_call"]
 _CUSTOM_OUTPUT = TABLES["responses.item.custom_tool_call_output"]
+_STATE = ("previous_response_id", "conversation", "prompt")
 _MESSAGE_ROLES = frozenset(("user", "assistant", "system", "developer"))
 # output_text keys that carry nothing into chat history (annotations, logprobs are output-only)
 _OUT_TEXT_QUIET = TABLES["responses.part.output_text"].quiet
+# The declared types of each item's fields: a fast path that takes an object whole checks them first.
+_CALL_TYPES = _FUNCTION_CALL.types_at[""]
+_OUTPUT_TYPES = _FUNCTION_OUTPUT.types_at[""]
+_MESSAGE_TYPES = _MESSAGE.types_at[""]
+_OUT_TEXT_TYPES = TABLES["responses.part.output_text"].types_at[""]
 
 
 def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[dict[str, Any]]:
@@ -66,7 +72,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             # anything else needs the table's look.
             n = len(item)
             if str is type(call_id) is type(name) is type(args) and (
-                    n == 4 or (n == 6 and "id" in item and "status" in item) or call_quiet(item)):
+                    n == 4 or (n == 6 and "id" in item and "status" in item and type(item["id"]) is str is type(item["status"]))
+                    or (call_quiet(item) and well_typed(item, _CALL_TYPES))):
                 call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
             else:
                 checked = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
@@ -88,21 +95,25 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 output = item["output"]
             except KeyError:
                 call_id = output = None
-            if str is type(call_id) is type(output) and (len(item) == 3 or output_quiet(item)):
+            if str is type(call_id) is type(output) and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
                 append({"role": "tool", "tool_call_id": call_id, "content": output})
                 turn = turn_calls = None
                 continue
         elif itype == "message" or (itype is None and "role" in item):
-            try:
+            try:  # free unless raised: a missing key, or a list/object role (unhashable), takes the checking path
                 role = item["role"]
                 content = item["content"]
-            except KeyError:
-                role = content = None  # the checking path says what is missing
+                known = role in _MESSAGE_ROLES
+            except (KeyError, TypeError):
+                role = content = None
+                known = False
             msg: dict[str, Any] | None = None
             n = len(item)
             # {role, content}, or an echoed output message {type, id, role, status, content}: all known.
-            if role in _MESSAGE_ROLES and (n == 2 or (n == 5 and "id" in item and "status" in item and itype is not None)
-                                           or message_quiet(item)):
+            if known and (
+                    n == 2 or (n == 5 and "id" in item and "status" in item and itype is not None
+                               and type(item["id"]) is str is type(item["status"]))
+                    or (message_quiet(item) and well_typed(item, _MESSAGE_TYPES))):
                 if type(content) is str:
                     msg = {"role": role, "content": content}
                 elif role == "assistant" and type(content) is list:
@@ -110,7 +121,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                     for part in content:
                         text = part.get("text") if type(part) is dict else None
                         if type(text) is not str or part.get("type") != "output_text" or \
-                                not (len(part) == 2 or (len(part) == 3 and "annotations" in part) or text_quiet(part)):
+                                not (len(part) == 2 or (len(part) == 3 and "annotations" in part and type(part["annotations"]) is list)
+                                     or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES))):
                             break
                         parts.append({"type": "text", "text": text})
                     else:
@@ -160,7 +172,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
 
 def _message(item: dict[str, Any], p: str, ctx: Context) -> dict[str, Any] | None:
     role = item.get("role")
-    if role not in _MESSAGE_ROLES:
+    if type(role) is not str or role not in _MESSAGE_ROLES:
         ctx.problem(f"{p}.role", "one of user, assistant, system, developer", role)
         return None
     ctx.carry(item, _MESSAGE, p, None)
@@ -299,7 +311,7 @@ def _h_include(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx
         ctx.problem(path, "a list of include values", v)
         return
     for i, value in enumerate(v):
-        if ctx.value(_INCLUDE, value, f"{path}[{i}]", str(value)) == "logprobs":
+        if ctx.value(_INCLUDE, value, f"{path}[{i}]", value if type(value) is str else "include") == "logprobs":
             out["logprobs"] = True
 
 
@@ -333,7 +345,14 @@ def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, A
         out["messages"] = []
     system = out.pop("_instructions", None)
     if system is not None:
-        out["messages"].insert(0, system)
+        out.setdefault("messages", []).insert(0, system)
+    stateful = ctx.native and any(body.get(k) is not None for k in _STATE)  # Responses finds the input there
+    if not out.get("messages") and type(body.get("input", [])) in (list, str) and not ctx.problems and not stateful:
+        # Chat needs at least one message (it answers [] with a 400); the state a Responses request
+        # may point to instead (previous_response_id, conversation, prompt) does not reach Chat.
+        given = body.get("input")
+        ctx.problem("$.input", "input (a string or a non-empty list) or instructions" if not given else
+                    "at least one input item that can be carried to Chat (every one was dropped; see the losses)", given)
     if "tools" not in out:
         # Chat rejects tool settings without tools; without tools they mean nothing.
         out.pop("parallel_tool_calls", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .context import Context, mint
+from .context import Context, mint, seed_of, usable_time
 from .rules import DROP, TABLES, VALUES
 from .shapes import complete_completion
 from .usage import responses_usage_to_chat
@@ -37,6 +37,7 @@ def error_body(error: Any) -> dict[str, Any]:
 def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
     status = body.get("status", "completed")
     if status == "failed":
+        ctx.check_types(body, _RESPONSE, "$")  # only the error goes on, but nothing is read unchecked
         error = body.get("error")
         if type(error) is dict:
             ctx.carry(error, _ERROR, "$.error", None)
@@ -50,6 +51,9 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     ctx.carry(body, _RESPONSE, "$", None)
     response_id = body.get("id")
     created = body.get("created_at")
+    if created is not None and not usable_time(created):
+        ctx.problem("$.created_at", "a Unix time in seconds (a number)", created)
+        created = None
     model = body.get("model")
     texts: list[str] = []
     refusals: list[str] = []
@@ -81,8 +85,10 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
             call = _call(item, itype, p, ctx)
             if call is not None:
                 calls.append(call)
+        elif type(itype) is not str:
+            ctx.problem(f"{p}.type", "an output item type (a string)", itype)
         else:
-            rule = _OUTPUT_TYPES.get(itype) if type(itype) is str else None
+            rule = _OUTPUT_TYPES.get(itype)
             if rule is not None and rule.do is DROP:
                 ctx.loss(p, itype, rule.kind, rule.reason)
             else:
@@ -96,7 +102,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": _finish(body, status, bool(calls), ctx),
                               "logprobs": {"content": logprobs, "refusal": None} if logprobs else None}
     out: dict[str, Any] = {
-        "id": mint("chatcmpl-", f"chat:{response_id}") if type(response_id) is str else mint("chatcmpl-", repr(body)),
+        "id": mint("chatcmpl-", f"chat:{response_id}") if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
         "object": "chat.completion",
         "created": int(created) if isinstance(created, (int, float)) else int(time.time()),
         "model": model if type(model) is str else "unknown",
@@ -150,9 +156,15 @@ def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
         if type(lp) is list:
             for k, entry in enumerate(lp):
                 if type(entry) is not dict:
+                    ctx.problem(f"{p}.logprobs[{k}]", "a token logprob object", entry)
                     continue
-                if not _LOGPROB.quiet.issuperset(entry):
-                    ctx.carry(entry, _LOGPROB, f"{p}.logprobs[{k}]", None)
+                ctx.carry(entry, _LOGPROB, f"{p}.logprobs[{k}]", None)
+                top = entry.get("top_logprobs")
+                for t, alt in enumerate(top if type(top) is list else ()):
+                    if type(alt) is not dict:
+                        ctx.problem(f"{p}.logprobs[{k}].top_logprobs[{t}]", "a token logprob object", alt)
+                    else:
+                        ctx.carry(alt, _LOGPROB, f"{p}.logprobs[{k}].top_logprobs[{t}]", None)
                 logprobs.append({key: entry[key] for key in ("token", "bytes", "logprob", "top_logprobs") if key in entry})
         texts.append(text)
         return offset + len(text)
@@ -168,15 +180,20 @@ def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
 
 
 def _annotation(ann: Any, p: str, offset: int, out: list[dict[str, Any]], ctx: Context) -> None:
-    atype = ann.get("type") if type(ann) is dict else None
-    rule = _ANNOTATIONS.get(atype) if type(atype) is str else None
+    if type(ann) is not dict:
+        ctx.problem(p, "an annotation object", ann)
+        return
+    atype = ann.get("type")
+    if type(atype) is not str:
+        ctx.problem(f"{p}.type", "an annotation type (a string)", atype)
+        return
+    rule = _ANNOTATIONS.get(atype)
     if rule is None:
-        ctx.loss(p, str(atype), "unsupported", "not an annotation type migrator knows; it was not forwarded")
+        ctx.loss(p, atype, "unsupported", "not an annotation type migrator knows; it was not forwarded")
         return
     if rule.do is DROP:
         ctx.loss(p, atype, rule.kind, rule.reason)
         return
-    assert type(ann) is dict
     ctx.carry(ann, _ANNOTATION, p, None)
     start, end = ann.get("start_index"), ann.get("end_index")
     out.append({"type": "url_citation", "url_citation": {
@@ -189,7 +206,8 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
     call_id = item.get("call_id")
     name = item.get("name")
     if type(call_id) is not str or type(name) is not str:
-        ctx.problem(p, "a call with call_id and name (strings)", item)
+        bad = "call_id" if type(call_id) is not str else "name"
+        ctx.problem(f"{p}.{bad}", "a string", item.get(bad))
         return None
     ctx.carry(item, _OUT_CALL, p, None)
     if itype == "custom_tool_call":

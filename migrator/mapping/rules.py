@@ -24,6 +24,15 @@ APPROXIMATE: Final = "approximate"
 
 FILES: Final = ("request", "messages", "tools", "results")
 
+# A rule's declared JSON type (``"type"``) → the Python types ``json.loads`` gives for it. A
+# bool is its own type (``type(True) is bool``), so true is never an integer; a number is an
+# int or a float. The hot path asks ``type(value) in rule.types``: one set lookup.
+_PY_TYPES: Final[dict[str, tuple[type, ...]]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "object": (dict,), "array": (list,), "null": (type(None),),
+}
+_ARTICLES: Final = {"integer": "an integer", "object": "an object", "array": "an array", "null": "null"}
+
 
 def mappings_dir() -> Path:
     """Where the rule files are: inside the wheel, or at the top of a source checkout."""
@@ -37,7 +46,7 @@ def mappings_dir() -> Path:
 class Rule:
     """One field's (or one value's) disposition, as stated in ``mappings/``."""
 
-    __slots__ = ("at", "do", "how", "kind", "reason", "to", "to_parts", "unless", "via")
+    __slots__ = ("at", "do", "expects", "how", "kind", "reason", "to", "to_parts", "types", "unless", "via")
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.do: str = sys.intern(raw["do"])  # rules compare by identity on the hot path
@@ -53,6 +62,11 @@ class Rule:
         self.how: str = raw.get("how", "")
         at = raw.get("at", "")
         self.at: tuple[str, ...] = (at,) if isinstance(at, str) else tuple(at)
+        declared = raw.get("type")
+        names = () if declared is None else (declared,) if isinstance(declared, str) else tuple(declared)
+        # Value rules have no type: every type is accepted there (their key is the value).
+        self.types: frozenset[type] = frozenset(t for n in names for t in _PY_TYPES[n]) if names else ANY_TYPE
+        self.expects: str = expected_text(names)
 
     def lossless_for(self, value: Any) -> bool:
         """A dropped field loses nothing when it holds its default (``unless``)."""
@@ -62,6 +76,38 @@ class Rule:
 
     def __repr__(self) -> str:
         return f"Rule({self.do!r}, to={self.to!r}, via={self.via!r})"
+
+
+ANY_TYPE: Final[frozenset[type]] = frozenset(t for ts in _PY_TYPES.values() for t in ts)
+
+
+def expected_text(names: tuple[str, ...]) -> str:
+    """``("number", "null")`` → ``"a number or null"``, as a Problem's ``expected``."""
+    words = [_ARTICLES.get(n, f"a {n}") for n in names]
+    if len(words) < 2:
+        return words[0] if words else "any JSON value"
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+class _Absent:
+    """The type of ``ABSENT``, a default no JSON value has: ``type(obj.get(key, ABSENT)) in optional(t)``
+    accepts a missing key and a value of type ``t``, but not a null that ``t`` does not admit."""
+
+
+ABSENT: Final = _Absent()
+
+
+def optional(types: frozenset[type]) -> frozenset[type]:
+    return types | {_Absent}
+
+
+def well_typed(obj: dict[str, Any], types: dict[str, frozenset[type]]) -> bool:
+    """Whether every known key of ``obj`` holds a value of its declared type (fast paths ask
+    this before copying an object whole; when it is False, the checking path says where)."""
+    for key, value in obj.items():
+        if type(value) not in types.get(key, ANY_TYPE):
+            return False
+    return True
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -79,10 +125,9 @@ class Table(dict[str, Rule]):
     source: str | None
     target: str | None
     quiet: frozenset[str]
-    inert: frozenset[str]
     levels: dict[str, dict[str, Rule]]
     quiet_at: dict[str, frozenset[str]]
-    inert_at: dict[str, frozenset[str]]
+    types_at: dict[str, dict[str, frozenset[type]]]
 
     def __init__(self, name: str, raw: dict[str, Any], key: str) -> None:
         super().__init__({k: Rule(v) for k, v in raw[key].items()})
@@ -96,14 +141,12 @@ class Table(dict[str, Rule]):
         for k, r in self.items():
             for level in r.at:
                 self.levels.setdefault(level, {})[k] = r
-        # Precomputed for the hot path: an object whose keys all fall in ``quiet``
-        # needs no per-key work when only checking, nor in ``inert`` when copying.
+        # Precomputed for the hot paths: an object whose keys all fall in ``quiet`` has nothing
+        # to report (no loss), and ``types_at`` holds what its values must be (``well_typed``).
         self.quiet_at = {level: frozenset(k for k, r in rules.items() if r.do in (COPY, RENAME, CONVERT, OMIT))
                          for level, rules in self.levels.items()}
-        self.inert_at = {level: frozenset(k for k, r in rules.items() if r.do in (CONVERT, OMIT))
-                         for level, rules in self.levels.items()}
+        self.types_at = {level: {k: r.types for k, r in rules.items()} for level, rules in self.levels.items()}
         self.quiet = self.quiet_at.get("", frozenset())
-        self.inert = self.inert_at.get("", frozenset())
 
 
 def _load() -> tuple[dict[str, Table], dict[str, Table], dict[str, Any]]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .context import Context
 from .rules import mappings_dir
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -163,28 +162,3 @@ def complete_chat_usage(usage: dict[str, Any]) -> dict[str, Any]:
         if path[0] == "usage":
             wrapper = _fill_at(wrapper, path, fill)
     return wrapper["usage"]
-
-
-#: Chat request parameters a Response echoes that a Responses request has no place for.
-CHAT_ONLY_ECHO = ("presence_penalty", "frequency_penalty")
-
-
-def request_echo(request: Any, *, default_store: bool = False) -> dict[str, Any] | None:
-    """What a Response echoes of the request that produced it, in the Responses dialect.
-
-    A chat request is translated first (its problems are the request's own
-    translation's to report, so they are not raised here); the penalties, which
-    a Responses request cannot hold, are taken from it as they are, since the
-    chat upstream used them.
-    """
-    if type(request) is not dict:
-        return None  # no request (or not one: checking it is the caller's job): nothing to echo
-    if "messages" not in request:
-        return request
-    from .chat_request import chat_request_to_responses
-
-    echo = chat_request_to_responses(request, Context(default_store=default_store))
-    for key in CHAT_ONLY_ECHO:
-        if key in request:
-            echo[key] = request[key]
-    return echo

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import Context
-from .rules import DROP, TABLES, VALUES
+from .rules import ABSENT, DROP, TABLES, VALUES, optional
 
 _C_FUNCTION = TABLES["chat.tool.function"]
 _C_CUSTOM = TABLES["chat.tool.custom"]
@@ -37,6 +37,10 @@ _PLAIN_FORMAT = TABLES["response_format.plain"]
 _TOOL_CHOICE_STRINGS = ("none", "auto", "required")
 # A function tool with only these keys maps field for field (see responses.tool.function).
 _PLAIN_FUNCTION_KEYS = frozenset(k for k, r in _R_FUNCTION.items() if r.to and r.to.startswith("function.")) | {"type"}
+# The declared types of the plain function fields (a missing one is fine): the fast paths check them.
+_C_DESCRIPTION, _C_PARAMETERS, _C_STRICT = (optional(_C_FUNCTION.levels["function"][k].types)
+                                            for k in ("description", "parameters", "strict"))
+_R_DESCRIPTION, _R_PARAMETERS, _R_STRICT = (optional(_R_FUNCTION[k].types) for k in ("description", "parameters", "strict"))
 # The flat location fields, as the web search table places them under user_location.
 _LOCATION_FIELDS = frozenset(k for k in _R_WEB.levels["user_location"] if k != "type")
 
@@ -60,7 +64,9 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
     inner_quiet = _C_FUNCTION.quiet_at["function"].issuperset
     for i, tool in enumerate(tools):
         fn: Any = tool.get("function") if type(tool) is dict else None
-        if type(fn) is dict and tool.get("type") == "function" and fn_quiet(tool) and inner_quiet(fn) and type(fn.get("name")) is str:
+        if type(fn) is dict and tool.get("type") == "function" and fn_quiet(tool) and inner_quiet(fn) \
+                and type(fn.get("name")) is str and type(fn.get("description", ABSENT)) in _C_DESCRIPTION \
+                and type(fn.get("parameters", ABSENT)) in _C_PARAMETERS and type(fn.get("strict", ABSENT)) in _C_STRICT:
             # The common shape: flatten it, writing the Chat defaults Responses would read otherwise.
             flat = {"type": "function", **fn}
             if flat.get("strict") is None:
@@ -149,15 +155,21 @@ def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         return {"type": ctype, "name": _named(choice, ctype, path, ctx)}
     if ctype == "allowed_tools":
         allowed = choice.get("allowed_tools")
-        if type(allowed) is not dict or type(allowed.get("tools")) is not list:
+        if type(allowed) is not dict:
             ctx.problem(f"{path}.allowed_tools", "an object with mode and tools", allowed)
+            return None
+        if type(allowed.get("tools")) is not list:
+            ctx.problem(f"{path}.allowed_tools.tools", "a list of tool references", allowed.get("tools"))
             return None
         ctx.carry(choice, _C_ALLOWED, path, None)
         ctx.carry(allowed, _C_ALLOWED, f"{path}.allowed_tools", None, at="allowed_tools")
         refs = []
         for i, ref in enumerate(allowed["tools"]):
             rp = f"{path}.allowed_tools.tools[{i}]"
-            rtype = ref.get("type") if type(ref) is dict else None
+            if type(ref) is not dict:
+                ctx.problem(rp, "a tool reference object", ref)
+                continue
+            rtype = ref.get("type")
             if rtype in ("function", "custom"):
                 refs.append({"type": rtype, "name": _named(ref, rtype, rp, ctx)})
             else:
@@ -202,7 +214,7 @@ def chat_response_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | 
         if "schema" not in new:
             new["schema"] = {}
         return new
-    if ftype in _FORMAT_TYPES:
+    if type(ftype) is str and ftype in _FORMAT_TYPES:
         ctx.carry(fmt, _PLAIN_FORMAT, path, None)
         return {"type": ftype}
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
@@ -239,7 +251,9 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
     chat_tools_out: list[dict[str, Any]] = []
     plain = _PLAIN_FUNCTION_KEYS.issuperset
     for i, tool in enumerate(tools):
-        if type(tool) is dict and tool.get("type") == "function" and type(tool.get("name")) is str and plain(tool):
+        if type(tool) is dict and tool.get("type") == "function" and type(tool.get("name")) is str and plain(tool) \
+                and type(tool.get("description", ABSENT)) in _R_DESCRIPTION \
+                and type(tool.get("parameters", ABSENT)) in _R_PARAMETERS and type(tool.get("strict", ABSENT)) in _R_STRICT:
             # The common shape, with nothing to drop or report: nest it directly.
             fn = tool.copy()
             del fn["type"]
@@ -256,7 +270,10 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
             ctx.problem(p, "a tool object", tool)
             continue
         ttype = tool.get("type")
-        rule = _R_TOOL_TYPES.get(ttype) if type(ttype) is str else None
+        if type(ttype) is not str:
+            ctx.problem(f"{p}.type", "a tool type (a string)", ttype)
+            continue
+        rule = _R_TOOL_TYPES.get(ttype)
         if rule is None:
             ctx.loss(p, str(ttype), "unsupported", f"{ttype!r} is not a Responses tool type migrator knows; it was not forwarded")
             continue
@@ -341,13 +358,18 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         return None
     for i, ref in enumerate(tools):
         rp = f"{path}.tools[{i}]"
-        rtype = ref.get("type") if type(ref) is dict else None
+        if type(ref) is not dict:
+            ctx.problem(rp, "a tool reference object", ref)
+            continue
+        rtype = ref.get("type")
         if rtype in ("function", "custom"):
             ctx.carry(ref, _R_NAMED, rp, None)
             refs.append({"type": rtype, rtype: {"name": _name(ref, rp, ctx)}})
+        elif type(rtype) is not str:
+            ctx.problem(f"{rp}.type", "a tool type (a string)", rtype)
         else:
-            r = _R_TOOL_TYPES.get(rtype) if type(rtype) is str else None
-            ctx.loss(rp, str(rtype), "unsupported", r.reason if r is not None and r.reason else "Chat can restrict the choice to function and custom tools only")
+            r = _R_TOOL_TYPES.get(rtype)
+            ctx.loss(rp, rtype, "unsupported", r.reason if r is not None and r.reason else "Chat can restrict the choice to function and custom tools only")
     if not refs:
         ctx.loss(path, "allowed_tools", rule.kind, rule.reason)
         return None
@@ -365,7 +387,7 @@ def responses_text_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] |
         new: dict[str, Any] = {"type": "json_schema"}
         ctx.carry(fmt, _R_JSON_SCHEMA, path, new)
         return new
-    if ftype in _FORMAT_TYPES:
+    if type(ftype) is str and ftype in _FORMAT_TYPES:
         ctx.carry(fmt, _PLAIN_FORMAT, path, None)
         return {"type": ftype}
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)

@@ -7,11 +7,11 @@ from typing import Any, Literal
 from .chat_request import chat_request_to_responses
 from .chat_result import chat_completion_to_response
 from .context import Context, child
+from .echo import request_echo
 from .errors import Loss, MappingError, StrictModeError
 from .responses_request import responses_request_to_chat
 from .responses_result import response_to_chat_completion
 from .rules import TABLES
-from .shapes import request_echo
 
 Dialect = Literal["chat", "responses"]
 Kind = Literal["chat.request", "responses.request", "chat.completion", "response", "error"]
@@ -61,7 +61,7 @@ def detect(body: Any) -> str:
         return "chat.completion"
     if obj == "response" or "output" in body:
         return "response"
-    if "input" in body or ("model" in body and ("instructions" in body or "prompt" in body or "previous_response_id" in body)):
+    if "input" in body or ("model" in body and any(k in body for k in ("instructions", "prompt", "previous_response_id", "conversation"))):
         return "responses.request"
     if "error" in body and type(body["error"]) is dict:
         return "error"
@@ -130,7 +130,7 @@ def _validate_native(body: dict[str, Any], kind: str, ctx: Context) -> dict[str,
     losses describe the other direction and are discarded, except the fields
     that no table knows, which are removed and reported.
     """
-    probe = Context()
+    probe = Context(native=True)
     if kind == "chat.request":
         chat_request_to_responses(body, probe)
     elif kind == "responses.request":

@@ -16,9 +16,9 @@ from typing import Any
 
 from ..mapping.chat_result import part_logprob, response_skeleton
 from ..mapping.context import Context, fc_id, mint
+from ..mapping.echo import request_echo
 from ..mapping.errors import Loss, describe
 from ..mapping.rules import TABLES, VALUES
-from ..mapping.shapes import request_echo
 from ..mapping.usage import chat_usage_to_responses
 
 _FINISH = VALUES["finish_reason"]
