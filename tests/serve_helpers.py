@@ -230,6 +230,7 @@ class FakeUpstream:
     hang_seconds: float = 8.0
     stream_chunks: int = 200
     stream_interval: float = 0.05
+    finish_reason: str = "stop"
     calls: list[UpstreamCall] = field(default_factory=list)
     stored: dict[str, Any] = field(default_factory=dict)
     stream_started: threading.Event = field(default_factory=threading.Event)
@@ -244,6 +245,7 @@ class FakeUpstream:
         self.retry_after = "0.3"
         self.fail_first = 1
         self.hang_seconds = 8.0
+        self.finish_reason = "stop"
         self.calls.clear()
         self.stored.clear()
         self.stream_started.clear()
@@ -338,7 +340,7 @@ class FakeUpstream:
                 if slow:
                     await asyncio.sleep(self.stream_interval)
                 yield _chunk(model, {"content": f"w{i} "})
-            yield _chunk(model, {}, "stop")
+            yield _chunk(model, {}, self.finish_reason)
             usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
                      "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": count, "total_tokens": 3 + count}}
             yield b"data: " + json.dumps(usage).encode() + b"\n\n"

@@ -747,3 +747,16 @@ def test_the_part_types_are_the_sdks() -> None:
 
     assert set(offline._MESSAGE_PART_TYPES) == types(content_list.ResponseInputContentParam) | types(output_message.Content)
     assert set(offline._OUTPUT_PART_TYPES) == types(output_item.ResponseFunctionCallOutputItemParam)
+
+
+@pytest.mark.parametrize(("choice", "param"), [
+    ({"type": "allowed_tools", "mode": "auto", "tools": None}, "tool_choice.tools"),
+    ({"type": "allowed_tools", "mode": "auto", "tools": [1]}, "tool_choice.tools[0]"),
+    ({"type": "allowed_tools", "mode": "sometimes", "tools": []}, "tool_choice.mode"),
+    ({"type": "allowed_tools", "tools": []}, "tool_choice.mode"),
+])
+def test_a_malformed_allowed_tools_choice_is_a_400_not_a_crash(choice: dict[str, Any], param: str) -> None:
+    """``tools: null`` inside allowed_tools crashed the model with a TypeError (found by the server's fuzz test)."""
+    body = {"model": "m", "input": "What is the weather in Paris?", "tool_choice": choice,
+            "tools": [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}]}
+    assert error_for(body).param == param

@@ -258,6 +258,20 @@ def test_bridge_responses_reports_losses_and_does_not_echo_them(fake: FakeUpstre
     assert streamed.status_code == 200 and _header_paths(streamed.headers["x-migrator-losses"])[0] == 3
 
 
+def test_a_streams_answer_losses_reach_the_access_log(fake: FakeUpstream) -> None:
+    """The header goes out before the answer exists; what the answer itself lost (an unknown
+    finish_reason here) is known at its end, and the access-log line lists it with the request's."""
+    fake.reset()
+    fake.finish_reason = "weird"
+    log = io.StringIO()
+    client = make_client(log, upstream=fake.base_url)
+    streamed = client.post("/v1/responses", json={**RESPONSES_LOSSY, "stream": True})
+    assert streamed.status_code == 200 and "response.completed" in streamed.text
+    paths = log_lines(log)[-1]["loss_paths"]
+    assert "$.choices[0].finish_reason" in paths
+    assert set(RESPONSES_LOST) <= set(paths)
+
+
 def test_bridge_strict_refuses_before_calling_the_upstream(fake: FakeUpstream) -> None:
     fake.reset()
     client = make_client(upstream=fake.base_url, strict=True)

@@ -434,6 +434,16 @@ def _check_tool_choice(choice: object, names: list[str]) -> None:
                 f"Tool choice 'function' not found in 'tools' parameter: no function named {name!r}.",
                 param="tool_choice", code="invalid_value",
             )
+    elif kind == "allowed_tools":
+        mode = choice.get("mode")
+        if mode not in ("auto", "required"):
+            raise _missing("tool_choice.mode") if mode is None else _invalid_value("tool_choice.mode", mode, ("auto", "required"))
+        allowed = choice.get("tools")
+        if not isinstance(allowed, list):
+            raise _missing("tool_choice.tools") if allowed is None else _invalid_type("tool_choice.tools", "an array", allowed)
+        for i, tool in enumerate(allowed):
+            if not isinstance(tool, dict):
+                raise _invalid_type(f"tool_choice.tools[{i}]", "an object", tool)
 
 
 def _check_text(text: object) -> None:

@@ -174,8 +174,11 @@ class ChatToResponses:
         for choice in choices:
             if type(choice) is not dict:
                 raise StreamError(self._frames, "expected each choice to be an object")
-            if choice.get("index", 0) != 0:
-                self._other_choice(choice.get("index"))
+            index = choice.get("index", 0)
+            if index != 0 or type(index) is not int:
+                if type(index) is not int:
+                    raise StreamError(self._frames, f"expected a choice's `index` to be an integer, found {describe(index)}")
+                self._other_choice(index)
                 continue  # a Response holds one generation
             delta = choice.get("delta")
             text = self._text
