@@ -86,8 +86,9 @@ def translate(
 ) -> Translation:
     """Translate a request or a result into the other API.
 
-    ``to`` names the target dialect. A body already in it is validated and
-    returned unchanged (less any field no table knows, which is reported).
+    ``to`` names the target dialect. A body already in it is validated, not
+    translated: a request loses its unknown top-level parameters (each reported,
+    as the API would refuse them), a result is returned as it is.
     ``hoist_system`` moves a leading system/developer block into
     ``instructions``; ``default_store`` is the ``store`` written for a chat
     request that has none (Responses would otherwise store it). ``request``,
