@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migrator.cli import main
+from tests.mutations import replaced
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("chat", "responses")
@@ -85,15 +86,6 @@ def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-def _replaced(body: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    copy = json.loads(json.dumps(body))
-    node = copy
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = new
-    return copy
 
 
 MARK = "\u0000fuzz\u0000"
@@ -110,7 +102,7 @@ def test_any_json_value_as_a_body(value: Any, to: str, options: list[str]) -> No
 @given(st.sampled_from(BODIES), st.data(), st.sampled_from(BAD_TEXT), st.sampled_from(TARGETS))
 def test_a_fixture_body_with_text_json_cannot_carry_anywhere_exits_2(body: Any, data: st.DataObject, text: str, to: str) -> None:
     path = data.draw(st.sampled_from(_paths(body)))
-    raw = json.dumps(_replaced(body, path, MARK)).replace(json.dumps(MARK), text)
+    raw = json.dumps(replaced(body, path, MARK)).replace(json.dumps(MARK), text)
     code, out = run(raw.encode(), ["--to", to])
     assert (code, out) == (2, "")
     _check_output(out)
@@ -136,7 +128,7 @@ def test_a_fixture_stream_with_one_value_replaced(path: Path, where: int, text: 
     line = frames[data_lines[where % len(data_lines)]]
     frame = json.loads(line[6:])
     target = _paths(frame)[where % len(_paths(frame))]
-    frames[data_lines[where % len(data_lines)]] = "data: " + json.dumps(_replaced(frame, target, MARK)).replace(json.dumps(MARK), text)
+    frames[data_lines[where % len(data_lines)]] = "data: " + json.dumps(replaced(frame, target, MARK)).replace(json.dumps(MARK), text)
     _check_output(run("\n".join(frames).encode(), ["--to", to])[1])
 
 
@@ -153,7 +145,7 @@ def _mutations() -> list[tuple[int, tuple[Any, ...], int, str]]:
 
 
 def _one_mutation(b: int, path: tuple[Any, ...], r: int, to: str) -> None:
-    body = _replaced(BODIES[b], path, REPLACEMENTS[r])
+    body = replaced(BODIES[b], path, REPLACEMENTS[r])
     _check_output(run(json.dumps(body).encode(), ["--to", to])[1])
 
 

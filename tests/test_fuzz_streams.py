@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migrator.streams import StreamError, StreamTranslator, atranslate_sse, iter_frames, translate_sse, translate_stream
+from tests.mutations import replaced
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "streams"
 STREAMS = {path.name: list(iter_frames([path.read_bytes()])) for path in sorted(FIXTURES.glob("*.sse"))}
@@ -52,13 +53,6 @@ def _fields(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]
             yield from _fields(item, (*path, i))
 
 
-def _replaced(frame: Any, path: tuple[Any, ...], new: Any) -> Any:
-    copy = json.loads(json.dumps(frame))
-    node = copy
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = new
-    return copy
 
 
 def _mutations() -> list[tuple[str, int, tuple[Any, ...]]]:
@@ -86,7 +80,7 @@ def test_every_field_of_every_frame_replaced_by_anything_is_output_or_a_stream_e
     for i, frame in enumerate(frames):
         for path in _fields(frame):
             for new in REPLACEMENTS:
-                mutated = [*frames[:i], _replaced(frame, path, new), *frames[i + 1:]]
+                mutated = [*frames[:i], replaced(frame, path, new), *frames[i + 1:]]
                 for to in TARGETS:
                     _drain(mutated, to)
         for new in REPLACEMENTS:  # the whole frame replaced
@@ -146,7 +140,7 @@ def test_sse_text_with_any_field_replaced_is_output_or_a_stream_error(
         mutation: tuple[str, int, tuple[Any, ...]], text: str, to: str) -> None:
     name, i, path = mutation
     frames = [json.dumps(f, ensure_ascii=False) for f in STREAMS[name]]
-    frames[i] = json.dumps(_replaced(STREAMS[name][i], path, MARK), ensure_ascii=False).replace(json.dumps(MARK), text)
+    frames[i] = json.dumps(replaced(STREAMS[name][i], path, MARK), ensure_ascii=False).replace(json.dumps(MARK), text)
     _translate_sse(frames, to)
 
 

@@ -11,7 +11,6 @@ whole file runs in a few seconds.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 
 from migrator import MappingError, StrictModeError, translate
 from migrator.mapping.translate import Translation
+from tests.mutations import replaced
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "mapping"
@@ -115,13 +115,6 @@ def _paths(value: Any, keys: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-def _replace(body: Any, keys: tuple[Any, ...], value: Any) -> Any:
-    out = copy.deepcopy(body)
-    node = out
-    for k in keys[:-1]:
-        node = node[k]
-    node[keys[-1]] = value
-    return out
 
 
 @SETTINGS
@@ -145,7 +138,7 @@ def test_fixture_mutations(data: st.DataObject, case: tuple[dict[str, Any], str,
     before, to, options = case
     paths = _paths(before)
     keys = data.draw(st.sampled_from(paths)) if paths else None
-    body = _replace(before, keys, value) if keys else before
+    body = replaced(before, keys, value) if keys else before
     target = ("chat" if to == "responses" else "responses") if flip else to
     opts = {k: v for k, v in options.items() if k != "strict"}
     check(body, target, strict=strict, **opts)
@@ -154,7 +147,7 @@ def test_fixture_mutations(data: st.DataObject, case: tuple[dict[str, Any], str,
 @SETTINGS
 @given(case=st.sampled_from([b for b in BODIES if "choices" in b[0]]), request_=st.one_of(
     json_values, st.sampled_from(REQUESTS),
-    st.builds(lambda r, k, v: _replace(r, k, v) if k else r, st.sampled_from(REQUESTS), st.just(()), values),
+    st.builds(lambda r, k, v: replaced(r, k, v) if k else r, st.sampled_from(REQUESTS), st.just(()), values),
 ))
 def test_completions_with_any_request(case: tuple[dict[str, Any], str, dict[str, Any]], request_: Any) -> None:
     check(case[0], "responses", request=request_)
@@ -165,7 +158,7 @@ def test_completions_with_any_request(case: tuple[dict[str, Any], str, dict[str,
 def test_completions_with_a_mutated_request(data: st.DataObject, request_: dict[str, Any], value: Any) -> None:
     completion = next(b for b, _, _ in BODIES if "choices" in b)
     keys = data.draw(st.sampled_from(_paths(request_)))
-    check(completion, "responses", request=_replace(request_, keys, value))
+    check(completion, "responses", request=replaced(request_, keys, value))
 
 
 @pytest.mark.parametrize("depth", [1_000, 100_000])
@@ -193,4 +186,4 @@ def test_values_that_are_not_plain_json(value: Any) -> None:
     """NaN, infinities, huge integers and lone surrogates can reach the engine from Python callers."""
     for before, to, options in BODIES[:: max(1, len(BODIES) // 40)]:
         for keys in _paths(before)[:30]:
-            check(_replace(before, keys, value), to, **{k: v for k, v in options.items() if k != "strict"})
+            check(replaced(before, keys, value), to, **{k: v for k, v in options.items() if k != "strict"})

@@ -10,7 +10,6 @@ problem at (or under) that path or be one of the tolerated variants listed in
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import re
@@ -22,6 +21,7 @@ import pytest
 
 from migrator import MappingError, translate
 from migrator.mapping.errors import describe
+from tests.mutations import replaced
 from tests.sdk_shapes import ShapeError, check_request, check_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,13 +122,6 @@ def _paths(value: Any, path: str = "$") -> Iterator[tuple[str, tuple[Any, ...]]]
                 yield sub, (i, *keys)
 
 
-def _replaced(body: Any, keys: tuple[Any, ...], value: Any) -> Any:
-    out = copy.deepcopy(body)
-    node = out
-    for k in keys[:-1]:
-        node = node[k]
-    node[keys[-1]] = value
-    return out
 
 
 def _get(body: Any, keys: tuple[Any, ...]) -> Any:
@@ -183,7 +176,7 @@ def mutations() -> Iterator[tuple[str, str, str, str, dict[str, Any], dict[str, 
                 if mutant_type == original or (kind, shape, mutant_type) in seen:
                     continue
                 seen.add((kind, shape, mutant_type))
-                body = _replaced(before, keys, mutant)
+                body = replaced(before, keys, mutant)
                 yield case_id, kind, path, mutant_type, body, options, bool(sdk_problems(body, kind) - baseline)
 
 

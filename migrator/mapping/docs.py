@@ -202,12 +202,17 @@ def _render_file(stem: str, data: dict[str, Any]) -> Iterator[str]:
             yield from _render_table(name, table, values=is_values)
 
 
+def _file_heading(stem: str, data: dict[str, Any], title: str) -> Iterator[str]:
+    """The anchor, title and provenance line every page section of a rule file opens with."""
+    yield f'<a id="{anchor("file", stem)}"></a>'
+    yield ""
+    yield f"## {data.get('title', title)}"
+    yield ""
+    yield f"From {code(f'mappings/{stem}.json')}. {data.get('about', '')}".rstrip()
+
+
 def _render_models(data: dict[str, Any]) -> Iterator[str]:
-    yield f'<a id="{anchor("file", "models")}"></a>'
-    yield ""
-    yield f"## {data.get('title', 'Models')}"
-    yield ""
-    yield f"From {code('mappings/models.json')}. {data.get('about', '')}".rstrip()
+    yield from _file_heading("models", data, "Models")
     yield ""
     yield "| model pattern | served only by | reason |"
     yield "| --- | --- | --- |"
@@ -222,11 +227,7 @@ def _render_models(data: dict[str, Any]) -> Iterator[str]:
 
 def _render_shapes(data: dict[str, Any]) -> Iterator[str]:
     """The fields every written body carries (mappings/shapes.json), with the API's defaults."""
-    yield f'<a id="{anchor("file", "shapes")}"></a>'
-    yield ""
-    yield f"## {data.get('title', 'Complete bodies')}"
-    yield ""
-    yield f"From {code('mappings/shapes.json')}. {data.get('about', '')}".rstrip()
+    yield from _file_heading("shapes", data, "Complete bodies")
     for name, shape in data.get("shapes", {}).items():
         yield ""
         yield f"### {code(name)}"
