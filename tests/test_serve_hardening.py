@@ -205,6 +205,9 @@ def test_offline_chat_serves_n_and_reports_the_other_losses() -> None:
     assert line["losses"] == 3 and sorted(line["loss_paths"]) == ["$.logit_bias", "$.seed", "$.stop"]
     again = client.post("/v1/chat/completions", json=CHAT_LOSSY).json()["choices"]
     assert [c["message"]["content"] for c in again] == [c["message"]["content"] for c in choices], "deterministic"
+    usage, one = response.json()["usage"], client.post("/v1/chat/completions", json={**CHAT_LOSSY, "n": 1}).json()["usage"]
+    assert usage["prompt_tokens"] == one["prompt_tokens"], "the prompt is read once"
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
 
 def test_offline_chat_stream_has_n_choice_indexes_and_the_header() -> None:
@@ -220,6 +223,8 @@ def test_offline_chat_stream_has_n_choice_indexes_and_the_header() -> None:
     assert sorted(finishes) == [0, 1, 2]
     usage = [f for f in frames if f.get("usage")]
     assert len(usage) == 1 and usage[0]["choices"] == [], "one usage chunk for all choices, at the end"
+    counts = usage[0]["usage"]
+    assert counts["total_tokens"] == counts["prompt_tokens"] + counts["completion_tokens"], "the prompt is read once"
     assert response.text.rstrip().endswith("data: [DONE]")
 
 

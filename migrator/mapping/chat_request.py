@@ -365,7 +365,8 @@ def chat_request_to_responses(body: dict[str, Any], ctx: Context) -> dict[str, A
         # Nothing to send: the API answers an empty messages list with a 400 (empty_array), and a
         # model asked about nothing answers nothing useful.
         ctx.problem("$.messages", "a non-empty list of messages" if not messages else
-                    "at least one message that can be carried (every one was dropped; see the losses)", messages)
+                    f"at least one message that can be carried (every part was dropped: {ctx.dropped_under('$.messages')})",
+                    messages)
     if "store" not in body:
         out["store"] = ctx.default_store
     ctx.check_model(body, "responses")

@@ -125,6 +125,11 @@ class Context:
         self.problem_paths.add(path)
         self.problems.append(Problem(path, expected, describe(found)))
 
+    def dropped_under(self, path: str) -> str:
+        """The paths of the losses under ``path``, for a problem they caused (a MappingError carries no losses)."""
+        paths = list(dict.fromkeys(loss.path for loss in self.losses if loss.path.startswith(path)))
+        return ", ".join(paths[:4]) + (", ..." if len(paths) > 4 else "")
+
     def carry(self, obj: Any, table: Table, path: str, out: dict[str, Any] | None, at: str = "") -> None:
         """Apply the table's simple rules to ``obj`` (the object at level ``at`` of the table);
         convert rules are the caller's job.

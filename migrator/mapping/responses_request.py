@@ -352,7 +352,8 @@ def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, A
         # may point to instead (previous_response_id, conversation, prompt) does not reach Chat.
         given = body.get("input")
         ctx.problem("$.input", "input (a string or a non-empty list) or instructions" if not given else
-                    "at least one input item that can be carried to Chat (every one was dropped; see the losses)", given)
+                    "at least one input item that can be carried to Chat (every part was dropped: "
+                    f"{ctx.dropped_under('$.input')})", given)
     if "tools" not in out:
         # Chat rejects tool settings without tools; without tools they mean nothing.
         out.pop("parallel_tool_calls", None)

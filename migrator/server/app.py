@@ -206,8 +206,8 @@ def _add_usage(total: dict[str, Any] | None, more: Any) -> dict[str, Any] | None
         return total
     if total is None:
         return dict(more)
-    for key in ("completion_tokens", "total_tokens"):
-        total[key] = total.get(key, 0) + more.get(key, 0)
+    total["completion_tokens"] = total.get("completion_tokens", 0) + more.get("completion_tokens", 0)
+    total["total_tokens"] = total.get("prompt_tokens", 0) + total["completion_tokens"]  # the prompt is read once
     return total
 
 
@@ -592,10 +592,7 @@ class Server:
                 continue
             choice = result["choices"][0]
             merged["choices"].append({**choice, "index": i})
-            usage, more = merged.get("usage"), result.get("usage")
-            if isinstance(usage, dict) and isinstance(more, dict):
-                for key in ("completion_tokens", "total_tokens"):
-                    usage[key] = usage.get(key, 0) + more.get(key, 0)
+            merged["usage"] = _add_usage(merged.get("usage"), result.get("usage"))
         assert merged is not None
         record.tokens = _tokens(merged.get("usage"))
         return JSONResponse(merged)
