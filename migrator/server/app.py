@@ -35,11 +35,11 @@ from ..mapping import MappingError, Translation, translate
 from ..mapping.json_text import loads as json_loads
 from ..mapping.rules import TABLES
 from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frame_batches
+from ..streams.finished import finished_events
 from ..streams.sse import encode_chat, encode_responses
 from .items import normalize_input
 from .logs import AccessLog, AccessRecord
 from .losses import LOSSES_HEADER, header_value, strict_message
-from .offline import _events as finished_events
 from .store import ResponseStore, owner_of
 from .upstream import AnsweredJSON, Backend, UpstreamError, error_json
 
