@@ -66,14 +66,16 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 call_id = item["call_id"]
                 name = item["name"]
                 args = item["arguments"]
+                # Four keys are these four; six are these with the echoed id and status. Their types
+                # in one chain (the table declares strings; a stricter test only sends more items to
+                # the checking path). Anything else needs the table's look.
+                n = len(item)
+                plain = (n == 6 and str is type(call_id) is type(name) is type(args) is type(item["id"]) is type(item["status"])) \
+                    or (n == 4 and str is type(call_id) is type(name) is type(args))
             except KeyError:
                 call_id = name = args = None
-            # Four keys are these four; six are these with the echoed id and status (all known);
-            # anything else needs the table's look.
-            n = len(item)
-            if str is type(call_id) is type(name) is type(args) and (
-                    n == 4 or (n == 6 and "id" in item and "status" in item and type(item["id"]) is str is type(item["status"]))
-                    or (call_quiet(item) and well_typed(item, _CALL_TYPES))):
+                plain = False
+            if plain or (str is type(call_id) is type(name) is type(args) and call_quiet(item) and well_typed(item, _CALL_TYPES)):
                 call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
             else:
                 checked = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
@@ -103,26 +105,32 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             try:  # free unless raised: a missing key, or a list/object role (unhashable), takes the checking path
                 role = item["role"]
                 content = item["content"]
-                known = role in _MESSAGE_ROLES
+                # {role, content}, or an echoed output message {type, id, role, status, content}, its id
+                # and status strings as the table declares: all known.
+                n = len(item)
+                plain = role in _MESSAGE_ROLES and (
+                    n == 2 or (n == 5 and itype is not None and str is type(item["id"]) is type(item["status"]))
+                    or (message_quiet(item) and well_typed(item, _MESSAGE_TYPES)))
             except (KeyError, TypeError):
                 role = content = None
-                known = False
+                plain = False
             msg: dict[str, Any] | None = None
-            n = len(item)
-            # {role, content}, or an echoed output message {type, id, role, status, content}: all known.
-            if known and (
-                    n == 2 or (n == 5 and "id" in item and "status" in item and itype is not None
-                               and type(item["id"]) is str is type(item["status"]))
-                    or (message_quiet(item) and well_typed(item, _MESSAGE_TYPES))):
+            if plain:
                 if type(content) is str:
                     msg = {"role": role, "content": content}
                 elif role == "assistant" and type(content) is list:
                     parts = []
                     for part in content:
-                        text = part.get("text") if type(part) is dict else None
-                        if type(text) is not str or part.get("type") != "output_text" or \
-                                not (len(part) == 2 or (len(part) == 3 and "annotations" in part and type(part["annotations"]) is list)
-                                     or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES))):
+                        try:  # a part that is not an object, or lacks a key, takes the checking path
+                            text = part["text"]
+                            m = len(part)
+                            # {type, text}, or with the annotations an output carries (a list, as declared)
+                            fit = part["type"] == "output_text" and type(text) is str and (
+                                m == 2 or (m == 3 and type(part["annotations"]) is list)
+                                or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES)))
+                        except (KeyError, TypeError):
+                            fit = False
+                        if not fit:
                             break
                         parts.append({"type": "text", "text": text})
                     else:
