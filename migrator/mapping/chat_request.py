@@ -20,6 +20,7 @@ _CALL_FN_QUIET = _CALL_FUNCTION.quiet_at["function"].issuperset
 _LEGACY_CALL = TABLES["chat.message.assistant.function_call"]
 _LOGPROBS_INCLUDE = next(v for v, r in VALUES["include"].items() if r.to == "logprobs")
 _ROLE_LIST = ", ".join(_ROLES)
+_LEAD = ("model", "instructions", "input")  # what a Responses body reads first
 # Roles whose string-content messages map one to one (a dict lookup gives the key check).
 _PLAIN_QUIET = {role: _MESSAGE[role].quiet.issuperset for role in ("system", "developer", "user")}
 
@@ -357,7 +358,7 @@ HANDLERS: dict[str, Handler] = {
 
 
 def chat_request_to_responses(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    out = dispatch(body, _REQUEST, HANDLERS, ctx)
+    out = dispatch(body, _REQUEST, HANDLERS, ctx, _LEAD)
     messages = body.get("messages")
     if "messages" not in body:
         ctx.problem("$.messages", "a list of messages", None)
@@ -370,4 +371,4 @@ def chat_request_to_responses(body: dict[str, Any], ctx: Context) -> dict[str, A
     if "store" not in body:
         out["store"] = ctx.default_store
     ctx.check_model(body, "responses")
-    return lead(out, ("model", "instructions", "input"))
+    return lead(out, _LEAD)

@@ -22,6 +22,7 @@ from .rules import (
 )
 
 _NO_RULES: dict[str, Rule] = {}
+_UNSET: Any = object()  # a place reserved in a result (see dispatch), never a JSON value
 _FINITE = "a finite number (NaN and Infinity are not JSON)"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -78,11 +79,18 @@ def fc_id(call_id: str) -> str:
 
 
 def lead(out: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    """``out`` with ``keys`` first, so a translated body reads like a hand-written one."""
-    present = [k for k in keys if k in out]
-    if list(out)[:len(present)] == present:
-        return out  # already in that order (the usual case): no copy
-    first = {k: out[k] for k in present}
+    """``out`` with ``keys`` first, so a translated body reads like a hand-written one.
+
+    ``dispatch`` reserves their places up front, so this is usually a check (no lists built);
+    the copy is for a body whose finishing pass wrote one of them late.
+    """
+    order = iter(out)
+    for k in keys:
+        if k in out and next(order) != k:  # never exhausted: one step per present key
+            break
+    else:
+        return out
+    first = {k: out[k] for k in keys if k in out}
     first.update(out)
     return first
 
@@ -206,9 +214,14 @@ class Context:
 Handler = Callable[[Any, str, dict[str, Any], dict[str, Any], "Context"], None]
 
 
-def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], ctx: Context) -> dict[str, Any]:
-    """A request's top level: simple rules by the table, each convert rule by its handler (named by ``via``)."""
-    out: dict[str, Any] = {}
+def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], ctx: Context,
+             first: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A request's top level: simple rules by the table, each convert rule by its handler (named by ``via``).
+
+    The keys in ``first`` (those ``lead`` puts first) get their places before anything is written:
+    the converters write last, so otherwise the result would need reordering, a copy of the body.
+    """
+    out: dict[str, Any] = dict.fromkeys(first, _UNSET)
     converts = []
     mistyped: list[tuple[str, Any, Rule]] = []
     for key, value in body.items():  # one pass: what carry() does, plus noting the convert rules
@@ -240,6 +253,9 @@ def dispatch(body: dict[str, Any], table: Table, handlers: dict[str, Handler], c
         handlers[via](value, f"$.{key}", body, out, ctx)  # type: ignore[index]
     for key, value, rule in mistyped:  # a converter that took the value as it is is overruled here
         ctx.problem(child("$", key), rule.expects, value)
+    for key in first:  # a place nothing was written to
+        if out.get(key) is _UNSET:
+            del out[key]
     return out
 
 

@@ -24,6 +24,7 @@ _FUNCTION_OUTPUT = TABLES["responses.item.function_call_output"]
 _CUSTOM_CALL = TABLES["responses.item.custom_tool_call"]
 _CUSTOM_OUTPUT = TABLES["responses.item.custom_tool_call_output"]
 _STATE = ("previous_response_id", "conversation", "prompt")
+_LEAD = ("model", "messages")  # what a Chat body reads first
 _MESSAGE_ROLES = frozenset(("user", "assistant", "system", "developer"))
 # output_text keys that carry nothing into chat history (annotations, logprobs are output-only)
 _OUT_TEXT_QUIET = TABLES["responses.part.output_text"].quiet
@@ -348,7 +349,7 @@ HANDLERS: dict[str, Handler] = {
 
 
 def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    out = dispatch(body, _REQUEST, HANDLERS, ctx)
+    out = dispatch(body, _REQUEST, HANDLERS, ctx, _LEAD)
     if "input" not in body and "messages" not in out:
         out["messages"] = []
     system = out.pop("_instructions", None)
@@ -371,4 +372,4 @@ def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, A
     if body.get("stream") is True:
         out.setdefault("stream_options", {})["include_usage"] = True
     ctx.check_model(body, "chat")
-    return lead(out, ("model", "messages"))
+    return lead(out, _LEAD)
