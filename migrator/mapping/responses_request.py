@@ -62,7 +62,9 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             ctx.problem(f"{path}[{i}]", "an input item object", item)
             continue
         itype = item.get("type")
-        if itype == "function_call":
+        if itype is None:  # an untyped message (every user turn): skip the typed branches' comparisons
+            pass
+        elif itype == "function_call":
             try:  # subscripts beat .get() by a third; a missing key falls to the checking path
                 call_id = item["call_id"]
                 name = item["name"]
@@ -92,7 +94,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             else:
                 turn_calls = turn["tool_calls"] = [call]
             continue
-        if itype == "function_call_output":
+        elif itype == "function_call_output":
             try:
                 call_id = item["call_id"]
                 output = item["output"]
@@ -102,7 +104,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 append({"role": "tool", "tool_call_id": call_id, "content": output})
                 turn = turn_calls = None
                 continue
-        elif itype == "message" or (itype is None and "role" in item):
+        if (itype is None and "role" in item) or itype == "message":
             try:  # free unless raised: a missing key, or a list/object role (unhashable), takes the checking path
                 role = item["role"]
                 content = item["content"]
