@@ -22,6 +22,7 @@ import importlib
 import json
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -81,28 +82,30 @@ _WRAPPERS = frozenset({typing.Required, typing.NotRequired, typing_extensions.Re
 _ALIAS_TYPES = tuple({t for t in (getattr(typing, "TypeAliasType", None), typing_extensions.TypeAliasType) if isinstance(t, type)})
 
 
+def alternatives(tp: Any) -> Iterator[Any]:
+    """Each alternative of a type, with aliases, Annotated/Required wrappers and unions peeled off."""
+    if _ALIAS_TYPES and isinstance(tp, _ALIAS_TYPES):
+        yield from alternatives(tp.__value__)
+        return
+    origin = typing.get_origin(tp)
+    if origin in _WRAPPERS:
+        yield from alternatives(typing.get_args(tp)[0])
+    elif origin in _UNION:
+        for arg in typing.get_args(tp):
+            yield from alternatives(arg)
+    else:
+        yield tp
+
+
 def members(tp: Any) -> list[Any]:
     """The leaves of a type: unions, Optional, lists/iterables, Annotated and Required peeled off."""
     out: list[Any] = []
-
-    def walk(t: Any) -> None:
-        if _ALIAS_TYPES and isinstance(t, _ALIAS_TYPES):
-            walk(t.__value__)
-            return
-        origin = typing.get_origin(t)
-        if origin in _WRAPPERS:
-            walk(typing.get_args(t)[0])
-        elif origin in _UNION:
-            for arg in typing.get_args(t):
-                walk(arg)
-        elif origin in _SEQUENCE:
+    for t in alternatives(tp):
+        if typing.get_origin(t) in _SEQUENCE:
             args = typing.get_args(t)
-            if args:
-                walk(args[0])
+            out.extend(m for m in (members(args[0]) if args else []) if m not in out)
         elif t not in out:
             out.append(t)
-
-    walk(tp)
     return out
 
 
@@ -430,20 +433,11 @@ def json_types(tp: Any) -> frozenset[str]:
     boolean (JSON has no 1 for true), as in the engine's check.
     """
     out: set[str] = set()
-
-    def walk(t: Any) -> None:
-        if _ALIAS_TYPES and isinstance(t, _ALIAS_TYPES):
-            walk(t.__value__)
-            return
+    for t in alternatives(tp):
         origin = typing.get_origin(t)
-        if origin in _WRAPPERS:
-            walk(typing.get_args(t)[0])
-        elif origin in _UNION:
-            for arg in typing.get_args(t):
-                walk(arg)
-        elif origin is typing.Literal:
+        if origin is typing.Literal:
             for v in typing.get_args(t):
-                walk(type(v))
+                out |= json_types(type(v))
         elif origin in _SEQUENCE or t in _SEQUENCE or getattr(origin, "__name__", "") == "SequenceNotStr":
             out.add("array")
         elif origin in _MAPPINGS or t in _MAPPINGS or is_record(t):
@@ -462,8 +456,6 @@ def json_types(tp: Any) -> frozenset[str]:
             out.add("any")
         else:
             raise Unresolved(f"no JSON type for {t!r}")
-
-    walk(tp)
     if "number" in out:
         out.discard("integer")
     return frozenset(out)
