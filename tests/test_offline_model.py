@@ -754,6 +754,8 @@ def test_the_part_types_are_the_sdks() -> None:
     ({"type": "allowed_tools", "mode": "auto", "tools": [1]}, "tool_choice.tools[0]"),
     ({"type": "allowed_tools", "mode": "sometimes", "tools": []}, "tool_choice.mode"),
     ({"type": "allowed_tools", "tools": []}, "tool_choice.mode"),
+    ({"type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": ["get_weather"]}]}, "tool_choice.tools[0].name"),
+    ({"type": "allowed_tools", "mode": "auto", "tools": [{"type": {}, "name": "get_weather"}]}, "tool_choice.tools[0].type"),
 ])
 def test_a_malformed_allowed_tools_choice_is_a_400_not_a_crash(choice: dict[str, Any], param: str) -> None:
     """``tools: null`` inside allowed_tools crashed the model with a TypeError (found by the server's fuzz test)."""

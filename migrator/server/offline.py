@@ -444,6 +444,9 @@ def _check_tool_choice(choice: object, names: list[str]) -> None:
         for i, tool in enumerate(allowed):
             if not isinstance(tool, dict):
                 raise _invalid_type(f"tool_choice.tools[{i}]", "an object", tool)
+            for key in ("type", "name"):
+                if key in tool and not isinstance(tool[key], str):
+                    raise _invalid_type(f"tool_choice.tools[{i}].{key}", "a string", tool[key])
 
 
 def _check_text(text: object) -> None:
