@@ -95,3 +95,37 @@ def test_same_history_gets_the_same_item_ids() -> None:
     second = translate(body, "responses").body["input"]
     assert first == second
     assert first[0]["id"].startswith("msg_") and first[1]["id"].startswith("fc_")
+
+
+def test_every_error_shares_one_base_and_stays_a_value_error_where_it_was() -> None:
+    from migrator.errors import MigratorError, StreamError
+    from migrator.streams import StreamError as FromStreams
+    from migrator.streams import translate_stream
+
+    assert FromStreams is StreamError
+    assert issubclass(MappingError, MigratorError) and issubclass(MappingError, ValueError)
+    assert issubclass(StreamError, MigratorError) and issubclass(StreamError, ValueError)
+    assert issubclass(StrictModeError, MigratorError)
+    with pytest.raises(MigratorError):
+        translate({"model": "m", "messages": "hi"}, "responses")
+    with pytest.raises(MigratorError, match=r"^frame 1: "):
+        list(translate_stream([42], "responses"))
+
+
+def test_the_old_errors_module_is_the_same_objects() -> None:
+    import migrator.errors
+    import migrator.mapping.errors as old
+
+    for name in ("Loss", "Problem", "MappingError", "StrictModeError", "describe"):
+        assert getattr(old, name) is getattr(migrator.errors, name)
+
+
+def test_mapping_error_with_source_names_the_input_in_its_message() -> None:
+    from migrator.errors import Problem
+
+    exc = MappingError([Problem("$.model", "a string", "null")])
+    assert str(exc) == "1 problem:\n  $.model: expected a string, found null"
+    same = exc.with_source("body.json")
+    assert same is exc and exc.source == "body.json"
+    assert str(exc) == "1 problem in body.json:\n  $.model: expected a string, found null"
+    assert exc.problems[0].path == "$.model"

@@ -6,10 +6,11 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
+from ..errors import StreamError
 from ..mapping import json_text
 from ..mapping.errors import Loss, MappingError, describe
 from ..mapping.responses_result import error_body
-from .chat_to_responses import ChatToResponses, StreamError
+from .chat_to_responses import ChatToResponses
 from .responses_to_chat import ResponsesToChat
 from .sse import CHAT_DONE, DONE, SSEDecoder, SSEEvent, encode_chat, encode_responses, iter_sse
 
