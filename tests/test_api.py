@@ -129,3 +129,33 @@ def test_mapping_error_with_source_names_the_input_in_its_message() -> None:
     assert same is exc and exc.source == "body.json"
     assert str(exc) == "1 problem in body.json:\n  $.model: expected a string, found null"
     assert exc.problems[0].path == "$.model"
+
+
+def test_detect_translation_and_the_stream_api_are_typed_with_kind_and_dialect() -> None:
+    import typing
+
+    from migrator import mapping as api
+    from migrator import streams
+    from migrator.streams import StreamTranslator, frame_dialect, translate_sse, translate_stream
+
+    assert typing.get_args(api.Dialect) == ("chat", "responses")
+    assert set(typing.get_args(api.Kind)) == {"chat.request", "responses.request", "chat.completion", "response", "error"}
+    assert typing.get_type_hints(api.detect)["return"] == api.Kind
+    fields = typing.get_type_hints(api.Translation)
+    assert fields["source"] == api.Kind and fields["target"] == api.Kind
+    assert typing.get_type_hints(api.translate)["to"] == api.Dialect
+    for entry in (translate_stream, translate_sse, StreamTranslator.__init__):
+        assert typing.get_type_hints(entry)["to"] == api.Dialect
+    assert typing.get_type_hints(frame_dialect)["return"] == api.Dialect
+    assert streams.Dialect is api.Dialect  # defined once, not once per package
+
+
+@pytest.mark.parametrize("to", ["soap", ["chat"], None])
+def test_translate_and_streams_refuse_a_target_that_is_no_api_alike(to: object) -> None:
+    from migrator.streams import StreamTranslator
+
+    with pytest.raises(ValueError, match="'chat' or 'responses'") as from_translate:
+        translate({"model": "m", "messages": []}, to)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'chat' or 'responses'") as from_streams:
+        StreamTranslator(to)  # type: ignore[arg-type]
+    assert str(from_translate.value) == str(from_streams.value)
