@@ -159,3 +159,13 @@ def test_translate_and_streams_refuse_a_target_that_is_no_api_alike(to: object) 
     with pytest.raises(ValueError, match="'chat' or 'responses'") as from_streams:
         StreamTranslator(to)  # type: ignore[arg-type]
     assert str(from_translate.value) == str(from_streams.value)
+
+
+def test_stream_entry_points_are_exported_but_load_on_first_use() -> None:
+    code = ("import sys, migrator; before = 'migrator.streams' in sys.modules; from migrator import translate_sse;"
+            " from migrator.streams import translate_sse as direct; print(before, translate_sse is direct,"
+            " 'translate_stream' in dir(migrator))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        migrator.nope  # type: ignore[attr-defined]  # noqa: B018
