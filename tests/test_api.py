@@ -169,3 +169,19 @@ def test_stream_entry_points_are_exported_but_load_on_first_use() -> None:
     assert out.split() == ["False", "True", "True"]
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         migrator.nope  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_the_package_is_marked_typed_and_the_wheel_ships_the_marker() -> None:
+    # PEP 561: without migrator/py.typed, type checkers ignore the hints the classifier promises.
+    # hatch puts every file of the packages it lists into the wheel (checked once by building it:
+    # migrator/py.typed is there); this guards the marker and the rules that include it.
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")
+    root = Path(migrator.__file__).parent
+    assert (root / "py.typed").is_file()
+    project = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "Typing :: Typed" in project["project"]["classifiers"]
+    wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert wheel["packages"] == ["migrator"]
+    assert not any("py.typed" in rule or rule.rstrip("/") == "migrator" for rule in wheel.get("exclude", []))
