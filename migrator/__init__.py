@@ -5,7 +5,9 @@ section), plus the documented subpackages ``migrator.streams`` (the stream
 machinery: decoders, encoders, per-frame helpers) and ``migrator.adapters``
 (the httpx transports), each with its own ``__all__``. Every other module —
 ``migrator.mapping.*``, ``migrator.server.*``, ``migrator.cli`` — is internal:
-its names may change in any release, so import from here instead.
+its names may change in any release, so import from here instead (the one
+exception: ``migrator.mapping.json_text.loads``, which the README offers to
+programs that read JSON text themselves).
 
 ``import migrator`` is cheap (plain dicts and the rule tables; no pydantic, no
 HTTP stack), so gateways can call :func:`translate` on their hot path. The

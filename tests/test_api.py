@@ -185,3 +185,29 @@ def test_the_package_is_marked_typed_and_the_wheel_ships_the_marker() -> None:
     wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
     assert wheel["packages"] == ["migrator"]
     assert not any("py.typed" in rule or rule.rstrip("/") == "migrator" for rule in wheel.get("exclude", []))
+
+
+def _documented_public_names() -> set[str]:
+    import re
+    from pathlib import Path
+
+    readme = (Path(migrator.__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Public API\n", 1)[1].split("\n#", 1)[0]
+    # Each bullet names its exports before the dash; what follows explains them.
+    heads = [line[2:].partition("—")[0] for line in section.splitlines() if line.startswith("- ")]
+    return {name for head in heads for name in re.findall(r"`([A-Za-z_]\w*)`", head)}
+
+
+def test_the_exported_names_are_exactly_the_documented_ones() -> None:
+    documented = _documented_public_names()
+    assert "translate_stream" in documented and "MigratorError" in documented
+    assert len(migrator.__all__) == len(set(migrator.__all__))
+    assert set(migrator.__all__) == documented
+
+
+@pytest.mark.parametrize("name", sorted(migrator.__all__))
+def test_each_exported_name_is_importable(name: str) -> None:
+    namespace: dict[str, object] = {}
+    exec(f"from migrator import {name}", namespace)
+    assert namespace[name] is getattr(migrator, name)
+    assert namespace[name] is not None
