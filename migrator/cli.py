@@ -90,8 +90,7 @@ def _parse_json(raw: bytes | str, label: str) -> Any:
     except json.JSONDecodeError as exc:
         raise _InputError(f"{label}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except MappingError as exc:
-        exc.source = label
-        raise
+        raise exc.with_source(label) from None
     # 1e999 reads as infinity, which JSON cannot write back and integers cannot hold. The
     # library leaves this walk to its callers (it would cost more than the parse on a hot
     # path); a file read once can afford it.
@@ -193,8 +192,7 @@ def _cmd_translate(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stde
         stderr.write(f"migrator: error: {exc}\n")
         code = EXIT_BAD_INPUT
     except MappingError as exc:
-        exc.source = exc.source or label
-        stderr.write(f"migrator: error: {exc._render()}\n")
+        stderr.write(f"migrator: error: {exc if exc.source else exc.with_source(label)}\n")
         code = EXIT_BAD_INPUT
     except StrictModeError as exc:
         losses = exc.losses

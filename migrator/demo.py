@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from .mapping import translate
+from .mapping import Dialect, translate
 
 # (file, target, what it shows)
-CASES = (
+CASES: tuple[tuple[str, Dialect, str], ...] = (
     ("chat_request.json", "responses", "a Chat Completions request with an image, a tool round trip and JSON output"),
     ("responses_request.json", "chat", "a Responses request with built-in tools and server-side state"),
     ("chat_completion.json", "responses", "a ChatCompletion with two parallel tool calls"),
@@ -21,7 +21,7 @@ def run_demo(folder: Path, out: TextIO, *, as_json: bool = False) -> int:
     results: list[dict[str, Any]] = []
     for name, target, about in CASES:
         body = json.loads((folder / name).read_text(encoding="utf-8"))
-        t = translate(body, target)  # type: ignore[arg-type]
+        t = translate(body, target)
         results.append({"example": name, "about": about, "source": t.source, "target": t.target,
                         "body": t.body, "losses": [loss.as_dict() for loss in t.losses]})
     if as_json:

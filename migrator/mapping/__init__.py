@@ -1,6 +1,6 @@
 """The field-mapping engine: chat.completions ⇄ responses, requests and results."""
 
 from .errors import Loss, MappingError, Problem, StrictModeError
-from .translate import Translation, detect, translate
+from .translate import Dialect, Kind, Translation, detect, translate
 
-__all__ = ["Loss", "MappingError", "Problem", "StrictModeError", "Translation", "detect", "translate"]
+__all__ = ["Dialect", "Kind", "Loss", "MappingError", "Problem", "StrictModeError", "Translation", "detect", "translate"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .chat_request import chat_request_to_responses
 from .chat_result import chat_completion_to_response
@@ -14,17 +14,21 @@ from .responses_result import response_to_chat_completion
 from .rules import TABLES
 
 Dialect = Literal["chat", "responses"]
+"""An API: what ``translate``, the stream translators and the adapters translate to."""
 Kind = Literal["chat.request", "responses.request", "chat.completion", "response", "error"]
+"""What a body is, as ``detect`` reads it (an error body is the same in both APIs)."""
 
-DIALECT: dict[str, str] = {
+DIALECTS: frozenset[str] = frozenset(get_args(Dialect))
+
+DIALECT: dict[Kind, Dialect] = {
     "chat.request": "chat", "chat.completion": "chat",
     "responses.request": "responses", "response": "responses",
 }
-_COUNTERPART: dict[str, str] = {
+_COUNTERPART: dict[Kind, Kind] = {
     "chat.request": "responses.request", "responses.request": "chat.request",
     "chat.completion": "response", "response": "chat.completion", "error": "error",
 }
-_REQUEST_TABLES = {"chat.request": TABLES["chat.request"], "responses.request": TABLES["responses.request"]}
+_REQUEST_TABLES: dict[Kind, Any] = {"chat.request": TABLES["chat.request"], "responses.request": TABLES["responses.request"]}
 
 
 class Translation:
@@ -32,7 +36,12 @@ class Translation:
 
     __slots__ = ("body", "losses", "source", "target")
 
-    def __init__(self, body: dict[str, Any], losses: list[Loss], source: str, target: str) -> None:
+    body: dict[str, Any]
+    losses: list[Loss]
+    source: Kind
+    target: Kind
+
+    def __init__(self, body: dict[str, Any], losses: list[Loss], source: Kind, target: Kind) -> None:
         self.body = body
         self.losses = losses
         self.source = source
@@ -50,7 +59,7 @@ class Translation:
         return f"<Translation {self.source} → {self.target}, {len(self.losses)} loss(es)>"
 
 
-def detect(body: Any) -> str:
+def detect(body: Any) -> Kind:
     """What a body is, from the keys each kind must have (read tolerantly)."""
     if type(body) is not dict:
         raise MappingError([_problem("$", "a JSON object", body)])
@@ -68,6 +77,16 @@ def detect(body: Any) -> str:
     if obj == "chat.completion.chunk" or (type(body.get("type")) is str and body["type"].startswith("response.")):
         raise MappingError([_problem("$", "a whole body, not a stream frame (translate streams with translate_stream)", body)])
     raise MappingError([_problem("$", "a chat request (messages), a responses request (input), a chat completion (choices) or a response (output)", body)])
+
+
+def check_dialect(to: object) -> None:
+    """The one check of a target API (``translate``, the stream translators): a ValueError naming it."""
+    try:
+        if to in DIALECTS:
+            return
+    except TypeError:  # an unhashable value is no API either
+        pass
+    raise ValueError(f"to must be 'chat' or 'responses', not {to!r}")
 
 
 def _problem(path: str, expected: str, found: Any) -> Any:
@@ -96,12 +115,12 @@ def translate(
     parameters are echoed into the Response as the API does (a responses
     request is accepted there too, as a bridge has one).
     """
-    if to != "chat" and to != "responses":
-        raise ValueError(f"to must be 'chat' or 'responses', not {to!r}")
+    check_dialect(to)
     kind = detect(body)
     ctx = Context(hoist_system=hoist_system, default_store=default_store)
     if kind == "error":
         return Translation(body, [], kind, kind)
+    target: Kind
     if DIALECT[kind] == to:
         out = _validate_native(body, kind, ctx)
         target = kind
@@ -124,7 +143,7 @@ def translate(
     return Translation(out, ctx.losses, kind, target)
 
 
-def _validate_native(body: dict[str, Any], kind: str, ctx: Context) -> dict[str, Any]:
+def _validate_native(body: dict[str, Any], kind: Kind, ctx: Context) -> dict[str, Any]:
     """A body already in the target dialect: read it as if translating, keep it as it is.
 
     Reading it through the converter finds every structural problem; its

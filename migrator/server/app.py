@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ..mapping import MappingError, Translation, translate
+from ..mapping import Dialect, MappingError, Translation, translate
 from ..mapping.json_text import loads as json_loads
 from ..mapping.rules import TABLES
 from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frame_batches
@@ -135,7 +135,7 @@ def _mapping_error(exc: MappingError, code: str = "invalid_request_body") -> HTT
     return HTTPError(400, str(exc), code=code, param=param_of(first.path) if first else None)
 
 
-def _translate_request(body: dict[str, Any], to: str) -> Translation:
+def _translate_request(body: dict[str, Any], to: Dialect) -> Translation:
     """A client's body in the other dialect; a body the engine cannot read is the client's 400.
 
     The engine's contract (proved by its fuzz tests) is a Translation or a
@@ -143,7 +143,7 @@ def _translate_request(body: dict[str, Any], to: str) -> Translation:
     handler answers with a 500 and a logged traceback rather than blaming the client.
     """
     try:
-        return translate(body, to)  # type: ignore[arg-type]
+        return translate(body, to)
     except MappingError as exc:
         raise _mapping_error(exc) from None
 
@@ -422,7 +422,7 @@ class Server:
     def _to_chat(self, body: dict[str, Any], record: AccessRecord) -> dict[str, Any]:
         return self._translate_request(body, "chat", record)
 
-    def _translate_request(self, body: dict[str, Any], to: str, record: AccessRecord) -> dict[str, Any]:
+    def _translate_request(self, body: dict[str, Any], to: Dialect, record: AccessRecord) -> dict[str, Any]:
         """The client's body for the backend; with ``--strict`` a loss is the client's 400, as the API
         answers a parameter it does not support, naming every one."""
         t = _translate_request(body, to)
@@ -431,9 +431,9 @@ class Server:
         record.add_losses(t.losses)
         return t.body
 
-    def _result(self, body: dict[str, Any], to: str, record: AccessRecord, request: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _result(self, body: dict[str, Any], to: Dialect, record: AccessRecord, request: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
-            t = translate(body, to, request=request)  # type: ignore[arg-type]
+            t = translate(body, to, request=request)
         except MappingError as exc:
             raise UpstreamError(502, error_json(f"the upstream's answer cannot be translated: {exc}", "upstream_error")) from None
         record.add_losses(t.losses)

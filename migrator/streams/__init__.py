@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from typing import Any, Literal
+from typing import Any
 
+from ..errors import StreamError
 from ..mapping import json_text
 from ..mapping.errors import Loss, MappingError, describe
 from ..mapping.responses_result import error_body
-from .chat_to_responses import ChatToResponses, StreamError
+from ..mapping.translate import Dialect, check_dialect
+from .chat_to_responses import ChatToResponses
 from .responses_to_chat import ResponsesToChat
 from .sse import CHAT_DONE, DONE, SSEDecoder, SSEEvent, encode_chat, encode_responses, iter_sse
-
-Dialect = Literal["chat", "responses"]
 
 __all__ = [
     "ChatToResponses", "ResponsesToChat", "SSEDecoder", "SSEEncoder", "SSEEvent", "StreamError", "StreamTranslator",
@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 
-def frame_dialect(frame: Any, number: int = 1) -> str:
+def frame_dialect(frame: Any, number: int = 1) -> Dialect:
     """Which API a stream frame belongs to."""
     if type(frame) is not dict:
         raise StreamError(number, "expected a JSON object")
@@ -45,10 +45,9 @@ class StreamTranslator:
     """
 
     def __init__(self, to: Dialect, *, request: dict[str, Any] | None = None, include_usage: bool = False) -> None:
-        if to != "chat" and to != "responses":
-            raise ValueError(f"to must be 'chat' or 'responses', not {to!r}")
-        self.to = to
-        self.source: str | None = None
+        check_dialect(to)
+        self.to: Dialect = to
+        self.source: Dialect | None = None
         self._request = request
         self._include_usage = include_usage
         self._engine: ChatToResponses | ResponsesToChat | None = None

@@ -14,6 +14,7 @@ import time
 import uuid
 from typing import Any
 
+from ..errors import StreamError
 from ..mapping.chat_result import part_logprob, response_skeleton
 from ..mapping.context import Context, fc_id, mint
 from ..mapping.echo import request_echo
@@ -35,14 +36,6 @@ def _event_logprob(entry: Any) -> Any:
     out["top_logprobs"] = [{"token": t.get("token"), "logprob": t.get("logprob")} for t in top if type(t) is dict] \
         if type(top) is list else []
     return out
-
-
-class StreamError(ValueError):
-    """A frame that cannot be read; names the frame by its number (from 1)."""
-
-    def __init__(self, frame: int, message: str) -> None:
-        self.frame = frame
-        super().__init__(f"frame {frame}: {message}")
 
 
 class _Pieces:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..errors import StreamError
 from ..mapping.context import Context, mint
 from ..mapping.errors import Loss, describe
 from ..mapping.responses_result import error_body
 from ..mapping.rules import VALUES
 from ..mapping.shapes import CHUNK, complete_chat_usage
 from ..mapping.usage import responses_usage_to_chat
-from .chat_to_responses import StreamError
 
 _INCOMPLETE = VALUES["incomplete_reason"]
 _SERVICE_TIER = VALUES["service_tier"]
