@@ -6,7 +6,8 @@ import time
 import uuid
 from typing import Any
 
-from .context import Context, fc_id, mint, usable_time
+from .context import Context, usable_time
+from .ids import ctc_id, fc_id, output_id, response_id_of
 from .rules import TABLES, VALUES
 from .shapes import complete_response
 from .usage import chat_usage_to_responses
@@ -40,7 +41,7 @@ def response_skeleton(response_id: str, created_at: float, model: str, echo: dic
 def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[str, Any] | None = None) -> dict[str, Any]:
     ctx.carry(body, _COMPLETION, "$", None)
     chat_id = body.get("id")
-    response_id = mint("resp_", f"resp:{chat_id}") if type(chat_id) is str else "resp_" + uuid.uuid4().hex
+    response_id = response_id_of(chat_id) if type(chat_id) is str else "resp_" + uuid.uuid4().hex
     created = body.get("created")
     if created is not None and not usable_time(created):
         ctx.problem("$.created", "a Unix time in seconds (an integer)", created)
@@ -101,7 +102,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
     items: list[dict[str, Any]] = []
     reasoning = msg.get("reasoning_content") or msg.get("reasoning")
     if type(reasoning) is str and reasoning:
-        items.append({"type": "reasoning", "id": mint("rs_", f"{response_id}:reasoning"), "summary": [],
+        items.append({"type": "reasoning", "id": output_id("rs_", response_id, "reasoning"), "summary": [],
                       "content": [{"type": "reasoning_text", "text": reasoning}]})
     content = msg.get("content")
     refusal = msg.get("refusal")
@@ -122,7 +123,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
     has_calls = type(calls) is list and bool(calls)
     if parts and (content or refusal is not None or not has_calls):  # "" beside tool calls is no message, as in streams
         # A truncation cuts the last item: the text only when no call follows it.
-        items.append({"type": "message", "id": mint("msg_", f"{response_id}:message"),
+        items.append({"type": "message", "id": output_id("msg_", response_id, "message"),
                       "status": "incomplete" if status == "incomplete" and not has_calls else "completed",
                       "role": "assistant", "content": parts})
     call_status = "incomplete" if status == "incomplete" else "completed"
@@ -134,7 +135,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
     legacy = msg.get("function_call")
     if type(legacy) is dict:
         ctx.carry(legacy, _TOOL_CALL, f"{p}.function_call", None, at="function")
-        call_id = mint("call_", f"{response_id}:function_call")
+        call_id = output_id("call_", response_id, "function_call")
         items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
                       "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": call_status})
     return items
@@ -155,7 +156,7 @@ def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | N
             return None
         custom = call.get("custom") or {}
         ctx.carry(custom, _TOOL_CALL, f"{path}.custom", None, at="custom")
-        return {"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id,
+        return {"type": "custom_tool_call", "id": ctc_id(call_id), "call_id": call_id,
                 "name": custom.get("name", ""), "input": custom.get("input", "")}
     fn = call.get("function")
     if type(fn) is not dict:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .context import Context, mint, seed_of, usable_time
+from .context import Context, usable_time
+from .ids import completion_id_of, mint, seed_of
 from .rules import DROP, TABLES, VALUES
 from .shapes import complete_completion
 from .usage import responses_usage_to_chat
@@ -102,7 +103,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": _finish(body, status, bool(calls), ctx),
                               "logprobs": {"content": logprobs, "refusal": None} if logprobs else None}
     out: dict[str, Any] = {
-        "id": mint("chatcmpl-", f"chat:{response_id}") if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
+        "id": completion_id_of(response_id) if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
         "object": "chat.completion",
         "created": int(created) if isinstance(created, (int, float)) else int(time.time()),
         "model": model if type(model) is str else "unknown",

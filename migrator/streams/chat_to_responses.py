@@ -15,9 +15,10 @@ import uuid
 from typing import Any
 
 from ..mapping.chat_result import part_logprob, response_skeleton
-from ..mapping.context import Context, fc_id, mint
+from ..mapping.context import Context
 from ..mapping.echo import request_echo
 from ..mapping.errors import Loss, describe
+from ..mapping.ids import ctc_id, fc_id, output_id, response_id_of
 from ..mapping.rules import TABLES, VALUES
 from ..mapping.usage import chat_usage_to_responses
 
@@ -128,7 +129,7 @@ class ChatToResponses:
     def _start(self, chunk: dict[str, Any], out: list[dict[str, Any]]) -> None:
         """The opening events, written from the first chunk: what it says of itself (service_tier) is in them."""
         chunk_id = chunk.get("id")
-        response_id = mint("resp_", f"resp:{chunk_id}") if type(chunk_id) is str and chunk_id else "resp_" + uuid.uuid4().hex
+        response_id = response_id_of(chunk_id) if type(chunk_id) is str and chunk_id else "resp_" + uuid.uuid4().hex
         created = chunk.get("created")
         model = chunk.get("model")
         echo = request_echo(self._echo)
@@ -314,8 +315,7 @@ class ChatToResponses:
         if self._reasoning is None:
             assert self._response is not None
             n = sum(1 for item in self._output if item.get("type") == "reasoning")
-            seed = f"{self._response['id']}:reasoning" + (f":{n}" if n else "")
-            item = {"type": "reasoning", "id": mint("rs_", seed), "summary": []}
+            item = {"type": "reasoning", "id": output_id("rs_", self._response["id"], "reasoning", n), "summary": []}
             index = self._add_item(item, out)
             self._reasoning = {"item": item, "index": index}
             self._event(out, {"type": "response.content_part.added", "item_id": item["id"], "output_index": index,
@@ -349,8 +349,7 @@ class ChatToResponses:
             self._close_calls(out, "completed")
             assert self._response is not None
             n = sum(1 for item in self._output if item.get("type") == "message")
-            seed = f"{self._response['id']}:message" + (f":{n}" if n else "")
-            item = {"id": mint("msg_", seed), "type": "message", "status": "in_progress", "content": [], "role": "assistant"}
+            item = {"id": output_id("msg_", self._response["id"], "message", n), "type": "message", "status": "in_progress", "content": [], "role": "assistant"}
             self._text = _Text(item, self._add_item(item, out))
         return self._text
 
@@ -413,9 +412,9 @@ class ChatToResponses:
             self._close_text(out, "completed")
             assert self._response is not None
             if call.call_id is None:  # the legacy function_call has no id; the same seed as the non-stream translation
-                call.call_id = mint("call_", f"{self._response['id']}:" + ("function_call" if index == -1 else str(index)))
+                call.call_id = output_id("call_", self._response["id"], "function_call" if index == -1 else str(index))
             if call.custom:
-                item = {"type": "custom_tool_call", "id": "ctc_" + fc_id(call.call_id)[3:], "call_id": call.call_id,
+                item = {"type": "custom_tool_call", "id": ctc_id(call.call_id), "call_id": call.call_id,
                         "name": call.name, "input": ""}
             else:
                 item = {"type": "function_call", "id": fc_id(call.call_id), "call_id": call.call_id,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..mapping.context import Context, mint
+from ..mapping.context import Context
 from ..mapping.errors import Loss, describe
+from ..mapping.ids import completion_id_of, mint
 from ..mapping.responses_result import error_body
 from ..mapping.rules import VALUES
 from ..mapping.shapes import CHUNK, complete_chat_usage
@@ -76,7 +77,7 @@ class ResponsesToChat:
     def _begin(self, response: Any) -> None:
         r = response if type(response) is dict else {}
         rid = r.get("id")
-        self._id = mint("chatcmpl-", f"chat:{rid}") if type(rid) is str else mint("chatcmpl-", f"stream:{time.time_ns()}")
+        self._id = completion_id_of(rid) if type(rid) is str else mint("chatcmpl-", f"stream:{time.time_ns()}")
         created = r.get("created_at")
         self._created = int(created) if isinstance(created, (int, float)) else int(time.time())
         model = r.get("model")
