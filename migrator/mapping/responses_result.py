@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .api_error import failure_body
 from .context import Context, usable_time
 from .ids import completion_id_of, mint, seed_of
 from .rules import DROP, TABLES, VALUES
@@ -28,13 +29,6 @@ _MODERATION = TABLES["response.moderation"]
 _MODERATION_SIDE = TABLES["response.moderation.side"]
 
 
-def error_body(error: Any) -> dict[str, Any]:
-    """OpenAI's error shape, which both endpoints share and the SDK raises on."""
-    err = error if type(error) is dict else {}
-    return {"error": {"message": err.get("message") or "the response failed", "type": err.get("type") or "server_error",
-                      "param": err.get("param"), "code": err.get("code") or "server_error"}}
-
-
 def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
     status = body.get("status", "completed")
     if status == "failed":
@@ -42,7 +36,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
         error = body.get("error")
         if type(error) is dict:
             ctx.carry(error, _ERROR, "$.error", None)
-        return error_body(error)
+        return failure_body(error)
     if status in ("cancelled", "in_progress", "queued"):
         ctx.problem("$.status", "completed or incomplete (a finished response; fetch it again with GET /v1/responses/{id} once it is done)", status)
         return {}

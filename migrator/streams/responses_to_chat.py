@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..mapping.api_error import failure_body
 from ..mapping.context import Context
 from ..mapping.errors import Loss, describe
 from ..mapping.ids import completion_id_of, mint
-from ..mapping.responses_result import error_body
 from ..mapping.rules import VALUES
 from ..mapping.shapes import CHUNK, complete_chat_usage
 from ..mapping.usage import responses_usage_to_chat
@@ -233,4 +233,4 @@ class ResponsesToChat:
     def _error(self, error: Any, out: list[dict[str, Any]]) -> None:
         self.done = True
         self.failed = True
-        out.append(error_body(error))
+        out.append(failure_body(error))
