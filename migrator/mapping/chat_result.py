@@ -7,15 +7,15 @@ import uuid
 from typing import Any
 
 from .context import Context, usable_time
+from .finish import response_status
 from .ids import ctc_id, fc_id, output_id, response_id_of
-from .rules import TABLES, VALUES
+from .rules import TABLES
 from .shapes import complete_response
 from .usage import chat_usage_to_responses
 
 _COMPLETION = TABLES["chat.completion"]
 _CHOICE = TABLES["chat.choice"]
 _MESSAGE = TABLES["chat.completion_message"]
-_FINISH = VALUES["finish_reason"]
 _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 _ANNOTATION = TABLES["chat.annotation"]
 _MODERATION = TABLES["chat.moderation"]
@@ -59,7 +59,7 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
     other = _CHOICE["index"]  # its kind and reason describe the choices a Response cannot hold
     for i in range(1, len(choices)):
         ctx.loss(f"$.choices[{i}]", "choices", other.kind, other.reason)
-    status, reason = "completed", None
+    status, details = "completed", None
     if choices:
         choice = choices[0]
         if type(choice) is not dict:
@@ -75,17 +75,12 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
             ctx.loss("$.choices[0].finish_reason", "finish_reason", "approximated",
                      "a null finish_reason says nothing of how the answer ended; it is read as completed")
         if finish is not None:
-            status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
             message = choice.get("message")
-            if finish == "stop" and type(message) is dict and message.get("tool_calls"):
-                rule = _FINISH["stop"]
-                ctx.loss("$.choices[0].finish_reason", "finish_reason", rule.kind, rule.reason)
-            if status == "incomplete":
-                reason = "max_output_tokens" if finish == "length" else finish
+            status, details = response_status(finish, type(message) is dict and bool(message.get("tool_calls")), ctx)
         out["output"] = _output(choice, response_id, status, ctx)
     out["status"] = status
-    if reason is not None:
-        out["incomplete_details"] = {"reason": reason}
+    if details is not None:
+        out["incomplete_details"] = details
     usage = chat_usage_to_responses(body.get("usage"), "$.usage", ctx)
     if usage is not None:
         out["usage"] = usage

@@ -7,6 +7,7 @@ from typing import Any
 
 from .api_error import failure_body
 from .context import Context, usable_time
+from .finish import finish_reason
 from .ids import completion_id_of, mint, seed_of
 from .rules import DROP, TABLES, VALUES
 from .shapes import complete_completion
@@ -17,11 +18,8 @@ _OUT_MESSAGE = TABLES["response.output.message"]
 _OUT_TEXT = TABLES["response.output_text"]
 _OUT_CALL = TABLES["response.output.function_call"]
 _OUTPUT_TYPES = VALUES["output_types"]
-_STATUS = VALUES["status"]
-_INCOMPLETE = VALUES["incomplete_reason"]
 _ANNOTATIONS = VALUES["annotation_types"]
 _SERVICE_TIER = VALUES["service_tier"]
-_INCOMPLETE_DETAILS = TABLES["response.incomplete_details"]
 _ERROR = TABLES["response.error"]
 _ANNOTATION = TABLES["response.annotation"]
 _LOGPROB = TABLES["response.logprob"]
@@ -94,7 +92,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
         message["annotations"] = annotations
     if calls:
         message["tool_calls"] = calls
-    choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": _finish(body, status, bool(calls), ctx),
+    choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": finish_reason(status, body.get("incomplete_details"), bool(calls), ctx),
                               "logprobs": {"content": logprobs, "refusal": None} if logprobs else None}
     out: dict[str, Any] = {
         "id": completion_id_of(response_id) if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
@@ -114,20 +112,6 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     if body.get("moderation") is not None:
         out["moderation"] = _moderation(body["moderation"], ctx)
     return complete_completion(out)
-
-
-def _finish(body: dict[str, Any], status: str, called: bool, ctx: Context) -> str:
-    if status == "completed":
-        done = _STATUS["completed"].to or "stop"
-        return "tool_calls" if called else done
-    details = body.get("incomplete_details")
-    if type(details) is dict:
-        ctx.carry(details, _INCOMPLETE_DETAILS, "$.incomplete_details", None)
-    reason = details.get("reason") if type(details) is dict else None
-    if reason is None:
-        ctx.loss("$.incomplete_details", "incomplete_details", "approximated", "an incomplete response with no reason is reported as length")
-        return "length"
-    return ctx.value(_INCOMPLETE, reason, "$.incomplete_details.reason", "incomplete_details") or "length"
 
 
 def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],

@@ -18,11 +18,12 @@ from ..mapping.chat_result import part_logprob, response_skeleton
 from ..mapping.context import Context
 from ..mapping.echo import request_echo
 from ..mapping.errors import Loss, describe
+from ..mapping.finish import item_status as finish_status
+from ..mapping.finish import response_status
 from ..mapping.ids import ctc_id, fc_id, output_id, response_id_of
-from ..mapping.rules import TABLES, VALUES
+from ..mapping.rules import TABLES
 from ..mapping.usage import chat_usage_to_responses
 
-_FINISH = VALUES["finish_reason"]
 _CHOICE = TABLES["chat.choice"]
 _ERROR_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt"})
 
@@ -437,7 +438,7 @@ class ChatToResponses:
 
     def _close_all(self, out: list[dict[str, Any]], status: str | None = None) -> None:
         """Close every open item in output_index order (at finish_reason or a failure)."""
-        item_status = status or ("incomplete" if self._finish in ("length", "content_filter") else "completed")
+        item_status = status or finish_status(self._finish)
         if status is None and self._empty_text and not self._calls \
                 and not any(item.get("type") == "message" for item in self._output):
             # The answer was "" and nothing else: a message whose text is empty, as translate() writes it.
@@ -482,13 +483,11 @@ class ChatToResponses:
         # An unknown finish_reason: the stream ended cleanly, so the Response is completed, but that
         # reading is a guess; the loss says so (as translate() does), and strict callers refuse on it.
         ctx = self._ctx
-        status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
-        if finish == "stop" and any(call.item is not None for index, call in self._calls.items() if index != -1):  # tool_calls, not legacy
-            rule = _FINISH["stop"]
-            ctx.loss("$.choices[0].finish_reason", "finish_reason", rule.kind, rule.reason)
+        called = any(call.item is not None for index, call in self._calls.items() if index != -1)  # tool_calls, not legacy
+        status, details = response_status(finish, called, ctx)
         response = self._snapshot(status)
-        if status == "incomplete":
-            response["incomplete_details"] = {"reason": "max_output_tokens" if finish == "length" else str(finish)}
+        if details is not None:
+            response["incomplete_details"] = details
         if self._usage is not None:
             response["usage"] = self._usage
         kind = "response.incomplete" if status == "incomplete" else "response.completed"

@@ -15,13 +15,13 @@ from typing import Any
 from ..mapping.api_error import failure_body
 from ..mapping.context import Context
 from ..mapping.errors import Loss, describe
+from ..mapping.finish import finish_reason
 from ..mapping.ids import completion_id_of, mint
 from ..mapping.rules import VALUES
 from ..mapping.shapes import CHUNK, complete_chat_usage
 from ..mapping.usage import responses_usage_to_chat
 from .chat_to_responses import StreamError
 
-_INCOMPLETE = VALUES["incomplete_reason"]
 _SERVICE_TIER = VALUES["service_tier"]
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 _CHUNK_DEFAULTS = CHUNK.defaults
@@ -216,13 +216,9 @@ class ResponsesToChat:
             self._error(r.get("error"), out)
             return
         self.done = True
-        if etype == "response.incomplete":
-            details = r.get("incomplete_details")
-            reason = details.get("reason") if type(details) is dict else None
-            rule = _INCOMPLETE.get(reason) if type(reason) is str else None
-            finish = rule.to if rule is not None and rule.to else "length"
-        else:
-            finish = "tool_calls" if self._calls else "stop"
+        # A throwaway context: this stream keeps no loss report for what the ending approximates.
+        status = "incomplete" if etype == "response.incomplete" else "completed"
+        finish = finish_reason(status, r.get("incomplete_details"), bool(self._calls), Context())
         out.append(self._chunk({}, finish))
         if self.include_usage:
             usage = responses_usage_to_chat(r.get("usage"), "$.usage", Context())
