@@ -9,6 +9,7 @@ from typing import Any
 from .context import Context, usable_time
 from .finish import response_status
 from .ids import ctc_id, fc_id, output_id, response_id_of
+from .logprobs import check_logprobs, part_logprob
 from .rules import TABLES
 from .shapes import complete_response
 from .usage import chat_usage_to_responses
@@ -20,7 +21,6 @@ _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 _ANNOTATION = TABLES["chat.annotation"]
 _MODERATION = TABLES["chat.moderation"]
 _MODERATION_SIDE = TABLES["chat.moderation.side"]
-_LOGPROB = TABLES["chat.logprob"]
 #: What a ChatCompletion says of itself that its Response carries as it is.
 _KNOWN = ("service_tier", "metadata")
 
@@ -69,7 +69,7 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
         if type(choice.get("logprobs")) is dict:
             ctx.carry(choice["logprobs"], _CHOICE, "$.choices[0].logprobs", None, at="logprobs")
             if type(choice["logprobs"].get("content")) is list:
-                check_logprobs(choice["logprobs"]["content"], "$.choices[0].logprobs.content", ctx)
+                check_logprobs(choice["logprobs"]["content"], "$.choices[0].logprobs.content", "chat", ctx)
         finish = choice.get("finish_reason")
         if finish is None and "finish_reason" in choice:
             ctx.loss("$.choices[0].finish_reason", "finish_reason", "approximated",
@@ -179,36 +179,6 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
         ctx.carry(cite, _ANNOTATION, f"{path}[{i}].url_citation", None, at="url_citation")
         out.append({"type": "url_citation", "url": cite.get("url"), "title": cite.get("title"),
                     "start_index": cite.get("start_index"), "end_index": cite.get("end_index")})
-    return out
-
-
-def check_logprobs(entries: list[Any], path: str, ctx: Context) -> None:
-    """Every token logprob (and each of its top alternatives) is an object of the declared field types."""
-    for i, lp in enumerate(entries):
-        p = f"{path}[{i}]"
-        if type(lp) is not dict:
-            ctx.problem(p, "a token logprob object", lp)
-            continue
-        ctx.carry(lp, _LOGPROB, p, None)
-        top = lp.get("top_logprobs")
-        if type(top) is list:
-            for j, alt in enumerate(top):
-                if type(alt) is not dict:
-                    ctx.problem(f"{p}.top_logprobs[{j}]", "a token logprob object", alt)
-                else:
-                    ctx.carry(alt, _LOGPROB, f"{p}.top_logprobs[{j}]", None)
-
-
-def part_logprob(lp: Any, nested: bool = False) -> Any:
-    """Chat allows ``bytes: null``; Responses requires the list, so the token's UTF-8 bytes are written."""
-    if type(lp) is not dict:
-        return lp
-    out = dict(lp)
-    if out.get("bytes") is None and type(out.get("token")) is str:
-        out["bytes"] = list(out["token"].encode("utf-8"))
-    if not nested:
-        top = out.get("top_logprobs")
-        out["top_logprobs"] = [part_logprob(t, nested=True) for t in top] if type(top) is list else []
     return out
 
 

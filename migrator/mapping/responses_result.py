@@ -9,6 +9,7 @@ from .api_error import failure_body
 from .context import Context, usable_time
 from .finish import finish_reason
 from .ids import completion_id_of, mint, seed_of
+from .logprobs import chat_logprob, check_logprobs
 from .rules import DROP, TABLES, VALUES
 from .shapes import complete_completion
 from .usage import responses_usage_to_chat
@@ -22,7 +23,6 @@ _ANNOTATIONS = VALUES["annotation_types"]
 _SERVICE_TIER = VALUES["service_tier"]
 _ERROR = TABLES["response.error"]
 _ANNOTATION = TABLES["response.annotation"]
-_LOGPROB = TABLES["response.logprob"]
 _MODERATION = TABLES["response.moderation"]
 _MODERATION_SIDE = TABLES["response.moderation.side"]
 
@@ -133,18 +133,8 @@ def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
                 _annotation(ann, f"{p}.annotations[{k}]", offset, annotations, ctx)
         lp = part.get("logprobs")
         if type(lp) is list:
-            for k, entry in enumerate(lp):
-                if type(entry) is not dict:
-                    ctx.problem(f"{p}.logprobs[{k}]", "a token logprob object", entry)
-                    continue
-                ctx.carry(entry, _LOGPROB, f"{p}.logprobs[{k}]", None)
-                top = entry.get("top_logprobs")
-                for t, alt in enumerate(top if type(top) is list else ()):
-                    if type(alt) is not dict:
-                        ctx.problem(f"{p}.logprobs[{k}].top_logprobs[{t}]", "a token logprob object", alt)
-                    else:
-                        ctx.carry(alt, _LOGPROB, f"{p}.logprobs[{k}].top_logprobs[{t}]", None)
-                logprobs.append({key: entry[key] for key in ("token", "bytes", "logprob", "top_logprobs") if key in entry})
+            check_logprobs(lp, f"{p}.logprobs", "responses", ctx)
+            logprobs.extend(chat_logprob(entry) for entry in lp if type(entry) is dict)
         texts.append(text)
         return offset + len(text)
     if ptype == "refusal":

@@ -14,29 +14,19 @@ import time
 import uuid
 from typing import Any
 
-from ..mapping.chat_result import part_logprob, response_skeleton
+from ..mapping.chat_result import response_skeleton
 from ..mapping.context import Context
 from ..mapping.echo import request_echo
 from ..mapping.errors import Loss, describe
 from ..mapping.finish import item_status as finish_status
 from ..mapping.finish import response_status
 from ..mapping.ids import ctc_id, fc_id, output_id, response_id_of
+from ..mapping.logprobs import event_logprob, part_logprob
 from ..mapping.rules import TABLES
 from ..mapping.usage import chat_usage_to_responses
 
 _CHOICE = TABLES["chat.choice"]
 _ERROR_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt"})
-
-
-def _event_logprob(entry: Any) -> Any:
-    """Stream events carry logprobs without ``bytes`` (the event type has no such field)."""
-    if type(entry) is not dict:
-        return entry
-    out = {"token": entry.get("token"), "logprob": entry.get("logprob")}
-    top = entry.get("top_logprobs")
-    out["top_logprobs"] = [{"token": t.get("token"), "logprob": t.get("logprob")} for t in top if type(t) is dict] \
-        if type(top) is list else []
-    return out
 
 
 class StreamError(ValueError):
@@ -275,7 +265,7 @@ class ChatToResponses:
             lp = lp if type(lp) is list else []
             text.text.add(content)
             text.logprobs.extend(lp)
-            lp = [_event_logprob(entry) for entry in lp]
+            lp = [event_logprob(entry) for entry in lp]
             self._event(out, {"type": "response.output_text.delta", "item_id": text.item["id"],
                               "output_index": text.index, "content_index": text.text_index,
                               "delta": content, "logprobs": lp})
@@ -369,7 +359,7 @@ class ChatToResponses:
                 part["logprobs"] = [part_logprob(entry) for entry in text.logprobs]
             self._event(out, {"type": "response.output_text.done", "item_id": item_id, "output_index": index,
                               "content_index": text.text_index, "text": joined,
-                              "logprobs": [_event_logprob(entry) for entry in text.logprobs]})
+                              "logprobs": [event_logprob(entry) for entry in text.logprobs]})
             parts.append((text.text_index, part))
         if text.refusal_index >= 0:
             joined = text.refusals.value()

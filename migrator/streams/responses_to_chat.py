@@ -17,6 +17,7 @@ from ..mapping.context import Context
 from ..mapping.errors import Loss, describe
 from ..mapping.finish import finish_reason
 from ..mapping.ids import completion_id_of, mint
+from ..mapping.logprobs import chat_event_logprob
 from ..mapping.rules import VALUES
 from ..mapping.shapes import CHUNK, complete_chat_usage
 from ..mapping.usage import responses_usage_to_chat
@@ -26,19 +27,6 @@ _SERVICE_TIER = VALUES["service_tier"]
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 _CHUNK_DEFAULTS = CHUNK.defaults
 
-
-def _chat_logprob(entry: Any) -> Any:
-    """A stream event's logprob (no ``bytes``) → chat's token logprob, which wants bytes and top_logprobs."""
-    if type(entry) is not dict:
-        return entry
-    token = entry.get("token")
-    raw = entry.get("bytes")
-    out = {"token": token, "bytes": raw if raw is not None else (list(token.encode("utf-8")) if type(token) is str else None),
-           "logprob": entry.get("logprob")}
-    top = entry.get("top_logprobs")
-    out["top_logprobs"] = [{"token": t.get("token"), "bytes": list(t["token"].encode("utf-8")) if type(t.get("token")) is str else None,
-                            "logprob": t.get("logprob")} for t in top if type(t) is dict] if type(top) is list else []
-    return out
 
 
 class ResponsesToChat:
@@ -114,7 +102,7 @@ class ResponsesToChat:
             if lp and type(lp) is not list:
                 raise StreamError(self._frames, f"$.logprobs: expected a list of token logprobs, found {describe(lp)}")
             out.append(self._chunk({"content": event.get("delta", "")},
-                                   logprobs={"content": [_chat_logprob(e) for e in lp], "refusal": None} if lp else None, out=out))
+                                   logprobs={"content": [chat_event_logprob(e) for e in lp], "refusal": None} if lp else None, out=out))
         elif etype == "response.refusal.delta":
             self._parts_sent.add(self._part_key(event))
             out.append(self._chunk({"content": None, "refusal": event.get("delta", "")} if not self._role_sent
