@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from ..mapping import Loss, MappingError, Problem, detect, translate
+from ..mapping.api_error import error_body, error_event
 from ..mapping.errors import describe
 from ..server.losses import LOSSES_HEADER, header_value
 from ..streams import StreamError, atranslate_sse, translate_sse
@@ -102,10 +103,6 @@ class _Reply:
     status: int
     headers: _Pairs
     body: bytes
-
-
-def _error(message: str, type: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
 def _dumps(body: Any) -> bytes:
@@ -184,7 +181,7 @@ class _Bridge:
         try:
             request = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            return self._refuse(_error(f"the request body is not valid JSON ({exc})", "invalid_request_error", code="invalid_json"))
+            return self._refuse(error_body(f"the request body is not valid JSON ({exc})", "invalid_request_error", code="invalid_json"))
         try:
             kind = detect(request)
             if kind != _REQUEST_KIND[self.client_api]:
@@ -193,7 +190,7 @@ class _Bridge:
             translation = translate(request, self.upstream_api)
         except MappingError as exc:
             where = exc.problems[0].path if exc.problems else "$"
-            return self._refuse(_error(f"migrator cannot translate this request for the {self.upstream_api} API: {exc}",
+            return self._refuse(error_body(f"migrator cannot translate this request for the {self.upstream_api} API: {exc}",
                                        "invalid_request_error", param=where, code="untranslatable_request"))
         usage = request.get("stream_options")
         return _Exchange(
@@ -242,18 +239,18 @@ class _Bridge:
         except (ValueError, UnicodeDecodeError):
             result = None
         if type(result) is not dict:
-            return 502, _dumps(_error(f"the {self.upstream_api} upstream answered {status} with a body that is not a JSON object",
+            return 502, _dumps(error_body(f"the {self.upstream_api} upstream answered {status} with a body that is not a JSON object",
                                       "server_error", code="bad_upstream_answer")), False
         if ex.stream:
             if type(result.get("error")) is dict:
                 return 502, _dumps(result), True
-            return 502, _dumps(_error(f"the {self.upstream_api} upstream answered a streaming request with a JSON body, "
+            return 502, _dumps(error_body(f"the {self.upstream_api} upstream answered a streaming request with a JSON body, "
                                       "not an event stream", "server_error", code="bad_upstream_answer")), False
         try:
             translation = translate(result, ex.to, request=ex.request if ex.to == "responses" else None)
         except MappingError as exc:
             where = exc.problems[0].path if exc.problems else "$"
-            return 502, _dumps(_error(f"migrator cannot translate the {self.upstream_api} upstream's answer: {exc}",
+            return 502, _dumps(error_body(f"migrator cannot translate the {self.upstream_api} upstream's answer: {exc}",
                                       "server_error", param=where, code="untranslatable_response")), False
         losses.extend(translation.losses)
         failed = translation.target == "error"  # a failed Response, or an error body sent with a 2xx
@@ -274,7 +271,7 @@ class _Bridge:
             text = body.decode("utf-8", "replace").strip()
             message = text[:2000] if text else f"the {self.upstream_api} upstream answered {status}"
         kind = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-        return _error(message, kind)
+        return error_body(message, kind)
 
     def _refuse(self, body: dict[str, Any]) -> _Reply:
         """A 400 for a request that is never sent upstream."""
@@ -290,9 +287,8 @@ class _Bridge:
         """The error frame that ends a stream migrator could not translate to the end."""
         message = f"migrator cannot translate the {self.upstream_api} upstream's stream: {exc}"
         if ex.to == "chat":
-            return encode_chat(_error(message, "server_error", code="untranslatable_stream"))
-        return encode_responses({"type": "error", "code": "untranslatable_stream", "message": message, "param": None,
-                                 "sequence_number": emitted})
+            return encode_chat(error_body(message, "server_error", code="untranslatable_stream"))
+        return encode_responses(error_event(message, "untranslatable_stream", emitted))
 
     def translate_stream(self, ex: _Exchange, chunks: Iterable[bytes]) -> Generator[bytes, None, None]:
         out = cast(Generator[bytes, None, None], translate_sse(chunks, ex.to, request=ex.request, include_usage=ex.include_usage))

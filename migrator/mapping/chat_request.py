@@ -6,7 +6,8 @@ from typing import Any
 
 from . import tools as T
 from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input
-from .context import Context, Handler, dispatch, fc_id, lead, mint, position
+from .context import Context, Handler, dispatch, lead, position
+from .ids import ctc_id, fc_id, mint
 from .rules import TABLES, VALUES
 
 _REQUEST = TABLES["chat.request"]
@@ -249,7 +250,7 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
             ctx.carry(call, _CALL_CUSTOM, cp, None)
             ctx.carry(custom, _CALL_CUSTOM, f"{cp}.custom", None, at="custom")
             ctx.custom_calls.add(call_id)
-            items.append({"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id, "name": name, "input": data})
+            items.append({"type": "custom_tool_call", "id": ctc_id(call_id), "call_id": call_id, "name": name, "input": data})
         else:
             ctx.problem(f"{cp}.type", "function or custom", ctype)
 

@@ -6,20 +6,21 @@ import time
 import uuid
 from typing import Any
 
-from .context import Context, fc_id, mint, usable_time
-from .rules import TABLES, VALUES
+from .context import Context, usable_time
+from .finish import response_status
+from .ids import ctc_id, fc_id, output_id, response_id_of
+from .logprobs import check_logprobs, part_logprob
+from .rules import TABLES
 from .shapes import complete_response
 from .usage import chat_usage_to_responses
 
 _COMPLETION = TABLES["chat.completion"]
 _CHOICE = TABLES["chat.choice"]
 _MESSAGE = TABLES["chat.completion_message"]
-_FINISH = VALUES["finish_reason"]
 _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 _ANNOTATION = TABLES["chat.annotation"]
 _MODERATION = TABLES["chat.moderation"]
 _MODERATION_SIDE = TABLES["chat.moderation.side"]
-_LOGPROB = TABLES["chat.logprob"]
 #: What a ChatCompletion says of itself that its Response carries as it is.
 _KNOWN = ("service_tier", "metadata")
 
@@ -40,7 +41,7 @@ def response_skeleton(response_id: str, created_at: float, model: str, echo: dic
 def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[str, Any] | None = None) -> dict[str, Any]:
     ctx.carry(body, _COMPLETION, "$", None)
     chat_id = body.get("id")
-    response_id = mint("resp_", f"resp:{chat_id}") if type(chat_id) is str else "resp_" + uuid.uuid4().hex
+    response_id = response_id_of(chat_id) if type(chat_id) is str else "resp_" + uuid.uuid4().hex
     created = body.get("created")
     if created is not None and not usable_time(created):
         ctx.problem("$.created", "a Unix time in seconds (an integer)", created)
@@ -58,7 +59,7 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
     other = _CHOICE["index"]  # its kind and reason describe the choices a Response cannot hold
     for i in range(1, len(choices)):
         ctx.loss(f"$.choices[{i}]", "choices", other.kind, other.reason)
-    status, reason = "completed", None
+    status, details = "completed", None
     if choices:
         choice = choices[0]
         if type(choice) is not dict:
@@ -68,23 +69,18 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
         if type(choice.get("logprobs")) is dict:
             ctx.carry(choice["logprobs"], _CHOICE, "$.choices[0].logprobs", None, at="logprobs")
             if type(choice["logprobs"].get("content")) is list:
-                check_logprobs(choice["logprobs"]["content"], "$.choices[0].logprobs.content", ctx)
+                check_logprobs(choice["logprobs"]["content"], "$.choices[0].logprobs.content", "chat", ctx)
         finish = choice.get("finish_reason")
         if finish is None and "finish_reason" in choice:
             ctx.loss("$.choices[0].finish_reason", "finish_reason", "approximated",
                      "a null finish_reason says nothing of how the answer ended; it is read as completed")
         if finish is not None:
-            status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
             message = choice.get("message")
-            if finish == "stop" and type(message) is dict and message.get("tool_calls"):
-                rule = _FINISH["stop"]
-                ctx.loss("$.choices[0].finish_reason", "finish_reason", rule.kind, rule.reason)
-            if status == "incomplete":
-                reason = "max_output_tokens" if finish == "length" else finish
+            status, details = response_status(finish, type(message) is dict and bool(message.get("tool_calls")), ctx)
         out["output"] = _output(choice, response_id, status, ctx)
     out["status"] = status
-    if reason is not None:
-        out["incomplete_details"] = {"reason": reason}
+    if details is not None:
+        out["incomplete_details"] = details
     usage = chat_usage_to_responses(body.get("usage"), "$.usage", ctx)
     if usage is not None:
         out["usage"] = usage
@@ -101,7 +97,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
     items: list[dict[str, Any]] = []
     reasoning = msg.get("reasoning_content") or msg.get("reasoning")
     if type(reasoning) is str and reasoning:
-        items.append({"type": "reasoning", "id": mint("rs_", f"{response_id}:reasoning"), "summary": [],
+        items.append({"type": "reasoning", "id": output_id("rs_", response_id, "reasoning"), "summary": [],
                       "content": [{"type": "reasoning_text", "text": reasoning}]})
     content = msg.get("content")
     refusal = msg.get("refusal")
@@ -122,7 +118,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
     has_calls = type(calls) is list and bool(calls)
     if parts and (content or refusal is not None or not has_calls):  # "" beside tool calls is no message, as in streams
         # A truncation cuts the last item: the text only when no call follows it.
-        items.append({"type": "message", "id": mint("msg_", f"{response_id}:message"),
+        items.append({"type": "message", "id": output_id("msg_", response_id, "message"),
                       "status": "incomplete" if status == "incomplete" and not has_calls else "completed",
                       "role": "assistant", "content": parts})
     call_status = "incomplete" if status == "incomplete" else "completed"
@@ -134,7 +130,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
     legacy = msg.get("function_call")
     if type(legacy) is dict:
         ctx.carry(legacy, _TOOL_CALL, f"{p}.function_call", None, at="function")
-        call_id = mint("call_", f"{response_id}:function_call")
+        call_id = output_id("call_", response_id, "function_call")
         items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
                       "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": call_status})
     return items
@@ -155,7 +151,7 @@ def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | N
             return None
         custom = call.get("custom") or {}
         ctx.carry(custom, _TOOL_CALL, f"{path}.custom", None, at="custom")
-        return {"type": "custom_tool_call", "id": "ctc_" + fc_id(call_id)[3:], "call_id": call_id,
+        return {"type": "custom_tool_call", "id": ctc_id(call_id), "call_id": call_id,
                 "name": custom.get("name", ""), "input": custom.get("input", "")}
     fn = call.get("function")
     if type(fn) is not dict:
@@ -183,36 +179,6 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
         ctx.carry(cite, _ANNOTATION, f"{path}[{i}].url_citation", None, at="url_citation")
         out.append({"type": "url_citation", "url": cite.get("url"), "title": cite.get("title"),
                     "start_index": cite.get("start_index"), "end_index": cite.get("end_index")})
-    return out
-
-
-def check_logprobs(entries: list[Any], path: str, ctx: Context) -> None:
-    """Every token logprob (and each of its top alternatives) is an object of the declared field types."""
-    for i, lp in enumerate(entries):
-        p = f"{path}[{i}]"
-        if type(lp) is not dict:
-            ctx.problem(p, "a token logprob object", lp)
-            continue
-        ctx.carry(lp, _LOGPROB, p, None)
-        top = lp.get("top_logprobs")
-        if type(top) is list:
-            for j, alt in enumerate(top):
-                if type(alt) is not dict:
-                    ctx.problem(f"{p}.top_logprobs[{j}]", "a token logprob object", alt)
-                else:
-                    ctx.carry(alt, _LOGPROB, f"{p}.top_logprobs[{j}]", None)
-
-
-def part_logprob(lp: Any, nested: bool = False) -> Any:
-    """Chat allows ``bytes: null``; Responses requires the list, so the token's UTF-8 bytes are written."""
-    if type(lp) is not dict:
-        return lp
-    out = dict(lp)
-    if out.get("bytes") is None and type(out.get("token")) is str:
-        out["bytes"] = list(out["token"].encode("utf-8"))
-    if not nested:
-        top = out.get("top_logprobs")
-        out["top_logprobs"] = [part_logprob(t, nested=True) for t in top] if type(top) is list else []
     return out
 
 

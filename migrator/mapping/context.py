@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Callable
@@ -50,32 +49,6 @@ def position(seq: list[Any], obj: Any) -> int:
 def usable_time(value: Any) -> bool:
     """A Unix time that converts to int and float: not a bool, NaN, an infinity or an integer beyond floats."""
     return (type(value) is int and -(2**53) < value < 2**53) or (type(value) is float and math.isfinite(value))
-
-
-def seed_of(value: Any) -> str:
-    """A deterministic seed for an id minted from a whole body (``repr``, unless the body is too deep or
-    holds an integer too long to print: then its JSON shape, bounded)."""
-    try:
-        return repr(value)
-    except (RecursionError, ValueError):
-        return describe(value)
-
-
-def mint(prefix: str, seed: str) -> str:
-    """A prefixed id derived from what the item carries.
-
-    Deterministic on purpose: translating the same history twice yields the
-    same item ids, so a growing conversation keeps a stable prefix (prompt
-    caching) and fixtures stay comparable.
-    """
-    return prefix + hashlib.blake2b(seed.encode("utf-8", "surrogatepass"), digest_size=24).hexdigest()
-
-
-def fc_id(call_id: str) -> str:
-    """The function_call item id for a call id: readable and stable when the call id is plain."""
-    if call_id.isascii() and call_id.isidentifier():
-        return "fc_" + call_id
-    return mint("fc_", call_id)
 
 
 def lead(out: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

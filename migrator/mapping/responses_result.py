@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .context import Context, mint, seed_of, usable_time
+from .api_error import failure_body
+from .context import Context, usable_time
+from .finish import finish_reason
+from .ids import completion_id_of, mint, seed_of
+from .logprobs import chat_logprob, check_logprobs
 from .rules import DROP, TABLES, VALUES
 from .shapes import complete_completion
 from .usage import responses_usage_to_chat
@@ -15,23 +19,12 @@ _OUT_MESSAGE = TABLES["response.output.message"]
 _OUT_TEXT = TABLES["response.output_text"]
 _OUT_CALL = TABLES["response.output.function_call"]
 _OUTPUT_TYPES = VALUES["output_types"]
-_STATUS = VALUES["status"]
-_INCOMPLETE = VALUES["incomplete_reason"]
 _ANNOTATIONS = VALUES["annotation_types"]
 _SERVICE_TIER = VALUES["service_tier"]
-_INCOMPLETE_DETAILS = TABLES["response.incomplete_details"]
 _ERROR = TABLES["response.error"]
 _ANNOTATION = TABLES["response.annotation"]
-_LOGPROB = TABLES["response.logprob"]
 _MODERATION = TABLES["response.moderation"]
 _MODERATION_SIDE = TABLES["response.moderation.side"]
-
-
-def error_body(error: Any) -> dict[str, Any]:
-    """OpenAI's error shape, which both endpoints share and the SDK raises on."""
-    err = error if type(error) is dict else {}
-    return {"error": {"message": err.get("message") or "the response failed", "type": err.get("type") or "server_error",
-                      "param": err.get("param"), "code": err.get("code") or "server_error"}}
 
 
 def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -41,7 +34,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
         error = body.get("error")
         if type(error) is dict:
             ctx.carry(error, _ERROR, "$.error", None)
-        return error_body(error)
+        return failure_body(error)
     if status in ("cancelled", "in_progress", "queued"):
         ctx.problem("$.status", "completed or incomplete (a finished response; fetch it again with GET /v1/responses/{id} once it is done)", status)
         return {}
@@ -99,10 +92,10 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
         message["annotations"] = annotations
     if calls:
         message["tool_calls"] = calls
-    choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": _finish(body, status, bool(calls), ctx),
+    choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": finish_reason(status, body.get("incomplete_details"), bool(calls), ctx),
                               "logprobs": {"content": logprobs, "refusal": None} if logprobs else None}
     out: dict[str, Any] = {
-        "id": mint("chatcmpl-", f"chat:{response_id}") if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
+        "id": completion_id_of(response_id) if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
         "object": "chat.completion",
         "created": int(created) if isinstance(created, (int, float)) else int(time.time()),
         "model": model if type(model) is str else "unknown",
@@ -119,20 +112,6 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     if body.get("moderation") is not None:
         out["moderation"] = _moderation(body["moderation"], ctx)
     return complete_completion(out)
-
-
-def _finish(body: dict[str, Any], status: str, called: bool, ctx: Context) -> str:
-    if status == "completed":
-        done = _STATUS["completed"].to or "stop"
-        return "tool_calls" if called else done
-    details = body.get("incomplete_details")
-    if type(details) is dict:
-        ctx.carry(details, _INCOMPLETE_DETAILS, "$.incomplete_details", None)
-    reason = details.get("reason") if type(details) is dict else None
-    if reason is None:
-        ctx.loss("$.incomplete_details", "incomplete_details", "approximated", "an incomplete response with no reason is reported as length")
-        return "length"
-    return ctx.value(_INCOMPLETE, reason, "$.incomplete_details.reason", "incomplete_details") or "length"
 
 
 def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
@@ -154,18 +133,8 @@ def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
                 _annotation(ann, f"{p}.annotations[{k}]", offset, annotations, ctx)
         lp = part.get("logprobs")
         if type(lp) is list:
-            for k, entry in enumerate(lp):
-                if type(entry) is not dict:
-                    ctx.problem(f"{p}.logprobs[{k}]", "a token logprob object", entry)
-                    continue
-                ctx.carry(entry, _LOGPROB, f"{p}.logprobs[{k}]", None)
-                top = entry.get("top_logprobs")
-                for t, alt in enumerate(top if type(top) is list else ()):
-                    if type(alt) is not dict:
-                        ctx.problem(f"{p}.logprobs[{k}].top_logprobs[{t}]", "a token logprob object", alt)
-                    else:
-                        ctx.carry(alt, _LOGPROB, f"{p}.logprobs[{k}].top_logprobs[{t}]", None)
-                logprobs.append({key: entry[key] for key in ("token", "bytes", "logprob", "top_logprobs") if key in entry})
+            check_logprobs(lp, f"{p}.logprobs", "responses", ctx)
+            logprobs.extend(chat_logprob(entry) for entry in lp if type(entry) is dict)
         texts.append(text)
         return offset + len(text)
     if ptype == "refusal":

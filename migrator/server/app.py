@@ -32,6 +32,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ..mapping import Dialect, MappingError, Translation, translate
+from ..mapping.api_error import error_body, error_event
 from ..mapping.json_text import loads as json_loads
 from ..mapping.rules import TABLES
 from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frame_batches
@@ -41,7 +42,7 @@ from .items import normalize_input
 from .logs import AccessLog, AccessRecord
 from .losses import LOSSES_HEADER, header_value, strict_message
 from .store import ResponseStore, owner_of
-from .upstream import AnsweredJSON, Backend, UpstreamError, error_json
+from .upstream import AnsweredJSON, Backend, UpstreamError
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 _OPENING = frozenset({"response.created", "response.in_progress"})
@@ -79,7 +80,7 @@ class HTTPError(Exception):
     def __init__(self, status: int, message: str, type_: str = "invalid_request_error", code: str | None = None,
                  param: str | None = None) -> None:
         self.status = status
-        self.body = error_json(message, type_, code, param)
+        self.body = error_body(message, type_, code, param)
         super().__init__(message)
 
 
@@ -250,15 +251,15 @@ class Server:
         status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
         where = f"({request.method} {request.url.path})"
         if status == 404:
-            body = error_json(f"Invalid URL {where}", "invalid_request_error", "unknown_url")
+            body = error_body(f"Invalid URL {where}", "invalid_request_error", "unknown_url")
         elif status == 405:
-            body = error_json(f"Invalid method for URL {where}", "invalid_request_error", "method_not_allowed")
+            body = error_body(f"Invalid method for URL {where}", "invalid_request_error", "method_not_allowed")
         else:
-            body = error_json(str(getattr(exc, "detail", "")) or f"HTTP {status}", "invalid_request_error")
+            body = error_body(str(getattr(exc, "detail", "")) or f"HTTP {status}", "invalid_request_error")
         return self._logged_error(request, status, body)
 
     async def _internal_error(self, request: Request, exc: Exception) -> Response:
-        return self._logged_error(request, 500, error_json(_INTERNAL, "server_error", "internal_error"))
+        return self._logged_error(request, 500, error_body(_INTERNAL, "server_error", "internal_error"))
 
     def _logged_error(self, request: Request, status: int, body: dict[str, Any]) -> Response:
         request_id = request.headers.get("x-request-id") or "req_" + uuid.uuid4().hex
@@ -287,12 +288,12 @@ class Server:
             if not hmac.compare_digest(token.encode(), state.api_key.encode()):
                 record.status = 401
                 state.log.write(record)
-                return _error(401, error_json("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
+                return _error(401, error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
                               request_id)
         if state.active >= state.limits.max_concurrency:
             record.status = 429
             state.log.write(record)
-            return _error(429, error_json("the server is at its concurrency limit; retry shortly", "rate_limit_error",
+            return _error(429, error_body("the server is at its concurrency limit; retry shortly", "rate_limit_error",
                                           "server_busy"), request_id)
         state.active += 1
         streaming = False
@@ -313,7 +314,7 @@ class Server:
             response = Response(status_code=499)
         except Exception:  # the last resort: an OpenAI-shaped 500, logged, no traceback to the client
             _log_exception(f"handling {request.method} {request.url.path} ({request_id})")
-            response = _error(500, error_json(_INTERNAL, "server_error", "internal_error"), request_id)
+            response = _error(500, error_body(_INTERNAL, "server_error", "internal_error"), request_id)
         finally:
             if not streaming:
                 state.active -= 1
@@ -435,7 +436,7 @@ class Server:
         try:
             t = translate(body, to, request=request)
         except MappingError as exc:
-            raise UpstreamError(502, error_json(f"the upstream's answer cannot be translated: {exc}", "upstream_error")) from None
+            raise UpstreamError(502, error_body(f"the upstream's answer cannot be translated: {exc}", "upstream_error")) from None
         record.add_losses(t.losses)
         if t.target == "error":
             raise UpstreamError(502, t.body)
@@ -485,11 +486,11 @@ class Server:
         else:
             error = answer.get("error") if type(answer) is dict else None
             said = error.get("message") if type(error) is dict else None
-            raise UpstreamError(502, error_json(
+            raise UpstreamError(502, error_body(
                 f"{record.note}, and the JSON is not a whole answer" + (f": {said}" if isinstance(said, str) else ""),
                 "upstream_error", "upstream_not_sse"))
         if any(type(item) is not dict or item.get("type") not in ("message", "function_call") for item in response["output"]):
-            raise UpstreamError(502, error_json(f"{record.note}; its output holds items migrator cannot replay as a stream",
+            raise UpstreamError(502, error_body(f"{record.note}; its output holds items migrator cannot replay as a stream",
                                                 "upstream_error", "upstream_not_sse"))
         return self._replay(response, chat_usage)
 
@@ -624,7 +625,7 @@ class Server:
                 yield encoder.encode({**last, "choices": [], "usage": usage})
             yield encoder.close()
         except (UpstreamError, StreamError) as exc:
-            yield encoder.encode(exc.body if isinstance(exc, UpstreamError) else error_json(str(exc)))
+            yield encoder.encode(exc.body if isinstance(exc, UpstreamError) else error_body(str(exc)))
         finally:
             record.tokens = _tokens(usage)
             record.finish()
@@ -705,16 +706,15 @@ class Server:
                 if isinstance(exc, UpstreamError):
                     failure = exc
                 elif isinstance(exc, (StreamError, MappingError)):
-                    failure = UpstreamError(502, error_json(f"the upstream's stream cannot be translated: {exc}"))
+                    failure = UpstreamError(502, error_body(f"the upstream's stream cannot be translated: {exc}"))
                 else:
                     _log_exception(f"streaming {record.path} ({record.request_id})")
-                    failure = UpstreamError(500, error_json(_INTERNAL, "server_error", "internal_error"))
+                    failure = UpstreamError(500, error_body(_INTERNAL, "server_error", "internal_error"))
                 message = failure.body["error"]["message"]
                 if translator.to == "chat":
                     yield encoder.encode(failure.body)
                 else:
-                    yield encoder.encode({"type": "error", "code": "server_error", "message": message, "param": None,
-                                          "sequence_number": sent})
+                    yield encoder.encode(error_event(message, "server_error", sent))
             finally:
                 record.add_losses(translator.losses)  # what the answer lost is known once it has ended
                 record.finish()

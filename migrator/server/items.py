@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..mapping.context import mint
+from ..mapping.ids import mint
 
 _OUTPUT_ID_PREFIX = {"function_call_output": "fco_", "custom_tool_call_output": "ctco_", "function_call": "fc_",
                      "custom_tool_call": "ctc_", "reasoning": "rs_", "item_reference": "ref_"}

@@ -44,6 +44,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final, Literal
 
+from migrator.mapping.api_error import error_body
 from migrator.mapping.rules import TABLES
 from migrator.mapping.shapes import complete_response
 from migrator.streams.finished import finished_events
@@ -123,7 +124,7 @@ class OfflineRequestError(ValueError):
 
     def body(self) -> dict[str, Any]:
         """The HTTP error body, shaped as OpenAI's (``{"error": {...}}``)."""
-        return {"error": {"message": self.message, "type": "invalid_request_error", "param": self.param, "code": self.code}}
+        return error_body(self.message, "invalid_request_error", self.code, self.param)
 
 
 def _type_name(value: object) -> str:

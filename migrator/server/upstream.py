@@ -19,15 +19,12 @@ from typing import Any, Protocol
 import aiohttp
 
 from ..mapping import MappingError, json_text
+from ..mapping.api_error import error_body
 
 _JSON = json.JSONEncoder(separators=(",", ":")).encode
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                         "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding"})
-
-
-def error_json(message: str, type_: str = "server_error", code: str | None = None, param: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
 class UpstreamError(Exception):
@@ -106,7 +103,7 @@ def _error_from(status: int, headers: Mapping[str, str], raw: bytes) -> Upstream
         body = None
     if not (isinstance(body, dict) and isinstance(body.get("error"), dict)):
         text = raw.decode("utf-8", "replace")[:500]
-        body = error_json(text or f"upstream answered {status}", "upstream_error", str(status))
+        body = error_body(text or f"upstream answered {status}", "upstream_error", str(status))
     return UpstreamError(status, body, _retry_after(headers))
 
 
@@ -198,13 +195,13 @@ class HTTPBackend:
         try:
             return json_text.loads(raw)
         except (ValueError, MappingError):
-            raise UpstreamError(502, error_json("the upstream answered with invalid JSON", "upstream_error")) from None
+            raise UpstreamError(502, error_body("the upstream answered with invalid JSON", "upstream_error")) from None
 
     async def send(self, body: dict[str, Any], headers: Mapping[str, str]) -> Answer:
         response, deadline = await self._attempts("POST", self.base_url + self.path, body, headers)
         data = await self._json(response, deadline)
         if not isinstance(data, dict):
-            raise UpstreamError(502, error_json("the upstream answered with a JSON value that is not an object", "upstream_error"))
+            raise UpstreamError(502, error_body("the upstream answered with a JSON value that is not an object", "upstream_error"))
         return Answer(response.status, data, dict(response.headers))
 
     async def stream(self, body: dict[str, Any], headers: Mapping[str, str]) -> AsyncIterator[bytes]:
@@ -227,9 +224,9 @@ class HTTPBackend:
                 yield chunk
             finished = True
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-            raise UpstreamError(504, error_json("the upstream stream stalled", "timeout", "upstream_timeout")) from None
+            raise UpstreamError(504, error_body("the upstream stream stalled", "timeout", "upstream_timeout")) from None
         except aiohttp.ClientError as exc:
-            raise UpstreamError(502, error_json(f"the upstream stream broke: {type(exc).__name__}", "upstream_error")) from None
+            raise UpstreamError(502, error_body(f"the upstream stream broke: {type(exc).__name__}", "upstream_error")) from None
         finally:
             if finished:
                 response.release()  # the connection goes back to the pool
@@ -242,7 +239,7 @@ class HTTPBackend:
         response, deadline = await self._attempts(method, url, None, headers)
         data = await self._json(response, deadline)
         if not isinstance(data, dict):
-            raise UpstreamError(502, error_json("the upstream answered with a JSON value that is not an object", "upstream_error"))
+            raise UpstreamError(502, error_body("the upstream answered with a JSON value that is not an object", "upstream_error"))
         return Answer(response.status, data, dict(response.headers))
 
     async def models(self, headers: Mapping[str, str]) -> dict[str, Any]:
@@ -255,9 +252,9 @@ class HTTPBackend:
 
 
 def _timeout(seconds: float) -> UpstreamError:
-    return UpstreamError(504, error_json(f"the upstream did not answer within {seconds:g} s", "timeout", "upstream_timeout"))
+    return UpstreamError(504, error_body(f"the upstream did not answer within {seconds:g} s", "timeout", "upstream_timeout"))
 
 
 def _unreachable(exc: BaseException) -> UpstreamError:
-    return UpstreamError(502, error_json(f"cannot reach the upstream: {type(exc).__name__}", "upstream_error",
+    return UpstreamError(502, error_body(f"cannot reach the upstream: {type(exc).__name__}", "upstream_error",
                                          "upstream_unreachable"))

@@ -8,8 +8,8 @@ from typing import Any
 
 from ..errors import StreamError
 from ..mapping import json_text
+from ..mapping.api_error import error_event, failure_body
 from ..mapping.errors import Loss, MappingError, describe
-from ..mapping.responses_result import error_body
 from ..mapping.translate import Dialect, check_dialect
 from .chat_to_responses import ChatToResponses
 from .responses_to_chat import ResponsesToChat
@@ -131,8 +131,8 @@ class StreamTranslator:
             self._broken = True
             message = "the upstream stream ended before it finished"
             if self.source == "chat":
-                return [error_body({"message": message, "code": "server_error"})]
-            return [{"type": "error", "code": "server_error", "message": message, "param": None, "sequence_number": self._frames}]
+                return [failure_body({"message": message, "code": "server_error"})]
+            return [error_event(message, "server_error", self._frames)]
         return self._engine.finish()
 
 

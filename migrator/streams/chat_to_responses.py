@@ -15,27 +15,21 @@ import uuid
 from typing import Any
 
 from ..errors import StreamError
-from ..mapping.chat_result import part_logprob, response_skeleton
-from ..mapping.context import Context, fc_id, mint
+from ..mapping.chat_result import response_skeleton
+from ..mapping.context import Context
 from ..mapping.echo import request_echo
 from ..mapping.errors import Loss, describe
-from ..mapping.rules import TABLES, VALUES
+from ..mapping.finish import item_status as finish_status
+from ..mapping.finish import response_status
+from ..mapping.ids import ctc_id, fc_id, output_id, response_id_of
+from ..mapping.logprobs import event_logprob, part_logprob
+from ..mapping.rules import TABLES
 from ..mapping.usage import chat_usage_to_responses
 
-_FINISH = VALUES["finish_reason"]
 _CHOICE = TABLES["chat.choice"]
 _ERROR_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt"})
 
 
-def _event_logprob(entry: Any) -> Any:
-    """Stream events carry logprobs without ``bytes`` (the event type has no such field)."""
-    if type(entry) is not dict:
-        return entry
-    out = {"token": entry.get("token"), "logprob": entry.get("logprob")}
-    top = entry.get("top_logprobs")
-    out["top_logprobs"] = [{"token": t.get("token"), "logprob": t.get("logprob")} for t in top if type(t) is dict] \
-        if type(top) is list else []
-    return out
 
 
 class _Pieces:
@@ -121,7 +115,7 @@ class ChatToResponses:
     def _start(self, chunk: dict[str, Any], out: list[dict[str, Any]]) -> None:
         """The opening events, written from the first chunk: what it says of itself (service_tier) is in them."""
         chunk_id = chunk.get("id")
-        response_id = mint("resp_", f"resp:{chunk_id}") if type(chunk_id) is str and chunk_id else "resp_" + uuid.uuid4().hex
+        response_id = response_id_of(chunk_id) if type(chunk_id) is str and chunk_id else "resp_" + uuid.uuid4().hex
         created = chunk.get("created")
         model = chunk.get("model")
         echo = request_echo(self._echo)
@@ -266,7 +260,7 @@ class ChatToResponses:
             lp = lp if type(lp) is list else []
             text.text.add(content)
             text.logprobs.extend(lp)
-            lp = [_event_logprob(entry) for entry in lp]
+            lp = [event_logprob(entry) for entry in lp]
             self._event(out, {"type": "response.output_text.delta", "item_id": text.item["id"],
                               "output_index": text.index, "content_index": text.text_index,
                               "delta": content, "logprobs": lp})
@@ -307,8 +301,7 @@ class ChatToResponses:
         if self._reasoning is None:
             assert self._response is not None
             n = sum(1 for item in self._output if item.get("type") == "reasoning")
-            seed = f"{self._response['id']}:reasoning" + (f":{n}" if n else "")
-            item = {"type": "reasoning", "id": mint("rs_", seed), "summary": []}
+            item = {"type": "reasoning", "id": output_id("rs_", self._response["id"], "reasoning", n), "summary": []}
             index = self._add_item(item, out)
             self._reasoning = {"item": item, "index": index}
             self._event(out, {"type": "response.content_part.added", "item_id": item["id"], "output_index": index,
@@ -342,8 +335,7 @@ class ChatToResponses:
             self._close_calls(out, "completed")
             assert self._response is not None
             n = sum(1 for item in self._output if item.get("type") == "message")
-            seed = f"{self._response['id']}:message" + (f":{n}" if n else "")
-            item = {"id": mint("msg_", seed), "type": "message", "status": "in_progress", "content": [], "role": "assistant"}
+            item = {"id": output_id("msg_", self._response["id"], "message", n), "type": "message", "status": "in_progress", "content": [], "role": "assistant"}
             self._text = _Text(item, self._add_item(item, out))
         return self._text
 
@@ -362,7 +354,7 @@ class ChatToResponses:
                 part["logprobs"] = [part_logprob(entry) for entry in text.logprobs]
             self._event(out, {"type": "response.output_text.done", "item_id": item_id, "output_index": index,
                               "content_index": text.text_index, "text": joined,
-                              "logprobs": [_event_logprob(entry) for entry in text.logprobs]})
+                              "logprobs": [event_logprob(entry) for entry in text.logprobs]})
             parts.append((text.text_index, part))
         if text.refusal_index >= 0:
             joined = text.refusals.value()
@@ -406,9 +398,9 @@ class ChatToResponses:
             self._close_text(out, "completed")
             assert self._response is not None
             if call.call_id is None:  # the legacy function_call has no id; the same seed as the non-stream translation
-                call.call_id = mint("call_", f"{self._response['id']}:" + ("function_call" if index == -1 else str(index)))
+                call.call_id = output_id("call_", self._response["id"], "function_call" if index == -1 else str(index))
             if call.custom:
-                item = {"type": "custom_tool_call", "id": "ctc_" + fc_id(call.call_id)[3:], "call_id": call.call_id,
+                item = {"type": "custom_tool_call", "id": ctc_id(call.call_id), "call_id": call.call_id,
                         "name": call.name, "input": ""}
             else:
                 item = {"type": "function_call", "id": fc_id(call.call_id), "call_id": call.call_id,
@@ -431,7 +423,7 @@ class ChatToResponses:
 
     def _close_all(self, out: list[dict[str, Any]], status: str | None = None) -> None:
         """Close every open item in output_index order (at finish_reason or a failure)."""
-        item_status = status or ("incomplete" if self._finish in ("length", "content_filter") else "completed")
+        item_status = status or finish_status(self._finish)
         if status is None and self._empty_text and not self._calls \
                 and not any(item.get("type") == "message" for item in self._output):
             # The answer was "" and nothing else: a message whose text is empty, as translate() writes it.
@@ -476,13 +468,11 @@ class ChatToResponses:
         # An unknown finish_reason: the stream ended cleanly, so the Response is completed, but that
         # reading is a guess; the loss says so (as translate() does), and strict callers refuse on it.
         ctx = self._ctx
-        status = ctx.value(_FINISH, finish, "$.choices[0].finish_reason", "finish_reason") or "completed"
-        if finish == "stop" and any(call.item is not None for index, call in self._calls.items() if index != -1):  # tool_calls, not legacy
-            rule = _FINISH["stop"]
-            ctx.loss("$.choices[0].finish_reason", "finish_reason", rule.kind, rule.reason)
+        called = any(call.item is not None for index, call in self._calls.items() if index != -1)  # tool_calls, not legacy
+        status, details = response_status(finish, called, ctx)
         response = self._snapshot(status)
-        if status == "incomplete":
-            response["incomplete_details"] = {"reason": "max_output_tokens" if finish == "length" else str(finish)}
+        if details is not None:
+            response["incomplete_details"] = details
         if self._usage is not None:
             response["usage"] = self._usage
         kind = "response.incomplete" if status == "incomplete" else "response.completed"

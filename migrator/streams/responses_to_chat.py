@@ -13,31 +13,20 @@ import time
 from typing import Any
 
 from ..errors import StreamError
-from ..mapping.context import Context, mint
+from ..mapping.api_error import failure_body
+from ..mapping.context import Context
 from ..mapping.errors import Loss, describe
-from ..mapping.responses_result import error_body
+from ..mapping.finish import finish_reason
+from ..mapping.ids import completion_id_of, mint
+from ..mapping.logprobs import chat_event_logprob
 from ..mapping.rules import VALUES
 from ..mapping.shapes import CHUNK, complete_chat_usage
 from ..mapping.usage import responses_usage_to_chat
 
-_INCOMPLETE = VALUES["incomplete_reason"]
 _SERVICE_TIER = VALUES["service_tier"]
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 _CHUNK_DEFAULTS = CHUNK.defaults
 
-
-def _chat_logprob(entry: Any) -> Any:
-    """A stream event's logprob (no ``bytes``) → chat's token logprob, which wants bytes and top_logprobs."""
-    if type(entry) is not dict:
-        return entry
-    token = entry.get("token")
-    raw = entry.get("bytes")
-    out = {"token": token, "bytes": raw if raw is not None else (list(token.encode("utf-8")) if type(token) is str else None),
-           "logprob": entry.get("logprob")}
-    top = entry.get("top_logprobs")
-    out["top_logprobs"] = [{"token": t.get("token"), "bytes": list(t["token"].encode("utf-8")) if type(t.get("token")) is str else None,
-                            "logprob": t.get("logprob")} for t in top if type(t) is dict] if type(top) is list else []
-    return out
 
 
 class ResponsesToChat:
@@ -76,7 +65,7 @@ class ResponsesToChat:
     def _begin(self, response: Any) -> None:
         r = response if type(response) is dict else {}
         rid = r.get("id")
-        self._id = mint("chatcmpl-", f"chat:{rid}") if type(rid) is str else mint("chatcmpl-", f"stream:{time.time_ns()}")
+        self._id = completion_id_of(rid) if type(rid) is str else mint("chatcmpl-", f"stream:{time.time_ns()}")
         created = r.get("created_at")
         self._created = int(created) if isinstance(created, (int, float)) else int(time.time())
         model = r.get("model")
@@ -113,7 +102,7 @@ class ResponsesToChat:
             if lp and type(lp) is not list:
                 raise StreamError(self._frames, f"$.logprobs: expected a list of token logprobs, found {describe(lp)}")
             out.append(self._chunk({"content": event.get("delta", "")},
-                                   logprobs={"content": [_chat_logprob(e) for e in lp], "refusal": None} if lp else None, out=out))
+                                   logprobs={"content": [chat_event_logprob(e) for e in lp], "refusal": None} if lp else None, out=out))
         elif etype == "response.refusal.delta":
             self._parts_sent.add(self._part_key(event))
             out.append(self._chunk({"content": None, "refusal": event.get("delta", "")} if not self._role_sent
@@ -215,13 +204,9 @@ class ResponsesToChat:
             self._error(r.get("error"), out)
             return
         self.done = True
-        if etype == "response.incomplete":
-            details = r.get("incomplete_details")
-            reason = details.get("reason") if type(details) is dict else None
-            rule = _INCOMPLETE.get(reason) if type(reason) is str else None
-            finish = rule.to if rule is not None and rule.to else "length"
-        else:
-            finish = "tool_calls" if self._calls else "stop"
+        # A throwaway context: this stream keeps no loss report for what the ending approximates.
+        status = "incomplete" if etype == "response.incomplete" else "completed"
+        finish = finish_reason(status, r.get("incomplete_details"), bool(self._calls), Context())
         out.append(self._chunk({}, finish))
         if self.include_usage:
             usage = responses_usage_to_chat(r.get("usage"), "$.usage", Context())
@@ -232,4 +217,4 @@ class ResponsesToChat:
     def _error(self, error: Any, out: list[dict[str, Any]]) -> None:
         self.done = True
         self.failed = True
-        out.append(error_body(error))
+        out.append(failure_body(error))
