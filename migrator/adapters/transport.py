@@ -22,12 +22,12 @@ import functools
 import json
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ..mapping import Loss, MappingError, Problem, detect, translate
+from ..mapping import Dialect, Loss, MappingError, Problem, detect, translate
 from ..mapping.api_error import error_body, error_event
 from ..mapping.errors import describe
 from ..server.losses import LOSSES_HEADER, header_value
@@ -50,7 +50,7 @@ __all__ = [
     "MigratorTransport", "UpstreamAPI",
 ]
 
-UpstreamAPI = Literal["chat", "responses"]
+UpstreamAPI = Dialect  # the dialect the upstream speaks (kept under this name for existing imports)
 LossCallback = Callable[[list[Loss]], None]
 
 _ENDPOINT = {"chat": "/chat/completions", "responses": "/responses"}

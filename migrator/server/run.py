@@ -6,10 +6,11 @@ import os
 import socket
 import sqlite3
 import sys
-from typing import IO, Literal
+from typing import IO
 
 from pydantic import BaseModel, Field, field_validator
 
+from ..mapping import Dialect
 from .app import Limits, ServerState, create_app
 from .logs import AccessLog
 from .store import ResponseStore, StoreLimits
@@ -22,7 +23,7 @@ class ServeConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     upstream: str | None = None
-    upstream_api: Literal["chat", "responses"] = "chat"
+    upstream_api: Dialect = "chat"
     upstream_key_env: str | None = None
     upstream_timeout: float = Field(600.0, gt=0)
     retries: int = Field(2, ge=0, le=10)
