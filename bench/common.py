@@ -152,6 +152,30 @@ class Check:
     summary: str
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def raised(self) -> bool:
+        """The contender raised instead of answering: it is reported, not timed."""
+        return self.summary.startswith("raised ")
+
+
+def run_check(check: Callable[..., Check], *args: Any) -> Check:
+    """``check(*args)``, or a failed Check naming what it raised."""
+    try:
+        return check(*args)
+    except Exception as exc:  # report and carry on
+        return Check(False, f"raised {type(exc).__name__}: {exc}")
+
+
+def print_check(key: str, check: Check, note: str = "") -> None:
+    print(f"  check {'ok  ' if check.ok else 'BAD '}{key:9} {check.summary}{note}")
+    for p in check.problems[:4]:
+        print(f"             ! {p}")
+
+
+def print_skipped(skipped: Sequence[Skipped]) -> None:
+    for s in skipped:
+        print(f"  SKIP {s.key}: {s.reason}")
+
 
 # --------------------------------------------------------------------------- #
 # Targets and reports

@@ -43,8 +43,11 @@ from common import (
     get,
     migrator_version,
     percentile,
+    print_check,
+    print_skipped,
     print_targets,
     ratio,
+    run_check,
 )
 from common import package_version as _version
 
@@ -520,22 +523,15 @@ def run_scenario(
 ) -> tuple[Scenario, dict[str, Stats]]:
     """Check, then time, one direction; print what was found on the way."""
     print(f"\n== {name}: {what}")
-    for s in skipped:
-        print(f"  SKIP {s.key}: {s.reason}")
+    print_skipped(skipped)
     checks: dict[str, Check] = {}
     mutators: list[str] = []
     for c in contenders:
-        try:
-            checks[c.key] = c.check(c.fn(json_copy(pristine)))
-        except Exception as exc:  # report and carry on
-            checks[c.key] = Check(False, f"raised {type(exc).__name__}: {exc}", [])
+        checks[c.key] = run_check(lambda c, body: c.check(c.fn(body)), c, json_copy(pristine))
         if mutates(c.fn, pristine):
             mutators.append(c.key)
-        mark = "ok  " if checks[c.key].ok else "BAD "
-        print(f"  check {mark}{c.key:9} {checks[c.key].summary}")
-        for p in checks[c.key].problems[:4]:
-            print(f"             ! {p}")
-    runnable = [c for c in contenders if "raised" not in checks[c.key].summary]
+        print_check(c.key, checks[c.key])
+    runnable = [c for c in contenders if not checks[c.key].raised]
     fresh = args.fresh == "always" or (args.fresh == "auto" and bool(mutators))
     if mutators:
         print(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import json
 import statistics
@@ -40,7 +41,10 @@ from common import (
     get,
     migrator_version,
     percentile,
+    print_check,
+    print_skipped,
     ratio,
+    run_check,
     sse_events,
 )
 from common import package_version as _version
@@ -318,6 +322,15 @@ def litellm_events(chunks: Iterable[Any]) -> Any:
     )
 
 
+def _timed(events: Callable[[Any], Iterable[Any]], inp: Any) -> Timed:
+    """Translate a whole stream (the translator made inside the timed region) and consume every event."""
+    n = 0
+    t0 = time.perf_counter_ns()
+    for _ in events(inp):
+        n += 1
+    return time.perf_counter_ns() - t0, n
+
+
 def contenders() -> tuple[list[Contender], list[Skipped]]:
     out: list[Contender] = []
     skipped: list[Skipped] = []
@@ -326,46 +339,32 @@ def contenders() -> tuple[list[Contender], list[Skipped]]:
     from migrator.streams import translate_sse, translate_stream
 
     version = migrator_version()
-
-    def mig_timed(frames: list[dict[str, Any]]) -> Timed:
-        n = 0
-        t0 = clock()
-        for _ in translate_stream(frames, to="responses"):
-            n += 1
-        return clock() - t0, n
-
+    to_responses = functools.partial(translate_stream, to="responses")
+    sse_to_responses = functools.partial(translate_sse, to="responses")
     out.append(
         Contender(
             "migrator",
             'for e in migrator.streams.translate_stream(frames, to="responses")  (dicts in, dicts out)',
             lambda s: s.frames,
-            mig_timed,
-            lambda f: list(translate_stream(f, to="responses")),
+            functools.partial(_timed, to_responses),
+            lambda f: list(to_responses(f)),
             version,
         )
     )
-
-    def sse_timed(chunks: list[bytes]) -> Timed:
-        n = 0
-        t0 = clock()
-        for _ in translate_sse(chunks, to="responses"):
-            n += 1
-        return clock() - t0, n
-
     out.append(
         Contender(
             "mig-sse",
             'for b in migrator.streams.translate_sse(sse_chunks, to="responses")  '
             "(SSE bytes in: parse + json.loads; SSE bytes out: json.dumps)",
             lambda s: sse_bytes(s.frames),
-            sse_timed,
-            lambda c: sse_events(b"".join(translate_sse(c, to="responses"))),
+            functools.partial(_timed, sse_to_responses),
+            lambda c: sse_events(b"".join(sse_to_responses(c))),
             version,
         )
     )
 
     def json_input(stream: Stream) -> tuple[list[bytes], list[dict[str, Any]]]:
-        return sse_bytes(stream.frames), list(translate_stream(stream.frames, to="responses"))
+        return sse_bytes(stream.frames), list(to_responses(stream.frames))
 
     def json_timed(inp: tuple[list[bytes], list[dict[str, Any]]]) -> Timed:
         chunks, events = inp
@@ -456,20 +455,13 @@ def contenders() -> tuple[list[Contender], list[Skipped]]:
         def litellm_input(stream: Stream) -> list[Any]:
             return [ModelResponseStream(**json.loads(json.dumps(f))) for f in stream.frames]
 
-        def litellm_timed(objs: list[Any]) -> Timed:
-            n = 0
-            t0 = clock()
-            for _ in litellm_events(objs):
-                n += 1
-            return clock() - t0, n
-
         out.append(
             Contender(
                 "litellm",
                 "for e in LiteLLMCompletionStreamingIterator(model, <fake CustomStreamWrapper over "
                 'ModelResponseStream chunks>, request_input, responses_api_request={}, custom_llm_provider="openai")',
                 litellm_input,
-                litellm_timed,
+                functools.partial(_timed, litellm_events),
                 lambda o: list(litellm_events(o)),
                 _version("litellm"),
             )
@@ -554,8 +546,7 @@ def run_scenario(
     stream: Stream, what: str, cs: list[Contender], skipped: list[Skipped], rounds: int, warmup: int, keep_gc: bool
 ) -> tuple[Scenario, dict[str, Stats]]:
     print(f"\n== stream: {stream.name} ({stream.chunks:,} chunks): {what}")
-    for s in skipped:
-        print(f"  SKIP {s.key}: {s.reason}")
+    print_skipped(skipped)
     inputs: dict[str, Any] = {}
     checks: dict[str, Check] = {}
     fresh: dict[str, bool] = {}
@@ -567,19 +558,10 @@ def run_scenario(
             fresh[c.key] = False
             continue
         before = _fingerprint(inputs[c.key])
-        try:
-            checks[c.key] = check_events(stream, c.collect(inputs[c.key]))
-        except Exception as exc:  # report and drop
-            checks[c.key] = Check(False, f"raised {type(exc).__name__}: {exc}")
+        checks[c.key] = run_check(lambda c, inp: check_events(stream, c.collect(inp)), c, inputs[c.key])
         fresh[c.key] = _fingerprint(inputs[c.key]) != before
-        mark = "ok  " if checks[c.key].ok else "BAD "
-        print(
-            f"  check {mark}{c.key:9} {checks[c.key].summary}"
-            + ("  [mutates its input: fresh copy per run]" if fresh[c.key] else "")
-        )
-        for p in checks[c.key].problems[:4]:
-            print(f"             ! {p}")
-        if not checks[c.key].summary.startswith("raised"):
+        print_check(c.key, checks[c.key], "  [mutates its input: fresh copy per run]" if fresh[c.key] else "")
+        if not checks[c.key].raised:
             runnable.append(c)
     gc.collect()
     gc.freeze()  # the prebuilt inputs stay out of the collections before each sample
