@@ -213,6 +213,13 @@ def print_targets(targets: Sequence[Target], widths: tuple[int, int], spec: str 
         print(f"  {t.status:<4}  {t.name:<{widths[0]}} {t.goal:<{widths[1]}} measured {val}{'' if t.hard else soft}")
 
 
+def add_output_arguments(p: Any, quick: str) -> None:
+    """--json, --quick (``quick`` is its help) and --strict, the same in every bench."""
+    p.add_argument("--json", metavar="PATH", type=Path, help="also write the results as JSON to PATH")
+    p.add_argument("--quick", action="store_true", help=quick)
+    p.add_argument("--strict", action="store_true", help="exit 1 if a hard target fails or is skipped")
+
+
 def finish(targets: Sequence[Target], doc: dict[str, Any], json_path: Path | None, strict: bool) -> int:
     """Write the JSON document if asked; the exit status (1 when ``strict`` and a hard target did not pass)."""
     if json_path:

@@ -34,6 +34,7 @@ from common import (
     Check,
     Skipped,
     Target,
+    add_output_arguments,
     banner,
     child_env,
     environment,
@@ -613,64 +614,19 @@ def evaluate(r2c: Scenario | None, c2r: Scenario | None, imp: ImportTime | None)
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument(
-        "--json",
-        metavar="PATH",
-        type=Path,
-        help="also write the results as JSON to PATH",
-    )
+    add_output_arguments(p, "few samples: a smoke test, not a measurement")
     p.add_argument("--rounds", type=int, default=200, help="interleaved rounds (default 200)")
-    p.add_argument(
-        "--per-round",
-        type=int,
-        default=15,
-        help="timed calls per contender per round (default 15)",
-    )
-    p.add_argument(
-        "--warmup",
-        type=float,
-        default=0.3,
-        help="warmup seconds per contender (default 0.3)",
-    )
-    p.add_argument(
-        "--fresh",
-        choices=("auto", "always", "never"),
-        default="auto",
-        help="fresh input copy per call: auto = only if some contender mutates its input",
-    )
-    p.add_argument(
-        "--keep-gc",
-        action="store_true",
-        help="leave the garbage collector on while timing",
-    )
-    p.add_argument(
-        "--import-runs",
-        type=int,
-        default=11,
-        help="subprocess runs for import time (default 11)",
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="few samples: a smoke test, not a measurement",
-    )
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="exit 1 if a hard target fails or is skipped",
-    )
-    p.add_argument(
-        "--only",
-        choices=("requests", "streams", "serve"),
-        help="run one bench only: requests (translate() of request bodies), streams (bench/streams.py) or "
-        "serve (bench/serve.py: the latency migrator serve adds as a bridge; not part of the default run)",
-    )
-    p.add_argument(
-        "--stream-rounds",
-        type=int,
-        default=25,
-        help="timed runs of each stream per contender in the stream bench (default 25)",
-    )
+    p.add_argument("--per-round", type=int, default=15, help="timed calls per contender per round (default 15)")
+    p.add_argument("--warmup", type=float, default=0.3, help="warmup seconds per contender (default 0.3)")
+    p.add_argument("--fresh", choices=("auto", "always", "never"), default="auto",
+                   help="fresh input copy per call: auto = only if some contender mutates its input")
+    p.add_argument("--keep-gc", action="store_true", help="leave the garbage collector on while timing")
+    p.add_argument("--import-runs", type=int, default=11, help="subprocess runs for import time (default 11)")
+    p.add_argument("--only", choices=("requests", "streams", "serve"),
+                   help="run one bench only: requests (translate() of request bodies), streams (bench/streams.py) or "
+                   "serve (bench/serve.py: the latency migrator serve adds as a bridge; not part of the default run)")
+    p.add_argument("--stream-rounds", type=int, default=25,
+                   help="timed runs of each stream per contender in the stream bench (default 25)")
     serve_options = p.add_argument_group("bridge bench (--only serve)")
     serve.add_arguments(serve_options, prefix="serve-")
     args = p.parse_args(argv)

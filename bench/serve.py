@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import Target, child_env, environment, finish, fmt, percentile, print_targets, sse_events
+from common import Target, add_output_arguments, child_env, environment, finish, fmt, percentile, print_targets, sse_events
 
 MODEL = "migrator-offline"
 SYSTEM = "You are a concise assistant. Answer in one sentence."
@@ -999,9 +999,7 @@ def quick(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--json", metavar="PATH", type=Path, help="also write the results as JSON to PATH")
-    p.add_argument("--quick", action="store_true", help="a smoke test, not a measurement")
-    p.add_argument("--strict", action="store_true", help="exit 1 if a hard target fails or is skipped")
+    add_output_arguments(p, "a smoke test, not a measurement")
     add_arguments(p)
     args = p.parse_args(argv)
     if args.quick:

@@ -24,7 +24,6 @@ import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 # common puts migrator on the path (bench/ is sys.path[0] when this file is run as a script).
@@ -33,6 +32,7 @@ from common import (
     Check,
     Skipped,
     Target,
+    add_output_arguments,
     banner,
     environment,
     finish,
@@ -909,13 +909,11 @@ def run(*, rounds: int, warmup: int, keep_gc: bool, quick: bool, memory: bool = 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--json", metavar="PATH", type=Path, help="also write the results as JSON to PATH")
+    add_output_arguments(p, "a smoke test: few runs, shorter memory series")
     p.add_argument("--rounds", type=int, default=25, help="timed runs of each stream per contender (default 25)")
     p.add_argument("--warmup", type=int, default=3, help="untimed runs per contender first (default 3)")
     p.add_argument("--keep-gc", action="store_true", help="leave the garbage collector on while timing")
     p.add_argument("--no-memory", action="store_true", help="skip the tracemalloc section")
-    p.add_argument("--quick", action="store_true", help="a smoke test: few runs, shorter memory series")
-    p.add_argument("--strict", action="store_true", help="exit 1 if a hard target fails or is skipped")
     args = p.parse_args(argv)
     if args.quick:
         args.rounds, args.warmup = 3, 1
