@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_R2C_PARAMS = ("tool_choice", "parallel_tool_calls", "temperature", "top_p", "user")
-_C2R_PARAMS = ("tool_choice", "parallel_tool_calls", "temperature", "top_p", "user")
+_PARAMS = ("tool_choice", "parallel_tool_calls", "temperature", "top_p", "user")  # the same name both ways
 
 
 def _text(content: Any) -> Any:
@@ -72,7 +71,7 @@ def responses_to_chat(body: dict[str, Any]) -> dict[str, Any]:
             }
             for t in tools
         ]
-    for key in _R2C_PARAMS:
+    for key in _PARAMS:
         if key in body:
             out[key] = body[key]
     if "max_output_tokens" in body:
@@ -119,7 +118,7 @@ def chat_to_responses(body: dict[str, Any]) -> dict[str, Any]:
     tools = body.get("tools")
     if tools:
         out["tools"] = [{"type": "function", **t["function"]} for t in tools]
-    for key in _C2R_PARAMS:
+    for key in _PARAMS:
         if key in body:
             out[key] = body[key]
     mx = body.get("max_completion_tokens", body.get("max_tokens"))

@@ -15,38 +15,42 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
-import importlib.util
-import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-# bench/ is sys.path[0] when this file is run as a script.
+# bench/ is sys.path[0] when this file is run as a script; common puts migrator on the path.
 import conversation as cv
 import floor
 import serve
 import streams
-from common import Skipped, Target
+from common import (
+    REPO_ROOT,
+    Check,
+    Skipped,
+    Target,
+    add_output_arguments,
+    banner,
+    child_env,
+    environment,
+    finish,
+    fmt,
+    gc_paused,
+    get,
+    migrator_version,
+    percentile,
+    print_check,
+    print_skipped,
+    print_targets,
+    ratio,
+    run_check,
+)
 from common import package_version as _version
-
-# LiteLLM downloads a model cost map at import unless told not to.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-# Is migrator importable as installed (pip install -e .)? If not, fall back to
-# the work tree, for this process and for the import-time subprocesses alike.
-MIGRATOR_INSTALLED = importlib.util.find_spec("migrator") is not None
-if not MIGRATOR_INSTALLED:
-    sys.path.append(str(REPO_ROOT))
 
 Body = dict[str, Any]
 Fn = Callable[[Body], Any]
@@ -71,20 +75,13 @@ def json_copy(value: Any) -> Any:
 # --------------------------------------------------------------------------- #
 
 
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    """Read a field of a dict or of an object (peers return either)."""
-    if isinstance(obj, dict):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
-
-
 def _text(content: Any) -> str | None:
     """Text of a message content: a string, or a list of text parts joined."""
     if content is None:
         return None
     if isinstance(content, str):
         return content
-    parts = [_get(p, "text") for p in content]
+    parts = [get(p, "text") for p in content]
     return "".join(p for p in parts if isinstance(p, str)) or None
 
 
@@ -94,13 +91,13 @@ def _chat_shape(messages: Sequence[Any]) -> list[tuple[Any, ...]]:
     for m in messages:
         calls = tuple(
             (
-                _get(c, "id"),
-                _get(_get(c, "function"), "name"),
-                _get(_get(c, "function"), "arguments"),
+                get(c, "id"),
+                get(get(c, "function"), "name"),
+                get(get(c, "function"), "arguments"),
             )
-            for c in (_get(m, "tool_calls") or ())
+            for c in (get(m, "tool_calls") or ())
         )
-        shape.append((_get(m, "role"), _text(_get(m, "content")), calls, _get(m, "tool_call_id")))
+        shape.append((get(m, "role"), _text(get(m, "content")), calls, get(m, "tool_call_id")))
     return shape
 
 
@@ -108,23 +105,14 @@ def _responses_shape(items: Sequence[Any]) -> list[tuple[Any, ...]]:
     """A comparable skeleton of Responses items (ids and statuses ignored)."""
     shape: list[tuple[Any, ...]] = []
     for it in items:
-        kind = _get(it, "type", "message")
+        kind = get(it, "type", "message")
         if kind == "function_call":
-            shape.append((kind, _get(it, "call_id"), _get(it, "name"), _get(it, "arguments")))
+            shape.append((kind, get(it, "call_id"), get(it, "name"), get(it, "arguments")))
         elif kind == "function_call_output":
-            shape.append((kind, _get(it, "call_id"), _text(_get(it, "output"))))
+            shape.append((kind, get(it, "call_id"), _text(get(it, "output"))))
         else:
-            shape.append(("message", _get(it, "role"), _text(_get(it, "content"))))
+            shape.append(("message", get(it, "role"), _text(get(it, "content"))))
     return shape
-
-
-@dataclass
-class Check:
-    """What a sanity check found about one contender's output."""
-
-    ok: bool
-    summary: str
-    problems: list[str] = field(default_factory=list)
 
 
 def _diff(got: list[tuple[Any, ...]], want: list[tuple[Any, ...]], what: str) -> list[str]:
@@ -156,7 +144,7 @@ def check_chat_messages(messages: Sequence[Any], tools: Sequence[Any] | None) ->
     if tools is None:
         summary += ", tools not translated by this contender"
     else:
-        names = [_get(_get(t, "function"), "name") for t in tools]
+        names = [get(get(t, "function"), "name") for t in tools]
         want = [t["function"]["name"] for t in cv.chat_tools()]
         summary += f", {len(names)} tools"
         if names != want:
@@ -179,7 +167,7 @@ def check_responses_items(items: Sequence[Any], tools: Sequence[Any] | None, ins
     if tools is None:
         summary += ", tools not translated by this contender"
     else:
-        names = [_get(t, "name") for t in tools]
+        names = [get(t, "name") for t in tools]
         want = [t["name"] for t in cv.responses_tools()]
         summary += f", {len(names)} flat tools"
         if names != want:
@@ -203,57 +191,23 @@ class Contender:
     version: str | None = None
 
 
+def migrator_contender(to: str, read: str, check: Callable[[Body], Check]) -> Contender:
+    """migrator.translate towards ``to``; the call reads ``body[read]`` and the losses, as a caller would."""
+    from migrator import translate
 
+    def fn(body: Body) -> Any:
+        t = translate(body, to=to)
+        t.body[read]
+        len(t.losses)
+        return t
 
-
-
-def _migrator_translate() -> Callable[..., Any] | str:
-    """migrator.translate, or the reason it cannot be used yet."""
-    try:
-        import migrator
-    except Exception as exc:  # any import failure means "skip"
-        return f"import migrator failed: {type(exc).__name__}: {exc}"
-    translate: Callable[..., Any] | None = getattr(migrator, "translate", None)
-    if translate is None:
-        return "migrator has no translate() yet (engine not written)"
-    return translate
-
-
-def _migrator_version() -> str | None:
-    v = _version("migrator")
-    if v is None:
-        import migrator
-
-        v = getattr(migrator, "__version__", None)
-    return v
+    return Contender("migrator", f'migrator.translate(body, to="{to}")', fn, lambda t: check(t.body), migrator_version())
 
 
 def r2c_contenders() -> tuple[list[Contender], list[Skipped]]:
     """Responses -> Chat request translators."""
-    out: list[Contender] = []
+    out = [migrator_contender("chat", "messages", lambda b: check_chat_messages(b["messages"], b.get("tools")))]
     skipped: list[Skipped] = []
-
-    translate = _migrator_translate()
-    if isinstance(translate, str):
-        skipped.append(Skipped("migrator", translate))
-    else:
-        tr = translate
-
-        def migrator_r2c(body: Body) -> Any:
-            t = tr(body, to="chat")
-            t.body["messages"]  # read the result, as a caller would
-            len(t.losses)
-            return t
-
-        out.append(
-            Contender(
-                "migrator",
-                'migrator.translate(body, to="chat")',
-                migrator_r2c,
-                lambda t: check_chat_messages(t.body["messages"], t.body.get("tools")),
-                _migrator_version(),
-            )
-        )
 
     try:
         from agents.models.chatcmpl_converter import Converter
@@ -317,30 +271,9 @@ def r2c_contenders() -> tuple[list[Contender], list[Skipped]]:
 
 def c2r_contenders() -> tuple[list[Contender], list[Skipped]]:
     """Chat -> Responses request translators."""
-    out: list[Contender] = []
+    out = [migrator_contender("responses", "input",
+                              lambda b: check_responses_items(b["input"], b.get("tools"), b.get("instructions")))]
     skipped: list[Skipped] = []
-
-    translate = _migrator_translate()
-    if isinstance(translate, str):
-        skipped.append(Skipped("migrator", translate))
-    else:
-        tr = translate
-
-        def migrator_c2r(body: Body) -> Any:
-            t = tr(body, to="responses")
-            t.body["input"]  # read the result, as a caller would
-            len(t.losses)
-            return t
-
-        out.append(
-            Contender(
-                "migrator",
-                'migrator.translate(body, to="responses")',
-                migrator_c2r,
-                lambda t: check_responses_items(t.body["input"], t.body.get("tools"), t.body.get("instructions")),
-                _migrator_version(),
-            )
-        )
 
     try:
         from litellm.completion_extras.litellm_responses_transformation.transformation import (
@@ -401,19 +334,9 @@ class Stats:
     min_us: float
 
 
-def _percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile of an already sorted sequence."""
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    pos = (len(sorted_values) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
 def _stats(samples_ns: list[int]) -> Stats:
     s = sorted(x / 1000 for x in samples_ns)
-    return Stats(len(s), statistics.median(s), _percentile(s, 0.9), statistics.fmean(s), s[0])
+    return Stats(len(s), statistics.median(s), percentile(s, 0.9), statistics.fmean(s), s[0])
 
 
 def mutates(fn: Fn, pristine: Body, calls: int = 3) -> bool:
@@ -468,29 +391,20 @@ def time_contenders(
 
     samples: dict[str, list[int]] = {c.key: [] for c in contenders}
     order = list(contenders)
-    gc_was_enabled = gc.isenabled()
-    try:
-        for r in range(rounds):
-            order = order[1:] + order[:1]  # rotate who goes first
-            for c in order:
-                inputs = [json_copy(pristine) for _ in range(per_round)] if fresh else [shared] * per_round
-                fn = c.fn
-                out = samples[c.key]
-                gc.collect()
-                if not keep_gc:
-                    gc.disable()
+    for r in range(rounds):
+        order = order[1:] + order[:1]  # rotate who goes first
+        for c in order:
+            inputs = [json_copy(pristine) for _ in range(per_round)] if fresh else [shared] * per_round
+            fn = c.fn
+            out = samples[c.key]
+            with gc_paused(keep_gc):
                 for body in inputs:
                     t0 = clock()
                     fn(body)
                     out.append(clock() - t0)
-                if gc_was_enabled:
-                    gc.enable()
-                del inputs
-            if r == 0 and not fresh and shared != pristine:
-                raise RuntimeError("input was mutated although no contender mutated it in the probe")
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+            del inputs
+        if r == 0 and not fresh and shared != pristine:
+            raise RuntimeError("input was mutated although no contender mutated it in the probe")
     return {k: _stats(v) for k, v in samples.items()}
 
 
@@ -510,15 +424,7 @@ class ImportTime:
     importtime_cumulative_ms: float | None
     heaviest: list[tuple[str, float]]
     first_call_ms: float | None = None
-    engine: bool = True
     error: str | None = None
-
-
-def _subprocess_env() -> dict[str, str]:
-    env = dict(os.environ)
-    if not MIGRATOR_INSTALLED:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
-    return env
 
 
 def measure_import(runs: int) -> ImportTime:
@@ -528,7 +434,7 @@ def measure_import(runs: int) -> ImportTime:
     median cumulative time of the top-level `migrator` entry, plus the modules
     with the largest self time (to show where an import budget goes).
     """
-    env = _subprocess_env()
+    env = child_env()
     exe = sys.executable
 
     def wall(code: str) -> float:
@@ -578,23 +484,9 @@ def measure_import(runs: int) -> ImportTime:
     b, f = statistics.median(bare), statistics.median(full)
 
     # Import plus one small translation, to catch work deferred to the first call.
-    first_call: float | None = None
-    try:
-        first = [wall(_FIRST_CALL) for _ in range(max(3, runs // 2))]
-        first_call = statistics.median(first) - b
-        engine = True
-    except RuntimeError:
-        engine = False
-    return ImportTime(
-        runs,
-        b,
-        f,
-        f - b,
-        statistics.median(cumulative) if cumulative else None,
-        heaviest,
-        first_call,
-        engine,
-    )
+    first = [wall(_FIRST_CALL) for _ in range(max(3, runs // 2))]
+    return ImportTime(runs, b, f, f - b, statistics.median(cumulative) if cumulative else None, heaviest,
+                      statistics.median(first) - b)
 
 
 _FIRST_CALL = "import migrator\nmigrator.translate({'model': 'm', 'input': [{'role': 'user', 'content': 'hi'}]}, to='chat')\n"
@@ -618,12 +510,8 @@ class Scenario:
     ratios: dict[str, float | None]
 
 
-
-
 def _ratio(a: Stats | None, b: Stats | None) -> float | None:
-    if a is None or b is None or b.median_us == 0:
-        return None
-    return a.median_us / b.median_us
+    return ratio(a and a.median_us, b and b.median_us)
 
 
 def run_scenario(
@@ -636,22 +524,15 @@ def run_scenario(
 ) -> tuple[Scenario, dict[str, Stats]]:
     """Check, then time, one direction; print what was found on the way."""
     print(f"\n== {name}: {what}")
-    for s in skipped:
-        print(f"  SKIP {s.key}: {s.reason}")
+    print_skipped(skipped)
     checks: dict[str, Check] = {}
     mutators: list[str] = []
     for c in contenders:
-        try:
-            checks[c.key] = c.check(c.fn(json_copy(pristine)))
-        except Exception as exc:  # report and carry on
-            checks[c.key] = Check(False, f"raised {type(exc).__name__}: {exc}", [])
+        checks[c.key] = run_check(lambda c, body: c.check(c.fn(body)), c, json_copy(pristine))
         if mutates(c.fn, pristine):
             mutators.append(c.key)
-        mark = "ok  " if checks[c.key].ok else "BAD "
-        print(f"  check {mark}{c.key:9} {checks[c.key].summary}")
-        for p in checks[c.key].problems[:4]:
-            print(f"             ! {p}")
-    runnable = [c for c in contenders if "raised" not in checks[c.key].summary]
+        print_check(c.key, checks[c.key])
+    runnable = [c for c in contenders if not checks[c.key].raised]
     fresh = args.fresh == "always" or (args.fresh == "auto" and bool(mutators))
     if mutators:
         print(
@@ -691,10 +572,6 @@ def run_scenario(
     return scen, stats
 
 
-def _fmt(v: float | None, spec: str = ".2f", suffix: str = "") -> str:
-    return "-" if v is None else f"{v:{spec}}{suffix}"
-
-
 def print_table(scenarios: list[tuple[Scenario, dict[str, Stats]]]) -> None:
     """The side-by-side table of every scenario."""
     print("\n" + "=" * 78)
@@ -714,112 +591,42 @@ def print_table(scenarios: list[tuple[Scenario, dict[str, Stats]]]) -> None:
             bad = "" if scen.contenders[key]["check"]["ok"] else "  (output check FAILED)"
             print(
                 f"  {key:<9}{st.median_us:>12.1f}{st.p90_us:>12.1f}{st.min_us:>10.1f}{st.n:>7}"
-                f"{_fmt(_ratio(st, mig), '.2f', 'x'):>12}{_fmt(_ratio(st, flo), '.2f', 'x'):>10}{bad}"
+                f"{fmt(_ratio(st, mig), '.2f', 'x'):>12}{fmt(_ratio(st, flo), '.2f', 'x'):>10}{bad}"
             )
-        print("  ratios: " + ", ".join(f"{k} = {_fmt(v, '.2f', 'x')}" for k, v in scen.ratios.items()))
+        print("  ratios: " + ", ".join(f"{k} = {fmt(v, '.2f', 'x')}" for k, v in scen.ratios.items()))
     print("=" * 78)
 
 
 def evaluate(r2c: Scenario | None, c2r: Scenario | None, imp: ImportTime | None) -> list[Target]:
     """The targets of the brief, each PASS, FAIL or SKIP."""
-    targets: list[Target] = []
-
-    def at_least(name: str, goal: str, v: float | None, bound: float, hard: bool = True) -> None:
-        status = "SKIP" if v is None else ("PASS" if v >= bound else "FAIL")
-        targets.append(Target(name, goal, v, status, hard))
-
-    def at_most(name: str, goal: str, v: float | None, bound: float, hard: bool = True) -> None:
-        status = "SKIP" if v is None else ("PASS" if v <= bound else "FAIL")
-        targets.append(Target(name, goal, v, status, hard))
-
     rr = r2c.ratios if r2c else {}
     cr = c2r.ratios if c2r else {}
-    at_least("R->C vs Agents SDK", "agents/migrator >= 3x", rr.get("agents/migrator"), 3.0)
-    at_least("R->C vs LiteLLM", "litellm/migrator >= 8x", rr.get("litellm/migrator"), 8.0)
-    at_least("C->R vs LiteLLM", "litellm/migrator >= 8x", cr.get("litellm/migrator"), 8.0)
-    at_most(
-        "R->C vs floor (aim)",
-        "migrator/floor <= 2x",
-        rr.get("migrator/floor"),
-        2.0,
-        hard=False,
-    )
-    at_most(
-        "C->R vs floor (aim)",
-        "migrator/floor <= 2x",
-        cr.get("migrator/floor"),
-        2.0,
-        hard=False,
-    )
-    at_most(
-        "import migrator",
-        "< 100 ms",
-        None if imp is None or imp.error or not imp.engine else imp.delta_ms,
-        100.0,
-    )
-    return targets
+    return [
+        Target.judged("R->C vs Agents SDK", "agents/migrator >= 3x", rr.get("agents/migrator"), lambda v: v >= 3.0),
+        Target.judged("R->C vs LiteLLM", "litellm/migrator >= 8x", rr.get("litellm/migrator"), lambda v: v >= 8.0),
+        Target.judged("C->R vs LiteLLM", "litellm/migrator >= 8x", cr.get("litellm/migrator"), lambda v: v >= 8.0),
+        Target.judged("R->C vs floor (aim)", "migrator/floor <= 2x", rr.get("migrator/floor"), lambda v: v <= 2.0, hard=False),
+        Target.judged("C->R vs floor (aim)", "migrator/floor <= 2x", cr.get("migrator/floor"), lambda v: v <= 2.0, hard=False),
+        Target.judged("import migrator", "< 100 ms", None if imp is None or imp.error else imp.delta_ms, lambda v: v <= 100.0,
+                      unit="ms"),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument(
-        "--json",
-        metavar="PATH",
-        type=Path,
-        help="also write the results as JSON to PATH",
-    )
+    add_output_arguments(p, "few samples: a smoke test, not a measurement")
     p.add_argument("--rounds", type=int, default=200, help="interleaved rounds (default 200)")
-    p.add_argument(
-        "--per-round",
-        type=int,
-        default=15,
-        help="timed calls per contender per round (default 15)",
-    )
-    p.add_argument(
-        "--warmup",
-        type=float,
-        default=0.3,
-        help="warmup seconds per contender (default 0.3)",
-    )
-    p.add_argument(
-        "--fresh",
-        choices=("auto", "always", "never"),
-        default="auto",
-        help="fresh input copy per call: auto = only if some contender mutates its input",
-    )
-    p.add_argument(
-        "--keep-gc",
-        action="store_true",
-        help="leave the garbage collector on while timing",
-    )
-    p.add_argument(
-        "--import-runs",
-        type=int,
-        default=11,
-        help="subprocess runs for import time (default 11)",
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="few samples: a smoke test, not a measurement",
-    )
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="exit 1 if a hard target fails or is skipped",
-    )
-    p.add_argument(
-        "--only",
-        choices=("requests", "streams", "serve"),
-        help="run one bench only: requests (translate() of request bodies), streams (bench/streams.py) or "
-        "serve (bench/serve.py: the latency migrator serve adds as a bridge; not part of the default run)",
-    )
-    p.add_argument(
-        "--stream-rounds",
-        type=int,
-        default=25,
-        help="timed runs of each stream per contender in the stream bench (default 25)",
-    )
+    p.add_argument("--per-round", type=int, default=15, help="timed calls per contender per round (default 15)")
+    p.add_argument("--warmup", type=float, default=0.3, help="warmup seconds per contender (default 0.3)")
+    p.add_argument("--fresh", choices=("auto", "always", "never"), default="auto",
+                   help="fresh input copy per call: auto = only if some contender mutates its input")
+    p.add_argument("--keep-gc", action="store_true", help="leave the garbage collector on while timing")
+    p.add_argument("--import-runs", type=int, default=11, help="subprocess runs for import time (default 11)")
+    p.add_argument("--only", choices=("requests", "streams", "serve"),
+                   help="run one bench only: requests (translate() of request bodies), streams (bench/streams.py) or "
+                   "serve (bench/serve.py: the latency migrator serve adds as a bridge; not part of the default run)")
+    p.add_argument("--stream-rounds", type=int, default=25,
+                   help="timed runs of each stream per contender in the stream bench (default 25)")
     serve_options = p.add_argument_group("bridge bench (--only serve)")
     serve.add_arguments(serve_options, prefix="serve-")
     args = p.parse_args(argv)
@@ -827,22 +634,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.rounds, args.per_round, args.warmup, args.import_runs = 20, 5, 0.05, 3
         args.stream_rounds = 3
 
-    print(
-        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus; "
-        f"migrator {'installed' if MIGRATOR_INSTALLED else 'from work tree (not installed)'}"
-    )
+    print(banner())
     doc: dict[str, Any] = {
-        "environment": {
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "migrator_installed": MIGRATOR_INSTALLED,
-            "packages": {d: _version(d) for d in ("migrator", "openai", "openai-agents", "litellm")},
-        },
+        "environment": environment(("migrator", "openai", "openai-agents", "litellm")),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
-    targets: list[Any] = []
+    targets: list[Target] = []
     if args.only == "serve":
         serve_args = argparse.Namespace(
             **{k[len("serve_"):]: v for k, v in vars(args).items() if k.startswith("serve_")}
@@ -866,24 +663,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets += stream_targets
     if args.only is None:
         print("\nall targets (requests, then streams):")
-        print_request_targets(t for t in targets if isinstance(t, Target))
-        streams.print_targets([t for t in targets if isinstance(t, streams.Target)])
+        print_request_targets(req_targets)
+        streams.print_targets(stream_targets)
     doc["targets"] = [asdict(t) for t in targets]
-
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
-        print(f"\nwrote {args.json}")
-
-    if args.strict and any(t.hard and t.status != "PASS" for t in targets):
-        return 1
-    return 0
+    return finish(targets, doc, args.json, args.strict)
 
 
-def print_request_targets(targets: Iterable[Target]) -> None:
-    for t in targets:
-        val = "-" if t.value is None else (f"{t.value:.1f} ms" if "import" in t.name else f"{t.value:.2f}x")
-        print(f"  {t.status:<4}  {t.name:<22} {t.goal:<24} measured {val}{'' if t.hard else '  (aim)'}")
+def print_request_targets(targets: Sequence[Target]) -> None:
+    print_targets(targets, (22, 24), {"x": ".2f", "ms": ".1f"})
 
 
 def run_requests(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]]:
@@ -934,12 +721,9 @@ def run_requests(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]
             f"  python -c 'import migrator' minus python -c 'pass', median of {imp.runs}: "
             f"{imp.delta_ms:.1f} ms  (bare {imp.bare_ms:.1f} ms, with import {imp.with_import_ms:.1f} ms)"
         )
-        print(f"  -X importtime cumulative for 'migrator': {_fmt(imp.importtime_cumulative_ms, '.1f', ' ms')}")
+        print(f"  -X importtime cumulative for 'migrator': {fmt(imp.importtime_cumulative_ms, '.1f', ' ms')}")
         print("  largest self times: " + ", ".join(f"{n} {ms:.1f}ms" for n, ms in imp.heaviest[:6]))
-        if imp.engine:
-            print(f"  import + first small translate() (deferred loading shows here): {_fmt(imp.first_call_ms, '.1f', ' ms')}")
-        else:
-            print("  migrator.translate() does not work yet: the import time above is of a stub (target SKIPPED)")
+        print(f"  import + first small translate() (deferred loading shows here): {fmt(imp.first_call_ms, '.1f', ' ms')}")
 
     print_table([(r2c, r2c_stats), (c2r, c2r_stats)])
     if imp.error is None:

@@ -21,12 +21,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.metadata
 import importlib.util
 import json
 import math
 import os
-import platform
 import re
 import secrets
 import shutil
@@ -42,11 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import Target
-from common import package_version as _version
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MIGRATOR_INSTALLED = importlib.util.find_spec("migrator") is not None
+from common import Target, add_output_arguments, child_env, environment, finish, fmt, percentile, print_targets, sse_events
 
 MODEL = "migrator-offline"
 SYSTEM = "You are a concise assistant. Answer in one sentence."
@@ -60,32 +54,21 @@ PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PRO
 # --------------------------------------------------------------------------- #
 
 
-def chat_body(stream: bool) -> dict[str, Any]:
-    """The chat-style request every path is sent (in Chat form)."""
+def request_body(endpoint: str, stream: bool) -> dict[str, Any]:
+    """The chat-style request every path is sent, in Chat or Responses form (``store`` left to its default)."""
+    chat = endpoint == "chat"
     body: dict[str, Any] = {
         "model": MODEL,
-        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER}],
+        "messages" if chat else "input": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER}],
         "temperature": 0.2,
-        "max_completion_tokens": 256,
+        "max_completion_tokens" if chat else "max_output_tokens": 256,
     }
     if stream:
+        body["stream"] = True
+    if stream and chat:
         # The bridges ask for the usage chunk when they stream from a chat
         # upstream; the direct request asks for it too, so the upstream does the same work.
-        body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-    return body
-
-
-def responses_body(stream: bool) -> dict[str, Any]:
-    """The same request in Responses form (``store`` left to its default, as a client sends it)."""
-    body: dict[str, Any] = {
-        "model": MODEL,
-        "input": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER}],
-        "temperature": 0.2,
-        "max_output_tokens": 256,
-    }
-    if stream:
-        body["stream"] = True
     return body
 
 
@@ -108,8 +91,7 @@ class BenchPath:
         return "direct chat stream" if self.stream else "direct chat"
 
     def body(self) -> bytes:
-        b = chat_body(self.stream) if self.endpoint == "chat" else responses_body(self.stream)
-        return json.dumps(b, separators=(",", ":")).encode()
+        return json.dumps(request_body(self.endpoint, self.stream), separators=(",", ":")).encode()
 
 
 def all_paths() -> list[BenchPath]:
@@ -133,8 +115,6 @@ def all_paths() -> list[BenchPath]:
 # --------------------------------------------------------------------------- #
 
 
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -142,10 +122,8 @@ def _free_port() -> int:
 
 
 def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    env = child_env({k: v for k, v in os.environ.items() if k not in PROXY_VARS})
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    if not MIGRATOR_INSTALLED:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env.update(extra or {})
     return env
 
@@ -466,17 +444,6 @@ class Client:
 # --------------------------------------------------------------------------- #
 
 
-def sse_events(raw: bytes) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for event in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
-        for line in event.split(b"\n"):
-            if line.startswith(b"data:") and line[5:].strip() not in (b"", b"[DONE]"):
-                obj = json.loads(line[5:].strip())
-                if isinstance(obj, dict):
-                    out.append(obj)
-    return out
-
-
 def answer_text(p: BenchPath, raw: bytes) -> str | None:
     """The assistant text of an answer (for streams: the deltas joined), None when it has none."""
     if p.stream:
@@ -645,15 +612,6 @@ async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str
 # Statistics
 # --------------------------------------------------------------------------- #
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile of an already sorted sequence."""
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    pos = (len(sorted_values) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
 
 def percentile_ci(sorted_values: Sequence[float], q: float) -> tuple[float, float]:
     """Distribution-free ~95% interval of a percentile, from the binomial ranks of the order statistics."""
@@ -752,12 +710,6 @@ def summarize(paths: Sequence[BenchPath], got: dict[str, Collected], checks: dic
 # --------------------------------------------------------------------------- #
 
 
-
-
-def _f(v: float | None, spec: str = ".2f") -> str:
-    return "-" if v is None else f"{v:{spec}}"
-
-
 def _range(r: tuple[float, float] | None) -> str:
     return "" if r is None else f"[{r[0]:+.2f},{r[1]:+.2f}]"
 
@@ -774,9 +726,9 @@ def print_regime(regime: Regime, results: dict[str, PathResult]) -> None:
           f"{'+p50 ms':>9}{'(~95%)':>16}{'+p99 ms':>9}{'(~95%)':>16}  cpu µs/req up/bridge/client")
     for r in results.values():
         lat, add = r.latency, r.added
-        print(f"  {r.key:<25}{r.requests:>6}{r.errors:>5}{r.throughput_rps:>7.0f}{_f(lat and lat.p50):>8}{_f(lat and lat.p90):>8}"
-              f"{_f(lat and lat.p99):>8}{_f(add and add.p50, '+.2f'):>9}{_range(add and add.p50_range):>16}"
-              f"{_f(add and add.p99, '+.2f'):>9}{_range(add and add.p99_range):>16}  {_cpu(r)}"
+        print(f"  {r.key:<25}{r.requests:>6}{r.errors:>5}{r.throughput_rps:>7.0f}{fmt(lat and lat.p50):>8}{fmt(lat and lat.p90):>8}"
+              f"{fmt(lat and lat.p99):>8}{fmt(add and add.p50, '+.2f'):>9}{_range(add and add.p50_range):>16}"
+              f"{fmt(add and add.p99, '+.2f'):>9}{_range(add and add.p99_range):>16}  {_cpu(r)}"
               + ("" if r.check_ok else "  (output check FAILED)"))
         for e in r.error_examples:
             print(f"{'':29}! {e}")
@@ -785,8 +737,8 @@ def print_regime(regime: Regime, results: dict[str, PathResult]) -> None:
         if not r.stream or r.ttft is None:
             continue
         add = r.added_ttft
-        print(f"  {r.key:<25}{'':26}{r.ttft.p50:>8.2f}{r.ttft.p99:>8.2f}{_f(add and add.p50, '+.2f'):>9}"
-              f"{_range(add and add.p50_range):>16}{_f(add and add.p99, '+.2f'):>9}{_range(add and add.p99_range):>16}")
+        print(f"  {r.key:<25}{'':26}{r.ttft.p50:>8.2f}{r.ttft.p99:>8.2f}{fmt(add and add.p50, '+.2f'):>9}"
+              f"{_range(add and add.p50_range):>16}{fmt(add and add.p99, '+.2f'):>9}{_range(add and add.p99_range):>16}")
 
 
 def ratios(results: dict[str, PathResult]) -> dict[str, dict[str, dict[str, float | None]]]:
@@ -826,7 +778,7 @@ def evaluate(results: dict[str, PathResult], regime: str, hard: bool) -> list[Ta
     targets: list[Target] = []
 
     def at_most(name: str, goal: str, v: float | None, bound: float) -> None:
-        targets.append(Target(f"{name} [{regime}]", goal, v, "SKIP" if v is None else ("PASS" if v < bound else "FAIL"), hard, "ms"))
+        targets.append(Target.judged(f"{name} [{regime}]", goal, v, lambda x: x < bound, hard, "ms"))
 
     def get(key: str, attr: str, stat: str) -> float | None:
         r = results.get(key)
@@ -840,12 +792,6 @@ def evaluate(results: dict[str, PathResult], regime: str, hard: bool) -> list[Ta
         at_most(f"migrator {kind} stream +TTFT p50", "<= 1 ms (first token)", get(f"migrator {kind} stream", "added_ttft", "p50"),
                 1.0 + 1e-9)
     return targets
-
-
-def print_targets(targets: Sequence[Target]) -> None:
-    for t in targets:
-        val = "-" if t.value is None else f"{t.value:+.2f} {t.unit}"
-        print(f"  {t.status:<4}  {t.name:<50} {t.goal:<26} measured {val}{'' if t.hard else '  (not the target regime)'}")
 
 
 # --------------------------------------------------------------------------- #
@@ -936,7 +882,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]]:
             s.stop()
         if old_affinity is not None:
             os.sched_setaffinity(0, old_affinity)
-    doc["environment"] = environment(plan)
+    doc["environment"] = environment(("migrator", "litellm", "aiohttp", "httpx", "uvicorn", "uvloop", "httptools", "starlette",
+                                       "fastapi"), pinning=plan)
     doc["servers"] = {n: {"command": s.command(), "cpus": s.cpus, "ready_s": s.ready_s} for n, s in servers.items()}
     doc["litellm_config"] = LITELLM_CONFIG.format(model=MODEL, api_base="http://127.0.0.1:<upstream port>/v1")
     doc["litellm_env"] = {k: ("<random per run>" if k == "LITELLM_MASTER_KEY" else v)
@@ -1006,11 +953,11 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
         print("note: 2 CPUs: client, upstream and bridge compete for them (see the pinning above); "
               "absolute numbers are this machine's, the differences are the point")
     print("\nbridge targets:")
-    print_targets(targets)
+    print_targets(targets, (50, 26), "+.2f", "  (not the target regime)")
     doc = {
         "config": {k: v for k, v in vars(args).items() if k != "json"},
         "regimes": [asdict(r) for r in regimes],
-        "requests": {"chat": chat_body(False), "responses": responses_body(False),
+        "requests": {"chat": request_body("chat", False), "responses": request_body("responses", False),
                      "stream": "the same with stream: true (chat: and stream_options.include_usage: true)"},
         "checks": {k: asdict(v) for k, v in checks.items()},
         "rounds_done": rounds_done,
@@ -1023,19 +970,6 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
         "targets": [asdict(t) for t in targets],
     }
     return doc, targets
-
-
-def environment(plan: dict[str, list[int] | None]) -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "pinning": plan,
-        "migrator_installed": MIGRATOR_INSTALLED,
-        "packages": {d: _version(d) for d in ("migrator", "litellm", "aiohttp", "httpx", "uvicorn", "uvloop", "httptools",
-                                              "starlette", "fastapi")},
-    }
 
 
 def add_arguments(p: Any, prefix: str = "") -> None:
@@ -1065,20 +999,13 @@ def quick(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--json", metavar="PATH", type=Path, help="also write the results as JSON to PATH")
-    p.add_argument("--quick", action="store_true", help="a smoke test, not a measurement")
-    p.add_argument("--strict", action="store_true", help="exit 1 if a hard target fails or is skipped")
+    add_output_arguments(p, "a smoke test, not a measurement")
     add_arguments(p)
     args = p.parse_args(argv)
     if args.quick:
         quick(args)
     doc, targets = run(args)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2, default=str) + "\n")
-        print(f"\nwrote {args.json}")
-    return 1 if args.strict and any(t.hard and t.status != "PASS" for t in targets) else 0
-
+    return finish(targets, doc, args.json, args.strict)
 
 
 if __name__ == "__main__":

@@ -15,31 +15,39 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
-import importlib.metadata
-import importlib.util
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from common import Skipped, Target
+# common puts migrator on the path (bench/ is sys.path[0] when this file is run as a script).
+import common
+from common import (
+    Check,
+    Skipped,
+    Target,
+    add_output_arguments,
+    banner,
+    environment,
+    finish,
+    fmt,
+    gc_paused,
+    get,
+    migrator_version,
+    percentile,
+    print_check,
+    print_skipped,
+    ratio,
+    run_check,
+    sse_events,
+)
 from common import package_version as _version
-
-# LiteLLM downloads a model cost map at import unless told not to.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MIGRATOR_INSTALLED = importlib.util.find_spec("migrator") is not None
-if not MIGRATOR_INSTALLED:
-    sys.path.append(str(REPO_ROOT))
 
 MODEL = "gpt-4.1"
 TEXT_DELTAS = 2_000  # content chunks of the text stream
@@ -172,28 +180,15 @@ def sse_bytes(frames: Iterable[dict[str, Any]]) -> list[bytes]:
 # --------------------------------------------------------------------------- #
 
 
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
-
-
 def _type(event: Any) -> str:
-    t = _get(event, "type")
+    t = get(event, "type")
     return str(getattr(t, "value", t))
-
-
-@dataclass
-class Check:
-    ok: bool
-    summary: str
-    problems: list[str] = field(default_factory=list)
 
 
 def check_events(stream: Stream, events: Sequence[Any]) -> Check:
     """Does a translation of ``stream`` carry its text and calls, delta by delta and at the end?"""
     problems: list[str] = []
-    text_deltas = [_get(e, "delta") for e in events if _type(e) == "response.output_text.delta"]
+    text_deltas = [get(e, "delta") for e in events if _type(e) == "response.output_text.delta"]
     if len(text_deltas) != stream.content_chunks:
         problems.append(f"{len(text_deltas)} output_text.delta events for {stream.content_chunks} content chunks")
     if "".join(text_deltas) != stream.text:
@@ -202,13 +197,13 @@ def check_events(stream: Stream, events: Sequence[Any]) -> Check:
     # Arguments: deltas grouped by the output_index that output_item.added gave each call.
     index_of: dict[str, int] = {}
     for e in events:
-        item = _get(e, "item")
-        if _type(e) == "response.output_item.added" and _get(item, "type") == "function_call":
-            index_of[_get(item, "call_id")] = _get(e, "output_index")
+        item = get(e, "item")
+        if _type(e) == "response.output_item.added" and get(item, "type") == "function_call":
+            index_of[get(item, "call_id")] = get(e, "output_index")
     arg_deltas: dict[int, list[str]] = {}
     for e in events:
         if _type(e) == "response.function_call_arguments.delta":
-            arg_deltas.setdefault(_get(e, "output_index"), []).append(_get(e, "delta"))
+            arg_deltas.setdefault(get(e, "output_index"), []).append(get(e, "delta"))
     n_arg_deltas = sum(len(v) for v in arg_deltas.values())
     if n_arg_deltas != stream.arg_fragments:
         problems.append(f"{n_arg_deltas} function_call_arguments.delta events for {stream.arg_fragments} fragments")
@@ -223,11 +218,11 @@ def check_events(stream: Stream, events: Sequence[Any]) -> Check:
         problems.append(f"last event is {_type(terminal)}, not response.completed")
         final_text, final_calls = None, []
     else:
-        output = _get(_get(terminal, "response"), "output") or []
-        texts = [_get(p, "text") for it in output if _get(it, "type") == "message" for p in (_get(it, "content") or [])]
+        output = get(get(terminal, "response"), "output") or []
+        texts = [get(p, "text") for it in output if get(it, "type") == "message" for p in (get(it, "content") or [])]
         final_text = "".join(t for t in texts if isinstance(t, str))
         final_calls = [
-            (_get(it, "call_id"), _get(it, "name"), _get(it, "arguments")) for it in output if _get(it, "type") == "function_call"
+            (get(it, "call_id"), get(it, "name"), get(it, "arguments")) for it in output if get(it, "type") == "function_call"
         ]
         if final_text != stream.text:
             problems.append("the final response's text differs from the joined input text")
@@ -240,16 +235,6 @@ def check_events(stream: Stream, events: Sequence[Any]) -> Check:
         + (f", final calls {'==' if final_calls == stream.calls else '!='} input" if stream.calls else "")
     )
     return Check(not problems, summary, problems)
-
-
-def parse_sse_out(chunks: Iterable[bytes]) -> list[dict[str, Any]]:
-    """The JSON events in translated SSE bytes (a plain reader, independent of migrator's)."""
-    events = []
-    for block in b"".join(chunks).split(b"\n\n"):
-        data = [line[5:].lstrip(b" ") for line in block.split(b"\n") if line.startswith(b"data:")]
-        if data and data != [b"[DONE]"]:
-            events.append(json.loads(b"\n".join(data)))
-    return events
 
 
 # --------------------------------------------------------------------------- #
@@ -273,9 +258,6 @@ class Contender:
 
 
 
-
-
-
 async def _aiter(items: Iterable[Any]) -> AsyncIterator[Any]:
     for item in items:
         yield item
@@ -291,7 +273,7 @@ class _FakeStreamWrapper:
 
     logging_obj = None
 
-    def __init__(self, chunks: Sequence[Any]) -> None:
+    def __init__(self, chunks: Iterable[Any]) -> None:
         self._it = iter(chunks)
 
     def __iter__(self) -> _FakeStreamWrapper:
@@ -310,79 +292,101 @@ class _FakeStreamWrapper:
         return None
 
 
+def agents_placeholder(created_at: float) -> Any:
+    """The Response the Agents SDK starts a stream from, as OpenAIChatCompletionsModel._fetch_response builds it."""
+    from agents.models.fake_id import FAKE_RESPONSES_ID
+    from openai.types.responses import Response
+
+    return Response(id=FAKE_RESPONSES_ID, created_at=created_at, model=MODEL, object="response", output=[],
+                    tool_choice="auto", top_p=None, temperature=None, tools=[], parallel_tool_calls=False, reasoning=None)
+
+
+def agents_events(response: Any, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """The options OpenAIChatCompletionsModel.stream_response passes for the OpenAI endpoint."""
+    from agents.models.chatcmpl_stream_handler import ChatCmplStreamHandler
+
+    return ChatCmplStreamHandler.handle_stream(response, chunks, model=MODEL,  # type: ignore[arg-type]
+                                               raise_on_length_truncation=True, require_finish_reason=True)
+
+
+def litellm_events(chunks: Iterable[Any]) -> Any:
+    """LiteLLM's Responses stream over chat chunks (a fake CustomStreamWrapper feeds them)."""
+    from litellm.responses.litellm_completion_transformation.streaming_iterator import LiteLLMCompletionStreamingIterator
+
+    return LiteLLMCompletionStreamingIterator(
+        model=MODEL,
+        litellm_custom_stream_wrapper=_FakeStreamWrapper(chunks),  # type: ignore[arg-type]
+        request_input="What is in the logs?",
+        responses_api_request={},
+        custom_llm_provider="openai",
+    )
+
+
+def _timed(events: Callable[[Any], Iterable[Any]], inp: Any) -> Timed:
+    """Translate a whole stream (the translator made inside the timed region) and consume every event."""
+    n = 0
+    t0 = time.perf_counter_ns()
+    for _ in events(inp):
+        n += 1
+    return time.perf_counter_ns() - t0, n
+
+
 def contenders() -> tuple[list[Contender], list[Skipped]]:
     out: list[Contender] = []
     skipped: list[Skipped] = []
     clock = time.perf_counter_ns
 
-    try:
-        from migrator.streams import translate_sse, translate_stream
-    except Exception as exc:  # any import failure means "skip"
-        skipped.append(Skipped("migrator", f"migrator.streams not importable: {type(exc).__name__}: {exc}"))
-    else:
-        version = _version("migrator")
+    from migrator.streams import translate_sse, translate_stream
 
-        def mig_timed(frames: list[dict[str, Any]]) -> Timed:
-            n = 0
-            t0 = clock()
-            for _ in translate_stream(frames, to="responses"):
-                n += 1
-            return clock() - t0, n
-
-        out.append(
-            Contender(
-                "migrator",
-                'for e in migrator.streams.translate_stream(frames, to="responses")  (dicts in, dicts out)',
-                lambda s: s.frames,
-                mig_timed,
-                lambda f: list(translate_stream(f, to="responses")),
-                version,
-            )
+    version = migrator_version()
+    to_responses = functools.partial(translate_stream, to="responses")
+    sse_to_responses = functools.partial(translate_sse, to="responses")
+    out.append(
+        Contender(
+            "migrator",
+            'for e in migrator.streams.translate_stream(frames, to="responses")  (dicts in, dicts out)',
+            lambda s: s.frames,
+            functools.partial(_timed, to_responses),
+            lambda f: list(to_responses(f)),
+            version,
         )
-
-        def sse_timed(chunks: list[bytes]) -> Timed:
-            n = 0
-            t0 = clock()
-            for _ in translate_sse(chunks, to="responses"):
-                n += 1
-            return clock() - t0, n
-
-        out.append(
-            Contender(
-                "mig-sse",
-                'for b in migrator.streams.translate_sse(sse_chunks, to="responses")  '
-                "(SSE bytes in: parse + json.loads; SSE bytes out: json.dumps)",
-                lambda s: sse_bytes(s.frames),
-                sse_timed,
-                lambda c: parse_sse_out(translate_sse(c, to="responses")),
-                version,
-            )
+    )
+    out.append(
+        Contender(
+            "mig-sse",
+            'for b in migrator.streams.translate_sse(sse_chunks, to="responses")  '
+            "(SSE bytes in: parse + json.loads; SSE bytes out: json.dumps)",
+            lambda s: sse_bytes(s.frames),
+            functools.partial(_timed, sse_to_responses),
+            lambda c: sse_events(b"".join(sse_to_responses(c))),
+            version,
         )
+    )
 
-        def json_input(stream: Stream) -> tuple[list[bytes], list[dict[str, Any]]]:
-            return sse_bytes(stream.frames), list(translate_stream(stream.frames, to="responses"))
+    def json_input(stream: Stream) -> tuple[list[bytes], list[dict[str, Any]]]:
+        return sse_bytes(stream.frames), list(to_responses(stream.frames))
 
-        def json_timed(inp: tuple[list[bytes], list[dict[str, Any]]]) -> Timed:
-            chunks, events = inp
-            loads, dumps = json.loads, json.dumps
-            t0 = clock()
-            for b in chunks[:-1]:
-                loads(b[6:])
-            for e in events:
-                f"event: {e['type']}\ndata: {dumps(e, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
-            return clock() - t0, len(events)
+    def json_timed(inp: tuple[list[bytes], list[dict[str, Any]]]) -> Timed:
+        chunks, events = inp
+        loads, dumps = json.loads, json.dumps
+        t0 = clock()
+        for b in chunks[:-1]:
+            loads(b[6:])
+        for e in events:
+            f"event: {e['type']}\ndata: {dumps(e, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+        return clock() - t0, len(events)
 
-        out.append(
-            Contender(
-                "(json only)",
-                "json.loads of every input chunk + json.dumps (SSE-framed, encoded) of every event migrator outputs: "
-                "the JSON work in the mig-sse figure, no parsing or translation",
-                json_input,
-                json_timed,
-                list,
-                baseline=True,
-            )
+    out.append(
+        Contender(
+            "(json only)",
+            "json.loads of every input chunk + json.dumps (SSE-framed, encoded) of every event migrator outputs: "
+            "the JSON work in the mig-sse figure, no parsing or translation",
+            json_input,
+            json_timed,
+            list,
+            baseline=True,
         )
+    )
 
     loop = asyncio.new_event_loop()
 
@@ -392,53 +396,24 @@ def contenders() -> tuple[list[Contender], list[Skipped]]:
         return [ChatCompletionChunk.model_validate(f) for f in stream.frames]
 
     try:
-        from agents.models.chatcmpl_stream_handler import ChatCmplStreamHandler
-        from agents.models.fake_id import FAKE_RESPONSES_ID
-        from openai.types.responses import Response
+        import agents.models.chatcmpl_stream_handler  # noqa: F401  (is the Agents SDK there?)
     except ImportError as exc:
         skipped.append(Skipped("agents", f"openai-agents not installed ({exc})"))
     else:
-        handle_stream = ChatCmplStreamHandler.handle_stream
-
-        def placeholder() -> Any:
-            # As OpenAIChatCompletionsModel._fetch_response builds it for a stream.
-            return Response(
-                id=FAKE_RESPONSES_ID,
-                created_at=time.time(),
-                model=MODEL,
-                object="response",
-                output=[],
-                tool_choice="auto",
-                top_p=None,
-                temperature=None,
-                tools=[],
-                parallel_tool_calls=False,
-                reasoning=None,
-            )
-
-        def agents_stream(response: Any, objs: list[Any]) -> AsyncIterator[Any]:
-            # The options OpenAIChatCompletionsModel.stream_response passes for the OpenAI endpoint.
-            return handle_stream(
-                response,
-                _aiter(objs),
-                model=MODEL,  # type: ignore[arg-type]
-                raise_on_length_truncation=True,
-                require_finish_reason=True,
-            )
 
         async def agents_consume(response: Any, objs: list[Any]) -> Timed:
             n = 0
             t0 = clock()
-            async for _ in agents_stream(response, objs):
+            async for _ in agents_events(response, _aiter(objs)):
                 n += 1
             return clock() - t0, n
 
         def agents_timed(objs: list[Any]) -> Timed:
-            response = placeholder()  # outside the timed region (the clock starts in the coroutine)
+            response = agents_placeholder(time.time())  # outside the timed region (the clock starts in the coroutine)
             return loop.run_until_complete(agents_consume(response, objs))
 
         async def agents_all(objs: list[Any]) -> list[Any]:
-            return [e async for e in agents_stream(placeholder(), objs)]
+            return [e async for e in agents_events(agents_placeholder(time.time()), _aiter(objs))]
 
         out.append(
             Contender(
@@ -472,9 +447,6 @@ def contenders() -> tuple[list[Contender], list[Skipped]]:
         )
 
     try:
-        from litellm.responses.litellm_completion_transformation.streaming_iterator import (
-            LiteLLMCompletionStreamingIterator,
-        )
         from litellm.types.utils import ModelResponseStream
     except ImportError as exc:
         skipped.append(Skipped("litellm", f"litellm not installed ({exc})"))
@@ -483,31 +455,14 @@ def contenders() -> tuple[list[Contender], list[Skipped]]:
         def litellm_input(stream: Stream) -> list[Any]:
             return [ModelResponseStream(**json.loads(json.dumps(f))) for f in stream.frames]
 
-        def litellm_iterator(objs: list[Any], wrapper: _FakeStreamWrapper | None = None) -> Any:
-            return LiteLLMCompletionStreamingIterator(
-                model=MODEL,
-                litellm_custom_stream_wrapper=wrapper or _FakeStreamWrapper(objs),  # type: ignore[arg-type]
-                request_input="What is in the logs?",
-                responses_api_request={},
-                custom_llm_provider="openai",
-            )
-
-        def litellm_timed(objs: list[Any]) -> Timed:
-            wrapper = _FakeStreamWrapper(objs)
-            n = 0
-            t0 = clock()
-            for _ in litellm_iterator(objs, wrapper):
-                n += 1
-            return clock() - t0, n
-
         out.append(
             Contender(
                 "litellm",
                 "for e in LiteLLMCompletionStreamingIterator(model, <fake CustomStreamWrapper over "
                 'ModelResponseStream chunks>, request_input, responses_api_request={}, custom_llm_provider="openai")',
                 litellm_input,
-                litellm_timed,
-                lambda o: list(litellm_iterator(o)),
+                functools.partial(_timed, litellm_events),
+                lambda o: list(litellm_events(o)),
                 _version("litellm"),
             )
         )
@@ -542,9 +497,8 @@ class Stats:
 
 def _stats(samples_ns: list[int], chunks: int, events: int) -> Stats:
     s = sorted(x / 1e6 for x in samples_ns)
-    p90 = s[min(len(s) - 1, round(0.9 * (len(s) - 1)))]
     med = statistics.median(s)
-    return Stats(len(s), chunks, events, med, p90, s[0], med * 1000 / chunks)
+    return Stats(len(s), chunks, events, med, percentile(s, 0.9), s[0], med * 1000 / chunks)
 
 
 def time_streams(
@@ -563,23 +517,14 @@ def time_streams(
     samples: dict[str, list[int]] = {c.key: [] for c in cs}
     events: dict[str, int] = {}
     order = list(cs)
-    gc_was_enabled = gc.isenabled()
-    try:
-        for _ in range(rounds):
-            order = order[1:] + order[:1]
-            for c in order:
-                inp = c.make_input(stream) if fresh[c.key] else inputs[c.key]
-                gc.collect()
-                if not keep_gc:
-                    gc.disable()
+    for _ in range(rounds):
+        order = order[1:] + order[:1]
+        for c in order:
+            inp = c.make_input(stream) if fresh[c.key] else inputs[c.key]
+            with gc_paused(keep_gc):
                 ns, n = c.timed(inp)
-                if gc_was_enabled:
-                    gc.enable()
-                samples[c.key].append(ns)
-                events[c.key] = n
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+            samples[c.key].append(ns)
+            events[c.key] = n
     return {k: _stats(v, stream.chunks, events[k]) for k, v in samples.items()}
 
 
@@ -594,17 +539,14 @@ class Scenario:
 
 
 def _ratio(a: Stats | None, b: Stats | None) -> float | None:
-    if a is None or b is None or b.median_ms == 0:
-        return None
-    return a.median_ms / b.median_ms
+    return ratio(a and a.median_ms, b and b.median_ms)
 
 
 def run_scenario(
     stream: Stream, what: str, cs: list[Contender], skipped: list[Skipped], rounds: int, warmup: int, keep_gc: bool
 ) -> tuple[Scenario, dict[str, Stats]]:
     print(f"\n== stream: {stream.name} ({stream.chunks:,} chunks): {what}")
-    for s in skipped:
-        print(f"  SKIP {s.key}: {s.reason}")
+    print_skipped(skipped)
     inputs: dict[str, Any] = {}
     checks: dict[str, Check] = {}
     fresh: dict[str, bool] = {}
@@ -616,19 +558,10 @@ def run_scenario(
             fresh[c.key] = False
             continue
         before = _fingerprint(inputs[c.key])
-        try:
-            checks[c.key] = check_events(stream, c.collect(inputs[c.key]))
-        except Exception as exc:  # report and drop
-            checks[c.key] = Check(False, f"raised {type(exc).__name__}: {exc}")
+        checks[c.key] = run_check(lambda c, inp: check_events(stream, c.collect(inp)), c, inputs[c.key])
         fresh[c.key] = _fingerprint(inputs[c.key]) != before
-        mark = "ok  " if checks[c.key].ok else "BAD "
-        print(
-            f"  check {mark}{c.key:9} {checks[c.key].summary}"
-            + ("  [mutates its input: fresh copy per run]" if fresh[c.key] else "")
-        )
-        for p in checks[c.key].problems[:4]:
-            print(f"             ! {p}")
-        if not checks[c.key].summary.startswith("raised"):
+        print_check(c.key, checks[c.key], "  [mutates its input: fresh copy per run]" if fresh[c.key] else "")
+        if not checks[c.key].raised:
             runnable.append(c)
     gc.collect()
     gc.freeze()  # the prebuilt inputs stay out of the collections before each sample
@@ -653,7 +586,7 @@ def run_scenario(
     # The same on the fastest runs: a check on noise (the targets use the medians).
     for key in ("agents", "litellm"):
         a, m = stats.get(key), stats.get("migrator")
-        ratios[f"{key}/migrator on min"] = None if a is None or m is None or not m.min_ms else a.min_ms / m.min_ms
+        ratios[f"{key}/migrator on min"] = ratio(a and a.min_ms, m and m.min_ms)
     return Scenario(stream.name, what, stream.chunks, results, {s.key: s.reason for s in skipped}, ratios), stats
 
 
@@ -714,29 +647,14 @@ def peer_peak(key: str, stream: Stream) -> Peak | None:
     payload = [json.dumps(f) for f in stream.frames]
     run: Callable[[], None]
     if key == "agents":
-        from agents.models.chatcmpl_stream_handler import ChatCmplStreamHandler
         from openai.types.chat import ChatCompletionChunk
-        from openai.types.responses import Response
 
         async def agen() -> AsyncIterator[Any]:
             for s in payload:
                 yield ChatCompletionChunk.model_validate_json(s)
 
         async def consume() -> None:
-            response = Response(
-                id="__fake_id__",
-                created_at=0.0,
-                model=MODEL,
-                object="response",
-                output=[],
-                tool_choice="auto",
-                top_p=None,
-                temperature=None,
-                tools=[],
-                parallel_tool_calls=False,
-                reasoning=None,
-            )
-            async for _ in ChatCmplStreamHandler.handle_stream(response, agen(), model=MODEL):  # type: ignore[arg-type]
+            async for _ in agents_events(agents_placeholder(0.0), agen()):
                 pass
 
         loop = asyncio.new_event_loop()
@@ -745,9 +663,6 @@ def peer_peak(key: str, stream: Stream) -> Peak | None:
             loop.run_until_complete(consume())
 
     elif key == "litellm":
-        from litellm.responses.litellm_completion_transformation.streaming_iterator import (
-            LiteLLMCompletionStreamingIterator,
-        )
         from litellm.types.utils import ModelResponseStream
 
         def gen() -> Iterator[Any]:
@@ -755,14 +670,7 @@ def peer_peak(key: str, stream: Stream) -> Peak | None:
                 yield ModelResponseStream(**json.loads(s))
 
         def run() -> None:
-            it = LiteLLMCompletionStreamingIterator(
-                model=MODEL,
-                litellm_custom_stream_wrapper=_FakeStreamWrapper(gen()),  # type: ignore[arg-type]
-                request_input="hi",
-                responses_api_request={},
-                custom_llm_provider="openai",
-            )
-            for _ in it:
+            for _ in litellm_events(gen()):
                 pass
     else:
         return None
@@ -863,13 +771,11 @@ def measure_memory(sizes: Sequence[int], peers: Sequence[str], peer_sizes: Seque
         reps = max(3, 20_000 // n)
         ts = []
         for _ in range(reps):
-            gc.collect()
-            gc.disable()
-            t0 = time.perf_counter_ns()
-            for _ev in translate_stream(frames, to="responses"):
-                pass
-            ts.append(time.perf_counter_ns() - t0)
-            gc.enable()
+            with gc_paused(False):
+                t0 = time.perf_counter_ns()
+                for _ev in translate_stream(frames, to="responses"):
+                    pass
+                ts.append(time.perf_counter_ns() - t0)
         per_chunk_us[str(len(frames))] = statistics.median(ts) / 1000 / len(frames)
     print(
         "  migrator time per chunk by stream length (untraced): "
@@ -881,12 +787,6 @@ def measure_memory(sizes: Sequence[int], peers: Sequence[str], peer_sizes: Seque
 # --------------------------------------------------------------------------- #
 # Report
 # --------------------------------------------------------------------------- #
-
-
-
-
-def _fmt(v: float | None, spec: str = ".2f", suffix: str = "") -> str:
-    return "-" if v is None else f"{v:{spec}}{suffix}"
 
 
 def print_table(scenarios: Sequence[tuple[Scenario, dict[str, Stats]]]) -> None:
@@ -908,13 +808,13 @@ def print_table(scenarios: Sequence[tuple[Scenario, dict[str, Stats]]]) -> None:
             bad = "" if check is None or check["ok"] else "  (output check FAILED)"
             print(
                 f"  {key:<12}{st.us_per_chunk:>10.2f}{st.median_ms:>11.2f}{st.p90_ms:>9.2f}{st.min_ms:>9.2f}{st.n:>6}"
-                f"{st.events:>8}{_fmt(_ratio(st, mig), '.1f', 'x'):>12}{bad}"
+                f"{st.events:>8}{fmt(_ratio(st, mig), '.1f', 'x'):>12}{bad}"
             )
         print(
-            "  ratios (medians): " + ", ".join(f"{k} = {_fmt(v, '.1f', 'x')}" for k, v in scen.ratios.items() if "min" not in k)
+            "  ratios (medians): " + ", ".join(f"{k} = {fmt(v, '.1f', 'x')}" for k, v in scen.ratios.items() if "min" not in k)
         )
         print(
-            "  ratios (minimums): " + ", ".join(f"{k[:-7]} = {_fmt(v, '.1f', 'x')}" for k, v in scen.ratios.items() if "min" in k)
+            "  ratios (minimums): " + ", ".join(f"{k[:-7]} = {fmt(v, '.1f', 'x')}" for k, v in scen.ratios.items() if "min" in k)
         )
     print("=" * 92)
 
@@ -924,17 +824,12 @@ def evaluate(scenarios: Sequence[tuple[Scenario, dict[str, Stats]]], memory: Mem
     text = next(((s, st) for s, st in scenarios if s.name.startswith("text")), None)
     tool = next(((s, st) for s, st in scenarios if s.name.startswith("tool")), None)
 
-    def status(v: float | None, ok: Callable[[float], bool]) -> str:
-        return "SKIP" if v is None else ("PASS" if ok(v) else "FAIL")
-
     mig_text = text[1].get("migrator") if text else None
     v = mig_text.us_per_chunk if mig_text else None
-    targets.append(Target("streams: text, migrator", "<= 5 µs per chunk", v, status(v, lambda x: x <= 5.0), True, "µs"))
+    targets.append(Target.judged("streams: text, migrator", "<= 5 µs per chunk", v, lambda x: x <= 5.0, unit="µs"))
     for label, sc in (("text", text), ("tools", tool)):
         r = sc[0].ratios.get("agents/migrator") if sc else None
-        targets.append(
-            Target(f"streams: {label} vs Agents SDK", "agents/migrator >= 10x", r, status(r, lambda x: x >= 10.0), True)
-        )
+        targets.append(Target.judged(f"streams: {label} vs Agents SDK", "agents/migrator >= 10x", r, lambda x: x >= 10.0))
     b = None if memory is None or memory.bounded is None else (1.0 if memory.bounded else 0.0)
     lazy = memory.growth.get("lazy", {}) if memory else {}
     targets.append(
@@ -951,14 +846,7 @@ def evaluate(scenarios: Sequence[tuple[Scenario, dict[str, Stats]]], memory: Mem
 
 
 def print_targets(targets: Sequence[Target]) -> None:
-    for t in targets:
-        if t.value is None:
-            val = "-"
-        elif t.unit == "x":
-            val = f"{t.value:.2f}x"
-        else:
-            val = f"{t.value:.2f} {t.unit}"
-        print(f"  {t.status:<4}  {t.name:<28} {t.goal:<42} measured {val}{'' if t.hard else '  (aim)'}")
+    common.print_targets(targets, (28, 42))
 
 
 def run(*, rounds: int, warmup: int, keep_gc: bool, quick: bool, memory: bool = True) -> tuple[dict[str, Any], list[Target]]:
@@ -985,7 +873,7 @@ def run(*, rounds: int, warmup: int, keep_gc: bool, quick: bool, memory: bool = 
         run_scenario(tool, "text, then parallel tool calls", cs, skipped, rounds, warmup, keep_gc),
     ]
     mem: Memory | None = None
-    if memory and any(c.key == "migrator" for c in cs):
+    if memory:
         sizes = MEMORY_SIZES[:2] if quick else MEMORY_SIZES
         peers = [c.key for c in cs if c.key in ("agents", "litellm")]
         mem = measure_memory(sizes, peers, (2_000,) if quick else (2_000, 20_000))
@@ -1019,41 +907,20 @@ def run(*, rounds: int, warmup: int, keep_gc: bool, quick: bool, memory: bool = 
     return doc, targets
 
 
-def environment() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "migrator_installed": MIGRATOR_INSTALLED,
-        "packages": {d: _version(d) for d in ("migrator", "openai", "openai-agents", "litellm")},
-    }
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--json", metavar="PATH", type=Path, help="also write the results as JSON to PATH")
+    add_output_arguments(p, "a smoke test: few runs, shorter memory series")
     p.add_argument("--rounds", type=int, default=25, help="timed runs of each stream per contender (default 25)")
     p.add_argument("--warmup", type=int, default=3, help="untimed runs per contender first (default 3)")
     p.add_argument("--keep-gc", action="store_true", help="leave the garbage collector on while timing")
     p.add_argument("--no-memory", action="store_true", help="skip the tracemalloc section")
-    p.add_argument("--quick", action="store_true", help="a smoke test: few runs, shorter memory series")
-    p.add_argument("--strict", action="store_true", help="exit 1 if a hard target fails or is skipped")
     args = p.parse_args(argv)
     if args.quick:
         args.rounds, args.warmup = 3, 1
-    print(
-        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus; "
-        f"migrator {'installed' if MIGRATOR_INSTALLED else 'from work tree (not installed)'}"
-    )
+    print(banner())
     doc, targets = run(rounds=args.rounds, warmup=args.warmup, keep_gc=args.keep_gc, quick=args.quick, memory=not args.no_memory)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"environment": environment(), **doc}, indent=2) + "\n")
-        print(f"\nwrote {args.json}")
-    if args.strict and any(t.hard and t.status != "PASS" for t in targets):
-        return 1
-    return 0
+    return finish(targets, {"environment": environment(("migrator", "openai", "openai-agents", "litellm")), **doc}, args.json,
+                  args.strict)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ def test_unfinished_response_cannot_be_translated() -> None:
         translate({"id": "resp_1", "object": "response", "status": "queued", "output": []}, "chat")
 
 
+@pytest.mark.slow
 def test_import_is_cheap_and_pulls_no_heavy_modules() -> None:
     code = ("import sys, migrator; heavy = [m for m in ('pydantic', 'httpx', 'jsonschema', 'openai', 'libcst', 'rich')"
             " if m in sys.modules]; print(heavy)")

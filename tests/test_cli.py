@@ -147,6 +147,7 @@ def test_demo_renders_for_people() -> None:
     assert "chat.request → responses.request" in out and "$.messages[1].name" in out
 
 
+@pytest.mark.slow
 def test_console_script_has_no_traceback_on_bad_json(tmp_path: Path) -> None:
     name = write(tmp_path, "not json")
     proc = subprocess.run([sys.executable, "-m", "migrator.cli", "translate", name, "--to", "chat"],
@@ -283,6 +284,7 @@ def _long_chat_stream(path: Path, chunks: int = 3000) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["chat", "responses"])
 def test_a_closed_output_pipe_ends_quietly_like_head_expects(tmp_path: Path, target: str) -> None:
     """`migrator translate long.sse --to chat | head -1`: no traceback, the status of a tool stopped by SIGPIPE."""
@@ -297,6 +299,7 @@ def test_a_closed_output_pipe_ends_quietly_like_head_expects(tmp_path: Path, tar
     assert err == ""
 
 
+@pytest.mark.slow
 def test_a_pipe_closed_before_the_output_is_flushed_ends_quietly(tmp_path: Path) -> None:
     """A small answer sits in stdout's buffer until exit; the reader has already gone (`| true`)."""
     proc = subprocess.Popen([sys.executable, "-m", "migrator.cli", "translate", write(tmp_path, CLEAN_CHAT), "--to", "responses"],

@@ -401,6 +401,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         server.stop()
 
 
+@pytest.mark.slow
 def test_served_responses_are_complete_and_stored_as_written(served: ServerProcess) -> None:
     body = {"model": "gpt-4.1", "input": "What is the weather in Paris?", "temperature": 0.4}
     answer = _post(served, body)
@@ -416,6 +417,7 @@ def test_served_responses_are_complete_and_stored_as_written(served: ServerProce
     assert unstored["store"] is False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("served", ["offline"], indirect=True)  # a chat upstream's own chat answers pass through as they are
 def test_served_chat_completions_are_complete(served: ServerProcess) -> None:
     """The chat endpoint over the offline model (a Response translated to chat) answers as the API does."""

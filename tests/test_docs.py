@@ -29,6 +29,7 @@ def test_mapping_md_is_up_to_date() -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_fresh_render_in_another_process_matches_the_committed_file() -> None:
     """Not render() against render() in one process (that cannot fail): another process and
     another hash seed each, so an order that hangs on set or dict iteration would show."""
@@ -148,6 +149,7 @@ def test_check_fails_on_a_missing_file(tmp_path: Path) -> None:
     assert "missing" in err.getvalue()
 
 
+@pytest.mark.slow
 def test_module_check_exits_1_on_stale_output(tmp_path: Path) -> None:
     target = tmp_path / "mapping.md"
     target.write_text("stale\n", encoding="utf-8")
@@ -159,6 +161,7 @@ def test_module_check_exits_1_on_stale_output(tmp_path: Path) -> None:
     assert "stale" in proc.stderr
 
 
+@pytest.mark.slow
 def test_docs_module_does_not_import_jsonschema() -> None:
     code = "import sys, migrator.mapping.docs; sys.exit('jsonschema' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT).returncode == 0

@@ -9,11 +9,14 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migrator.cli import main
 from tests.mutations import replaced
+
+pytestmark = pytest.mark.slow  # fuzzing: arbitrary input for robustness, the bulk of the suite's time
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("chat", "responses")

@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 from migrator.streams import StreamError, StreamTranslator, atranslate_sse, iter_frames, translate_sse, translate_stream
 from tests.mutations import replaced
 
+pytestmark = pytest.mark.slow  # fuzzing: arbitrary input for robustness, the bulk of the suite's time
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "streams"
 STREAMS = {path.name: list(iter_frames([path.read_bytes()])) for path in sorted(FIXTURES.glob("*.sse"))}
 TARGETS = ("chat", "responses")

@@ -25,6 +25,8 @@ from migrator import MappingError, StrictModeError, translate
 from migrator.mapping.translate import Translation
 from tests.mutations import replaced
 
+pytestmark = pytest.mark.slow  # fuzzing: arbitrary input for robustness, the bulk of the suite's time
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "mapping"
 # MIGRATOR_FUZZ_EXAMPLES raises the bound for a longer hunt; CI runs the default.

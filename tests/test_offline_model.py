@@ -646,6 +646,7 @@ def test_every_valid_fixture_request_is_answered_with_sdk_valid_bodies() -> None
             raise AssertionError(f"{name}: {exc}") from exc
 
 
+@pytest.mark.slow
 def test_the_model_id_and_a_cheap_import() -> None:
     assert MODEL_ID == "migrator-offline"
     assert generate({"model": MODEL_ID, "input": "hi"})["model"] == MODEL_ID

@@ -40,6 +40,8 @@ from tests.serve_helpers import (
     wait_for,
 )
 
+pytestmark = pytest.mark.slow  # every test here talks to `migrator serve` subprocesses
+
 MODEL = "gpt-4.1"
 CLIENT_KEY = "sk-client-" + uuid.uuid4().hex
 UPSTREAM_KEY = "sk-upstream-" + uuid.uuid4().hex

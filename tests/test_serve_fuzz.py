@@ -23,6 +23,8 @@ from migrator.server.app import create_app
 from migrator.server.run import ServeConfig, build_state
 from tests.serve_helpers import ROOT, FakeUpstream, fake_upstream
 
+pytestmark = pytest.mark.slow  # fuzzing: arbitrary input for robustness, the bulk of the suite's time
+
 FIXTURES = ROOT / "fixtures" / "mapping"
 ENDPOINTS = {"chat_to_responses": "/v1/chat/completions", "responses_to_chat": "/v1/responses"}
 

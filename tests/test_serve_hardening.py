@@ -150,6 +150,7 @@ def _backend_of(app: Any) -> Any:
     return endpoint.__self__.state.backend
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("option", "value", "names"), [
     ("--store", "/no/such/dir/x.db", "--store"),
     ("--access-log", "/no/such/x.log", "--access-log"),
@@ -162,6 +163,7 @@ def test_unusable_store_or_access_log_is_exit_2_without_traceback(option: str, v
     assert names in done.stderr and value in done.stderr
 
 
+@pytest.mark.slow
 def test_bad_input_in_a_real_process(tmp_path: Path) -> None:
     """The same, through uvicorn: 4xx JSON, one access-log line each, no traceback on stderr."""
     log = tmp_path / "access.log"

@@ -580,6 +580,7 @@ def _peak(n: int, kind: str) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(DELTA_KINDS))
 def test_memory_grows_with_the_text_only(kind: str) -> None:
     """20k deltas against 2k: the growth is the text (kept for the .done events), not a per-frame cost.
@@ -592,6 +593,7 @@ def test_memory_grows_with_the_text_only(kind: str) -> None:
     assert growth < 6 * text_growth, f"{growth / 18_000:.1f} bytes per delta of 3 characters"
 
 
+@pytest.mark.slow
 def test_memory_of_responses_to_chat_does_not_grow() -> None:
     """Responses → chat keeps no text at all (the terminal event brings the whole output)."""
     assert _peak(20_000, "to chat") - _peak(2_000, "to chat") < 16_000
