@@ -4,7 +4,8 @@ No validation, no loss tracking, no copying of values that can be shared: map
 each item/message to its counterpart, merge function calls into the preceding
 assistant message (Responses -> Chat) or split them out (Chat -> Responses),
 and flatten/nest the function tools. Only the shapes used by the benchmark
-conversation are handled; anything else passes through or is dropped.
+conversations are handled (text, image and file parts included); anything
+else passes through or is dropped.
 """
 
 from __future__ import annotations
@@ -19,6 +20,39 @@ def _text(content: Any) -> Any:
     if isinstance(content, str):
         return content
     return "".join(p.get("text", "") for p in content)
+
+
+def _chat_parts(content: Any) -> Any:
+    """Responses input parts as Chat parts (text, image, file); a string stays a string."""
+    if isinstance(content, str):
+        return content
+    parts: list[dict[str, Any]] = []
+    for p in content:
+        kind = p["type"]
+        if kind == "input_image":
+            parts.append({"type": "image_url", "image_url": {"url": p["image_url"], "detail": p.get("detail", "auto")}})
+        elif kind == "input_file":
+            parts.append({"type": "file", "file": {"file_id": p["file_id"]}})
+        else:
+            parts.append({"type": "text", "text": p["text"]})
+    return parts
+
+
+def _responses_parts(content: Any) -> Any:
+    """Chat user parts as Responses input parts; a string stays a string."""
+    if isinstance(content, str):
+        return content
+    parts: list[dict[str, Any]] = []
+    for p in content:
+        kind = p["type"]
+        if kind == "image_url":
+            img = p["image_url"]
+            parts.append({"type": "input_image", "image_url": img["url"], "detail": img.get("detail", "auto")})
+        elif kind == "file":
+            parts.append({"type": "input_file", "file_id": p["file"]["file_id"]})
+        else:
+            parts.append({"type": "input_text", "text": p["text"]})
+    return parts
 
 
 def responses_to_chat(body: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +94,7 @@ def responses_to_chat(body: dict[str, Any]) -> dict[str, Any]:
             messages.append(assistant)
         else:
             assistant = None
-            messages.append({"role": item["role"], "content": _text(item["content"])})
+            messages.append({"role": item["role"], "content": _chat_parts(item["content"])})
     out: dict[str, Any] = {"model": body["model"], "messages": messages}
     tools = body.get("tools")
     if tools:
@@ -113,7 +147,7 @@ def chat_to_responses(body: dict[str, Any]) -> dict[str, Any]:
                     }
                 )
         else:
-            items.append({"role": role, "content": m["content"]})
+            items.append({"role": role, "content": _responses_parts(m["content"])})
     out: dict[str, Any] = {"model": body["model"], "input": items}
     tools = body.get("tools")
     if tools:

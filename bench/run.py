@@ -75,14 +75,28 @@ def json_copy(value: Any) -> Any:
 # --------------------------------------------------------------------------- #
 
 
-def _text(content: Any) -> str | None:
-    """Text of a message content: a string, or a list of text parts joined."""
-    if content is None:
-        return None
-    if isinstance(content, str):
+_TEXT_PARTS = frozenset(("text", "input_text", "output_text"))
+
+
+def _text(content: Any) -> Any:
+    """A message content in a dialect-neutral form: text parts joined; image and file parts as (kind, url or id)."""
+    if content is None or isinstance(content, str):
         return content
-    parts = [get(p, "text") for p in content]
-    return "".join(p for p in parts if isinstance(p, str)) or None
+    parts: list[tuple[str, Any]] = []
+    for p in content:
+        kind = get(p, "type")
+        if kind in _TEXT_PARTS:
+            parts.append(("text", get(p, "text")))
+        elif kind in ("image_url", "input_image"):
+            url = get(p, "image_url")
+            parts.append(("image", url if isinstance(url, str) else get(url, "url")))
+        elif kind in ("file", "input_file"):
+            parts.append(("file", get(get(p, "file") if kind == "file" else p, "file_id")))
+        else:
+            parts.append((str(kind), None))
+    if all(k == "text" for k, _ in parts):
+        return "".join(t for _, t in parts if isinstance(t, str)) or None
+    return tuple(parts)
 
 
 def _chat_shape(messages: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -126,9 +140,9 @@ def _diff(got: list[tuple[Any, ...]], want: list[tuple[Any, ...]], what: str) ->
     return problems
 
 
-def check_chat_messages(messages: Sequence[Any], tools: Sequence[Any] | None) -> Check:
-    """Compare translated Chat messages (and tools, if produced) with the expected ones."""
-    exp = cv.expected()
+def check_chat_messages(conv: cv.Conversation, messages: Sequence[Any], tools: Sequence[Any] | None) -> Check:
+    """Compare translated Chat messages (and tools, if produced) with the conversation's own Chat messages."""
+    exp = conv.expected()
     shape = _chat_shape(messages)
     asst = [s for s in shape if s[0] == "assistant"]
     merged = sum(1 for s in asst if s[1] and s[2])
@@ -138,7 +152,7 @@ def check_chat_messages(messages: Sequence[Any], tools: Sequence[Any] | None) ->
         f"{len(shape)} messages, {len(asst)} assistant ({merged} with text+tool_calls merged), "
         f"{n_calls} tool_calls, {n_tool} tool messages"
     )
-    problems = _diff(shape, _chat_shape(cv.chat_messages()), "messages")
+    problems = _diff(shape, _chat_shape(conv.chat_messages()), "messages")
     if merged != exp.assistant_with_text_and_calls:
         problems.append(f"{merged} merged assistant messages, expected {exp.assistant_with_text_and_calls}")
     if tools is None:
@@ -152,8 +166,9 @@ def check_chat_messages(messages: Sequence[Any], tools: Sequence[Any] | None) ->
     return Check(not problems, summary, problems)
 
 
-def check_responses_items(items: Sequence[Any], tools: Sequence[Any] | None, instructions: Any = None) -> Check:
-    """Compare translated Responses input items (and tools) with the expected ones."""
+def check_responses_items(conv: cv.Conversation, items: Sequence[Any], tools: Sequence[Any] | None,
+                          instructions: Any = None) -> Check:
+    """Compare translated Responses input items (and tools) with the conversation's own items."""
     shape = _responses_shape(items)
     note = ""
     if instructions and (not shape or shape[0][1] != "system"):
@@ -163,7 +178,7 @@ def check_responses_items(items: Sequence[Any], tools: Sequence[Any] | None, ins
     n_fc = sum(1 for s in shape if s[0] == "function_call")
     n_fco = sum(1 for s in shape if s[0] == "function_call_output")
     summary = f"{len(items)} items{note}, {n_fc} function_call, {n_fco} function_call_output"
-    problems = _diff(shape, _responses_shape(cv.responses_input()), "items")
+    problems = _diff(shape, _responses_shape(conv.responses_input()), "items")
     if tools is None:
         summary += ", tools not translated by this contender"
     else:
@@ -204,9 +219,9 @@ def migrator_contender(to: str, read: str, check: Callable[[Body], Check]) -> Co
     return Contender("migrator", f'migrator.translate(body, to="{to}")', fn, lambda t: check(t.body), migrator_version())
 
 
-def r2c_contenders() -> tuple[list[Contender], list[Skipped]]:
-    """Responses -> Chat request translators."""
-    out = [migrator_contender("chat", "messages", lambda b: check_chat_messages(b["messages"], b.get("tools")))]
+def r2c_contenders(conv: cv.Conversation) -> tuple[list[Contender], list[Skipped]]:
+    """Responses -> Chat request translators, checked against ``conv``."""
+    out = [migrator_contender("chat", "messages", lambda b: check_chat_messages(conv, b["messages"], b.get("tools")))]
     skipped: list[Skipped] = []
 
     try:
@@ -224,7 +239,7 @@ def r2c_contenders() -> tuple[list[Contender], list[Skipped]]:
                 "agents",
                 'Converter.items_to_messages(body["input"])',
                 agents_r2c,
-                lambda msgs: check_chat_messages(msgs, None),
+                lambda msgs: check_chat_messages(conv, msgs, None),
                 _version("openai-agents"),
             )
         )
@@ -253,7 +268,7 @@ def r2c_contenders() -> tuple[list[Contender], list[Skipped]]:
                 "LiteLLMCompletionResponsesConfig.transform_responses_api_request_to_chat_completion_request("
                 'model, input, responses_api_request=<rest of body>, custom_llm_provider="openai")',
                 litellm_r2c,
-                lambda r: check_chat_messages(r["messages"], r.get("tools")),
+                lambda r: check_chat_messages(conv, r["messages"], r.get("tools")),
                 _version("litellm"),
             )
         )
@@ -263,16 +278,16 @@ def r2c_contenders() -> tuple[list[Contender], list[Skipped]]:
             "floor",
             "bench/floor.py responses_to_chat(body)",
             floor.responses_to_chat,
-            lambda r: check_chat_messages(r["messages"], r.get("tools")),
+            lambda r: check_chat_messages(conv, r["messages"], r.get("tools")),
         )
     )
     return out, skipped
 
 
-def c2r_contenders() -> tuple[list[Contender], list[Skipped]]:
-    """Chat -> Responses request translators."""
+def c2r_contenders(conv: cv.Conversation) -> tuple[list[Contender], list[Skipped]]:
+    """Chat -> Responses request translators, checked against ``conv``."""
     out = [migrator_contender("responses", "input",
-                              lambda b: check_responses_items(b["input"], b.get("tools"), b.get("instructions")))]
+                              lambda b: check_responses_items(conv, b["input"], b.get("tools"), b.get("instructions")))]
     skipped: list[Skipped] = []
 
     try:
@@ -302,7 +317,7 @@ def c2r_contenders() -> tuple[list[Contender], list[Skipped]]:
                 'optional_params=<rest of body>, litellm_params={"custom_llm_provider": "openai"}, '
                 "headers={}, litellm_logging_obj=None)",
                 litellm_c2r,
-                lambda r: check_responses_items(r["input"], r.get("tools"), r.get("instructions")),
+                lambda r: check_responses_items(conv, r["input"], r.get("tools"), r.get("instructions")),
                 _version("litellm"),
             )
         )
@@ -312,7 +327,7 @@ def c2r_contenders() -> tuple[list[Contender], list[Skipped]]:
             "floor",
             "bench/floor.py chat_to_responses(body)",
             floor.chat_to_responses,
-            lambda r: check_responses_items(r["input"], r.get("tools"), r.get("instructions")),
+            lambda r: check_responses_items(conv, r["input"], r.get("tools"), r.get("instructions")),
         )
     )
     return out, skipped
@@ -425,6 +440,13 @@ class ImportTime:
     heaviest: list[tuple[str, float]]
     first_call_ms: float | None = None
     error: str | None = None
+    httpx_ms: float | None = None  # what `import httpx` adds over a bare interpreter, same runs
+    httpx_error: str | None = None
+
+    @property
+    def share_of_httpx(self) -> float | None:
+        """migrator's import cost as a fraction of httpx's (target: at most 0.25)."""
+        return None if self.error or not self.httpx_ms else self.delta_ms / self.httpx_ms
 
 
 def measure_import(runs: int) -> ImportTime:
@@ -456,11 +478,19 @@ def measure_import(runs: int) -> ImportTime:
         wall("import migrator")  # warm the file-system cache and .pyc files
     except RuntimeError as exc:
         return ImportTime(0, 0.0, 0.0, 0.0, None, [], error=str(exc))
+    httpx_error: str | None = None
+    try:
+        wall("import httpx")
+    except RuntimeError as exc:
+        httpx_error = str(exc)
     bare: list[float] = []
     full: list[float] = []
-    for _ in range(runs):
+    hx: list[float] = []
+    for _ in range(runs):  # interleaved, so drift of the machine is shared
         bare.append(wall("pass"))
         full.append(wall("import migrator"))
+        if httpx_error is None:
+            hx.append(wall("import httpx"))
 
     cumulative: list[float] = []
     selfs: dict[str, list[float]] = {}
@@ -486,7 +516,7 @@ def measure_import(runs: int) -> ImportTime:
     # Import plus one small translation, to catch work deferred to the first call.
     first = [wall(_FIRST_CALL) for _ in range(max(3, runs // 2))]
     return ImportTime(runs, b, f, f - b, statistics.median(cumulative) if cumulative else None, heaviest,
-                      statistics.median(first) - b)
+                      statistics.median(first) - b, None, statistics.median(hx) - b if hx else None, httpx_error)
 
 
 _FIRST_CALL = "import migrator\nmigrator.translate({'model': 'm', 'input': [{'role': 'user', 'content': 'hi'}]}, to='chat')\n"
@@ -597,19 +627,24 @@ def print_table(scenarios: list[tuple[Scenario, dict[str, Stats]]]) -> None:
     print("=" * 78)
 
 
-def evaluate(r2c: Scenario | None, c2r: Scenario | None, imp: ImportTime | None) -> list[Target]:
-    """The targets of the brief, each PASS, FAIL or SKIP."""
-    rr = r2c.ratios if r2c else {}
-    cr = c2r.ratios if c2r else {}
-    return [
-        Target.judged("R->C vs Agents SDK", "agents/migrator >= 3x", rr.get("agents/migrator"), lambda v: v >= 3.0),
-        Target.judged("R->C vs LiteLLM", "litellm/migrator >= 8x", rr.get("litellm/migrator"), lambda v: v >= 8.0),
-        Target.judged("C->R vs LiteLLM", "litellm/migrator >= 8x", cr.get("litellm/migrator"), lambda v: v >= 8.0),
-        Target.judged("R->C vs floor (aim)", "migrator/floor <= 2x", rr.get("migrator/floor"), lambda v: v <= 2.0, hard=False),
-        Target.judged("C->R vs floor (aim)", "migrator/floor <= 2x", cr.get("migrator/floor"), lambda v: v <= 2.0, hard=False),
-        Target.judged("import migrator", "< 100 ms", None if imp is None or imp.error else imp.delta_ms, lambda v: v <= 100.0,
-                      unit="ms"),
-    ]
+def evaluate(runs: Sequence[tuple[str, Scenario | None, Scenario | None]], imp: ImportTime | None) -> list[Target]:
+    """The targets of the brief, per conversation, each PASS, FAIL or SKIP; then the import target."""
+    out: list[Target] = []
+    for key, r2c, c2r in runs:
+        rr = r2c.ratios if r2c else {}
+        cr = c2r.ratios if c2r else {}
+        out += [
+            Target.judged(f"[{key}] R->C vs Agents SDK", "agents/migrator >= 3x", rr.get("agents/migrator"), lambda v: v >= 3.0),
+            Target.judged(f"[{key}] R->C vs LiteLLM", "litellm/migrator >= 8x", rr.get("litellm/migrator"), lambda v: v >= 8.0),
+            Target.judged(f"[{key}] C->R vs LiteLLM", "litellm/migrator >= 8x", cr.get("litellm/migrator"), lambda v: v >= 8.0),
+            Target.judged(f"[{key}] R->C vs floor", "migrator/floor <= 2x", rr.get("migrator/floor"), lambda v: v <= 2.0),
+            Target.judged(f"[{key}] C->R vs floor", "migrator/floor <= 2x", cr.get("migrator/floor"), lambda v: v <= 2.0),
+        ]
+    share = None if imp is None else imp.share_of_httpx
+    out.append(Target.judged("import migrator / httpx", "<= 0.25 of httpx's", share, lambda v: v <= 0.25))
+    out.append(Target.judged("import migrator", "< 100 ms", None if imp is None or imp.error else imp.delta_ms,
+                             lambda v: v <= 100.0, unit="ms"))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -670,15 +705,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_request_targets(targets: Sequence[Target]) -> None:
-    print_targets(targets, (22, 24), {"x": ".2f", "ms": ".1f"})
+    print_targets(targets, (33, 24), {"x": ".2f", "ms": ".1f"})
 
 
 def run_requests(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]]:
-    """The request bench: both directions of translate(), and import time. Returns its JSON part and targets."""
-    exp = cv.expected()
-    rbody, cbody = cv.responses_body(), cv.chat_body()
-    assert len(rbody["input"]) == exp.items == 81
-    print(f"conversation: {describe(exp)}")
+    """The request bench: both directions of translate() on every conversation, and import time.
+
+    Returns its JSON part and targets.
+    """
+    convs = cv.conversations()
+    assert len(convs[0].responses_input()) == convs[0].expected().items == 81
+    for conv in convs:
+        print(f"conversation {conv.key}: {describe(conv)}")
     print(
         f"timing: {args.rounds} rounds x {args.per_round} calls per contender, each call timed "
         f"alone, contenders interleaved; warmup {args.warmup}s each; gc "
@@ -687,32 +725,34 @@ def run_requests(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]
     )
 
     t0 = time.perf_counter()
-    r2c_list, r2c_skip = r2c_contenders()
-    c2r_list, c2r_skip = c2r_contenders()
+    r2c_contenders(convs[0])
+    c2r_contenders(convs[0])
     print(f"peer imports took {time.perf_counter() - t0:.1f}s (not part of any timing)")
     # Move everything imported so far out of the collector's reach, so that the
     # gc.collect() before each timed batch stays cheap with big peers loaded.
     gc.collect()
     gc.freeze()
 
-    r2c, r2c_stats = run_scenario(
-        "Responses -> Chat",
-        f"{exp.items} input items + {exp.tools} tools -> {exp.messages} messages",
-        r2c_list,
-        r2c_skip,
-        rbody,
-        args,
-    )
-    c2r, c2r_stats = run_scenario(
-        "Chat -> Responses",
-        f"{exp.messages} messages + {exp.tools} tools -> {exp.items} input items",
-        c2r_list,
-        c2r_skip,
-        cbody,
-        args,
-    )
+    table: list[tuple[Scenario, dict[str, Stats]]] = []
+    runs: list[tuple[str, Scenario | None, Scenario | None]] = []
+    for conv in convs:
+        exp = conv.expected()
+        r2c_list, r2c_skip = r2c_contenders(conv)
+        c2r_list, c2r_skip = c2r_contenders(conv)
+        r2c = run_scenario(
+            f"[{conv.key}] Responses -> Chat",
+            f"{exp.items} input items + {exp.tools} tools -> {exp.messages} messages",
+            r2c_list, r2c_skip, conv.responses_body(), args,
+        )
+        c2r = run_scenario(
+            f"[{conv.key}] Chat -> Responses",
+            f"{exp.messages} messages + {exp.tools} tools -> {exp.items} input items",
+            c2r_list, c2r_skip, conv.chat_body(), args,
+        )
+        table += [r2c, c2r]
+        runs.append((conv.key, r2c[0], c2r[0]))
 
-    print("\n== import migrator")
+    print("\n== import migrator (and import httpx, same runs)")
     imp = measure_import(args.import_runs)
     if imp.error:
         print(f"  SKIP: {imp.error}")
@@ -721,30 +761,36 @@ def run_requests(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]
             f"  python -c 'import migrator' minus python -c 'pass', median of {imp.runs}: "
             f"{imp.delta_ms:.1f} ms  (bare {imp.bare_ms:.1f} ms, with import {imp.with_import_ms:.1f} ms)"
         )
+        print(f"  python -c 'import httpx' minus python -c 'pass': {fmt(imp.httpx_ms, '.1f', ' ms')}"
+              + (f"  ({imp.httpx_error})" if imp.httpx_error else ""))
+        print(f"  migrator / httpx: {fmt(imp.share_of_httpx, '.2f')}")
         print(f"  -X importtime cumulative for 'migrator': {fmt(imp.importtime_cumulative_ms, '.1f', ' ms')}")
         print("  largest self times: " + ", ".join(f"{n} {ms:.1f}ms" for n, ms in imp.heaviest[:6]))
         print(f"  import + first small translate() (deferred loading shows here): {fmt(imp.first_call_ms, '.1f', ' ms')}")
 
-    print_table([(r2c, r2c_stats), (c2r, c2r_stats)])
+    print_table(table)
     if imp.error is None:
-        print(f"import migrator: {imp.delta_ms:.1f} ms")
+        print(f"import migrator: {imp.delta_ms:.1f} ms; import httpx: {fmt(imp.httpx_ms, '.1f', ' ms')}; "
+              f"ratio {fmt(imp.share_of_httpx, '.2f')}")
 
-    targets = evaluate(r2c, c2r, imp)
+    targets = evaluate(runs, imp)
     print("\ntargets:")
     print_request_targets(targets)
     doc = {
-        "conversation": asdict(exp),
-        "scenarios": [asdict(r2c), asdict(c2r)],
-        "import": asdict(imp),
+        "conversations": {conv.key: {"about": conv.about, **asdict(conv.expected())} for conv in convs},
+        "scenarios": [asdict(scen) for scen, _ in table],
+        "import": {**asdict(imp), "share_of_httpx": imp.share_of_httpx},
     }
     return doc, targets
 
 
-def describe(exp: cv.Expected) -> str:
-    """One line about the benchmark conversation."""
+def describe(conv: cv.Conversation) -> str:
+    """One line about a benchmark conversation."""
+    exp = conv.expected()
+    extra = f", {exp.image_parts} image + {exp.file_parts} file parts" if exp.image_parts or exp.file_parts else ""
     return (
-        f"{cv.TURNS} turns, {exp.items} Responses items / {exp.messages} Chat messages, "
-        f"{exp.tool_calls} function calls ({exp.assistant_with_text_and_calls} after assistant text), "
+        f"{conv.about}: {exp.items} Responses items / {exp.messages} Chat messages, "
+        f"{exp.tool_calls} function calls ({exp.assistant_null_content} assistant content: null){extra}, "
         f"{exp.tools} function tools"
     )
 
