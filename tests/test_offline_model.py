@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import glob
+import importlib.util
 import json
 import subprocess
 import sys
@@ -618,6 +619,24 @@ def test_allowed_item_keys_cover_the_sdks() -> None:
     assert keys(response_output_text_param.ResponseOutputTextParam) <= offline_checks._PART_KEYS["output_text"]
     assert keys(response_output_refusal_param.ResponseOutputRefusalParam) <= offline_checks._PART_KEYS["refusal"]
     assert keys(function_tool_param.FunctionToolParam) <= offline_checks._FUNCTION_TOOL_KEYS
+
+
+def test_the_offline_checks_take_their_key_sets_from_the_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field the tables drop is refused and one they add is accepted: the model's key sets are
+    the tables' (they were re-listed by hand, and would have kept accepting ``phase``)."""
+    message = TABLES["responses.item.message"]
+    tool = TABLES["responses.tool.function"]
+    monkeypatch.setitem(message.levels, "", {k: r for k, r in message.levels[""].items() if k != "phase"})
+    monkeypatch.setitem(tool.levels, "", {**tool.levels[""], "colour": tool["name"]})
+    # A fresh copy of the checks, built from the changed tables (the imported one keeps its sets).
+    spec = importlib.util.spec_from_file_location("migrator.server.offline._probe", offline_checks.__file__)
+    assert spec is not None and spec.loader is not None
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    with pytest.raises(probe.OfflineRequestError) as err:
+        probe.validate({"model": "m", "input": [{"role": "user", "content": "hi", "phase": "final_answer"}]})
+    assert (err.value.param, err.value.code) == ("input[0].phase", "unknown_parameter")
+    probe.validate({"model": "m", "input": "hi", "tools": [{**WEATHER, "colour": "red"}]})
 
 
 def _fixture_requests() -> list[tuple[str, dict[str, Any]]]:

@@ -92,26 +92,39 @@ def _invalid_value(param: str, value: object, supported: tuple[str, ...]) -> Off
 
 # ------------------------------------------------------------------------- validation
 
-# Keys the SDK may send inside the items it knows.  Output-only fields (``id``,
-# ``status``, ``annotations``, ``logprobs``) are here because clients replay
-# response items as input verbatim, and the API accepts them there.
-_MESSAGE_KEYS: Final = frozenset({"type", "role", "content", "id", "status", "phase"})
-_FUNCTION_CALL_KEYS: Final = frozenset({"type", "id", "call_id", "name", "arguments", "status", "namespace", "caller", "async"})
-_FUNCTION_OUTPUT_KEYS: Final = frozenset({"type", "id", "call_id", "output", "status", "name", "namespace", "caller"})
+
+def _keys(table: str) -> frozenset[str]:
+    """The fields the mapping tables know for one object kind, at its top level.
+
+    The tables list every field the SDK may send, output-only ones included
+    (``id``, ``status``, ``annotations``, ``logprobs``: clients replay response
+    items as input verbatim, and the API accepts them there), so the model
+    accepts what the translator reads, and both move with ``mappings/``.
+    tests/test_offline_model.py checks them against the pinned SDK.
+    """
+    return frozenset(TABLES[table].levels.get("", {}))
+
+
+_MESSAGE_KEYS: Final = _keys("responses.item.message")
+_FUNCTION_CALL_KEYS: Final = _keys("responses.item.function_call")
+_FUNCTION_OUTPUT_KEYS: Final = _keys("responses.item.function_call_output")
+_FUNCTION_TOOL_KEYS: Final = _keys("responses.tool.function")
+# The parts whose text the model reads are checked key by key; media parts (input_image,
+# input_file) carry none, and the translator has vetted their keys.
 _PART_KEYS: Final[Mapping[str, frozenset[str]]] = {
-    "input_text": frozenset({"type", "text", "prompt_cache_breakpoint"}),
-    "output_text": frozenset({"type", "text", "annotations", "logprobs"}),
-    "refusal": frozenset({"type", "refusal"}),
+    kind: _keys(f"responses.part.{kind}") for kind in ("input_text", "output_text", "refusal")
 }
-# The part types the SDK's input items can hold (openai.types.responses): a message's content
+# Hand-written, as no table says it: which part types each container may hold. The part tables
+# (responses.part.*) list every part kind, not where each is allowed (a function call output
+# takes no output_text), and the order here is the API's in "Supported values are: ..." messages.
+# The types the SDK's input items can hold (openai.types.responses): a message's content
 # (ResponseInputMessageContentListParam, and ResponseOutputMessageParam's for replayed
 # assistant turns) and a function call output's list (ResponseFunctionCallOutputItemParam).
 # tests/test_offline_model.py checks both against the pinned SDK.
 _MESSAGE_PART_TYPES: Final = ("input_text", "input_image", "input_file", "output_text", "refusal")
 _OUTPUT_PART_TYPES: Final = ("input_text", "input_image", "input_file")
-_FUNCTION_TOOL_KEYS: Final = frozenset(
-    {"type", "name", "description", "parameters", "strict", "async", "allowed_callers", "defer_loading", "output_schema"}
-)
+# Hand-written too: the tables map fields, not the values of ``role`` (the chat.message.* tables
+# are Chat's roles, with tool and function), ``tool_choice`` or ``text.format.type``.
 _ROLES: Final = ("assistant", "system", "developer", "user")
 _TOOL_NAME_RE: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -122,7 +135,6 @@ def _is_int(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
 
 
 def validate(request: dict[str, Any]) -> None:
