@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from ...mapping.api_error import error_body
 from ...mapping.rules import TABLES
+from ..params import UNKNOWN_PARAMETER, unknown_parameters, unrecognized
 
 #: The API's own top-level parameters, as the mapping tables know them.
 _ALLOWED_PARAMS: Final = frozenset(TABLES["responses.request"])
@@ -72,7 +73,7 @@ def _missing(param: str) -> OfflineRequestError:
 
 
 def _unknown_nested(param: str) -> OfflineRequestError:
-    return OfflineRequestError(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
+    return OfflineRequestError(f"Unknown parameter: '{param}'.", param=param, code=UNKNOWN_PARAMETER)
 
 
 def _empty_array(param: str) -> OfflineRequestError:
@@ -150,9 +151,9 @@ def validate(request: dict[str, Any]) -> None:
             f"Invalid type for request body: expected an object, but got {_type_name(request)} instead.",
             param=None, code="invalid_type",
         )
-    for key in request:
-        if key not in _ALLOWED_PARAMS:
-            raise OfflineRequestError(f"Unrecognized request argument supplied: {key}", param=key, code="unknown_parameter")
+    unknown = unknown_parameters(request, _ALLOWED_PARAMS)
+    if unknown:
+        raise OfflineRequestError(unrecognized(unknown[0]), param=unknown[0], code=UNKNOWN_PARAMETER)
 
     model = request.get("model")
     if model is None:
