@@ -19,13 +19,13 @@ Documented behaviour (the server's docs point here):
   them: ``... (turn 2) based on get_weather: {"temp_c": 18}; <words>.``
 * Tool calls: when function tools are offered and the last user message shares
   a content word with a tool's name or description ("What is the weather in
-  Paris?" calls ``get_weather``; see :func:`_content_words`) or names it
+  Paris?" calls ``get_weather``; see :func:`.model._content_words`) or names it
   (case-insensitive; ``_``, ``-`` and spaces are interchangeable), or
   ``tool_choice`` is ``"required"`` (the first tool), names a function, or is
   ``allowed_tools`` in ``required`` mode, and the conversation does not end
   with tool outputs.  Several such tools give parallel calls unless
   ``parallel_tool_calls`` is false.  Arguments are built from the tool's JSON
-  schema (:class:`_SchemaFiller`): ``prop: value`` in the message, else the
+  schema (:class:`.model._SchemaFiller`): ``prop: value`` in the message, else the
   user's words (proper nouns first), numbers from the message when in range.
 * Structured output: ``text.format`` ``json_schema`` gives JSON valid against
   the schema, ``json_object`` a JSON object.
@@ -33,6 +33,11 @@ Documented behaviour (the server's docs point here):
   ``refusal`` part saying :data:`REFUSAL_TEXT`.
 * Tokens: :func:`count_tokens` (regex words and single punctuation marks).
   ``max_output_tokens`` truncates at that many tokens, status ``incomplete``.
+
+Four modules, one job each: ``checks`` refuses what the API refuses (before any
+answer is made), ``conversation`` reduces a request to the content the answer
+depends on, ``model`` decides the answer, and ``response`` writes it as a
+Response (or, through ``streams/finished.py``, as the events of its stream).
 """
 
 from __future__ import annotations
