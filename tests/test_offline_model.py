@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import glob
+import importlib.util
 import json
 import subprocess
 import sys
@@ -30,6 +31,9 @@ from migrator.server.offline import (
     normalize_conversation,
     validate,
 )
+from migrator.server.offline import checks as offline_checks
+from migrator.server.offline import conversation as offline_conversation
+from migrator.server.offline import model as offline_model
 from tests.sdk_shapes import ShapeError, check_event, check_request, check_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -433,7 +437,7 @@ def test_usage_is_consistent_with_what_was_sent(request_body: dict[str, Any]) ->
     assert usage["input_tokens_details"] == {"cached_tokens": 0, "cache_write_tokens": 0}
     assert usage["output_tokens_details"] == {"reasoning_tokens": 0}
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
-    assert usage["input_tokens"] == count_tokens(offline._render(normalize_conversation(request_body)))
+    assert usage["input_tokens"] == count_tokens(offline_conversation._render(normalize_conversation(request_body)))
     streamed = "".join(
         e["delta"] for e in events
         if e["type"] in ("response.output_text.delta", "response.refusal.delta", "response.function_call_arguments.delta")
@@ -607,14 +611,32 @@ def test_allowed_item_keys_cover_the_sdks() -> None:
     def keys(td: Any) -> set[str]:
         return set(typing.get_type_hints(td))
 
-    assert keys(easy_input_message_param.EasyInputMessageParam) | keys(response_input_item_param.Message) <= offline._MESSAGE_KEYS
-    assert keys(response_output_message_param.ResponseOutputMessageParam) <= offline._MESSAGE_KEYS
-    assert keys(response_function_tool_call_param.ResponseFunctionToolCallParam) <= offline._FUNCTION_CALL_KEYS
-    assert keys(response_input_item_param.FunctionCallOutput) <= offline._FUNCTION_OUTPUT_KEYS
-    assert keys(response_input_text_param.ResponseInputTextParam) <= offline._PART_KEYS["input_text"]
-    assert keys(response_output_text_param.ResponseOutputTextParam) <= offline._PART_KEYS["output_text"]
-    assert keys(response_output_refusal_param.ResponseOutputRefusalParam) <= offline._PART_KEYS["refusal"]
-    assert keys(function_tool_param.FunctionToolParam) <= offline._FUNCTION_TOOL_KEYS
+    assert keys(easy_input_message_param.EasyInputMessageParam) | keys(response_input_item_param.Message) <= offline_checks._MESSAGE_KEYS
+    assert keys(response_output_message_param.ResponseOutputMessageParam) <= offline_checks._MESSAGE_KEYS
+    assert keys(response_function_tool_call_param.ResponseFunctionToolCallParam) <= offline_checks._FUNCTION_CALL_KEYS
+    assert keys(response_input_item_param.FunctionCallOutput) <= offline_checks._FUNCTION_OUTPUT_KEYS
+    assert keys(response_input_text_param.ResponseInputTextParam) <= offline_checks._PART_KEYS["input_text"]
+    assert keys(response_output_text_param.ResponseOutputTextParam) <= offline_checks._PART_KEYS["output_text"]
+    assert keys(response_output_refusal_param.ResponseOutputRefusalParam) <= offline_checks._PART_KEYS["refusal"]
+    assert keys(function_tool_param.FunctionToolParam) <= offline_checks._FUNCTION_TOOL_KEYS
+
+
+def test_the_offline_checks_take_their_key_sets_from_the_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field the tables drop is refused and one they add is accepted: the model's key sets are
+    the tables' (they were re-listed by hand, and would have kept accepting ``phase``)."""
+    message = TABLES["responses.item.message"]
+    tool = TABLES["responses.tool.function"]
+    monkeypatch.setitem(message.levels, "", {k: r for k, r in message.levels[""].items() if k != "phase"})
+    monkeypatch.setitem(tool.levels, "", {**tool.levels[""], "colour": tool["name"]})
+    # A fresh copy of the checks, built from the changed tables (the imported one keeps its sets).
+    spec = importlib.util.spec_from_file_location("migrator.server.offline._probe", offline_checks.__file__)
+    assert spec is not None and spec.loader is not None
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    with pytest.raises(probe.OfflineRequestError) as err:
+        probe.validate({"model": "m", "input": [{"role": "user", "content": "hi", "phase": "final_answer"}]})
+    assert (err.value.param, err.value.code) == ("input[0].phase", "unknown_parameter")
+    probe.validate({"model": "m", "input": "hi", "tools": [{**WEATHER, "colour": "red"}]})
 
 
 def _fixture_requests() -> list[tuple[str, dict[str, Any]]]:
@@ -686,7 +708,7 @@ def test_camel_snake_and_kebab_case_names_split_into_words(name: str) -> None:
     tool = {"type": "function", "name": name, "parameters": {"type": "object", "properties": {}}}
     body = generate({"model": "m", "input": "weather in Oslo?", "tools": [tool]})
     assert [c["name"] for c in calls_of(body)] == [name]
-    assert offline._content_words(name) >= {"weather"}
+    assert offline_model._content_words(name) >= {"weather"}
 
 
 def test_only_the_last_user_turn_chooses_and_the_choice_is_deterministic() -> None:
@@ -746,8 +768,8 @@ def test_the_part_types_are_the_sdks() -> None:
     def types(union: Any) -> set[str]:  # Required[...] is stripped by get_type_hints
         return {value for member in typing.get_args(union) for value in typing.get_args(typing.get_type_hints(member)["type"])}
 
-    assert set(offline._MESSAGE_PART_TYPES) == types(content_list.ResponseInputContentParam) | types(output_message.Content)
-    assert set(offline._OUTPUT_PART_TYPES) == types(output_item.ResponseFunctionCallOutputItemParam)
+    assert set(offline_checks._MESSAGE_PART_TYPES) == types(content_list.ResponseInputContentParam) | types(output_message.Content)
+    assert set(offline_checks._OUTPUT_PART_TYPES) == types(output_item.ResponseFunctionCallOutputItemParam)
 
 
 @pytest.mark.parametrize(("choice", "param"), [

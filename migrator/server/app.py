@@ -41,6 +41,7 @@ from ..streams.sse import encode_chat, encode_responses
 from .items import normalize_input
 from .logs import AccessLog, AccessRecord
 from .losses import LOSSES_HEADER, header_value, strict_message
+from .params import UNKNOWN_PARAMETER, unknown_parameters, unrecognized
 from .store import ResponseStore, owner_of
 from .upstream import AnsweredJSON, Backend, UpstreamError
 
@@ -112,10 +113,9 @@ async def _read_json(request: Request, limits: Limits) -> dict[str, Any]:
 
 def _check_params(body: dict[str, Any], table: str) -> None:
     """As the API does: a top-level parameter the endpoint does not know is a 400 naming it."""
-    known = TABLES[table]
-    for key in body:
-        if key not in known:
-            raise HTTPError(400, f"Unrecognized request argument supplied: {key}", code="unknown_parameter", param=key)
+    unknown = unknown_parameters(body, TABLES[table])
+    if unknown:
+        raise HTTPError(400, unrecognized(unknown[0]), code=UNKNOWN_PARAMETER, param=unknown[0])
 
 
 def param_of(path: str | None) -> str | None:

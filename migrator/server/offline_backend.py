@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from ..mapping.api_error import error_body
 from ..streams.sse import encode_responses
 from . import offline as offline
 from .upstream import Answer, UpstreamError
@@ -22,7 +21,7 @@ def _guarded(build: Callable[[], _T]) -> _T:
     try:
         return build()
     except offline.OfflineRequestError as exc:
-        raise UpstreamError(exc.status, error_body(str(exc), "invalid_request_error", exc.code, exc.param)) from None
+        raise UpstreamError(exc.status, exc.body()) from None
 
 
 class OfflineBackend:
