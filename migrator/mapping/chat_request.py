@@ -8,7 +8,7 @@ from . import tools as T
 from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input
 from .context import Context, Handler, dispatch, lead, position
 from .ids import ctc_id, fc_id, mint
-from .rules import TABLES, VALUES
+from .rules import RENAME, TABLES, VALUES
 
 _REQUEST = TABLES["chat.request"]
 _STREAM_OPTIONS = TABLES["chat.stream_options"]
@@ -19,7 +19,7 @@ _CALL_CUSTOM = TABLES["chat.tool_call.custom"]
 _CALL_QUIET = _CALL_FUNCTION.quiet.issuperset
 _CALL_FN_QUIET = _CALL_FUNCTION.quiet_at["function"].issuperset
 _LEGACY_CALL = TABLES["chat.message.assistant.function_call"]
-_LOGPROBS_INCLUDE = next(v for v, r in VALUES["include"].items() if r.to == "logprobs")
+_LOGPROBS_INCLUDE = next(v for v, r in VALUES["include"].items() if r.do is RENAME)  # the one include chat has
 _ROLE_LIST = ", ".join(_ROLES)
 _LEAD = ("model", "instructions", "input")  # what a Responses body reads first
 # Roles whose string-content messages map one to one (a dict lookup gives the key check).
