@@ -23,6 +23,10 @@ _MODERATION = TABLES["chat.moderation"]
 _MODERATION_SIDE = TABLES["chat.moderation.side"]
 #: What a ChatCompletion says of itself that its Response carries as it is.
 _KNOWN = ("service_tier", "metadata")
+# Target names as the tables state them (read once: as cheap as literals on the hot path).
+_CREATED_AT = _COMPLETION["created"].to_parts[-1]
+_CALL_ID = _TOOL_CALL["id"].to_parts[-1]
+_PART_LOGPROBS = _CHOICE["content"].to_parts[-1]
 
 def response_skeleton(response_id: str, created_at: float, model: str, echo: dict[str, Any] | None,
                       known: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -31,7 +35,7 @@ def response_skeleton(response_id: str, created_at: float, model: str, echo: dic
     ``known`` holds what the answer itself says (service_tier, metadata): it wins
     over the request's echo, which wins over the API's defaults.
     """
-    body: dict[str, Any] = {"id": response_id, "object": "response", "created_at": created_at, "status": "in_progress",
+    body: dict[str, Any] = {"id": response_id, "object": "response", _CREATED_AT: created_at, "status": "in_progress",
                             "model": model, "output": []}
     if known:
         body.update(known)
@@ -110,7 +114,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
                                     "annotations": _annotations(msg.get("annotations"), f"{p}.annotations", ctx)}
             logprobs = choice.get("logprobs")
             if type(logprobs) is dict and type(logprobs.get("content")) is list:
-                part["logprobs"] = [part_logprob(lp) for lp in logprobs["content"]]
+                part[_PART_LOGPROBS] = [part_logprob(lp) for lp in logprobs["content"]]
             parts.append(part)
     if type(refusal) is str:
         parts.append({"type": "refusal", "refusal": refusal})
@@ -131,7 +135,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
     if type(legacy) is dict:
         ctx.carry(legacy, _TOOL_CALL, f"{p}.function_call", None, at="function")
         call_id = output_id("call_", response_id, "function_call")
-        items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
+        items.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id,
                       "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": call_status})
     return items
 
@@ -151,14 +155,14 @@ def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | N
             return None
         custom = call.get("custom") or {}
         ctx.carry(custom, _TOOL_CALL, f"{path}.custom", None, at="custom")
-        return {"type": "custom_tool_call", "id": ctc_id(call_id), "call_id": call_id,
+        return {"type": "custom_tool_call", "id": ctc_id(call_id), _CALL_ID: call_id,
                 "name": custom.get("name", ""), "input": custom.get("input", "")}
     fn = call.get("function")
     if type(fn) is not dict:
         ctx.problem(f"{path}.function", "an object with name and arguments", fn)
         return None
     ctx.carry(fn, _TOOL_CALL, f"{path}.function", None, at="function")
-    return {"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
+    return {"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id,
             "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": status}
 
 

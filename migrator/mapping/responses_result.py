@@ -25,6 +25,15 @@ _ERROR = TABLES["response.error"]
 _ANNOTATION = TABLES["response.annotation"]
 _MODERATION = TABLES["response.moderation"]
 _MODERATION_SIDE = TABLES["response.moderation.side"]
+# Target names as the tables state them (read once: as cheap as literals on the hot path).
+_CREATED = _RESPONSE["created_at"].to_parts[-1]
+_ID = _OUT_CALL["call_id"].to_parts[-1]
+_FUNCTION, _NAME = _OUT_CALL["name"].to_parts
+_ARGUMENTS = _OUT_CALL["arguments"].to_parts[-1]
+_CUSTOM, _INPUT = _OUT_CALL["input"].to_parts
+_CITATION = _ANNOTATION["url"].to_parts[0]
+_URL, _TITLE = _ANNOTATION["url"].to_parts[-1], _ANNOTATION["title"].to_parts[-1]
+_START, _END = _ANNOTATION["start_index"].to_parts[-1], _ANNOTATION["end_index"].to_parts[-1]
 
 
 def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -97,7 +106,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     out: dict[str, Any] = {
         "id": completion_id_of(response_id) if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
         "object": "chat.completion",
-        "created": int(created) if isinstance(created, (int, float)) else int(time.time()),
+        _CREATED: int(created) if isinstance(created, (int, float)) else int(time.time()),
         "model": model if type(model) is str else "unknown",
         "choices": [choice],
     }
@@ -165,10 +174,10 @@ def _annotation(ann: Any, p: str, offset: int, out: list[dict[str, Any]], ctx: C
         return
     ctx.carry(ann, _ANNOTATION, p, None)
     start, end = ann.get("start_index"), ann.get("end_index")
-    out.append({"type": "url_citation", "url_citation": {
-        "url": ann.get("url"), "title": ann.get("title"),
-        "start_index": start + offset if type(start) is int else start,
-        "end_index": end + offset if type(end) is int else end}})
+    out.append({"type": "url_citation", _CITATION: {
+        _URL: ann.get("url"), _TITLE: ann.get("title"),
+        _START: start + offset if type(start) is int else start,
+        _END: end + offset if type(end) is int else end}})
 
 
 def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, Any] | None:
@@ -180,8 +189,8 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
         return None
     ctx.carry(item, _OUT_CALL, p, None)
     if itype == "custom_tool_call":
-        return {"id": call_id, "type": "custom", "custom": {"name": name, "input": item.get("input") or ""}}
-    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": item.get("arguments") or ""}}
+        return {_ID: call_id, "type": "custom", _CUSTOM: {_NAME: name, _INPUT: item.get("input") or ""}}
+    return {_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: item.get("arguments") or ""}}
 
 
 def _moderation(moderation: Any, ctx: Context) -> Any:

@@ -9,6 +9,11 @@ from .rules import TABLES
 
 _CHAT = TABLES["chat.usage"]
 _RESPONSES = TABLES["response.usage"]
+# The target names, as the tables state them (read once: as cheap as literals on the hot path).
+_IN, _OUT = _CHAT["prompt_tokens"].to or "", _CHAT["completion_tokens"].to or ""
+_IN_D, _OUT_D = _CHAT["prompt_tokens_details"].to or "", _CHAT["completion_tokens_details"].to or ""
+_PROMPT, _COMPLETION = _RESPONSES["input_tokens"].to or "", _RESPONSES["output_tokens"].to or ""
+_PROMPT_D, _COMPLETION_D = _RESPONSES["input_tokens_details"].to or "", _RESPONSES["output_tokens_details"].to or ""
 
 
 def _int(obj: Any, key: str) -> int:
@@ -34,10 +39,10 @@ def chat_usage_to_responses(usage: Any, path: str, ctx: Context) -> dict[str, An
     outp = _int(usage, "completion_tokens")
     total = usage.get("total_tokens")
     return {
-        "input_tokens": inp,
-        "input_tokens_details": {"cached_tokens": _int(prompt, "cached_tokens"), "cache_write_tokens": _int(prompt, "cache_write_tokens")},
-        "output_tokens": outp,
-        "output_tokens_details": {"reasoning_tokens": _int(completion, "reasoning_tokens")},
+        _IN: inp,
+        _IN_D: {"cached_tokens": _int(prompt, "cached_tokens"), "cache_write_tokens": _int(prompt, "cache_write_tokens")},
+        _OUT: outp,
+        _OUT_D: {"reasoning_tokens": _int(completion, "reasoning_tokens")},
         "total_tokens": total if type(total) is int else inp + outp,
     }
 
@@ -59,9 +64,9 @@ def responses_usage_to_chat(usage: Any, path: str, ctx: Context) -> dict[str, An
     outp = _int(usage, "output_tokens")
     total = usage.get("total_tokens")
     return {
-        "prompt_tokens": inp,
-        "completion_tokens": outp,
+        _PROMPT: inp,
+        _COMPLETION: outp,
         "total_tokens": total if type(total) is int else inp + outp,
-        "prompt_tokens_details": {"cached_tokens": _int(inp_d, "cached_tokens"), "cache_write_tokens": _int(inp_d, "cache_write_tokens")},
-        "completion_tokens_details": {"reasoning_tokens": _int(out_d, "reasoning_tokens")},
+        _PROMPT_D: {"cached_tokens": _int(inp_d, "cached_tokens"), "cache_write_tokens": _int(inp_d, "cache_write_tokens")},
+        _COMPLETION_D: {"reasoning_tokens": _int(out_d, "reasoning_tokens")},
     }
