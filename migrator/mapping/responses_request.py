@@ -33,6 +33,16 @@ _CALL_TYPES = _FUNCTION_CALL.types_at[""]
 _OUTPUT_TYPES = _FUNCTION_OUTPUT.types_at[""]
 _MESSAGE_TYPES = _MESSAGE.types_at[""]
 _OUT_TEXT_TYPES = TABLES["responses.part.output_text"].types_at[""]
+# Target names as the tables state them (read once: as cheap as literals on the hot path).
+_CALL_ID = _FUNCTION_CALL["call_id"].to_parts[-1]
+_FUNCTION, _NAME = _FUNCTION_CALL["name"].to_parts
+_ARGUMENTS = _FUNCTION_CALL["arguments"].to_parts[-1]
+_CUSTOM_ID = _CUSTOM_CALL["call_id"].to_parts[-1]
+_CUSTOM, _CUSTOM_NAME = _CUSTOM_CALL["name"].to_parts
+_CUSTOM_INPUT = _CUSTOM_CALL["input"].to_parts[-1]
+_TOOL_CALL_ID = _FUNCTION_OUTPUT["call_id"].to_parts[-1]
+_CUSTOM_TOOL_CALL_ID = _CUSTOM_OUTPUT["call_id"].to_parts[-1]
+_LOGPROBS = next(r.to for r in _INCLUDE.values() if r.to)  # the one include value chat has a parameter for
 
 
 def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[dict[str, Any]]:
@@ -79,7 +89,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 call_id = name = args = None
                 plain = False
             if plain or (str is type(call_id) is type(name) is type(args) and call_quiet(item) and well_typed(item, _CALL_TYPES)):
-                call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+                call = {_CALL_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: args}}
             else:
                 checked = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
                 if checked is None:
@@ -101,7 +111,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             except KeyError:
                 call_id = output = None
             if str is type(call_id) is type(output) and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
-                append({"role": "tool", "tool_call_id": call_id, "content": output})
+                append({"role": "tool", _TOOL_CALL_ID: call_id, "content": output})
                 turn = turn_calls = None
                 continue
         if (itype is None and "role" in item) or itype == "message":
@@ -168,7 +178,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             content = tool_output_to_chat(item.get("output"), f"{p}.output", ctx)
             if content is None:
                 continue
-            append({"role": "tool", "tool_call_id": call_id, "content": content})
+            key = _TOOL_CALL_ID if itype == "function_call_output" else _CUSTOM_TOOL_CALL_ID
+            append({"role": "tool", key: call_id, "content": content})
             turn = turn_calls = None
         else:
             rule = _ITEM_TYPES.get(itype) if type(itype) is str else None
@@ -222,13 +233,13 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
             ctx.problem(f"{p}.arguments", "a JSON string", args)
             return None
         ctx.carry(item, _FUNCTION_CALL, p, None)
-        return {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+        return {_CALL_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: args}}
     data = item.get("input")
     if type(data) is not str:
         ctx.problem(f"{p}.input", "a string", data)
         return None
     ctx.carry(item, _CUSTOM_CALL, p, None)
-    return {"id": call_id, "type": "custom", "custom": {"name": name, "input": data}}
+    return {_CUSTOM_ID: call_id, "type": "custom", _CUSTOM: {_CUSTOM_NAME: name, _CUSTOM_INPUT: data}}
 
 
 # ------------------------------------------------------------- top-level handlers
@@ -322,8 +333,8 @@ def _h_include(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx
         ctx.problem(path, "a list of include values", v)
         return
     for i, value in enumerate(v):
-        if ctx.value(_INCLUDE, value, f"{path}[{i}]", value if type(value) is str else "include") == "logprobs":
-            out["logprobs"] = True
+        if ctx.value(_INCLUDE, value, f"{path}[{i}]", value if type(value) is str else "include") == _LOGPROBS:
+            out[_LOGPROBS] = True
 
 
 def _h_stream_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
