@@ -24,6 +24,11 @@ _ROLE_LIST = ", ".join(_ROLES)
 _LEAD = ("model", "instructions", "input")  # what a Responses body reads first
 # Roles whose string-content messages map one to one (a dict lookup gives the key check).
 _PLAIN_QUIET = {role: _MESSAGE[role].quiet.issuperset for role in ("system", "developer", "user")}
+# Target names as the tables state them (read once: as cheap as literals on the hot path).
+_OUTPUT_CALL_ID = _MESSAGE["tool"]["tool_call_id"].to_parts[-1]
+_FUNCTION_OUTPUT = _MESSAGE["function"]["content"].to_parts[-1]
+_CALL_ID = _CALL_FUNCTION["id"].to_parts[-1]
+_CUSTOM_CALL_ID = _CALL_CUSTOM["id"].to_parts[-1]
 
 
 def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> list[dict[str, Any]]:
@@ -61,7 +66,7 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
             call_id = msg.get("tool_call_id")
             if str is type(call_id) is type(content) and (len(msg) == 3 or tool_quiet(msg)):
                 append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
-                        "call_id": call_id, "output": content})
+                        _OUTPUT_CALL_ID: call_id, "output": content})
                 continue
         elif role == "assistant" and assistant_quiet(msg):
             fast = _plain_assistant(msg, content)
@@ -109,7 +114,7 @@ def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] 
         if not (str is type(call_id) is type(name) is type(args)) or not (len(call) == 3 or _CALL_QUIET(call)) \
                 or type(fn) is not dict or not (len(fn) == 2 or _CALL_FN_QUIET(fn)):
             return None
-        out.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id, "name": name, "arguments": args})
+        out.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id, "name": name, "arguments": args})
     return out
 
 
@@ -132,7 +137,7 @@ def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items
         if output is None:
             return
         kind = "custom_tool_call_output" if call_id in ctx.custom_calls else "function_call_output"
-        append({"type": kind, "call_id": call_id, "output": output})
+        append({"type": kind, _OUTPUT_CALL_ID: call_id, "output": output})
     elif role == "function":
         name = msg.get("name")
         if type(name) is not str:
@@ -143,7 +148,7 @@ def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items
             ctx.problem(f"{p}.name", "the name of a function called by an earlier assistant function_call", name)
             return
         content = msg.get("content")
-        append({"type": "function_call_output", "call_id": call_id, "output": content if type(content) is str else ""})
+        append({"type": "function_call_output", "call_id": call_id, _FUNCTION_OUTPUT: content if type(content) is str else ""})
     else:
         content = msg.get("content")
         if type(content) is str:
@@ -236,7 +241,7 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
                 continue
             ctx.carry(call, _CALL_FUNCTION, cp, None)
             ctx.carry(fn, _CALL_FUNCTION, f"{cp}.function", None, at="function")
-            items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id, "name": name, "arguments": args})
+            items.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id, "name": name, "arguments": args})
         elif ctype == "custom":
             custom = call.get("custom")
             if type(custom) is not dict:
@@ -250,7 +255,7 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
             ctx.carry(call, _CALL_CUSTOM, cp, None)
             ctx.carry(custom, _CALL_CUSTOM, f"{cp}.custom", None, at="custom")
             ctx.custom_calls.add(call_id)
-            items.append({"type": "custom_tool_call", "id": ctc_id(call_id), "call_id": call_id, "name": name, "input": data})
+            items.append({"type": "custom_tool_call", "id": ctc_id(call_id), _CUSTOM_CALL_ID: call_id, "name": name, "input": data})
         else:
             ctx.problem(f"{cp}.type", "function or custom", ctype)
 
