@@ -39,15 +39,6 @@ NOT_YET_DRIVEN: dict[str, str] = {
     "responses.part_types.output_text:to": "the code writes the target name itself",
     "responses.tool.custom.definition:to": "the code writes the target name itself",
     "responses.tool.custom.syntax:to": "the code writes the target name itself",
-    "responses.tool.function.description:to": "the code writes the target name itself",
-    "responses.tool.function.name:to": "the code writes the target name itself",
-    "responses.tool.function.parameters:to": "the code writes the target name itself",
-    "responses.tool.function.strict:to": "the code writes the target name itself",
-    "responses.tool.web_search.city:to": "the code writes the target name itself",
-    "responses.tool.web_search.country:to": "the code writes the target name itself",
-    "responses.tool.web_search.region:to": "the code writes the target name itself",
-    "responses.tool.web_search.timezone:to": "the code writes the target name itself",
-    "responses.tool_choice.allowed.mode:to": "the code writes the target name itself",
     "responses.tool_output_parts.input_text:to": "the code writes the target name itself",
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import Context
-from .rules import ABSENT, DROP, TABLES, VALUES, optional
+from .rules import ABSENT, DROP, RENAME, TABLES, VALUES, optional
 
 _C_FUNCTION = TABLES["chat.tool.function"]
 _C_CUSTOM = TABLES["chat.tool.custom"]
@@ -35,14 +35,21 @@ _R_CUSTOM_FORMAT = TABLES["responses.custom_format"]
 _PLAIN_FORMAT = TABLES["response_format.plain"]
 
 _TOOL_CHOICE_STRINGS = ("none", "auto", "required")
-# A function tool with only these keys maps field for field (see responses.tool.function).
-_PLAIN_FUNCTION_KEYS = frozenset(k for k, r in _R_FUNCTION.items() if r.to and r.to.startswith("function.")) | {"type"}
+# A function tool with only these keys maps field for field (see responses.tool.function): its fast
+# path nests the tool as it is, so it is open only while the table renames each field to
+# ``function.<the same name>`` (else every tool takes the checking path, which follows the table).
+_FUNCTION_RENAMES = {k: r.to_parts for k, r in _R_FUNCTION.items() if r.do is RENAME}
+_NESTS_AS_IS = all(parts == ("function", k) for k, parts in _FUNCTION_RENAMES.items())
+_PLAIN_FUNCTION_KEYS = frozenset(_FUNCTION_RENAMES) | {"type"} if _NESTS_AS_IS else frozenset()
+_FN_PARAMETERS, _FN_DESCRIPTION, _FN_STRICT = (_R_FUNCTION[k].to_parts[-1] for k in ("parameters", "description", "strict"))
+# The web search location's fields (flat in Responses) and where the table nests them.
+_LOCATION_TARGETS = {k: r.to_parts for k, r in _R_WEB.levels["user_location"].items() if r.do is RENAME}
+_APPROXIMATE = _R_WEB["city"].to_parts[0]
+_ALLOWED, _ALLOWED_MODE = _R_ALLOWED["mode"].to_parts
 # The declared types of the plain function fields (a missing one is fine): the fast paths check them.
 _C_DESCRIPTION, _C_PARAMETERS, _C_STRICT = (optional(_C_FUNCTION.levels["function"][k].types)
                                             for k in ("description", "parameters", "strict"))
 _R_DESCRIPTION, _R_PARAMETERS, _R_STRICT = (optional(_R_FUNCTION[k].types) for k in ("description", "parameters", "strict"))
-# The flat location fields, as the web search table places them under user_location.
-_LOCATION_FIELDS = frozenset(k for k in _R_WEB.levels["user_location"] if k != "type")
 
 
 def _name(obj: Any, path: str, ctx: Context) -> str | None:
@@ -287,11 +294,11 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
             new: dict[str, Any] = {"type": "function"}
             ctx.carry(tool, _R_FUNCTION, p, new)
             fn = new["function"]
-            for key in ("parameters", "description"):
+            for key in (_FN_PARAMETERS, _FN_DESCRIPTION):
                 if key in fn and fn[key] is None:
                     del fn[key]
-            if fn.get("strict") is None:
-                fn["strict"] = True
+            if fn.get(_FN_STRICT) is None:
+                fn[_FN_STRICT] = True
             chat_tools_out.append(new)
         elif ttype == "custom":
             name = _name(tool, p, ctx)
@@ -312,9 +319,10 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
             location = tool.get("user_location")
             if type(location) is dict:
                 nested: dict[str, Any] = {"type": location.get("type", "approximate")}
-                approx = {k: v for k, v in location.items() if k in _LOCATION_FIELDS and v is not None}
+                targets = _LOCATION_TARGETS
+                approx = {targets[k][-1]: v for k, v in location.items() if k in targets and v is not None}
                 ctx.carry(location, _R_WEB, f"{p}.user_location", None, at="user_location")
-                nested["approximate"] = approx
+                nested[_APPROXIMATE] = approx
                 options["user_location"] = nested
             out["web_search_options"] = options
     if chat_tools_out:
@@ -373,7 +381,7 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
     if not refs:
         ctx.loss(path, "allowed_tools", rule.kind, rule.reason)
         return None
-    return {"type": "allowed_tools", "allowed_tools": {"mode": choice.get("mode"), "tools": refs}}
+    return {"type": "allowed_tools", _ALLOWED: {_ALLOWED_MODE: choice.get("mode"), "tools": refs}}
 
 
 def responses_text_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | None:
