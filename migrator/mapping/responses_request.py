@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import tools as T
-from .content import input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
+from .content import CHAT_OUT_TEXT, input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
 from .context import Context, Handler, dispatch, lead, position
 from .rules import DROP, TABLES, VALUES, well_typed
 
@@ -145,7 +145,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                             fit = False
                         if not fit:
                             break
-                        parts.append({"type": "text", "text": text})
+                        parts.append({"type": CHAT_OUT_TEXT, "text": text})
                     else:
                         msg = {"role": "assistant", "content": parts}
             if msg is None:
