@@ -125,7 +125,7 @@ def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items
     if table is None:
         ctx.problem(f"{p}.role", f"one of {_ROLE_LIST}", role)
         return
-    ctx.carry(msg, table, p, None)
+    ctx.check(msg, table, p)
     if role == "assistant":
         _assistant(msg, i, p, ctx, items)
     elif role == "tool":
@@ -204,7 +204,7 @@ def _assistant(msg: dict[str, Any], i: int, p: str, ctx: Context, items: list[di
     legacy = msg.get("function_call")
     if legacy is not None:
         if type(legacy) is dict:
-            ctx.carry(legacy, _LEGACY_CALL, f"{p}.function_call", None)
+            ctx.check(legacy, _LEGACY_CALL, f"{p}.function_call")
         name = legacy.get("name") if type(legacy) is dict else None
         if type(name) is not str:
             ctx.problem(f"{p}.function_call.name", "a string", name)
@@ -239,8 +239,8 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
             if type(name) is not str or type(args) is not str:
                 ctx.problem(f"{cp}.function.{'name' if type(name) is not str else 'arguments'}", "a string", name if type(name) is not str else args)
                 continue
-            ctx.carry(call, _CALL_FUNCTION, cp, None)
-            ctx.carry(fn, _CALL_FUNCTION, f"{cp}.function", None, at="function")
+            ctx.check(call, _CALL_FUNCTION, cp)
+            ctx.check(fn, _CALL_FUNCTION, f"{cp}.function", at="function")
             items.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id, "name": name, "arguments": args})
         elif ctype == "custom":
             custom = call.get("custom")
@@ -252,8 +252,8 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
             if type(name) is not str or type(data) is not str:
                 ctx.problem(f"{cp}.custom.{'name' if type(name) is not str else 'input'}", "a string", name if type(name) is not str else data)
                 continue
-            ctx.carry(call, _CALL_CUSTOM, cp, None)
-            ctx.carry(custom, _CALL_CUSTOM, f"{cp}.custom", None, at="custom")
+            ctx.check(call, _CALL_CUSTOM, cp)
+            ctx.check(custom, _CALL_CUSTOM, f"{cp}.custom", at="custom")
             ctx.custom_calls.add(call_id)
             items.append({"type": "custom_tool_call", "id": ctc_id(call_id), _CUSTOM_CALL_ID: call_id, "name": name, "input": data})
         else:

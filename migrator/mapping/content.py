@@ -58,7 +58,7 @@ def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant:
                 continue
             if assistant:
                 new: dict[str, Any] = {"type": "output_text", "text": text, "annotations": []}
-                ctx.carry(part, _C_ASSISTANT_TEXT, p, None)
+                ctx.check(part, _C_ASSISTANT_TEXT, p)
             else:
                 new = {"type": INPUT_TEXT, "text": text}
                 ctx.carry(part, _C_TEXT, p, new)
@@ -71,7 +71,7 @@ def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant:
             if type(refusal) is not str:
                 ctx.problem(f"{p}.refusal", "a string", refusal)
                 continue
-            ctx.carry(part, _C_REFUSAL, p, None)
+            ctx.check(part, _C_REFUSAL, p)
             out.append({"type": "refusal", "refusal": refusal})
         elif assistant:
             ctx.problem(f"{p}.type", "text or refusal (assistant content)", ptype)
@@ -83,7 +83,7 @@ def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant:
                 continue
             new = {"type": INPUT_IMAGE, _IMAGE_URL: url, "detail": "auto"}
             ctx.carry(part, _C_IMAGE, p, new)
-            ctx.carry(image, _C_IMAGE, f"{p}.image_url", None, at="image_url")
+            ctx.check(image, _C_IMAGE, f"{p}.image_url", at="image_url")
             detail = image.get("detail")
             if detail is not None:
                 new["detail"] = detail
@@ -154,7 +154,7 @@ def input_parts_to_chat(parts: list[Any], path: str, ctx: Context, *, text_only:
             url = part.get("image_url")
             if url is None:
                 if part.get("file_id") is not None:
-                    ctx.carry(part, _R_IMAGE, p, None)
+                    ctx.check(part, _R_IMAGE, p)
                     continue
                 ctx.problem(f"{p}.image_url", "a URL or data URL string (or file_id)", url)
                 continue
@@ -195,14 +195,14 @@ def output_parts_to_chat(parts: list[Any], path: str, ctx: Context) -> tuple[lis
             text = _text(part, p, ctx)
             if text is None:
                 continue
-            ctx.carry(part, _R_OUT_TEXT if ptype == "output_text" else _R_TEXT, p, None)
+            ctx.check(part, _R_OUT_TEXT if ptype == "output_text" else _R_TEXT, p)
             out.append({"type": CHAT_OUT_TEXT if ptype == "output_text" else CHAT_TEXT, "text": text})
         elif ptype == "refusal":
             refusal = part.get("refusal")
             if type(refusal) is not str:
                 ctx.problem(f"{p}.refusal", "a string", refusal)
                 continue
-            ctx.carry(part, _R_REFUSAL, p, None)
+            ctx.check(part, _R_REFUSAL, p)
             out.append({"type": "refusal", "refusal": refusal})
             refused = True
         else:

@@ -174,7 +174,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             if type(call_id) is not str:
                 ctx.problem(f"{p}.call_id", "the call_id of the call this output answers", call_id)
                 continue
-            ctx.carry(item, _FUNCTION_OUTPUT if itype == "function_call_output" else _CUSTOM_OUTPUT, p, None)
+            ctx.check(item, _FUNCTION_OUTPUT if itype == "function_call_output" else _CUSTOM_OUTPUT, p)
             content = tool_output_to_chat(item.get("output"), f"{p}.output", ctx)
             if content is None:
                 continue
@@ -197,7 +197,7 @@ def _message(item: dict[str, Any], p: str, ctx: Context) -> dict[str, Any] | Non
     if type(role) is not str or role not in _MESSAGE_ROLES:
         ctx.problem(f"{p}.role", "one of user, assistant, system, developer", role)
         return None
-    ctx.carry(item, _MESSAGE, p, None)
+    ctx.check(item, _MESSAGE, p)
     content = item.get("content")
     if role == "assistant":
         if type(content) is str:
@@ -232,13 +232,13 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
         if type(args) is not str:
             ctx.problem(f"{p}.arguments", "a JSON string", args)
             return None
-        ctx.carry(item, _FUNCTION_CALL, p, None)
+        ctx.check(item, _FUNCTION_CALL, p)
         return {_CALL_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: args}}
     data = item.get("input")
     if type(data) is not str:
         ctx.problem(f"{p}.input", "a string", data)
         return None
-    ctx.carry(item, _CUSTOM_CALL, p, None)
+    ctx.check(item, _CUSTOM_CALL, p)
     return {_CUSTOM_ID: call_id, "type": "custom", _CUSTOM: {_CUSTOM_NAME: name, _CUSTOM_INPUT: data}}
 
 

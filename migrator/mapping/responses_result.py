@@ -42,7 +42,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
         ctx.check_types(body, _RESPONSE, "$")  # only the error goes on, but nothing is read unchecked
         error = body.get("error")
         if type(error) is dict:
-            ctx.carry(error, _ERROR, "$.error", None)
+            ctx.check(error, _ERROR, "$.error")
         return failure_body(error)
     if status in ("cancelled", "in_progress", "queued"):
         ctx.problem("$.status", "completed or incomplete (a finished response; fetch it again with GET /v1/responses/{id} once it is done)", status)
@@ -50,7 +50,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     if status not in ("completed", "incomplete"):
         ctx.problem("$.status", "completed, incomplete or failed", status)
         return {}
-    ctx.carry(body, _RESPONSE, "$", None)
+    ctx.check(body, _RESPONSE, "$")
     response_id = body.get("id")
     created = body.get("created_at")
     if created is not None and not usable_time(created):
@@ -74,7 +74,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
             continue
         itype = item.get("type")
         if itype == "message":
-            ctx.carry(item, _OUT_MESSAGE, p, None)
+            ctx.check(item, _OUT_MESSAGE, p)
             parts = item.get("content")
             if type(parts) is not list:
                 ctx.problem(f"{p}.content", "a list of output_text / refusal parts", parts)
@@ -135,7 +135,7 @@ def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
         if type(text) is not str:
             ctx.problem(f"{p}.text", "a string", text)
             return offset
-        ctx.carry(part, _OUT_TEXT, p, None)
+        ctx.check(part, _OUT_TEXT, p)
         anns = part.get("annotations")
         if type(anns) is list:
             for k, ann in enumerate(anns):
@@ -172,7 +172,7 @@ def _annotation(ann: Any, p: str, offset: int, out: list[dict[str, Any]], ctx: C
     if rule.do is DROP:
         ctx.loss(p, atype, rule.kind, rule.reason)
         return
-    ctx.carry(ann, _ANNOTATION, p, None)
+    ctx.check(ann, _ANNOTATION, p)
     start, end = ann.get("start_index"), ann.get("end_index")
     out.append({"type": "url_citation", _CITATION: {
         _URL: ann.get("url"), _TITLE: ann.get("title"),
@@ -187,7 +187,7 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
         bad = "call_id" if type(call_id) is not str else "name"
         ctx.problem(f"{p}.{bad}", "a string", item.get(bad))
         return None
-    ctx.carry(item, _OUT_CALL, p, None)
+    ctx.check(item, _OUT_CALL, p)
     if itype == "custom_tool_call":
         return {_ID: call_id, "type": "custom", _CUSTOM: {_NAME: name, _INPUT: item.get("input") or ""}}
     return {_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: item.get("arguments") or ""}}
@@ -197,7 +197,7 @@ def _moderation(moderation: Any, ctx: Context) -> Any:
     """{input/output: R} → {input/output: {type: moderation_results, model, results: [R]}}; only known keys go on."""
     if type(moderation) is not dict:
         return moderation
-    ctx.carry(moderation, _MODERATION, "$.moderation", None)
+    ctx.check(moderation, _MODERATION, "$.moderation")
     out: dict[str, Any] = {}
     for side in ("input", "output"):
         value = moderation.get(side)
@@ -206,7 +206,7 @@ def _moderation(moderation: Any, ctx: Context) -> Any:
                 out[side] = value
             continue
         level = "error" if value.get("type") == "error" else ""
-        ctx.carry(value, _MODERATION_SIDE, f"$.moderation.{side}", None, at=level)
+        ctx.check(value, _MODERATION_SIDE, f"$.moderation.{side}", at=level)
         kept = {k: v for k, v in value.items() if k in _MODERATION_SIDE.levels[level]}
         out[side] = kept if level else {"type": "moderation_results", "model": value.get("model"), "results": [kept]}
     return out

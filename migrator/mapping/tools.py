@@ -91,7 +91,7 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
             name = _name(fn, f"{p}.function", ctx)
             if name is None:
                 continue
-            ctx.carry(tool, _C_FUNCTION, p, None)
+            ctx.check(tool, _C_FUNCTION, p)
             new: dict[str, Any] = {"type": "function", "name": name}
             ctx.carry(fn, _C_FUNCTION, f"{p}.function", new, at="function")
             new.setdefault("parameters", None)
@@ -103,7 +103,7 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
             name = _name(custom, f"{p}.custom", ctx)
             if name is None:
                 continue
-            ctx.carry(tool, _C_CUSTOM, p, None)
+            ctx.check(tool, _C_CUSTOM, p)
             new = {"type": "custom"}
             ctx.carry(custom, _C_CUSTOM, f"{p}.custom", new, at="custom")
             fmt = custom.get("format")
@@ -119,13 +119,13 @@ def _chat_custom_format(fmt: Any, path: str, ctx: Context) -> Any:
     if type(fmt) is not dict:
         ctx.problem(path, "an object {type: text} or {type: grammar, grammar}", fmt)
         return fmt
-    ctx.carry(fmt, _C_CUSTOM_FORMAT, path, None, at="" if fmt.get("type") == "grammar" else "text")
+    ctx.check(fmt, _C_CUSTOM_FORMAT, path, at="" if fmt.get("type") == "grammar" else "text")
     if fmt.get("type") == "grammar":
         grammar: Any = fmt.get("grammar")
         if type(grammar) is not dict:
             ctx.problem(f"{path}.grammar", "an object with definition and syntax", grammar)
             return fmt
-        ctx.carry(grammar, _C_CUSTOM_FORMAT, f"{path}.grammar", None, at="grammar")
+        ctx.check(grammar, _C_CUSTOM_FORMAT, f"{path}.grammar", at="grammar")
         return {"type": "grammar", "definition": grammar.get("definition"), "syntax": grammar.get("syntax")}
     return {"type": fmt.get("type")}
 
@@ -168,8 +168,8 @@ def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         if type(allowed.get("tools")) is not list:
             ctx.problem(f"{path}.allowed_tools.tools", "a list of tool references", allowed.get("tools"))
             return None
-        ctx.carry(choice, _C_ALLOWED, path, None)
-        ctx.carry(allowed, _C_ALLOWED, f"{path}.allowed_tools", None, at="allowed_tools")
+        ctx.check(choice, _C_ALLOWED, path)
+        ctx.check(allowed, _C_ALLOWED, f"{path}.allowed_tools", at="allowed_tools")
         refs = []
         for i, ref in enumerate(allowed["tools"]):
             rp = f"{path}.allowed_tools.tools[{i}]"
@@ -188,10 +188,10 @@ def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
 
 def _named(choice: dict[str, Any], ctype: str, path: str, ctx: Context) -> str | None:
     """The name in a chat named choice ({type, function: {name}}), every key checked against the table."""
-    ctx.carry(choice, _C_NAMED, path, None)
+    ctx.check(choice, _C_NAMED, path)
     inner = choice.get(ctype)
     if type(inner) is dict:
-        ctx.carry(inner, _C_NAMED, f"{path}.{ctype}", None, at=ctype)
+        ctx.check(inner, _C_NAMED, f"{path}.{ctype}", at=ctype)
     return _name(inner, f"{path}.{ctype}", ctx)
 
 
@@ -200,7 +200,7 @@ def chat_function_call(choice: Any, path: str, ctx: Context) -> Any:
     if choice in ("none", "auto"):
         return choice
     if type(choice) is dict:
-        ctx.carry(choice, _C_FN_OPTION, path, None)
+        ctx.check(choice, _C_FN_OPTION, path)
     name = _name(choice, path, ctx)
     return {"type": "function", "name": name} if name is not None else None
 
@@ -215,14 +215,14 @@ def chat_response_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | 
         name = _name(js, f"{path}.json_schema", ctx)
         if name is None:
             return None
-        ctx.carry(fmt, _C_JSON_SCHEMA, path, None)
+        ctx.check(fmt, _C_JSON_SCHEMA, path)
         new: dict[str, Any] = {"type": "json_schema"}
         ctx.carry(js, _C_JSON_SCHEMA, f"{path}.json_schema", new, at="json_schema")
         if "schema" not in new:
             new["schema"] = {}
         return new
     if type(ftype) is str and ftype in _FORMAT_TYPES:
-        ctx.carry(fmt, _PLAIN_FORMAT, path, None)
+        ctx.check(fmt, _PLAIN_FORMAT, path)
         return {"type": ftype}
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
     return None
@@ -240,7 +240,7 @@ def chat_web_search(options: Any, path: str, ctx: Context) -> dict[str, Any] | N
             ctx.problem(f"{path}.user_location", "an object {type, approximate}", location)
         else:
             flat: dict[str, Any] = {"type": location.get("type", "approximate")}
-            ctx.carry(location, _C_LOCATION, f"{path}.user_location", None)
+            ctx.check(location, _C_LOCATION, f"{path}.user_location")
             approx = location.get("approximate")
             if type(approx) is dict:
                 ctx.carry(approx, _C_LOCATION, f"{path}.user_location.approximate", flat, at="approximate")
@@ -321,7 +321,7 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
                 nested: dict[str, Any] = {"type": location.get("type", "approximate")}
                 targets = _LOCATION_TARGETS
                 approx = {targets[k][-1]: v for k, v in location.items() if k in targets and v is not None}
-                ctx.carry(location, _R_WEB, f"{p}.user_location", None, at="user_location")
+                ctx.check(location, _R_WEB, f"{p}.user_location", at="user_location")
                 nested[_APPROXIMATE] = approx
                 options["user_location"] = nested
             out["web_search_options"] = options
@@ -355,10 +355,10 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         ctx.loss(path, ctype, rule.kind, rule.reason)
         return None
     if ctype == "function" or ctype == "custom":
-        ctx.carry(choice, _R_NAMED, path, None)
+        ctx.check(choice, _R_NAMED, path)
         return {"type": ctype, ctype: {"name": _name(choice, path, ctx)}}
     # allowed_tools
-    ctx.carry(choice, _R_ALLOWED, path, None)
+    ctx.check(choice, _R_ALLOWED, path)
     refs = []
     tools = choice.get("tools")
     if type(tools) is not list:
@@ -371,7 +371,7 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
             continue
         rtype = ref.get("type")
         if rtype in ("function", "custom"):
-            ctx.carry(ref, _R_NAMED, rp, None)
+            ctx.check(ref, _R_NAMED, rp)
             refs.append({"type": rtype, rtype: {"name": _name(ref, rp, ctx)}})
         elif type(rtype) is not str:
             ctx.problem(f"{rp}.type", "a tool type (a string)", rtype)
@@ -396,7 +396,7 @@ def responses_text_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] |
         ctx.carry(fmt, _R_JSON_SCHEMA, path, new)
         return new
     if type(ftype) is str and ftype in _FORMAT_TYPES:
-        ctx.carry(fmt, _PLAIN_FORMAT, path, None)
+        ctx.check(fmt, _PLAIN_FORMAT, path)
         return {"type": ftype}
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
     return None

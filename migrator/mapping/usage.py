@@ -28,13 +28,13 @@ def chat_usage_to_responses(usage: Any, path: str, ctx: Context) -> dict[str, An
     if type(usage) is not dict:
         ctx.problem(path, "a usage object", usage)
         return None
-    ctx.carry(usage, _CHAT, path, None)
+    ctx.check(usage, _CHAT, path)
     prompt = usage.get("prompt_tokens_details")
     completion = usage.get("completion_tokens_details")
     if type(prompt) is dict:
-        ctx.carry(prompt, _CHAT, f"{path}.prompt_tokens_details", None, at="prompt_tokens_details")
+        ctx.check(prompt, _CHAT, f"{path}.prompt_tokens_details", at="prompt_tokens_details")
     if type(completion) is dict:
-        ctx.carry(completion, _CHAT, f"{path}.completion_tokens_details", None, at="completion_tokens_details")
+        ctx.check(completion, _CHAT, f"{path}.completion_tokens_details", at="completion_tokens_details")
     inp = _int(usage, "prompt_tokens")
     outp = _int(usage, "completion_tokens")
     total = usage.get("total_tokens")
@@ -53,13 +53,13 @@ def responses_usage_to_chat(usage: Any, path: str, ctx: Context) -> dict[str, An
     if type(usage) is not dict:
         ctx.problem(path, "a usage object", usage)
         return None
-    ctx.carry(usage, _RESPONSES, path, None)
+    ctx.check(usage, _RESPONSES, path)
     inp_d = usage.get("input_tokens_details")
     out_d = usage.get("output_tokens_details")
     if type(inp_d) is dict:
-        ctx.carry(inp_d, _RESPONSES, f"{path}.input_tokens_details", None, at="input_tokens_details")
+        ctx.check(inp_d, _RESPONSES, f"{path}.input_tokens_details", at="input_tokens_details")
     if type(out_d) is dict:
-        ctx.carry(out_d, _RESPONSES, f"{path}.output_tokens_details", None, at="output_tokens_details")
+        ctx.check(out_d, _RESPONSES, f"{path}.output_tokens_details", at="output_tokens_details")
     inp = _int(usage, "input_tokens")
     outp = _int(usage, "output_tokens")
     total = usage.get("total_tokens")
