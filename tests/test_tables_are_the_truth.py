@@ -9,6 +9,10 @@ shows its tag: the new key or value in the output, the new reason in the losses.
 
 ``copy`` rules have no ``to`` (the target is the field's own name), so there is nothing to mutate.
 
+``convert`` rules are tagged too, but a converter (``via``) builds its target itself and most of
+their ``to`` only document it; ``DRIVEN_CONVERTS`` lists those whose ``to`` the code does read. It
+only grows: a listed one that stops driving the output fails, and so does an unlisted one that does.
+
 ``NOT_YET_DRIVEN`` lists the rules whose target or reason the code still writes itself. It only
 shrinks: a listed rule that becomes driven fails the test until it is removed from the list.
 """
@@ -38,6 +42,23 @@ NOT_YET_DRIVEN: dict[str, str] = {
     "responses.tool.custom.syntax:to": "a custom tool has no top-level syntax; its fixture's is in format (responses.custom_format.syntax, driven)",
 }
 
+#: ``<table>.<field>:to`` of the convert rules whose target the engine takes from the table.
+DRIVEN_CONVERTS: frozenset[str] = frozenset({
+    "chat.request.function_call:to",
+    "chat.request.max_tokens:to",
+    "chat.request.response_format:to",
+    "chat.request.store:to",
+    "chat.request.stream_options:to",
+    "chat.request.tool_choice:to",
+    "responses.request.parallel_tool_calls:to",
+    "responses.request.prompt_cache_options:to",
+    "responses.request.service_tier:to",
+    "responses.request.stream_options:to",
+    "responses.request.text:to",
+    "responses.request.tool_choice:to",
+    "responses.request.top_logprobs:to",
+})
+
 _RUNNER = r"""
 import json, sys
 from pathlib import Path
@@ -64,8 +85,9 @@ json.dump(out, sys.stdout)
 """
 
 
-def _mutate(folder: Path) -> dict[str, str]:
-    """Tag every rename target and loss reason in the copy at ``folder``: ``{rule:what → tag}``."""
+def _mutate(folder: Path, converts: set[str]) -> dict[str, str]:
+    """Tag every rename/convert target and loss reason in the copy at ``folder``: ``{rule:what → tag}``
+    (the convert rules' keys also go into ``converts``)."""
     tags: dict[str, str] = {}
     for stem in FILES:
         path = folder / f"{stem}.json"
@@ -74,11 +96,13 @@ def _mutate(folder: Path) -> dict[str, str]:
             for name, table in raw.get(section, {}).items():
                 for field, rule in table[key].items():
                     rule_id = f"{name}.{field}"
-                    if rule["do"] == "rename" and rule.get("to"):
+                    if rule["do"] in ("rename", "convert") and rule.get("to"):
                         head, _, last = rule["to"].rpartition(".")
                         new = f"{last}_T{len(tags)}"
                         rule["to"] = f"{head}.{new}" if head else new
                         tags[f"{rule_id}:to"] = json.dumps(new)  # a key or a value: quoted in the JSON
+                        if rule["do"] == "convert":
+                            converts.add(f"{rule_id}:to")
                     if rule["do"] in ("drop", "approximate") and rule.get("reason"):
                         tag = f"[R{len(tags)}]"
                         rule["reason"] = f"{rule['reason']} {tag}"
@@ -100,7 +124,8 @@ def _run(folder: Path) -> list[dict[str, Any]]:
 def test_every_rule_drives_the_output(tmp_path: Path) -> None:
     folder = tmp_path / "mappings"
     shutil.copytree(MAPPINGS, folder)
-    tags = _mutate(folder)
+    converts: set[str] = set()
+    tags = _mutate(folder, converts)
     cases = _run(folder)
 
     crashes = [c["body"] for c in cases if isinstance(c["body"], str) and c["body"].startswith("CRASH")]
@@ -118,6 +143,15 @@ def test_every_rule_drives_the_output(tmp_path: Path) -> None:
                 seen = case["body"] or "" if what == "to" else "\n".join(case["reasons"])
                 if tags[key] in seen:
                     driven.add(key)
+
+    driven_converts = driven & converts
+    print(f"converts exercised {len(exercised & converts)}, driven {len(driven_converts)}")
+    lost = sorted(DRIVEN_CONVERTS - driven_converts)
+    assert not lost, f"these convert rules no longer drive the output: {lost}"
+    gained = sorted(driven_converts - DRIVEN_CONVERTS)
+    assert not gained, f"these convert rules now drive the output; add them to DRIVEN_CONVERTS: {gained}"
+    exercised -= converts
+    driven -= converts
 
     undriven = exercised - driven
     renames = {k for k in exercised if k.endswith(":to")}

@@ -25,6 +25,12 @@ _LEAD = ("model", "instructions", "input")  # what a Responses body reads first
 # Roles whose string-content messages map one to one (a dict lookup gives the key check).
 _PLAIN_QUIET = {role: _MESSAGE[role].quiet.issuperset for role in ("system", "developer", "user")}
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
+_STORE = _REQUEST["store"].to or ""
+_MAX_OUTPUT = _REQUEST["max_tokens"].to or ""
+_TEXT, _FORMAT = _REQUEST["response_format"].to_parts
+_TOOL_CHOICE = _REQUEST["tool_choice"].to or ""
+_FUNCTION_CHOICE = _REQUEST["function_call"].to or ""
+_OUT_STREAM_OPTIONS = _REQUEST["stream_options"].to or ""
 _OUTPUT_CALL_ID = _MESSAGE["tool"]["tool_call_id"].to_parts[-1]
 _FUNCTION_OUTPUT = _MESSAGE["function"]["content"].to_parts[-1]
 _CALL_ID = _CALL_FUNCTION["id"].to_parts[-1]
@@ -286,13 +292,13 @@ def _h_messages(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ct
 
 
 def _h_store(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    out["store"] = v
+    out[_STORE] = v
 
 
 def _h_max_tokens(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     newer = body.get("max_completion_tokens")
     if newer is None:
-        out["max_output_tokens"] = v
+        out[_MAX_OUTPUT] = v
     elif newer != v and v is not None:
         ctx.loss(path, "max_tokens", "dropped", "max_completion_tokens is also set and takes precedence")
 
@@ -300,7 +306,7 @@ def _h_max_tokens(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], 
 def _h_response_format(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     fmt = T.chat_response_format(v, path, ctx)
     if fmt is not None:
-        out.setdefault("text", {})["format"] = fmt
+        out.setdefault(_TEXT, {})[_FORMAT] = fmt
 
 
 def _h_tools(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -314,13 +320,13 @@ def _h_functions(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], c
 def _h_tool_choice(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     choice = T.chat_tool_choice(v, path, ctx)
     if choice is not None:
-        out["tool_choice"] = choice
+        out[_TOOL_CHOICE] = choice
 
 
 def _h_function_call(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     choice = T.chat_function_call(v, path, ctx)
     if choice is not None and "tool_choice" not in body:
-        out["tool_choice"] = choice
+        out[_FUNCTION_CHOICE] = choice
 
 
 def _h_logprobs(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -345,7 +351,7 @@ def _h_stream_options(v: Any, path: str, body: dict[str, Any], out: dict[str, An
     options: dict[str, Any] = {}
     ctx.carry(v, _STREAM_OPTIONS, path, options)
     if options:
-        out["stream_options"] = options
+        out[_OUT_STREAM_OPTIONS] = options
 
 
 HANDLERS: dict[str, Handler] = {
@@ -375,6 +381,6 @@ def chat_request_to_responses(body: dict[str, Any], ctx: Context) -> dict[str, A
                     f"at least one message that can be carried (every part was dropped: {ctx.dropped_under('$.messages')})",
                     messages)
     if "store" not in body:
-        out["store"] = ctx.default_store
+        out[_STORE] = ctx.default_store
     ctx.check_model(body, "responses")
     return lead(out, _LEAD)

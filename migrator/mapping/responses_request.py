@@ -34,6 +34,13 @@ _OUTPUT_TYPES = _FUNCTION_OUTPUT.types_at[""]
 _MESSAGE_TYPES = _MESSAGE.types_at[""]
 _OUT_TEXT_TYPES = TABLES["responses.part.output_text"].types_at[""]
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
+_TOP_LOGPROBS = _REQUEST["top_logprobs"].to or ""
+_PARALLEL = _REQUEST["parallel_tool_calls"].to or ""
+_OUT_SERVICE_TIER = _REQUEST["service_tier"].to or ""
+_OUT_CACHE_OPTIONS = _REQUEST["prompt_cache_options"].to or ""
+_RESPONSE_FORMAT = _REQUEST["text"].to or ""
+_TOOL_CHOICE = _REQUEST["tool_choice"].to or ""
+_OUT_STREAM_OPTIONS = _REQUEST["stream_options"].to or ""
 _CALL_ID = _FUNCTION_CALL["call_id"].to_parts[-1]
 _FUNCTION, _NAME = _FUNCTION_CALL["name"].to_parts
 _ARGUMENTS = _FUNCTION_CALL["arguments"].to_parts[-1]
@@ -268,23 +275,23 @@ def _h_instructions(v: Any, path: str, body: dict[str, Any], out: dict[str, Any]
 
 
 def _h_top_logprobs(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    out["top_logprobs"] = v
+    out[_TOP_LOGPROBS] = v
     if v is not None:
         out["logprobs"] = True
 
 
 def _h_parallel(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     if v is not None:  # Chat types it as a bool; null means the default
-        out["parallel_tool_calls"] = v  # kept only if tools survive: see the finishing pass
+        out[_PARALLEL] = v  # kept only if tools survive: see the finishing pass
 
 
 def _h_service_tier(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     if v is None:
-        out["service_tier"] = None
+        out[_OUT_SERVICE_TIER] = None
         return
     tier = ctx.value(_SERVICE_TIER, v, path, "service_tier")
     if tier is not None:
-        out["service_tier"] = tier
+        out[_OUT_SERVICE_TIER] = tier
 
 
 def _h_cache_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -296,7 +303,7 @@ def _h_cache_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any
         ttl = ctx.value(_CACHE_TTL, v["ttl"], f"{path}.ttl", "ttl")
         if ttl is not None:
             options["ttl"] = ttl
-    out["prompt_cache_options"] = options
+    out[_OUT_CACHE_OPTIONS] = options
 
 
 def _h_reasoning(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -313,7 +320,7 @@ def _h_text(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: C
     if fmt is not None:
         rf = T.responses_text_format(fmt, f"{path}.format", ctx)
         if rf is not None:
-            out["response_format"] = rf
+            out[_RESPONSE_FORMAT] = rf
 
 
 def _h_tools(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -323,7 +330,7 @@ def _h_tools(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: 
 def _h_tool_choice(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     choice = T.responses_tool_choice(v, path, ctx)
     if choice is not None:
-        out["tool_choice"] = choice
+        out[_TOOL_CHOICE] = choice
 
 
 def _h_include(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -342,7 +349,7 @@ def _h_stream_options(v: Any, path: str, body: dict[str, Any], out: dict[str, An
         return
     options: dict[str, Any] = {}
     ctx.carry(v, _STREAM_OPTIONS, path, options)
-    out["stream_options"] = options
+    out[_OUT_STREAM_OPTIONS] = options
 
 
 HANDLERS: dict[str, Handler] = {
@@ -378,11 +385,11 @@ def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, A
                     f"{ctx.dropped_under('$.input')})", given)
     if "tools" not in out:
         # Chat rejects tool settings without tools; without tools they mean nothing.
-        out.pop("parallel_tool_calls", None)
-        choice = out.pop("tool_choice", None)
+        out.pop(_PARALLEL, None)
+        choice = out.pop(_TOOL_CHOICE, None)
         if choice not in (None, "none", "auto"):
             ctx.loss("$.tool_choice", "tool_choice", "dropped", "no tool survived the translation, so there is nothing to choose")
     if body.get("stream") is True:
-        out.setdefault("stream_options", {})["include_usage"] = True
+        out.setdefault(_OUT_STREAM_OPTIONS, {})["include_usage"] = True
     ctx.check_model(body, "chat")
     return lead(out, _LEAD)
