@@ -44,12 +44,21 @@ NOT_YET_DRIVEN: dict[str, str] = {
 
 #: ``<table>.<field>:to`` of the convert rules whose target the engine takes from the table.
 DRIVEN_CONVERTS: frozenset[str] = frozenset({
+    "chat.choice.finish_reason:to",
+    "chat.completion.choices:to",
+    "chat.completion.moderation:to",
+    "chat.completion.usage:to",
     "chat.request.function_call:to",
     "chat.request.max_tokens:to",
     "chat.request.response_format:to",
     "chat.request.store:to",
     "chat.request.stream_options:to",
     "chat.request.tool_choice:to",
+    "response.moderation:to",
+    "response.output:to",
+    "response.service_tier:to",
+    "response.status:to",
+    "response.usage:to",
     "responses.request.parallel_tool_calls:to",
     "responses.request.prompt_cache_options:to",
     "responses.request.service_tier:to",

@@ -27,6 +27,10 @@ _KNOWN = ("service_tier", "metadata")
 _CREATED_AT = _COMPLETION["created"].to_parts[-1]
 _CALL_ID = _TOOL_CALL["id"].to_parts[-1]
 _PART_LOGPROBS = _CHOICE["content"].to_parts[-1]
+_OUTPUT = _COMPLETION["choices"].to or ""
+_USAGE = _COMPLETION["usage"].to or ""
+_MODERATION_OUT = _COMPLETION["moderation"].to or ""
+_STATUS = _CHOICE["finish_reason"].to or ""
 
 def response_skeleton(response_id: str, created_at: float, model: str, echo: dict[str, Any] | None,
                       known: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -55,7 +59,7 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
     out = response_skeleton(response_id, created if isinstance(created, (int, float)) else int(time.time()),
                             model if type(model) is str else "unknown", echo, known)
     if body.get("moderation") is not None:
-        out["moderation"] = chat_moderation(body["moderation"], ctx)
+        out[_MODERATION_OUT] = chat_moderation(body["moderation"], ctx)
     choices = body.get("choices")
     if type(choices) is not list:
         ctx.problem("$.choices", "a list of choices", choices)
@@ -81,13 +85,13 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
         if finish is not None:
             message = choice.get("message")
             status, details = response_status(finish, type(message) is dict and bool(message.get("tool_calls")), ctx)
-        out["output"] = _output(choice, response_id, status, ctx)
-    out["status"] = status
+        out[_OUTPUT] = _output(choice, response_id, status, ctx)
+    out[_STATUS] = status
     if details is not None:
         out["incomplete_details"] = details
     usage = chat_usage_to_responses(body.get("usage"), "$.usage", ctx)
     if usage is not None:
-        out["usage"] = usage
+        out[_USAGE] = usage
     return out
 
 

@@ -27,6 +27,11 @@ _MODERATION = TABLES["response.moderation"]
 _MODERATION_SIDE = TABLES["response.moderation.side"]
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
 _CREATED = _RESPONSE["created_at"].to_parts[-1]
+_CHOICES = _RESPONSE["output"].to or ""
+_FINISH_REASON = _RESPONSE["status"].to or ""
+_USAGE = _RESPONSE["usage"].to or ""
+_OUT_SERVICE_TIER = _RESPONSE["service_tier"].to or ""
+_MODERATION_OUT = _RESPONSE["moderation"].to or ""
 _ID = _OUT_CALL["call_id"].to_parts[-1]
 _FUNCTION, _NAME = _OUT_CALL["name"].to_parts
 _ARGUMENTS = _OUT_CALL["arguments"].to_parts[-1]
@@ -101,25 +106,25 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
         message["annotations"] = annotations
     if calls:
         message["tool_calls"] = calls
-    choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": finish_reason(status, body.get("incomplete_details"), bool(calls), ctx),
+    choice: dict[str, Any] = {"index": 0, "message": message, _FINISH_REASON: finish_reason(status, body.get("incomplete_details"), bool(calls), ctx),
                               "logprobs": {"content": logprobs, "refusal": None} if logprobs else None}
     out: dict[str, Any] = {
         "id": completion_id_of(response_id) if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
         "object": "chat.completion",
         _CREATED: int(created) if isinstance(created, (int, float)) else int(time.time()),
         "model": model if type(model) is str else "unknown",
-        "choices": [choice],
+        _CHOICES: [choice],
     }
     usage = responses_usage_to_chat(body.get("usage"), "$.usage", ctx)
     if usage is not None:
-        out["usage"] = usage
+        out[_USAGE] = usage
     tier = body.get("service_tier")
     if tier is not None:
-        out["service_tier"] = ctx.value(_SERVICE_TIER, tier, "$.service_tier", "service_tier")
+        out[_OUT_SERVICE_TIER] = ctx.value(_SERVICE_TIER, tier, "$.service_tier", "service_tier")
     if body.get("metadata"):  # {} is what a Response carries when there is none: nothing to say
         out["metadata"] = body["metadata"]
     if body.get("moderation") is not None:
-        out["moderation"] = _moderation(body["moderation"], ctx)
+        out[_MODERATION_OUT] = _moderation(body["moderation"], ctx)
     return complete_completion(out)
 
 
