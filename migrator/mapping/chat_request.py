@@ -21,7 +21,8 @@ _CALL_FN_QUIET = _CALL_FUNCTION.quiet_at["function"].issuperset
 _LEGACY_CALL = TABLES["chat.message.assistant.function_call"]
 _LOGPROBS_INCLUDE = next(v for v, r in VALUES["include"].items() if r.do is RENAME)  # the one include chat has
 _ROLE_LIST = ", ".join(_ROLES)
-_LEAD = ("model", "instructions", "input")  # what a Responses body reads first
+_INPUT = _REQUEST["messages"].to or ""
+_LEAD = ("model", "instructions", _INPUT)  # what a Responses body reads first
 # Roles whose string-content messages map one to one (a dict lookup gives the key check).
 _PLAIN_QUIET = {role: _MESSAGE[role].quiet.issuperset for role in ("system", "developer", "user")}
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
@@ -288,7 +289,7 @@ def _h_messages(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ct
         instructions = _hoist(items)
         if instructions is not None:
             out["instructions"] = instructions
-    out["input"] = items
+    out[_INPUT] = items
 
 
 def _h_store(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -374,7 +375,7 @@ def chat_request_to_responses(body: dict[str, Any], ctx: Context) -> dict[str, A
     messages = body.get("messages")
     if "messages" not in body:
         ctx.problem("$.messages", "a list of messages", None)
-    elif type(messages) is list and not out.get("input") and "instructions" not in out and not ctx.problems:
+    elif type(messages) is list and not out.get(_INPUT) and "instructions" not in out and not ctx.problems:
         # Nothing to send: the API answers an empty messages list with a 400 (empty_array), and a
         # model asked about nothing answers nothing useful.
         ctx.problem("$.messages", "a non-empty list of messages" if not messages else

@@ -24,7 +24,9 @@ _FUNCTION_OUTPUT = TABLES["responses.item.function_call_output"]
 _CUSTOM_CALL = TABLES["responses.item.custom_tool_call"]
 _CUSTOM_OUTPUT = TABLES["responses.item.custom_tool_call_output"]
 _STATE = ("previous_response_id", "conversation", "prompt")
-_LEAD = ("model", "messages")  # what a Chat body reads first
+_MESSAGES = _REQUEST["input"].to or ""
+_SYSTEM_MESSAGES = _REQUEST["instructions"].to or ""  # where the instructions' system message goes
+_LEAD = ("model", _MESSAGES)  # what a Chat body reads first
 _MESSAGE_ROLES = frozenset(("user", "assistant", "system", "developer"))
 # output_text keys that carry nothing into chat history (annotations, logprobs are output-only)
 _OUT_TEXT_QUIET = TABLES["responses.part.output_text"].quiet
@@ -262,7 +264,7 @@ def _is_object(v: Any, path: str, ctx: Context) -> bool:
     return True
 
 def _h_input(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    out["messages"] = input_to_messages(v, ctx, path)
+    out[_MESSAGES] = input_to_messages(v, ctx, path)
 
 
 def _h_instructions(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -370,13 +372,13 @@ HANDLERS: dict[str, Handler] = {
 
 def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
     out = dispatch(body, _REQUEST, HANDLERS, ctx, _LEAD)
-    if "input" not in body and "messages" not in out:
-        out["messages"] = []
+    if "input" not in body and _MESSAGES not in out:
+        out[_MESSAGES] = []
     system = out.pop("_instructions", None)
     if system is not None:
-        out.setdefault("messages", []).insert(0, system)
+        out.setdefault(_SYSTEM_MESSAGES, []).insert(0, system)
     stateful = ctx.native and any(body.get(k) is not None for k in _STATE)  # Responses finds the input there
-    if not out.get("messages") and type(body.get("input", [])) in (list, str) and not ctx.problems and not stateful:
+    if not out.get(_MESSAGES) and type(body.get("input", [])) in (list, str) and not ctx.problems and not stateful:
         # Chat needs at least one message (it answers [] with a 400); the state a Responses request
         # may point to instead (previous_response_id, conversation, prompt) does not reach Chat.
         given = body.get("input")
