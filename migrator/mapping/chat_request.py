@@ -8,7 +8,7 @@ from . import tools as T
 from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input
 from .context import Context, Handler, dispatch, lead, position
 from .ids import ctc_id, fc_id, mint
-from .rules import TABLES, VALUES
+from .rules import RENAME, TABLES, VALUES
 
 _REQUEST = TABLES["chat.request"]
 _STREAM_OPTIONS = TABLES["chat.stream_options"]
@@ -19,11 +19,23 @@ _CALL_CUSTOM = TABLES["chat.tool_call.custom"]
 _CALL_QUIET = _CALL_FUNCTION.quiet.issuperset
 _CALL_FN_QUIET = _CALL_FUNCTION.quiet_at["function"].issuperset
 _LEGACY_CALL = TABLES["chat.message.assistant.function_call"]
-_LOGPROBS_INCLUDE = next(v for v, r in VALUES["include"].items() if r.to == "logprobs")
+_LOGPROBS_INCLUDE = next(v for v, r in VALUES["include"].items() if r.do is RENAME)  # the one include chat has
 _ROLE_LIST = ", ".join(_ROLES)
-_LEAD = ("model", "instructions", "input")  # what a Responses body reads first
+_INPUT = _REQUEST["messages"].to or ""
+_LEAD = ("model", "instructions", _INPUT)  # what a Responses body reads first
 # Roles whose string-content messages map one to one (a dict lookup gives the key check).
 _PLAIN_QUIET = {role: _MESSAGE[role].quiet.issuperset for role in ("system", "developer", "user")}
+# Target names as the tables state them (read once: as cheap as literals on the hot path).
+_STORE = _REQUEST["store"].to or ""
+_MAX_OUTPUT = _REQUEST["max_tokens"].to or ""
+_TEXT, _FORMAT = _REQUEST["response_format"].to_parts
+_TOOL_CHOICE = _REQUEST["tool_choice"].to or ""
+_FUNCTION_CHOICE = _REQUEST["function_call"].to or ""
+_OUT_STREAM_OPTIONS = _REQUEST["stream_options"].to or ""
+_OUTPUT_CALL_ID = _MESSAGE["tool"]["tool_call_id"].to_parts[-1]
+_FUNCTION_OUTPUT = _MESSAGE["function"]["content"].to_parts[-1]
+_CALL_ID = _CALL_FUNCTION["id"].to_parts[-1]
+_CUSTOM_CALL_ID = _CALL_CUSTOM["id"].to_parts[-1]
 
 
 def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> list[dict[str, Any]]:
@@ -61,7 +73,7 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
             call_id = msg.get("tool_call_id")
             if str is type(call_id) is type(content) and (len(msg) == 3 or tool_quiet(msg)):
                 append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
-                        "call_id": call_id, "output": content})
+                        _OUTPUT_CALL_ID: call_id, "output": content})
                 continue
         elif role == "assistant" and assistant_quiet(msg):
             fast = _plain_assistant(msg, content)
@@ -109,7 +121,7 @@ def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] 
         if not (str is type(call_id) is type(name) is type(args)) or not (len(call) == 3 or _CALL_QUIET(call)) \
                 or type(fn) is not dict or not (len(fn) == 2 or _CALL_FN_QUIET(fn)):
             return None
-        out.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id, "name": name, "arguments": args})
+        out.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id, "name": name, "arguments": args})
     return out
 
 
@@ -120,7 +132,7 @@ def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items
     if table is None:
         ctx.problem(f"{p}.role", f"one of {_ROLE_LIST}", role)
         return
-    ctx.carry(msg, table, p, None)
+    ctx.check(msg, table, p)
     if role == "assistant":
         _assistant(msg, i, p, ctx, items)
     elif role == "tool":
@@ -132,7 +144,7 @@ def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items
         if output is None:
             return
         kind = "custom_tool_call_output" if call_id in ctx.custom_calls else "function_call_output"
-        append({"type": kind, "call_id": call_id, "output": output})
+        append({"type": kind, _OUTPUT_CALL_ID: call_id, "output": output})
     elif role == "function":
         name = msg.get("name")
         if type(name) is not str:
@@ -143,7 +155,7 @@ def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items
             ctx.problem(f"{p}.name", "the name of a function called by an earlier assistant function_call", name)
             return
         content = msg.get("content")
-        append({"type": "function_call_output", "call_id": call_id, "output": content if type(content) is str else ""})
+        append({"type": "function_call_output", "call_id": call_id, _FUNCTION_OUTPUT: content if type(content) is str else ""})
     else:
         content = msg.get("content")
         if type(content) is str:
@@ -199,7 +211,7 @@ def _assistant(msg: dict[str, Any], i: int, p: str, ctx: Context, items: list[di
     legacy = msg.get("function_call")
     if legacy is not None:
         if type(legacy) is dict:
-            ctx.carry(legacy, _LEGACY_CALL, f"{p}.function_call", None)
+            ctx.check(legacy, _LEGACY_CALL, f"{p}.function_call")
         name = legacy.get("name") if type(legacy) is dict else None
         if type(name) is not str:
             ctx.problem(f"{p}.function_call.name", "a string", name)
@@ -234,9 +246,9 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
             if type(name) is not str or type(args) is not str:
                 ctx.problem(f"{cp}.function.{'name' if type(name) is not str else 'arguments'}", "a string", name if type(name) is not str else args)
                 continue
-            ctx.carry(call, _CALL_FUNCTION, cp, None)
-            ctx.carry(fn, _CALL_FUNCTION, f"{cp}.function", None, at="function")
-            items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id, "name": name, "arguments": args})
+            ctx.check(call, _CALL_FUNCTION, cp)
+            ctx.check(fn, _CALL_FUNCTION, f"{cp}.function", at="function")
+            items.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id, "name": name, "arguments": args})
         elif ctype == "custom":
             custom = call.get("custom")
             if type(custom) is not dict:
@@ -247,10 +259,10 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
             if type(name) is not str or type(data) is not str:
                 ctx.problem(f"{cp}.custom.{'name' if type(name) is not str else 'input'}", "a string", name if type(name) is not str else data)
                 continue
-            ctx.carry(call, _CALL_CUSTOM, cp, None)
-            ctx.carry(custom, _CALL_CUSTOM, f"{cp}.custom", None, at="custom")
+            ctx.check(call, _CALL_CUSTOM, cp)
+            ctx.check(custom, _CALL_CUSTOM, f"{cp}.custom", at="custom")
             ctx.custom_calls.add(call_id)
-            items.append({"type": "custom_tool_call", "id": ctc_id(call_id), "call_id": call_id, "name": name, "input": data})
+            items.append({"type": "custom_tool_call", "id": ctc_id(call_id), _CUSTOM_CALL_ID: call_id, "name": name, "input": data})
         else:
             ctx.problem(f"{cp}.type", "function or custom", ctype)
 
@@ -277,17 +289,17 @@ def _h_messages(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ct
         instructions = _hoist(items)
         if instructions is not None:
             out["instructions"] = instructions
-    out["input"] = items
+    out[_INPUT] = items
 
 
 def _h_store(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    out["store"] = v
+    out[_STORE] = v
 
 
 def _h_max_tokens(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     newer = body.get("max_completion_tokens")
     if newer is None:
-        out["max_output_tokens"] = v
+        out[_MAX_OUTPUT] = v
     elif newer != v and v is not None:
         ctx.loss(path, "max_tokens", "dropped", "max_completion_tokens is also set and takes precedence")
 
@@ -295,7 +307,7 @@ def _h_max_tokens(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], 
 def _h_response_format(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     fmt = T.chat_response_format(v, path, ctx)
     if fmt is not None:
-        out.setdefault("text", {})["format"] = fmt
+        out.setdefault(_TEXT, {})[_FORMAT] = fmt
 
 
 def _h_tools(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -309,13 +321,13 @@ def _h_functions(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], c
 def _h_tool_choice(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     choice = T.chat_tool_choice(v, path, ctx)
     if choice is not None:
-        out["tool_choice"] = choice
+        out[_TOOL_CHOICE] = choice
 
 
 def _h_function_call(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     choice = T.chat_function_call(v, path, ctx)
     if choice is not None and "tool_choice" not in body:
-        out["tool_choice"] = choice
+        out[_FUNCTION_CHOICE] = choice
 
 
 def _h_logprobs(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -340,7 +352,7 @@ def _h_stream_options(v: Any, path: str, body: dict[str, Any], out: dict[str, An
     options: dict[str, Any] = {}
     ctx.carry(v, _STREAM_OPTIONS, path, options)
     if options:
-        out["stream_options"] = options
+        out[_OUT_STREAM_OPTIONS] = options
 
 
 HANDLERS: dict[str, Handler] = {
@@ -363,13 +375,13 @@ def chat_request_to_responses(body: dict[str, Any], ctx: Context) -> dict[str, A
     messages = body.get("messages")
     if "messages" not in body:
         ctx.problem("$.messages", "a list of messages", None)
-    elif type(messages) is list and not out.get("input") and "instructions" not in out and not ctx.problems:
+    elif type(messages) is list and not out.get(_INPUT) and "instructions" not in out and not ctx.problems:
         # Nothing to send: the API answers an empty messages list with a 400 (empty_array), and a
         # model asked about nothing answers nothing useful.
         ctx.problem("$.messages", "a non-empty list of messages" if not messages else
                     f"at least one message that can be carried (every part was dropped: {ctx.dropped_under('$.messages')})",
                     messages)
     if "store" not in body:
-        out["store"] = ctx.default_store
+        out[_STORE] = ctx.default_store
     ctx.check_model(body, "responses")
     return lead(out, _LEAD)

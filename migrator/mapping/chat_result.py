@@ -23,6 +23,14 @@ _MODERATION = TABLES["chat.moderation"]
 _MODERATION_SIDE = TABLES["chat.moderation.side"]
 #: What a ChatCompletion says of itself that its Response carries as it is.
 _KNOWN = ("service_tier", "metadata")
+# Target names as the tables state them (read once: as cheap as literals on the hot path).
+_CREATED_AT = _COMPLETION["created"].to_parts[-1]
+_CALL_ID = _TOOL_CALL["id"].to_parts[-1]
+_PART_LOGPROBS = _CHOICE["content"].to_parts[-1]
+_OUTPUT = _COMPLETION["choices"].to or ""
+_USAGE = _COMPLETION["usage"].to or ""
+_MODERATION_OUT = _COMPLETION["moderation"].to or ""
+_STATUS = _CHOICE["finish_reason"].to or ""
 
 def response_skeleton(response_id: str, created_at: float, model: str, echo: dict[str, Any] | None,
                       known: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -31,7 +39,7 @@ def response_skeleton(response_id: str, created_at: float, model: str, echo: dic
     ``known`` holds what the answer itself says (service_tier, metadata): it wins
     over the request's echo, which wins over the API's defaults.
     """
-    body: dict[str, Any] = {"id": response_id, "object": "response", "created_at": created_at, "status": "in_progress",
+    body: dict[str, Any] = {"id": response_id, "object": "response", _CREATED_AT: created_at, "status": "in_progress",
                             "model": model, "output": []}
     if known:
         body.update(known)
@@ -39,7 +47,7 @@ def response_skeleton(response_id: str, created_at: float, model: str, echo: dic
 
 
 def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[str, Any] | None = None) -> dict[str, Any]:
-    ctx.carry(body, _COMPLETION, "$", None)
+    ctx.check(body, _COMPLETION, "$")
     chat_id = body.get("id")
     response_id = response_id_of(chat_id) if type(chat_id) is str else "resp_" + uuid.uuid4().hex
     created = body.get("created")
@@ -51,7 +59,7 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
     out = response_skeleton(response_id, created if isinstance(created, (int, float)) else int(time.time()),
                             model if type(model) is str else "unknown", echo, known)
     if body.get("moderation") is not None:
-        out["moderation"] = chat_moderation(body["moderation"], ctx)
+        out[_MODERATION_OUT] = chat_moderation(body["moderation"], ctx)
     choices = body.get("choices")
     if type(choices) is not list:
         ctx.problem("$.choices", "a list of choices", choices)
@@ -65,9 +73,9 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
         if type(choice) is not dict:
             ctx.problem("$.choices[0]", "a choice object", choice)
             return out
-        ctx.carry(choice, _CHOICE, "$.choices[0]", None)
+        ctx.check(choice, _CHOICE, "$.choices[0]")
         if type(choice.get("logprobs")) is dict:
-            ctx.carry(choice["logprobs"], _CHOICE, "$.choices[0].logprobs", None, at="logprobs")
+            ctx.check(choice["logprobs"], _CHOICE, "$.choices[0].logprobs", at="logprobs")
             if type(choice["logprobs"].get("content")) is list:
                 check_logprobs(choice["logprobs"]["content"], "$.choices[0].logprobs.content", "chat", ctx)
         finish = choice.get("finish_reason")
@@ -77,13 +85,13 @@ def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[s
         if finish is not None:
             message = choice.get("message")
             status, details = response_status(finish, type(message) is dict and bool(message.get("tool_calls")), ctx)
-        out["output"] = _output(choice, response_id, status, ctx)
-    out["status"] = status
+        out[_OUTPUT] = _output(choice, response_id, status, ctx)
+    out[_STATUS] = status
     if details is not None:
         out["incomplete_details"] = details
     usage = chat_usage_to_responses(body.get("usage"), "$.usage", ctx)
     if usage is not None:
-        out["usage"] = usage
+        out[_USAGE] = usage
     return out
 
 
@@ -93,7 +101,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
     if type(msg) is not dict:
         ctx.problem(p, "a message object", msg)
         return []
-    ctx.carry(msg, _MESSAGE, p, None)
+    ctx.check(msg, _MESSAGE, p)
     items: list[dict[str, Any]] = []
     reasoning = msg.get("reasoning_content") or msg.get("reasoning")
     if type(reasoning) is str and reasoning:
@@ -110,7 +118,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
                                     "annotations": _annotations(msg.get("annotations"), f"{p}.annotations", ctx)}
             logprobs = choice.get("logprobs")
             if type(logprobs) is dict and type(logprobs.get("content")) is list:
-                part["logprobs"] = [part_logprob(lp) for lp in logprobs["content"]]
+                part[_PART_LOGPROBS] = [part_logprob(lp) for lp in logprobs["content"]]
             parts.append(part)
     if type(refusal) is str:
         parts.append({"type": "refusal", "refusal": refusal})
@@ -129,9 +137,9 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
                 items.append(item)
     legacy = msg.get("function_call")
     if type(legacy) is dict:
-        ctx.carry(legacy, _TOOL_CALL, f"{p}.function_call", None, at="function")
+        ctx.check(legacy, _TOOL_CALL, f"{p}.function_call", at="function")
         call_id = output_id("call_", response_id, "function_call")
-        items.append({"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
+        items.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id,
                       "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": call_status})
     return items
 
@@ -144,21 +152,21 @@ def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | N
         ctx.problem(f"{path}.id", "a string (the call id)", call.get("id"))
         return None
     call_id = call["id"]
-    ctx.carry(call, _TOOL_CALL, path, None)
+    ctx.check(call, _TOOL_CALL, path)
     if call.get("type", "function") == "custom":
         if type(call.get("custom", {})) is not dict:
             ctx.problem(f"{path}.custom", "an object with name and input", call["custom"])
             return None
         custom = call.get("custom") or {}
-        ctx.carry(custom, _TOOL_CALL, f"{path}.custom", None, at="custom")
-        return {"type": "custom_tool_call", "id": ctc_id(call_id), "call_id": call_id,
+        ctx.check(custom, _TOOL_CALL, f"{path}.custom", at="custom")
+        return {"type": "custom_tool_call", "id": ctc_id(call_id), _CALL_ID: call_id,
                 "name": custom.get("name", ""), "input": custom.get("input", "")}
     fn = call.get("function")
     if type(fn) is not dict:
         ctx.problem(f"{path}.function", "an object with name and arguments", fn)
         return None
-    ctx.carry(fn, _TOOL_CALL, f"{path}.function", None, at="function")
-    return {"type": "function_call", "id": fc_id(call_id), "call_id": call_id,
+    ctx.check(fn, _TOOL_CALL, f"{path}.function", at="function")
+    return {"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id,
             "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": status}
 
 
@@ -175,8 +183,8 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
         if ann.get("type") != "url_citation" or type(cite) is not dict:
             ctx.loss(f"{path}[{i}]", "annotations", "dropped", "only url_citation annotations have a Responses form")
             continue
-        ctx.carry(ann, _ANNOTATION, f"{path}[{i}]", None)
-        ctx.carry(cite, _ANNOTATION, f"{path}[{i}].url_citation", None, at="url_citation")
+        ctx.check(ann, _ANNOTATION, f"{path}[{i}]")
+        ctx.check(cite, _ANNOTATION, f"{path}[{i}].url_citation", at="url_citation")
         out.append({"type": "url_citation", "url": cite.get("url"), "title": cite.get("title"),
                     "start_index": cite.get("start_index"), "end_index": cite.get("end_index")})
     return out
@@ -186,7 +194,7 @@ def chat_moderation(moderation: Any, ctx: Context) -> Any:
     """{input/output: {type: moderation_results, results: [R, ...]}} → {input/output: R}; only known keys go on."""
     if type(moderation) is not dict:
         return moderation
-    ctx.carry(moderation, _MODERATION, "$.moderation", None)
+    ctx.check(moderation, _MODERATION, "$.moderation")
     rule = _COMPLETION["moderation"]
     out: dict[str, Any] = {}
     for side in ("input", "output"):
@@ -197,10 +205,10 @@ def chat_moderation(moderation: Any, ctx: Context) -> Any:
             continue
         path = f"$.moderation.{side}"
         if value.get("type") == "error":
-            ctx.carry(value, _MODERATION_SIDE, path, None, at="error")
+            ctx.check(value, _MODERATION_SIDE, path, at="error")
             out[side] = _known(value, _MODERATION_SIDE.levels["error"])
             continue
-        ctx.carry(value, _MODERATION_SIDE, path, None)
+        ctx.check(value, _MODERATION_SIDE, path)
         results = value.get("results")
         if type(results) is not list:
             results = []  # absent, or a wrong type the table check above reported
@@ -211,7 +219,7 @@ def chat_moderation(moderation: Any, ctx: Context) -> Any:
             ctx.loss(f"{path}.results[1]", "moderation", rule.kind, rule.reason)
         first = results[0] if results else None
         if type(first) is dict:
-            ctx.carry(first, _MODERATION_SIDE, f"{path}.results[0]", None, at="results")
+            ctx.check(first, _MODERATION_SIDE, f"{path}.results[0]", at="results")
             first = _known(first, _MODERATION_SIDE.levels["results"])
         out[side] = first
     return out

@@ -27,6 +27,10 @@ INPUT_TEXT = _C_TYPES["text"].to
 INPUT_IMAGE = _C_TYPES["image_url"].to
 INPUT_FILE = _C_TYPES["file"].to
 CHAT_TEXT = _R_TYPES["input_text"].to
+CHAT_OUT_TEXT = _R_TYPES["output_text"].to
+INSTRUCTION_TEXT = _INSTRUCTION_PARTS["input_text"].to
+TOOL_TEXT = _TOOL_PARTS["input_text"].to
+_IMAGE_URL = _C_IMAGE["url"].to_parts[-1]
 CHAT_IMAGE = _R_TYPES["input_image"].to
 CHAT_FILE = _R_TYPES["input_file"].to
 
@@ -54,7 +58,7 @@ def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant:
                 continue
             if assistant:
                 new: dict[str, Any] = {"type": "output_text", "text": text, "annotations": []}
-                ctx.carry(part, _C_ASSISTANT_TEXT, p, None)
+                ctx.check(part, _C_ASSISTANT_TEXT, p)
             else:
                 new = {"type": INPUT_TEXT, "text": text}
                 ctx.carry(part, _C_TEXT, p, new)
@@ -67,7 +71,7 @@ def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant:
             if type(refusal) is not str:
                 ctx.problem(f"{p}.refusal", "a string", refusal)
                 continue
-            ctx.carry(part, _C_REFUSAL, p, None)
+            ctx.check(part, _C_REFUSAL, p)
             out.append({"type": "refusal", "refusal": refusal})
         elif assistant:
             ctx.problem(f"{p}.type", "text or refusal (assistant content)", ptype)
@@ -77,9 +81,9 @@ def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant:
             if type(url) is not str:
                 ctx.problem(f"{p}.image_url.url", "a URL or data URL string", url if type(image) is dict else image)
                 continue
-            new = {"type": INPUT_IMAGE, "image_url": url, "detail": "auto"}
+            new = {"type": INPUT_IMAGE, _IMAGE_URL: url, "detail": "auto"}
             ctx.carry(part, _C_IMAGE, p, new)
-            ctx.carry(image, _C_IMAGE, f"{p}.image_url", None, at="image_url")
+            ctx.check(image, _C_IMAGE, f"{p}.image_url", at="image_url")
             detail = image.get("detail")
             if detail is not None:
                 new["detail"] = detail
@@ -142,14 +146,15 @@ def input_parts_to_chat(parts: list[Any], path: str, ctx: Context, *, text_only:
             text = _text(part, p, ctx)
             if text is None:
                 continue
-            new: dict[str, Any] = {"type": CHAT_TEXT, "text": text}
+            ptext = INSTRUCTION_TEXT if text_only else CHAT_TEXT if ptype == "input_text" else CHAT_OUT_TEXT
+            new: dict[str, Any] = {"type": ptext, "text": text}
             ctx.carry(part, _R_TEXT if ptype == "input_text" else _R_OUT_TEXT, p, new)
             out.append(new)
         elif ptype == "input_image":
             url = part.get("image_url")
             if url is None:
                 if part.get("file_id") is not None:
-                    ctx.carry(part, _R_IMAGE, p, None)
+                    ctx.check(part, _R_IMAGE, p)
                     continue
                 ctx.problem(f"{p}.image_url", "a URL or data URL string (or file_id)", url)
                 continue
@@ -190,14 +195,14 @@ def output_parts_to_chat(parts: list[Any], path: str, ctx: Context) -> tuple[lis
             text = _text(part, p, ctx)
             if text is None:
                 continue
-            ctx.carry(part, _R_OUT_TEXT if ptype == "output_text" else _R_TEXT, p, None)
-            out.append({"type": CHAT_TEXT, "text": text})
+            ctx.check(part, _R_OUT_TEXT if ptype == "output_text" else _R_TEXT, p)
+            out.append({"type": CHAT_OUT_TEXT if ptype == "output_text" else CHAT_TEXT, "text": text})
         elif ptype == "refusal":
             refusal = part.get("refusal")
             if type(refusal) is not str:
                 ctx.problem(f"{p}.refusal", "a string", refusal)
                 continue
-            ctx.carry(part, _R_REFUSAL, p, None)
+            ctx.check(part, _R_REFUSAL, p)
             out.append({"type": "refusal", "refusal": refusal})
             refused = True
         else:
@@ -227,7 +232,7 @@ def tool_output_to_chat(output: Any, path: str, ctx: Context) -> str | list[dict
         else:
             text = _text(part, p, ctx)
             if text is not None:
-                new = {"type": CHAT_TEXT, "text": text}
+                new = {"type": TOOL_TEXT, "text": text}
                 ctx.carry(part, _R_TEXT, p, new)
                 out.append(new)
     return out if out else ""  # every part dropped: an empty tool result, not an empty list

@@ -111,8 +111,32 @@ class Context:
         paths = list(dict.fromkeys(loss.path for loss in self.losses if loss.path.startswith(path)))
         return ", ".join(paths[:4]) + (", ..." if len(paths) > 4 else "")
 
-    def carry(self, obj: Any, table: Table, path: str, out: dict[str, Any] | None, at: str = "") -> None:
-        """Apply the table's simple rules to ``obj`` (the object at level ``at`` of the table);
+    def check(self, obj: Any, table: Table, path: str, at: str = "") -> None:
+        """Look at every field of ``obj`` (the object at level ``at`` of the table) as ``carry``
+        does, writing nothing: for objects whose fields a converter builds itself.
+
+        An unknown field is reported, a value of a type its rule does not declare is a
+        problem, a dropped field is a loss.
+        """
+        rules: dict[str, Rule] = table.levels.get(at, _NO_RULES)
+        for key, value in obj.items():
+            rule = rules.get(key)
+            if rule is None:
+                self.loss(child(path, key), key, "unsupported",
+                          f"not a field migrator knows in a {table.title.split(' → ')[0]}; it was not forwarded")
+                continue
+            if type(value) not in rule.types:
+                self.problem(child(path, key), rule.expects, value)
+                continue
+            if type(value) is float and not math.isfinite(value):
+                self.problem(child(path, key), _FINITE, value)
+                continue
+            do = rule.do
+            if (do is DROP or do is APPROXIMATE) and not rule.lossless_for(value):
+                self.loss(child(path, key), key, rule.kind, rule.reason)
+
+    def carry(self, obj: Any, table: Table, path: str, out: dict[str, Any], at: str = "") -> None:
+        """``check`` ``obj``, and write its copied and renamed fields into ``out``;
         convert rules are the caller's job.
 
         Every key is looked at, so a field that no table knows here is reported
@@ -134,11 +158,9 @@ class Context:
                 continue
             do = rule.do
             if do is COPY:
-                if out is not None:
-                    out[key] = value
+                out[key] = value
             elif do is RENAME:
-                if out is not None:
-                    set_path(out, rule.to_parts, value)
+                set_path(out, rule.to_parts, value)
             elif do is DROP or do is APPROXIMATE:
                 if not rule.lossless_for(value):
                     self.loss(child(path, key), key, rule.kind, rule.reason)

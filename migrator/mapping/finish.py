@@ -48,7 +48,7 @@ def finish_reason(status: str, details: Any, called: bool, ctx: Context) -> str:
         done = _STATUS["completed"].to or "stop"
         return "tool_calls" if called else done
     if type(details) is dict:
-        ctx.carry(details, _INCOMPLETE_DETAILS, "$.incomplete_details", None)
+        ctx.check(details, _INCOMPLETE_DETAILS, "$.incomplete_details")
     reason = details.get("reason") if type(details) is dict else None
     if reason is None:
         ctx.loss("$.incomplete_details", "incomplete_details", "approximated", "an incomplete response with no reason is reported as length")

@@ -26,14 +26,14 @@ def check_logprobs(entries: list[Any], path: str, source: str, ctx: Context) -> 
         if type(lp) is not dict:
             ctx.problem(p, "a token logprob object", lp)
             continue
-        ctx.carry(lp, table, p, None)
+        ctx.check(lp, table, p)
         top = lp.get("top_logprobs")
         if type(top) is list:
             for j, alt in enumerate(top):
                 if type(alt) is not dict:
                     ctx.problem(f"{p}.top_logprobs[{j}]", "a token logprob object", alt)
                 else:
-                    ctx.carry(alt, table, f"{p}.top_logprobs[{j}]", None)
+                    ctx.check(alt, table, f"{p}.top_logprobs[{j}]")
 
 
 def _utf8(token: Any) -> list[int] | None:

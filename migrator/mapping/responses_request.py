@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import tools as T
-from .content import input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
+from .content import CHAT_OUT_TEXT, input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
 from .context import Context, Handler, dispatch, lead, position
 from .rules import DROP, TABLES, VALUES, well_typed
 
@@ -24,7 +24,9 @@ _FUNCTION_OUTPUT = TABLES["responses.item.function_call_output"]
 _CUSTOM_CALL = TABLES["responses.item.custom_tool_call"]
 _CUSTOM_OUTPUT = TABLES["responses.item.custom_tool_call_output"]
 _STATE = ("previous_response_id", "conversation", "prompt")
-_LEAD = ("model", "messages")  # what a Chat body reads first
+_MESSAGES = _REQUEST["input"].to or ""
+_SYSTEM_MESSAGES = _REQUEST["instructions"].to or ""  # where the instructions' system message goes
+_LEAD = ("model", _MESSAGES)  # what a Chat body reads first
 _MESSAGE_ROLES = frozenset(("user", "assistant", "system", "developer"))
 # output_text keys that carry nothing into chat history (annotations, logprobs are output-only)
 _OUT_TEXT_QUIET = TABLES["responses.part.output_text"].quiet
@@ -33,6 +35,23 @@ _CALL_TYPES = _FUNCTION_CALL.types_at[""]
 _OUTPUT_TYPES = _FUNCTION_OUTPUT.types_at[""]
 _MESSAGE_TYPES = _MESSAGE.types_at[""]
 _OUT_TEXT_TYPES = TABLES["responses.part.output_text"].types_at[""]
+# Target names as the tables state them (read once: as cheap as literals on the hot path).
+_TOP_LOGPROBS = _REQUEST["top_logprobs"].to or ""
+_PARALLEL = _REQUEST["parallel_tool_calls"].to or ""
+_OUT_SERVICE_TIER = _REQUEST["service_tier"].to or ""
+_OUT_CACHE_OPTIONS = _REQUEST["prompt_cache_options"].to or ""
+_RESPONSE_FORMAT = _REQUEST["text"].to or ""
+_TOOL_CHOICE = _REQUEST["tool_choice"].to or ""
+_OUT_STREAM_OPTIONS = _REQUEST["stream_options"].to or ""
+_CALL_ID = _FUNCTION_CALL["call_id"].to_parts[-1]
+_FUNCTION, _NAME = _FUNCTION_CALL["name"].to_parts
+_ARGUMENTS = _FUNCTION_CALL["arguments"].to_parts[-1]
+_CUSTOM_ID = _CUSTOM_CALL["call_id"].to_parts[-1]
+_CUSTOM, _CUSTOM_NAME = _CUSTOM_CALL["name"].to_parts
+_CUSTOM_INPUT = _CUSTOM_CALL["input"].to_parts[-1]
+_TOOL_CALL_ID = _FUNCTION_OUTPUT["call_id"].to_parts[-1]
+_CUSTOM_TOOL_CALL_ID = _CUSTOM_OUTPUT["call_id"].to_parts[-1]
+_LOGPROBS = next(r.to for r in _INCLUDE.values() if r.to)  # the one include value chat has a parameter for
 
 
 def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[dict[str, Any]]:
@@ -79,7 +98,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 call_id = name = args = None
                 plain = False
             if plain or (str is type(call_id) is type(name) is type(args) and call_quiet(item) and well_typed(item, _CALL_TYPES)):
-                call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+                call = {_CALL_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: args}}
             else:
                 checked = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
                 if checked is None:
@@ -101,7 +120,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             except KeyError:
                 call_id = output = None
             if str is type(call_id) is type(output) and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
-                append({"role": "tool", "tool_call_id": call_id, "content": output})
+                append({"role": "tool", _TOOL_CALL_ID: call_id, "content": output})
                 turn = turn_calls = None
                 continue
         if (itype is None and "role" in item) or itype == "message":
@@ -135,7 +154,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                             fit = False
                         if not fit:
                             break
-                        parts.append({"type": "text", "text": text})
+                        parts.append({"type": CHAT_OUT_TEXT, "text": text})
                     else:
                         msg = {"role": "assistant", "content": parts}
             if msg is None:
@@ -164,11 +183,12 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             if type(call_id) is not str:
                 ctx.problem(f"{p}.call_id", "the call_id of the call this output answers", call_id)
                 continue
-            ctx.carry(item, _FUNCTION_OUTPUT if itype == "function_call_output" else _CUSTOM_OUTPUT, p, None)
+            ctx.check(item, _FUNCTION_OUTPUT if itype == "function_call_output" else _CUSTOM_OUTPUT, p)
             content = tool_output_to_chat(item.get("output"), f"{p}.output", ctx)
             if content is None:
                 continue
-            append({"role": "tool", "tool_call_id": call_id, "content": content})
+            key = _TOOL_CALL_ID if itype == "function_call_output" else _CUSTOM_TOOL_CALL_ID
+            append({"role": "tool", key: call_id, "content": content})
             turn = turn_calls = None
         else:
             rule = _ITEM_TYPES.get(itype) if type(itype) is str else None
@@ -186,7 +206,7 @@ def _message(item: dict[str, Any], p: str, ctx: Context) -> dict[str, Any] | Non
     if type(role) is not str or role not in _MESSAGE_ROLES:
         ctx.problem(f"{p}.role", "one of user, assistant, system, developer", role)
         return None
-    ctx.carry(item, _MESSAGE, p, None)
+    ctx.check(item, _MESSAGE, p)
     content = item.get("content")
     if role == "assistant":
         if type(content) is str:
@@ -221,14 +241,14 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
         if type(args) is not str:
             ctx.problem(f"{p}.arguments", "a JSON string", args)
             return None
-        ctx.carry(item, _FUNCTION_CALL, p, None)
-        return {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+        ctx.check(item, _FUNCTION_CALL, p)
+        return {_CALL_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: args}}
     data = item.get("input")
     if type(data) is not str:
         ctx.problem(f"{p}.input", "a string", data)
         return None
-    ctx.carry(item, _CUSTOM_CALL, p, None)
-    return {"id": call_id, "type": "custom", "custom": {"name": name, "input": data}}
+    ctx.check(item, _CUSTOM_CALL, p)
+    return {_CUSTOM_ID: call_id, "type": "custom", _CUSTOM: {_CUSTOM_NAME: name, _CUSTOM_INPUT: data}}
 
 
 # ------------------------------------------------------------- top-level handlers
@@ -244,7 +264,7 @@ def _is_object(v: Any, path: str, ctx: Context) -> bool:
     return True
 
 def _h_input(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    out["messages"] = input_to_messages(v, ctx, path)
+    out[_MESSAGES] = input_to_messages(v, ctx, path)
 
 
 def _h_instructions(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -257,23 +277,23 @@ def _h_instructions(v: Any, path: str, body: dict[str, Any], out: dict[str, Any]
 
 
 def _h_top_logprobs(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
-    out["top_logprobs"] = v
+    out[_TOP_LOGPROBS] = v
     if v is not None:
         out["logprobs"] = True
 
 
 def _h_parallel(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     if v is not None:  # Chat types it as a bool; null means the default
-        out["parallel_tool_calls"] = v  # kept only if tools survive: see the finishing pass
+        out[_PARALLEL] = v  # kept only if tools survive: see the finishing pass
 
 
 def _h_service_tier(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     if v is None:
-        out["service_tier"] = None
+        out[_OUT_SERVICE_TIER] = None
         return
     tier = ctx.value(_SERVICE_TIER, v, path, "service_tier")
     if tier is not None:
-        out["service_tier"] = tier
+        out[_OUT_SERVICE_TIER] = tier
 
 
 def _h_cache_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -285,7 +305,7 @@ def _h_cache_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any
         ttl = ctx.value(_CACHE_TTL, v["ttl"], f"{path}.ttl", "ttl")
         if ttl is not None:
             options["ttl"] = ttl
-    out["prompt_cache_options"] = options
+    out[_OUT_CACHE_OPTIONS] = options
 
 
 def _h_reasoning(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -302,7 +322,7 @@ def _h_text(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: C
     if fmt is not None:
         rf = T.responses_text_format(fmt, f"{path}.format", ctx)
         if rf is not None:
-            out["response_format"] = rf
+            out[_RESPONSE_FORMAT] = rf
 
 
 def _h_tools(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -312,7 +332,7 @@ def _h_tools(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: 
 def _h_tool_choice(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     choice = T.responses_tool_choice(v, path, ctx)
     if choice is not None:
-        out["tool_choice"] = choice
+        out[_TOOL_CHOICE] = choice
 
 
 def _h_include(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -322,8 +342,8 @@ def _h_include(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx
         ctx.problem(path, "a list of include values", v)
         return
     for i, value in enumerate(v):
-        if ctx.value(_INCLUDE, value, f"{path}[{i}]", value if type(value) is str else "include") == "logprobs":
-            out["logprobs"] = True
+        if ctx.value(_INCLUDE, value, f"{path}[{i}]", value if type(value) is str else "include") == _LOGPROBS:
+            out[_LOGPROBS] = True
 
 
 def _h_stream_options(v: Any, path: str, body: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -331,7 +351,7 @@ def _h_stream_options(v: Any, path: str, body: dict[str, Any], out: dict[str, An
         return
     options: dict[str, Any] = {}
     ctx.carry(v, _STREAM_OPTIONS, path, options)
-    out["stream_options"] = options
+    out[_OUT_STREAM_OPTIONS] = options
 
 
 HANDLERS: dict[str, Handler] = {
@@ -352,13 +372,13 @@ HANDLERS: dict[str, Handler] = {
 
 def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
     out = dispatch(body, _REQUEST, HANDLERS, ctx, _LEAD)
-    if "input" not in body and "messages" not in out:
-        out["messages"] = []
+    if "input" not in body and _MESSAGES not in out:
+        out[_MESSAGES] = []
     system = out.pop("_instructions", None)
     if system is not None:
-        out.setdefault("messages", []).insert(0, system)
+        out.setdefault(_SYSTEM_MESSAGES, []).insert(0, system)
     stateful = ctx.native and any(body.get(k) is not None for k in _STATE)  # Responses finds the input there
-    if not out.get("messages") and type(body.get("input", [])) in (list, str) and not ctx.problems and not stateful:
+    if not out.get(_MESSAGES) and type(body.get("input", [])) in (list, str) and not ctx.problems and not stateful:
         # Chat needs at least one message (it answers [] with a 400); the state a Responses request
         # may point to instead (previous_response_id, conversation, prompt) does not reach Chat.
         given = body.get("input")
@@ -367,11 +387,11 @@ def responses_request_to_chat(body: dict[str, Any], ctx: Context) -> dict[str, A
                     f"{ctx.dropped_under('$.input')})", given)
     if "tools" not in out:
         # Chat rejects tool settings without tools; without tools they mean nothing.
-        out.pop("parallel_tool_calls", None)
-        choice = out.pop("tool_choice", None)
+        out.pop(_PARALLEL, None)
+        choice = out.pop(_TOOL_CHOICE, None)
         if choice not in (None, "none", "auto"):
             ctx.loss("$.tool_choice", "tool_choice", "dropped", "no tool survived the translation, so there is nothing to choose")
     if body.get("stream") is True:
-        out.setdefault("stream_options", {})["include_usage"] = True
+        out.setdefault(_OUT_STREAM_OPTIONS, {})["include_usage"] = True
     ctx.check_model(body, "chat")
     return lead(out, _LEAD)

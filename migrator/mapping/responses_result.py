@@ -25,6 +25,20 @@ _ERROR = TABLES["response.error"]
 _ANNOTATION = TABLES["response.annotation"]
 _MODERATION = TABLES["response.moderation"]
 _MODERATION_SIDE = TABLES["response.moderation.side"]
+# Target names as the tables state them (read once: as cheap as literals on the hot path).
+_CREATED = _RESPONSE["created_at"].to_parts[-1]
+_CHOICES = _RESPONSE["output"].to or ""
+_FINISH_REASON = _RESPONSE["status"].to or ""
+_USAGE = _RESPONSE["usage"].to or ""
+_OUT_SERVICE_TIER = _RESPONSE["service_tier"].to or ""
+_MODERATION_OUT = _RESPONSE["moderation"].to or ""
+_ID = _OUT_CALL["call_id"].to_parts[-1]
+_FUNCTION, _NAME = _OUT_CALL["name"].to_parts
+_ARGUMENTS = _OUT_CALL["arguments"].to_parts[-1]
+_CUSTOM, _INPUT = _OUT_CALL["input"].to_parts
+_CITATION = _ANNOTATION["url"].to_parts[0]
+_URL, _TITLE = _ANNOTATION["url"].to_parts[-1], _ANNOTATION["title"].to_parts[-1]
+_START, _END = _ANNOTATION["start_index"].to_parts[-1], _ANNOTATION["end_index"].to_parts[-1]
 
 
 def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -33,7 +47,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
         ctx.check_types(body, _RESPONSE, "$")  # only the error goes on, but nothing is read unchecked
         error = body.get("error")
         if type(error) is dict:
-            ctx.carry(error, _ERROR, "$.error", None)
+            ctx.check(error, _ERROR, "$.error")
         return failure_body(error)
     if status in ("cancelled", "in_progress", "queued"):
         ctx.problem("$.status", "completed or incomplete (a finished response; fetch it again with GET /v1/responses/{id} once it is done)", status)
@@ -41,7 +55,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     if status not in ("completed", "incomplete"):
         ctx.problem("$.status", "completed, incomplete or failed", status)
         return {}
-    ctx.carry(body, _RESPONSE, "$", None)
+    ctx.check(body, _RESPONSE, "$")
     response_id = body.get("id")
     created = body.get("created_at")
     if created is not None and not usable_time(created):
@@ -65,7 +79,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
             continue
         itype = item.get("type")
         if itype == "message":
-            ctx.carry(item, _OUT_MESSAGE, p, None)
+            ctx.check(item, _OUT_MESSAGE, p)
             parts = item.get("content")
             if type(parts) is not list:
                 ctx.problem(f"{p}.content", "a list of output_text / refusal parts", parts)
@@ -92,25 +106,25 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
         message["annotations"] = annotations
     if calls:
         message["tool_calls"] = calls
-    choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": finish_reason(status, body.get("incomplete_details"), bool(calls), ctx),
+    choice: dict[str, Any] = {"index": 0, "message": message, _FINISH_REASON: finish_reason(status, body.get("incomplete_details"), bool(calls), ctx),
                               "logprobs": {"content": logprobs, "refusal": None} if logprobs else None}
     out: dict[str, Any] = {
         "id": completion_id_of(response_id) if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
         "object": "chat.completion",
-        "created": int(created) if isinstance(created, (int, float)) else int(time.time()),
+        _CREATED: int(created) if isinstance(created, (int, float)) else int(time.time()),
         "model": model if type(model) is str else "unknown",
-        "choices": [choice],
+        _CHOICES: [choice],
     }
     usage = responses_usage_to_chat(body.get("usage"), "$.usage", ctx)
     if usage is not None:
-        out["usage"] = usage
+        out[_USAGE] = usage
     tier = body.get("service_tier")
     if tier is not None:
-        out["service_tier"] = ctx.value(_SERVICE_TIER, tier, "$.service_tier", "service_tier")
+        out[_OUT_SERVICE_TIER] = ctx.value(_SERVICE_TIER, tier, "$.service_tier", "service_tier")
     if body.get("metadata"):  # {} is what a Response carries when there is none: nothing to say
         out["metadata"] = body["metadata"]
     if body.get("moderation") is not None:
-        out["moderation"] = _moderation(body["moderation"], ctx)
+        out[_MODERATION_OUT] = _moderation(body["moderation"], ctx)
     return complete_completion(out)
 
 
@@ -126,7 +140,7 @@ def _part(part: Any, p: str, offset: int, texts: list[str], refusals: list[str],
         if type(text) is not str:
             ctx.problem(f"{p}.text", "a string", text)
             return offset
-        ctx.carry(part, _OUT_TEXT, p, None)
+        ctx.check(part, _OUT_TEXT, p)
         anns = part.get("annotations")
         if type(anns) is list:
             for k, ann in enumerate(anns):
@@ -163,12 +177,12 @@ def _annotation(ann: Any, p: str, offset: int, out: list[dict[str, Any]], ctx: C
     if rule.do is DROP:
         ctx.loss(p, atype, rule.kind, rule.reason)
         return
-    ctx.carry(ann, _ANNOTATION, p, None)
+    ctx.check(ann, _ANNOTATION, p)
     start, end = ann.get("start_index"), ann.get("end_index")
-    out.append({"type": "url_citation", "url_citation": {
-        "url": ann.get("url"), "title": ann.get("title"),
-        "start_index": start + offset if type(start) is int else start,
-        "end_index": end + offset if type(end) is int else end}})
+    out.append({"type": "url_citation", _CITATION: {
+        _URL: ann.get("url"), _TITLE: ann.get("title"),
+        _START: start + offset if type(start) is int else start,
+        _END: end + offset if type(end) is int else end}})
 
 
 def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, Any] | None:
@@ -178,17 +192,17 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
         bad = "call_id" if type(call_id) is not str else "name"
         ctx.problem(f"{p}.{bad}", "a string", item.get(bad))
         return None
-    ctx.carry(item, _OUT_CALL, p, None)
+    ctx.check(item, _OUT_CALL, p)
     if itype == "custom_tool_call":
-        return {"id": call_id, "type": "custom", "custom": {"name": name, "input": item.get("input") or ""}}
-    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": item.get("arguments") or ""}}
+        return {_ID: call_id, "type": "custom", _CUSTOM: {_NAME: name, _INPUT: item.get("input") or ""}}
+    return {_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: item.get("arguments") or ""}}
 
 
 def _moderation(moderation: Any, ctx: Context) -> Any:
     """{input/output: R} → {input/output: {type: moderation_results, model, results: [R]}}; only known keys go on."""
     if type(moderation) is not dict:
         return moderation
-    ctx.carry(moderation, _MODERATION, "$.moderation", None)
+    ctx.check(moderation, _MODERATION, "$.moderation")
     out: dict[str, Any] = {}
     for side in ("input", "output"):
         value = moderation.get(side)
@@ -197,7 +211,7 @@ def _moderation(moderation: Any, ctx: Context) -> Any:
                 out[side] = value
             continue
         level = "error" if value.get("type") == "error" else ""
-        ctx.carry(value, _MODERATION_SIDE, f"$.moderation.{side}", None, at=level)
+        ctx.check(value, _MODERATION_SIDE, f"$.moderation.{side}", at=level)
         kept = {k: v for k, v in value.items() if k in _MODERATION_SIDE.levels[level]}
         out[side] = kept if level else {"type": "moderation_results", "model": value.get("model"), "results": [kept]}
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import Context
-from .rules import ABSENT, DROP, TABLES, VALUES, optional
+from .rules import ABSENT, DROP, RENAME, TABLES, VALUES, optional
 
 _C_FUNCTION = TABLES["chat.tool.function"]
 _C_CUSTOM = TABLES["chat.tool.custom"]
@@ -35,14 +35,21 @@ _R_CUSTOM_FORMAT = TABLES["responses.custom_format"]
 _PLAIN_FORMAT = TABLES["response_format.plain"]
 
 _TOOL_CHOICE_STRINGS = ("none", "auto", "required")
-# A function tool with only these keys maps field for field (see responses.tool.function).
-_PLAIN_FUNCTION_KEYS = frozenset(k for k, r in _R_FUNCTION.items() if r.to and r.to.startswith("function.")) | {"type"}
+# A function tool with only these keys maps field for field (see responses.tool.function): its fast
+# path nests the tool as it is, so it is open only while the table renames each field to
+# ``function.<the same name>`` (else every tool takes the checking path, which follows the table).
+_FUNCTION_RENAMES = {k: r.to_parts for k, r in _R_FUNCTION.items() if r.do is RENAME}
+_NESTS_AS_IS = all(parts == ("function", k) for k, parts in _FUNCTION_RENAMES.items())
+_PLAIN_FUNCTION_KEYS = frozenset(_FUNCTION_RENAMES) | {"type"} if _NESTS_AS_IS else frozenset()
+_FN_PARAMETERS, _FN_DESCRIPTION, _FN_STRICT = (_R_FUNCTION[k].to_parts[-1] for k in ("parameters", "description", "strict"))
+# The web search location's fields (flat in Responses) and where the table nests them.
+_LOCATION_TARGETS = {k: r.to_parts for k, r in _R_WEB.levels["user_location"].items() if r.do is RENAME}
+_APPROXIMATE = _R_WEB["city"].to_parts[0]
+_ALLOWED, _ALLOWED_MODE = _R_ALLOWED["mode"].to_parts
 # The declared types of the plain function fields (a missing one is fine): the fast paths check them.
 _C_DESCRIPTION, _C_PARAMETERS, _C_STRICT = (optional(_C_FUNCTION.levels["function"][k].types)
                                             for k in ("description", "parameters", "strict"))
 _R_DESCRIPTION, _R_PARAMETERS, _R_STRICT = (optional(_R_FUNCTION[k].types) for k in ("description", "parameters", "strict"))
-# The flat location fields, as the web search table places them under user_location.
-_LOCATION_FIELDS = frozenset(k for k in _R_WEB.levels["user_location"] if k != "type")
 
 
 def _name(obj: Any, path: str, ctx: Context) -> str | None:
@@ -84,7 +91,7 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
             name = _name(fn, f"{p}.function", ctx)
             if name is None:
                 continue
-            ctx.carry(tool, _C_FUNCTION, p, None)
+            ctx.check(tool, _C_FUNCTION, p)
             new: dict[str, Any] = {"type": "function", "name": name}
             ctx.carry(fn, _C_FUNCTION, f"{p}.function", new, at="function")
             new.setdefault("parameters", None)
@@ -96,7 +103,7 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
             name = _name(custom, f"{p}.custom", ctx)
             if name is None:
                 continue
-            ctx.carry(tool, _C_CUSTOM, p, None)
+            ctx.check(tool, _C_CUSTOM, p)
             new = {"type": "custom"}
             ctx.carry(custom, _C_CUSTOM, f"{p}.custom", new, at="custom")
             fmt = custom.get("format")
@@ -112,13 +119,13 @@ def _chat_custom_format(fmt: Any, path: str, ctx: Context) -> Any:
     if type(fmt) is not dict:
         ctx.problem(path, "an object {type: text} or {type: grammar, grammar}", fmt)
         return fmt
-    ctx.carry(fmt, _C_CUSTOM_FORMAT, path, None, at="" if fmt.get("type") == "grammar" else "text")
+    ctx.check(fmt, _C_CUSTOM_FORMAT, path, at="" if fmt.get("type") == "grammar" else "text")
     if fmt.get("type") == "grammar":
         grammar: Any = fmt.get("grammar")
         if type(grammar) is not dict:
             ctx.problem(f"{path}.grammar", "an object with definition and syntax", grammar)
             return fmt
-        ctx.carry(grammar, _C_CUSTOM_FORMAT, f"{path}.grammar", None, at="grammar")
+        ctx.check(grammar, _C_CUSTOM_FORMAT, f"{path}.grammar", at="grammar")
         return {"type": "grammar", "definition": grammar.get("definition"), "syntax": grammar.get("syntax")}
     return {"type": fmt.get("type")}
 
@@ -161,8 +168,8 @@ def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         if type(allowed.get("tools")) is not list:
             ctx.problem(f"{path}.allowed_tools.tools", "a list of tool references", allowed.get("tools"))
             return None
-        ctx.carry(choice, _C_ALLOWED, path, None)
-        ctx.carry(allowed, _C_ALLOWED, f"{path}.allowed_tools", None, at="allowed_tools")
+        ctx.check(choice, _C_ALLOWED, path)
+        ctx.check(allowed, _C_ALLOWED, f"{path}.allowed_tools", at="allowed_tools")
         refs = []
         for i, ref in enumerate(allowed["tools"]):
             rp = f"{path}.allowed_tools.tools[{i}]"
@@ -181,10 +188,10 @@ def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
 
 def _named(choice: dict[str, Any], ctype: str, path: str, ctx: Context) -> str | None:
     """The name in a chat named choice ({type, function: {name}}), every key checked against the table."""
-    ctx.carry(choice, _C_NAMED, path, None)
+    ctx.check(choice, _C_NAMED, path)
     inner = choice.get(ctype)
     if type(inner) is dict:
-        ctx.carry(inner, _C_NAMED, f"{path}.{ctype}", None, at=ctype)
+        ctx.check(inner, _C_NAMED, f"{path}.{ctype}", at=ctype)
     return _name(inner, f"{path}.{ctype}", ctx)
 
 
@@ -193,7 +200,7 @@ def chat_function_call(choice: Any, path: str, ctx: Context) -> Any:
     if choice in ("none", "auto"):
         return choice
     if type(choice) is dict:
-        ctx.carry(choice, _C_FN_OPTION, path, None)
+        ctx.check(choice, _C_FN_OPTION, path)
     name = _name(choice, path, ctx)
     return {"type": "function", "name": name} if name is not None else None
 
@@ -208,14 +215,14 @@ def chat_response_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | 
         name = _name(js, f"{path}.json_schema", ctx)
         if name is None:
             return None
-        ctx.carry(fmt, _C_JSON_SCHEMA, path, None)
+        ctx.check(fmt, _C_JSON_SCHEMA, path)
         new: dict[str, Any] = {"type": "json_schema"}
         ctx.carry(js, _C_JSON_SCHEMA, f"{path}.json_schema", new, at="json_schema")
         if "schema" not in new:
             new["schema"] = {}
         return new
     if type(ftype) is str and ftype in _FORMAT_TYPES:
-        ctx.carry(fmt, _PLAIN_FORMAT, path, None)
+        ctx.check(fmt, _PLAIN_FORMAT, path)
         return {"type": ftype}
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
     return None
@@ -233,7 +240,7 @@ def chat_web_search(options: Any, path: str, ctx: Context) -> dict[str, Any] | N
             ctx.problem(f"{path}.user_location", "an object {type, approximate}", location)
         else:
             flat: dict[str, Any] = {"type": location.get("type", "approximate")}
-            ctx.carry(location, _C_LOCATION, f"{path}.user_location", None)
+            ctx.check(location, _C_LOCATION, f"{path}.user_location")
             approx = location.get("approximate")
             if type(approx) is dict:
                 ctx.carry(approx, _C_LOCATION, f"{path}.user_location.approximate", flat, at="approximate")
@@ -287,11 +294,11 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
             new: dict[str, Any] = {"type": "function"}
             ctx.carry(tool, _R_FUNCTION, p, new)
             fn = new["function"]
-            for key in ("parameters", "description"):
+            for key in (_FN_PARAMETERS, _FN_DESCRIPTION):
                 if key in fn and fn[key] is None:
                     del fn[key]
-            if fn.get("strict") is None:
-                fn["strict"] = True
+            if fn.get(_FN_STRICT) is None:
+                fn[_FN_STRICT] = True
             chat_tools_out.append(new)
         elif ttype == "custom":
             name = _name(tool, p, ctx)
@@ -312,9 +319,10 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
             location = tool.get("user_location")
             if type(location) is dict:
                 nested: dict[str, Any] = {"type": location.get("type", "approximate")}
-                approx = {k: v for k, v in location.items() if k in _LOCATION_FIELDS and v is not None}
-                ctx.carry(location, _R_WEB, f"{p}.user_location", None, at="user_location")
-                nested["approximate"] = approx
+                targets = _LOCATION_TARGETS
+                approx = {targets[k][-1]: v for k, v in location.items() if k in targets and v is not None}
+                ctx.check(location, _R_WEB, f"{p}.user_location", at="user_location")
+                nested[_APPROXIMATE] = approx
                 options["user_location"] = nested
             out["web_search_options"] = options
     if chat_tools_out:
@@ -347,10 +355,10 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         ctx.loss(path, ctype, rule.kind, rule.reason)
         return None
     if ctype == "function" or ctype == "custom":
-        ctx.carry(choice, _R_NAMED, path, None)
+        ctx.check(choice, _R_NAMED, path)
         return {"type": ctype, ctype: {"name": _name(choice, path, ctx)}}
     # allowed_tools
-    ctx.carry(choice, _R_ALLOWED, path, None)
+    ctx.check(choice, _R_ALLOWED, path)
     refs = []
     tools = choice.get("tools")
     if type(tools) is not list:
@@ -363,7 +371,7 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
             continue
         rtype = ref.get("type")
         if rtype in ("function", "custom"):
-            ctx.carry(ref, _R_NAMED, rp, None)
+            ctx.check(ref, _R_NAMED, rp)
             refs.append({"type": rtype, rtype: {"name": _name(ref, rp, ctx)}})
         elif type(rtype) is not str:
             ctx.problem(f"{rp}.type", "a tool type (a string)", rtype)
@@ -373,7 +381,7 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
     if not refs:
         ctx.loss(path, "allowed_tools", rule.kind, rule.reason)
         return None
-    return {"type": "allowed_tools", "allowed_tools": {"mode": choice.get("mode"), "tools": refs}}
+    return {"type": "allowed_tools", _ALLOWED: {_ALLOWED_MODE: choice.get("mode"), "tools": refs}}
 
 
 def responses_text_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | None:
@@ -388,7 +396,7 @@ def responses_text_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] |
         ctx.carry(fmt, _R_JSON_SCHEMA, path, new)
         return new
     if type(ftype) is str and ftype in _FORMAT_TYPES:
-        ctx.carry(fmt, _PLAIN_FORMAT, path, None)
+        ctx.check(fmt, _PLAIN_FORMAT, path)
         return {"type": ftype}
     ctx.problem(f"{path}.type", "text, json_object or json_schema", ftype)
     return None

@@ -9,6 +9,11 @@ from .rules import TABLES
 
 _CHAT = TABLES["chat.usage"]
 _RESPONSES = TABLES["response.usage"]
+# The target names, as the tables state them (read once: as cheap as literals on the hot path).
+_IN, _OUT = _CHAT["prompt_tokens"].to or "", _CHAT["completion_tokens"].to or ""
+_IN_D, _OUT_D = _CHAT["prompt_tokens_details"].to or "", _CHAT["completion_tokens_details"].to or ""
+_PROMPT, _COMPLETION = _RESPONSES["input_tokens"].to or "", _RESPONSES["output_tokens"].to or ""
+_PROMPT_D, _COMPLETION_D = _RESPONSES["input_tokens_details"].to or "", _RESPONSES["output_tokens_details"].to or ""
 
 
 def _int(obj: Any, key: str) -> int:
@@ -23,21 +28,21 @@ def chat_usage_to_responses(usage: Any, path: str, ctx: Context) -> dict[str, An
     if type(usage) is not dict:
         ctx.problem(path, "a usage object", usage)
         return None
-    ctx.carry(usage, _CHAT, path, None)
+    ctx.check(usage, _CHAT, path)
     prompt = usage.get("prompt_tokens_details")
     completion = usage.get("completion_tokens_details")
     if type(prompt) is dict:
-        ctx.carry(prompt, _CHAT, f"{path}.prompt_tokens_details", None, at="prompt_tokens_details")
+        ctx.check(prompt, _CHAT, f"{path}.prompt_tokens_details", at="prompt_tokens_details")
     if type(completion) is dict:
-        ctx.carry(completion, _CHAT, f"{path}.completion_tokens_details", None, at="completion_tokens_details")
+        ctx.check(completion, _CHAT, f"{path}.completion_tokens_details", at="completion_tokens_details")
     inp = _int(usage, "prompt_tokens")
     outp = _int(usage, "completion_tokens")
     total = usage.get("total_tokens")
     return {
-        "input_tokens": inp,
-        "input_tokens_details": {"cached_tokens": _int(prompt, "cached_tokens"), "cache_write_tokens": _int(prompt, "cache_write_tokens")},
-        "output_tokens": outp,
-        "output_tokens_details": {"reasoning_tokens": _int(completion, "reasoning_tokens")},
+        _IN: inp,
+        _IN_D: {"cached_tokens": _int(prompt, "cached_tokens"), "cache_write_tokens": _int(prompt, "cache_write_tokens")},
+        _OUT: outp,
+        _OUT_D: {"reasoning_tokens": _int(completion, "reasoning_tokens")},
         "total_tokens": total if type(total) is int else inp + outp,
     }
 
@@ -48,20 +53,20 @@ def responses_usage_to_chat(usage: Any, path: str, ctx: Context) -> dict[str, An
     if type(usage) is not dict:
         ctx.problem(path, "a usage object", usage)
         return None
-    ctx.carry(usage, _RESPONSES, path, None)
+    ctx.check(usage, _RESPONSES, path)
     inp_d = usage.get("input_tokens_details")
     out_d = usage.get("output_tokens_details")
     if type(inp_d) is dict:
-        ctx.carry(inp_d, _RESPONSES, f"{path}.input_tokens_details", None, at="input_tokens_details")
+        ctx.check(inp_d, _RESPONSES, f"{path}.input_tokens_details", at="input_tokens_details")
     if type(out_d) is dict:
-        ctx.carry(out_d, _RESPONSES, f"{path}.output_tokens_details", None, at="output_tokens_details")
+        ctx.check(out_d, _RESPONSES, f"{path}.output_tokens_details", at="output_tokens_details")
     inp = _int(usage, "input_tokens")
     outp = _int(usage, "output_tokens")
     total = usage.get("total_tokens")
     return {
-        "prompt_tokens": inp,
-        "completion_tokens": outp,
+        _PROMPT: inp,
+        _COMPLETION: outp,
         "total_tokens": total if type(total) is int else inp + outp,
-        "prompt_tokens_details": {"cached_tokens": _int(inp_d, "cached_tokens"), "cache_write_tokens": _int(inp_d, "cache_write_tokens")},
-        "completion_tokens_details": {"reasoning_tokens": _int(out_d, "reasoning_tokens")},
+        _PROMPT_D: {"cached_tokens": _int(inp_d, "cached_tokens"), "cache_write_tokens": _int(inp_d, "cache_write_tokens")},
+        _COMPLETION_D: {"reasoning_tokens": _int(out_d, "reasoning_tokens")},
     }
