@@ -9,6 +9,7 @@ from .chat_result import chat_completion_to_response
 from .context import Context, child
 from .echo import request_echo
 from .errors import Loss, MappingError, StrictModeError
+from .params import unknown_parameters
 from .responses_request import responses_request_to_chat
 from .responses_result import response_to_chat_completion
 from .rules import TABLES
@@ -165,7 +166,7 @@ def _validate_native(body: dict[str, Any], kind: Kind, ctx: Context) -> dict[str
     table = _REQUEST_TABLES.get(kind)
     if table is None:
         return body
-    unknown = [key for key in body if key not in table]
+    unknown = unknown_parameters(body, table)
     if not unknown:
         return body
     for key in unknown:

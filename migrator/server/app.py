@@ -34,6 +34,7 @@ from starlette.routing import Route
 from ..mapping import Dialect, MappingError, Translation, translate
 from ..mapping.api_error import error_body, error_event
 from ..mapping.json_text import loads as json_loads
+from ..mapping.params import UNKNOWN_PARAMETER, unknown_parameters, unrecognized
 from ..mapping.rules import TABLES
 from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frame_batches
 from ..streams.finished import finished_events
@@ -41,7 +42,6 @@ from ..streams.sse import encode_chat, encode_responses
 from .items import normalize_input
 from .logs import AccessLog, AccessRecord
 from .losses import LOSSES_HEADER, header_value, strict_message
-from .params import UNKNOWN_PARAMETER, unknown_parameters, unrecognized
 from .store import ResponseStore, owner_of
 from .upstream import AnsweredJSON, Backend, UpstreamError
 

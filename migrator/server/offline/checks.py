@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ...mapping.api_error import error_body
+from ...mapping.params import UNKNOWN_PARAMETER, unknown_parameters, unrecognized
 from ...mapping.rules import TABLES
-from ..params import UNKNOWN_PARAMETER, unknown_parameters, unrecognized
 
 #: The API's own top-level parameters, as the mapping tables know them.
 _ALLOWED_PARAMS: Final = frozenset(TABLES["responses.request"])

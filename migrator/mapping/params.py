@@ -1,10 +1,9 @@
-"""The API's check of top-level parameters, in one place for the bridge and the offline model.
+"""The API's check of top-level parameters, in one place for the engine, the bridge and the offline model.
 
 An endpoint answers a parameter it does not know with a 400 naming it; the bridge
-does so for a body no native upstream will check, and the offline model for every
-body, with the same words, code and ``param`` as OpenAI. Standard library only, and
-no import of the server's other modules, so that the engine's native-body check
-(``migrator.mapping.translate``) could use it as well once it lives under ``mapping/``.
+does so for a body no native upstream will check, the offline model for every body
+(with the same words, code and ``param`` as OpenAI), and ``translate`` reports the
+unknown parameters of a body already in the target dialect. Standard library only.
 """
 
 from __future__ import annotations

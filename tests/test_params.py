@@ -1,4 +1,4 @@
-"""The unknown-parameter check (migrator/server/params.py): one home for the bridge and the offline model."""
+"""The unknown-parameter check (migrator/mapping/params.py): one home for the engine, the bridge and the offline model."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import inspect
 import pytest
 
 from migrator.mapping.api_error import error_body
+from migrator.mapping.params import unknown_parameters
 from migrator.mapping.rules import TABLES
 from migrator.server import app
 from migrator.server.offline import OfflineRequestError, checks, validate
-from migrator.server.params import unknown_parameters
 
 
 def test_unknown_parameters_are_listed_in_body_order_and_known_ones_pass() -> None:
