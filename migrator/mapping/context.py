@@ -118,22 +118,7 @@ class Context:
         An unknown field is reported, a value of a type its rule does not declare is a
         problem, a dropped field is a loss.
         """
-        rules: dict[str, Rule] = table.levels.get(at, _NO_RULES)
-        for key, value in obj.items():
-            rule = rules.get(key)
-            if rule is None:
-                self.loss(child(path, key), key, "unsupported",
-                          f"not a field migrator knows in a {table.title.split(' → ')[0]}; it was not forwarded")
-                continue
-            if type(value) not in rule.types:
-                self.problem(child(path, key), rule.expects, value)
-                continue
-            if type(value) is float and not math.isfinite(value):
-                self.problem(child(path, key), _FINITE, value)
-                continue
-            do = rule.do
-            if (do is DROP or do is APPROXIMATE) and not rule.lossless_for(value):
-                self.loss(child(path, key), key, rule.kind, rule.reason)
+        self._apply(obj, table, path, None, at)
 
     def carry(self, obj: Any, table: Table, path: str, out: dict[str, Any], at: str = "") -> None:
         """``check`` ``obj``, and write its copied and renamed fields into ``out``;
@@ -143,6 +128,9 @@ class Context:
         (and never forwarded) instead of slipping through, and a value of a type
         its rule does not declare is a problem (never copied, never replaced).
         """
+        self._apply(obj, table, path, out, at)
+
+    def _apply(self, obj: Any, table: Table, path: str, out: dict[str, Any] | None, at: str) -> None:
         rules: dict[str, Rule] = table.levels.get(at, _NO_RULES)
         for key, value in obj.items():
             rule = rules.get(key)
@@ -158,12 +146,13 @@ class Context:
                 continue
             do = rule.do
             if do is COPY:
-                out[key] = value
+                if out is not None:
+                    out[key] = value
             elif do is RENAME:
-                set_path(out, rule.to_parts, value)
-            elif do is DROP or do is APPROXIMATE:
-                if not rule.lossless_for(value):
-                    self.loss(child(path, key), key, rule.kind, rule.reason)
+                if out is not None:
+                    set_path(out, rule.to_parts, value)
+            elif (do is DROP or do is APPROXIMATE) and not rule.lossless_for(value):
+                self.loss(child(path, key), key, rule.kind, rule.reason)
 
     def check_types(self, obj: dict[str, Any], table: Table, path: str, at: str = "") -> None:
         """Only the type check of ``carry``: for an object whose fields are not carried (a failed
