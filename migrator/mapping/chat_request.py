@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import content as _content
 from . import tools as T
 from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input
 from .context import Context, Handler, dispatch, lead, position
@@ -50,6 +51,14 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
         ctx.problem(path, "a list of messages", messages)
         return []
     items: list[dict[str, Any]] = []
+    if not _content.FAST_PATH:
+        for msg in messages:
+            i = position(messages, msg)
+            if type(msg) is dict:
+                _message(msg, msg.get("role"), i, f"{path}[{i}]", ctx, items)
+            else:
+                ctx.problem(f"{path}[{i}]", "a message object", msg)
+        return items
     append = items.append
     plain_quiet = _PLAIN_QUIET
     tool_quiet = _MESSAGE["tool"].quiet.issuperset

@@ -34,6 +34,10 @@ _IMAGE_URL = _C_IMAGE["url"].to_parts[-1]
 CHAT_IMAGE = _R_TYPES["input_image"].to
 CHAT_FILE = _R_TYPES["input_file"].to
 
+# Off sends every message and item through the checking converters: the differential test
+# (tests/test_fast_path_differential.py) compares both paths. Read once per call, so free when on.
+FAST_PATH = True
+
 
 def _text(part: dict[str, Any], path: str, ctx: Context) -> str | None:
     text = part.get("text")

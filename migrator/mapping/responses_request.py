@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import content as _content
 from . import tools as T
 from .content import CHAT_OUT_TEXT, input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
 from .context import Context, Handler, dispatch, lead, position
@@ -75,6 +76,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
     output_quiet = _FUNCTION_OUTPUT.quiet.issuperset
     message_quiet = _MESSAGE.quiet.issuperset
     text_quiet = _OUT_TEXT_QUIET.issuperset
+    fast = _content.FAST_PATH
     for item in items:  # no enumerate on the hot path: slow paths find the index
         if type(item) is not dict:
             i = position(items, item)
@@ -97,7 +99,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             except KeyError:
                 call_id = name = args = None
                 plain = False
-            if plain or (str is type(call_id) is type(name) is type(args) and call_quiet(item) and well_typed(item, _CALL_TYPES)):
+            if fast and (plain or (str is type(call_id) is type(name) is type(args) and call_quiet(item) and well_typed(item, _CALL_TYPES))):
                 call = {_CALL_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: args}}
             else:
                 checked = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
@@ -119,7 +121,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 output = item["output"]
             except KeyError:
                 call_id = output = None
-            if str is type(call_id) is type(output) and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
+            if fast and str is type(call_id) is type(output) and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
                 append({"role": "tool", _TOOL_CALL_ID: call_id, "content": output})
                 turn = turn_calls = None
                 continue
@@ -137,7 +139,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 role = content = None
                 plain = False
             msg: dict[str, Any] | None = None
-            if plain:
+            if plain and fast:
                 if type(content) is str:
                     msg = {"role": role, "content": content}
                 elif role == "assistant" and type(content) is list:
