@@ -104,7 +104,7 @@ def test_the_switch_really_forces_the_checking_path(monkeypatch: pytest.MonkeyPa
     assert content.FAST_PATH is True  # restored
 
 
-_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_SETTINGS
@@ -125,23 +125,31 @@ _VALUES = st.recursive(_SCALARS, lambda c: st.lists(c, max_size=3) | st.dictiona
                        max_leaves=6)
 
 
+def _objects(node: Any, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if type(node) is dict:
+        found.append(node)
+        for value in node.values():
+            _objects(value, found)
+    elif type(node) is list:
+        for value in node:
+            _objects(value, found)
+    return found
+
+
 @st.composite
 def _perturbed(draw: st.DrawFn, bodies: st.SearchStrategy[dict[str, Any]], key: str) -> dict[str, Any]:
-    """A valid body with one field of one message/item (or of a part/call in it) set to an odd value."""
+    """A valid body with one field of one object at any depth of its messages/items set to an odd value."""
     body = draw(bodies)
-    seq = body.get(key)
-    if type(seq) is not list or not seq:
+    objects = _objects(body.get(key), [])
+    if not objects:
         return body
-    target = draw(st.sampled_from(seq))
-    if type(target) is not dict:
-        return body
-    for nested in ("content", "tool_calls", "output"):
-        inner = target.get(nested)
-        if type(inner) is list and inner and type(inner[0]) is dict and draw(st.booleans()):
-            target = draw(st.sampled_from([x for x in inner if type(x) is dict]))
-            break
-    field = draw(st.sampled_from([*target, "refusal", "annotations", "name", "type", "function", "id", "status", "x_extra"]))
-    target[field] = draw(_VALUES)
+    target = draw(st.sampled_from(objects))
+    extras = ["refusal", "annotations", "name", "type", "function", "id", "status", "detail", "x_extra"]
+    field = draw(st.sampled_from([*target, *extras]))
+    if draw(st.integers(0, 4)) == 0:
+        target.pop(field, None)
+    else:
+        target[field] = draw(_VALUES)
     return body
 
 
@@ -155,3 +163,76 @@ def test_perturbed_chat_requests_translate_the_same_on_both_paths(body: dict[str
 @given(_perturbed(S.responses_requests(), "input"))
 def test_perturbed_responses_requests_translate_the_same_on_both_paths(body: dict[str, Any]) -> None:
     _assert_same(body, "chat")
+
+
+# Every shape a fast path takes, as a program sends it: each field at every depth of each is then
+# set to wrong values (or removed), and both paths must still agree (an exhaustive, deterministic sweep).
+_CHAT_SHAPES: list[dict[str, Any]] = [
+    {"role": "user", "content": "hi"},
+    {"role": "developer", "content": "be brief"},
+    {"role": "system", "content": [{"type": "text", "text": "rules"}]},
+    {"role": "user", "content": [{"type": "text", "text": "look"},
+                                 {"type": "image_url", "image_url": {"url": "https://x/a.png", "detail": "high"}},
+                                 {"type": "image_url", "image_url": {"url": "https://x/b.png"}},
+                                 {"type": "file", "file": {"file_id": "file-1", "filename": "a.pdf"}}]},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+    {"role": "assistant", "content": "done", "refusal": None},
+    {"role": "assistant", "content": None, "refusal": "no"},
+    {"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "refusal", "refusal": "b"}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "42"},
+    {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": "42"}]},
+]
+_RESPONSES_SHAPES: list[dict[str, Any]] = [
+    {"role": "user", "content": "hi"},
+    {"role": "developer", "content": [{"type": "input_text", "text": "be brief"}]},
+    {"role": "user", "content": [{"type": "input_text", "text": "look"},
+                                 {"type": "input_image", "image_url": "https://x/a.png", "detail": "auto"},
+                                 {"type": "input_image", "image_url": "https://x/b.png"},
+                                 {"type": "input_file", "file_id": "file-1"},
+                                 {"type": "input_file", "file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"}]},
+    {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+     "content": [{"type": "output_text", "text": "done", "annotations": []}]},
+    {"type": "message", "id": "msg_2", "role": "assistant", "status": "completed",
+     "content": [{"type": "refusal", "refusal": "no"}]},
+    {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "f", "arguments": "{}", "status": "completed"},
+    {"type": "function_call", "call_id": "call_2", "name": "f", "arguments": "{}"},
+    {"type": "function_call_output", "call_id": "call_1", "output": "42"},
+    {"type": "function_call_output", "call_id": "call_2", "output": [{"type": "input_text", "text": "42"}]},
+]
+_WRONG: list[Any] = [None, 5, 1.5, True, "", "x", [], [{"type": "text", "text": "t"}], {}, {"url": "u"}]
+_EXTRA_KEYS = ["type", "role", "content", "text", "detail", "refusal", "annotations", "name", "id", "status", "x_extra"]
+
+
+def _variants(shape: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield copy.deepcopy(shape)
+    for n in range(len(_objects(shape, []))):
+        for key in sorted({*_objects(shape, [])[n], *_EXTRA_KEYS}):
+            for value in [*_WRONG, _MISSING]:
+                variant = copy.deepcopy(shape)
+                target = _objects(variant, [])[n]
+                if value is _MISSING:
+                    if key not in target:
+                        continue
+                    del target[key]
+                else:
+                    target[key] = value
+                yield variant
+
+
+_MISSING = object()
+
+
+@pytest.mark.parametrize("shape", _CHAT_SHAPES, ids=lambda s: json.dumps(s)[:60])
+def test_every_fast_chat_shape_and_its_mistakes_agree(shape: dict[str, Any]) -> None:
+    for variant in _variants(shape):
+        # alone, and after a tool-calling turn (tool outputs answer it; assistant turns may merge)
+        _assert_same({"model": "m", "messages": [variant]}, "responses")
+        _assert_same({"model": "m", "messages": [_CHAT_SHAPES[4], variant]}, "responses")
+
+
+@pytest.mark.parametrize("shape", _RESPONSES_SHAPES, ids=lambda s: json.dumps(s)[:60])
+def test_every_fast_responses_shape_and_its_mistakes_agree(shape: dict[str, Any]) -> None:
+    for variant in _variants(shape):
+        _assert_same({"model": "m", "input": [variant]}, "chat")
+        _assert_same({"model": "m", "input": [_RESPONSES_SHAPES[3], variant]}, "chat")

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import content as _content
 from . import tools as T
-from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input
+from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input, fast_chat_parts, fast_chat_text_parts
 from .context import Context, Handler, dispatch, lead, position
 from .ids import ctc_id, fc_id, mint
 from .rules import RENAME, TABLES, VALUES
@@ -75,15 +75,23 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
             quiet = plain_quiet.get(role)
         except TypeError:  # a list or object role is unhashable: the checking path reports it
             quiet = None
-        if quiet is not None and type(content) is str and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
-            append({"role": role, "content": content})
-            continue
-        if role == "tool":
-            call_id = msg.get("tool_call_id")
-            if str is type(call_id) is type(content) and (len(msg) == 3 or tool_quiet(msg)):
-                append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
-                        _OUTPUT_CALL_ID: call_id, "output": content})
+        if quiet is not None and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
+            if type(content) is str:
+                append({"role": role, "content": content})
                 continue
+            if type(content) is list:
+                parts = fast_chat_parts(content)
+                if parts is not None:
+                    append({"role": role, "content": parts})
+                    continue
+        elif role == "tool":
+            call_id = msg.get("tool_call_id")
+            if type(call_id) is str and (len(msg) == 3 or tool_quiet(msg)):
+                output = content if type(content) is str else fast_chat_text_parts(content) if type(content) is list else None
+                if output is not None:
+                    append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
+                            _OUTPUT_CALL_ID: call_id, "output": output})
+                    continue
         elif role == "assistant" and assistant_quiet(msg):
             fast = _plain_assistant(msg, content)
             if fast is not None:

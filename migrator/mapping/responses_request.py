@@ -6,7 +6,14 @@ from typing import Any
 
 from . import content as _content
 from . import tools as T
-from .content import CHAT_OUT_TEXT, input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
+from .content import (
+    CHAT_OUT_TEXT,
+    fast_input_parts,
+    fast_tool_output,
+    input_parts_to_chat,
+    output_parts_to_chat,
+    tool_output_to_chat,
+)
 from .context import Context, Handler, dispatch, lead, position
 from .rules import DROP, TABLES, VALUES, well_typed
 
@@ -121,10 +128,13 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 output = item["output"]
             except KeyError:
                 call_id = output = None
-            if fast and str is type(call_id) is type(output) and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
-                append({"role": "tool", _TOOL_CALL_ID: call_id, "content": output})
-                turn = turn_calls = None
-                continue
+            if fast and type(call_id) is str and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
+                if type(output) is list:
+                    output = fast_tool_output(output)
+                if type(output) is str or type(output) is list:
+                    append({"role": "tool", _TOOL_CALL_ID: call_id, "content": output})
+                    turn = turn_calls = None
+                    continue
         if (itype is None and "role" in item) or itype == "message":
             try:  # free unless raised: a missing key, or a list/object role (unhashable), takes the checking path
                 role = item["role"]
@@ -142,6 +152,10 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             if plain and fast:
                 if type(content) is str:
                     msg = {"role": role, "content": content}
+                elif role != "assistant" and type(content) is list:
+                    in_parts = fast_input_parts(content, role != "user")
+                    if in_parts is not None:
+                        msg = {"role": role, "content": in_parts}
                 elif role == "assistant" and type(content) is list:
                     parts = []
                     for part in content:
