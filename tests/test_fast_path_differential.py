@@ -178,6 +178,8 @@ _CHAT_SHAPES: list[dict[str, Any]] = [
     {"role": "assistant", "content": None, "tool_calls": [
         {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
     {"role": "assistant", "content": "done", "refusal": None},
+    {"content": None, "refusal": None, "role": "assistant", "annotations": [], "audio": None, "function_call": None,
+     "tool_calls": [{"id": "call_9", "function": {"arguments": "{}", "name": "g"}, "type": "function"}]},
     {"role": "assistant", "content": None, "refusal": "no"},
     {"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "refusal", "refusal": "b"}]},
     {"role": "tool", "tool_call_id": "call_1", "content": "42"},

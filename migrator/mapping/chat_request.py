@@ -9,7 +9,7 @@ from . import tools as T
 from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input, fast_chat_parts, fast_chat_text_parts
 from .context import Context, Handler, dispatch, lead, position
 from .ids import ctc_id, fc_id, mint
-from .rules import RENAME, TABLES, VALUES
+from .rules import APPROXIMATE, DROP, OMIT, RENAME, TABLES, VALUES
 
 _REQUEST = TABLES["chat.request"]
 _STREAM_OPTIONS = TABLES["chat.stream_options"]
@@ -37,6 +37,9 @@ _OUTPUT_CALL_ID = _MESSAGE["tool"]["tool_call_id"].to_parts[-1]
 _FUNCTION_OUTPUT = _MESSAGE["function"]["content"].to_parts[-1]
 _CALL_ID = _CALL_FUNCTION["id"].to_parts[-1]
 _CUSTOM_CALL_ID = _CALL_CUSTOM["id"].to_parts[-1]
+_ASSISTANT_RULES = _MESSAGE["assistant"].levels[""]
+_ASSISTANT_QUIET = _MESSAGE["assistant"].quiet
+_ANNOTATIONS_TYPES = _ASSISTANT_RULES["annotations"].types if _ASSISTANT_RULES["annotations"].do is OMIT else frozenset()
 
 
 def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> list[dict[str, Any]]:
@@ -92,7 +95,7 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
                     append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
                             _OUTPUT_CALL_ID: call_id, "output": output})
                     continue
-        elif role == "assistant" and assistant_quiet(msg):
+        elif role == "assistant" and (assistant_quiet(msg) or _defaults_only(msg)):
             fast = _plain_assistant(msg, content)
             if fast is not None:
                 if fast and fast[0].get("type") == "function_call" and items and _assistant_text(items[-1]):
@@ -113,10 +116,23 @@ def _merged_turn(ctx: Context, path: str) -> None:
     ctx.loss(path, "tool_calls", rule.kind, rule.reason)
 
 
+def _defaults_only(msg: dict[str, Any]) -> bool:
+    """Whether the keys beyond the quiet ones hold what their rule drops without a loss
+    (the SDK's ``audio: None`` on an echoed message): then the fast path may take it."""
+    for key, value in msg.items():
+        if key in _ASSISTANT_QUIET:
+            continue
+        rule = _ASSISTANT_RULES.get(key)
+        if rule is None or (rule.do is not DROP and rule.do is not APPROXIMATE) or type(value) not in rule.types \
+                or not rule.lossless_for(value):
+            return False
+    return True
+
+
 def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] | None:
     """The items of an assistant turn of text and function calls only, or None to take the checking path."""
     if msg.get("refusal") is not None or msg.get("function_call") is not None or not (type(content) is str or content is None) \
-            or "annotations" in msg:  # omitted, but its type is the checking path's to see
+            or type(msg.get("annotations", [])) not in _ANNOTATIONS_TYPES:  # omitted; a wrong type is the checking path's to report
         return None
     calls = msg.get("tool_calls")
     out: list[dict[str, Any]] = [{"role": "assistant", "content": content}] if content or (content == "" and not calls) else []
