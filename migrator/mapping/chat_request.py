@@ -89,8 +89,12 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
                     continue
         elif role == "tool":
             call_id = msg.get("tool_call_id")
-            if type(call_id) is str and (len(msg) == 3 or tool_quiet(msg)):
-                output = content if type(content) is str else fast_chat_text_parts(content) if type(content) is list else None
+            if str is type(call_id) is type(content) and (len(msg) == 3 or tool_quiet(msg)):
+                append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
+                        _OUTPUT_CALL_ID: call_id, "output": content})
+                continue
+            if type(content) is list and type(call_id) is str and (len(msg) == 3 or tool_quiet(msg)):
+                output = fast_chat_text_parts(content)
                 if output is not None:
                     append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
                             _OUTPUT_CALL_ID: call_id, "output": output})
@@ -132,7 +136,7 @@ def _defaults_only(msg: dict[str, Any]) -> bool:
 def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] | None:
     """The items of an assistant turn of text and function calls only, or None to take the checking path."""
     if msg.get("refusal") is not None or msg.get("function_call") is not None or not (type(content) is str or content is None) \
-            or type(msg.get("annotations", [])) not in _ANNOTATIONS_TYPES:  # omitted; a wrong type is the checking path's to report
+            or ("annotations" in msg and type(msg["annotations"]) not in _ANNOTATIONS_TYPES):  # omitted; a wrong type is the checking path's
         return None
     calls = msg.get("tool_calls")
     out: list[dict[str, Any]] = [{"role": "assistant", "content": content}] if content or (content == "" and not calls) else []

@@ -129,9 +129,9 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             except KeyError:
                 call_id = output = None
             if fast and type(call_id) is str and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
-                if type(output) is list:
-                    output = fast_tool_output(output)
-                if type(output) is str or type(output) is list:
+                if type(output) is not str:
+                    output = fast_tool_output(output) if type(output) is list else None
+                if output is not None:
                     append({"role": "tool", _TOOL_CALL_ID: call_id, "content": output})
                     turn = turn_calls = None
                     continue
