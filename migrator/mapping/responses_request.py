@@ -157,22 +157,26 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                     if in_parts is not None:
                         msg = {"role": role, "content": in_parts}
                 elif role == "assistant" and type(content) is list:
-                    parts = []
-                    for part in content:
-                        try:  # a part that is not an object, or lacks a key, takes the checking path
-                            text = part["text"]
-                            m = len(part)
-                            # {type, text}, or with the annotations an output carries (a list, as declared)
-                            fit = part["type"] == "output_text" and type(text) is str and (
-                                m == 2 or (m == 3 and type(part["annotations"]) is list)
-                                or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES)))
-                        except (KeyError, TypeError):
-                            fit = False
-                        if not fit:
-                            break
-                        parts.append({"type": CHAT_OUT_TEXT, "text": text})
+                    refusal = _refusal_only(content)
+                    if refusal is not None:
+                        msg = {"role": "assistant", "content": None, "refusal": refusal}
                     else:
-                        msg = {"role": "assistant", "content": parts}
+                        parts = []
+                        for part in content:
+                            try:  # a part that is not an object, or lacks a key, takes the checking path
+                                text = part["text"]
+                                m = len(part)
+                                # {type, text}, or with the annotations an output carries (a list, as declared)
+                                fit = part["type"] == "output_text" and type(text) is str and (
+                                    m == 2 or (m == 3 and type(part["annotations"]) is list)
+                                    or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES)))
+                            except (KeyError, TypeError):
+                                fit = False
+                            if not fit:
+                                break
+                            parts.append({"type": CHAT_OUT_TEXT, "text": text})
+                        else:
+                            msg = {"role": "assistant", "content": parts}
             if msg is None:
                 msg = _message(item, f"{path}[{position(items, item)}]", ctx)
                 if msg is None:
@@ -215,6 +219,17 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             else:
                 ctx.problem(f"{p}.type", "an input item type", itype)
     return messages
+
+
+def _refusal_only(content: list[Any]) -> str | None:
+    """The refusal of content that is one plain refusal part (an echoed refused answer), else None."""
+    if len(content) != 1:
+        return None
+    part = content[0]
+    if type(part) is not dict or len(part) != 2 or part.get("type") != "refusal":
+        return None
+    refusal = part.get("refusal")
+    return refusal if type(refusal) is str else None
 
 
 def _message(item: dict[str, Any], p: str, ctx: Context) -> dict[str, Any] | None:
