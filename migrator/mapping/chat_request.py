@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import content as _content
 from . import tools as T
-from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input
+from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input, fast_chat_parts, fast_chat_text_parts
 from .context import Context, Handler, dispatch, lead, position
 from .ids import ctc_id, fc_id, mint
-from .rules import RENAME, TABLES, VALUES
+from .rules import APPROXIMATE, DROP, OMIT, RENAME, TABLES, VALUES
 
 _REQUEST = TABLES["chat.request"]
 _STREAM_OPTIONS = TABLES["chat.stream_options"]
@@ -36,6 +37,9 @@ _OUTPUT_CALL_ID = _MESSAGE["tool"]["tool_call_id"].to_parts[-1]
 _FUNCTION_OUTPUT = _MESSAGE["function"]["content"].to_parts[-1]
 _CALL_ID = _CALL_FUNCTION["id"].to_parts[-1]
 _CUSTOM_CALL_ID = _CALL_CUSTOM["id"].to_parts[-1]
+_ASSISTANT_RULES = _MESSAGE["assistant"].levels[""]
+_ASSISTANT_QUIET = _MESSAGE["assistant"].quiet
+_ANNOTATIONS_TYPES = _ASSISTANT_RULES["annotations"].types if _ASSISTANT_RULES["annotations"].do is OMIT else frozenset()
 
 
 def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> list[dict[str, Any]]:
@@ -50,6 +54,14 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
         ctx.problem(path, "a list of messages", messages)
         return []
     items: list[dict[str, Any]] = []
+    if not _content.FAST_PATH:
+        for msg in messages:
+            i = position(messages, msg)
+            if type(msg) is dict:
+                _message(msg, msg.get("role"), i, f"{path}[{i}]", ctx, items)
+            else:
+                ctx.problem(f"{path}[{i}]", "a message object", msg)
+        return items
     append = items.append
     plain_quiet = _PLAIN_QUIET
     tool_quiet = _MESSAGE["tool"].quiet.issuperset
@@ -66,16 +78,28 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
             quiet = plain_quiet.get(role)
         except TypeError:  # a list or object role is unhashable: the checking path reports it
             quiet = None
-        if quiet is not None and type(content) is str and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
-            append({"role": role, "content": content})
-            continue
-        if role == "tool":
+        if quiet is not None and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
+            if type(content) is str:
+                append({"role": role, "content": content})
+                continue
+            if type(content) is list:
+                parts = fast_chat_parts(content)
+                if parts is not None:
+                    append({"role": role, "content": parts})
+                    continue
+        elif role == "tool":
             call_id = msg.get("tool_call_id")
             if str is type(call_id) is type(content) and (len(msg) == 3 or tool_quiet(msg)):
                 append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
                         _OUTPUT_CALL_ID: call_id, "output": content})
                 continue
-        elif role == "assistant" and assistant_quiet(msg):
+            if type(content) is list and type(call_id) is str and (len(msg) == 3 or tool_quiet(msg)):
+                output = fast_chat_text_parts(content)
+                if output is not None:
+                    append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
+                            _OUTPUT_CALL_ID: call_id, "output": output})
+                    continue
+        elif role == "assistant" and (assistant_quiet(msg) or _defaults_only(msg)):
             fast = _plain_assistant(msg, content)
             if fast is not None:
                 if fast and fast[0].get("type") == "function_call" and items and _assistant_text(items[-1]):
@@ -96,10 +120,23 @@ def _merged_turn(ctx: Context, path: str) -> None:
     ctx.loss(path, "tool_calls", rule.kind, rule.reason)
 
 
+def _defaults_only(msg: dict[str, Any]) -> bool:
+    """Whether the keys beyond the quiet ones hold what their rule drops without a loss
+    (the SDK's ``audio: None`` on an echoed message): then the fast path may take it."""
+    for key, value in msg.items():
+        if key in _ASSISTANT_QUIET:
+            continue
+        rule = _ASSISTANT_RULES.get(key)
+        if rule is None or (rule.do is not DROP and rule.do is not APPROXIMATE) or type(value) not in rule.types \
+                or not rule.lossless_for(value):
+            return False
+    return True
+
+
 def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] | None:
     """The items of an assistant turn of text and function calls only, or None to take the checking path."""
     if msg.get("refusal") is not None or msg.get("function_call") is not None or not (type(content) is str or content is None) \
-            or "annotations" in msg:  # omitted, but its type is the checking path's to see
+            or ("annotations" in msg and type(msg["annotations"]) not in _ANNOTATIONS_TYPES):  # omitted; a wrong type is the checking path's
         return None
     calls = msg.get("tool_calls")
     out: list[dict[str, Any]] = [{"role": "assistant", "content": content}] if content or (content == "" and not calls) else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import Context
-from .rules import TABLES, VALUES
+from .rules import COPY, DROP, RENAME, TABLES, VALUES
 
 _C_TEXT = TABLES["chat.part.text"]
 _C_ASSISTANT_TEXT = TABLES["chat.part.text.assistant"]
@@ -33,6 +33,137 @@ TOOL_TEXT = _TOOL_PARTS["input_text"].to
 _IMAGE_URL = _C_IMAGE["url"].to_parts[-1]
 CHAT_IMAGE = _R_TYPES["input_image"].to
 CHAT_FILE = _R_TYPES["input_file"].to
+
+# Off sends every message and item through the checking converters: the differential test
+# (tests/test_fast_path_differential.py) compares both paths. Read once per call, so free when on.
+FAST_PATH = True
+
+# What the part fast paths below may take whole, from the tables: a field whose rule is not a plain
+# copy/rename of a string (or that a table change turns into one) leaves it to the checking converters.
+_FILE_COPIES = frozenset(k for k, r in _C_FILE.levels["file"].items() if r.do is COPY and str in r.types)
+_INPUT_FILE_RENAMES = {k: r.to_parts for k, r in _R_FILE.levels[""].items()
+                       if r.do is RENAME and str in r.types and len(r.to_parts) == 2}
+_FILE_PARENTS = {parts[0] for parts in _INPUT_FILE_RENAMES.values()}
+_FILE_PARENT = next(iter(_FILE_PARENTS)) if len(_FILE_PARENTS) == 1 else None
+_FILE_KEYS = {k: parts[1] for k, parts in _INPUT_FILE_RENAMES.items()} if _FILE_PARENT is not None else {}
+_IMAGE_RULES = (_R_IMAGE["image_url"], _R_IMAGE["detail"])
+_IMAGE_FAST = all(r.do is RENAME and str in r.types and len(r.to_parts) == 2 for r in _IMAGE_RULES) \
+    and _IMAGE_RULES[0].to_parts[0] == _IMAGE_RULES[1].to_parts[0]
+_IMAGE_PARENT, _IMAGE_URL_KEY = _R_IMAGE["image_url"].to_parts if _IMAGE_FAST else ("", "")
+_IMAGE_DETAIL_KEY = _R_IMAGE["detail"].to_parts[-1] if _IMAGE_FAST else ""
+_INSTRUCTION_TEXT_KEPT = _INSTRUCTION_PARTS["input_text"].do is not DROP
+_TOOL_TEXT_KEPT = _TOOL_PARTS["input_text"].do is not DROP
+
+
+def fast_chat_parts(parts: list[Any]) -> list[dict[str, Any]] | None:
+    """The Responses parts of chat user/system/developer content of plain text, image and file
+    parts; None when any part needs the checking converter (which gives the same for these)."""
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for part in parts:
+        try:  # a non-object part or a missing key falls to the checking path
+            if len(part) != 2:
+                return None
+            ptype = part["type"]
+            if ptype == "text":
+                text = part["text"]
+                if type(text) is not str:
+                    return None
+                append({"type": INPUT_TEXT, "text": text})
+            elif ptype == "image_url":
+                image = part["image_url"]
+                url = image["url"]
+                n = len(image)
+                detail = "auto" if n == 1 else image["detail"] if n == 2 else None
+                if type(url) is not str or type(detail) is not str:
+                    return None
+                append({"type": INPUT_IMAGE, _IMAGE_URL: url, "detail": detail})
+            elif ptype == "file":
+                file = part["file"]
+                if type(file) is not dict or not _FILE_COPIES.issuperset(file):
+                    return None
+                for value in file.values():
+                    if type(value) is not str:
+                        return None
+                append({"type": INPUT_FILE, **file})
+            else:
+                return None
+        except (KeyError, TypeError):
+            return None
+    return out
+
+
+def fast_chat_text_parts(parts: list[Any]) -> list[dict[str, Any]] | None:
+    """Plain ``{type: text, text}`` parts of a tool message as input_text; None for anything else."""
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        try:
+            text = part["text"]
+            if len(part) != 2 or part["type"] != "text" or type(text) is not str:
+                return None
+        except (KeyError, TypeError):
+            return None
+        out.append({"type": INPUT_TEXT, "text": text})
+    return out
+
+
+def fast_input_parts(parts: list[Any], text_only: bool) -> list[dict[str, Any]] | None:
+    """The chat parts of Responses message content of plain input_text (and, for user
+    messages, input_image with a URL and input_file) parts; None for anything else."""
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for part in parts:
+        try:
+            ptype = part["type"]
+            n = len(part)
+            if ptype == "input_text":
+                text = part["text"]
+                if n != 2 or type(text) is not str or (text_only and not _INSTRUCTION_TEXT_KEPT):
+                    return None
+                append({"type": INSTRUCTION_TEXT if text_only else CHAT_TEXT, "text": text})
+            elif text_only:
+                return None
+            elif ptype == "input_image":
+                url = part["image_url"]
+                detail = part["detail"] if n == 3 else "" if n == 2 else None
+                if not _IMAGE_FAST or type(url) is not str or type(detail) is not str:
+                    return None
+                append({"type": CHAT_IMAGE, _IMAGE_PARENT: {_IMAGE_URL_KEY: url, _IMAGE_DETAIL_KEY: detail} if n == 3
+                        else {_IMAGE_URL_KEY: url}})
+            elif ptype == "input_file":
+                inner: dict[str, Any] = {}
+                keys = _FILE_KEYS
+                for key, value in part.items():
+                    if key == "type":
+                        continue
+                    target = keys.get(key)
+                    if target is None or type(value) is not str:
+                        return None
+                    inner[target] = value
+                if not inner:
+                    return None
+                append({"type": CHAT_FILE, _FILE_PARENT or "": inner})
+            else:
+                return None
+        except (KeyError, TypeError):
+            return None
+    return out
+
+
+def fast_tool_output(parts: list[Any]) -> list[dict[str, Any]] | None:
+    """Plain ``{type: input_text, text}`` parts of a function_call_output as chat text; None for anything else."""
+    if not parts or not _TOOL_TEXT_KEPT:
+        return None  # an empty list becomes "" on the checking path
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        try:
+            text = part["text"]
+            if len(part) != 2 or part["type"] != "input_text" or type(text) is not str:
+                return None
+        except (KeyError, TypeError):
+            return None
+        out.append({"type": TOOL_TEXT, "text": text})
+    return out
 
 
 def _text(part: dict[str, Any], path: str, ctx: Context) -> str | None:

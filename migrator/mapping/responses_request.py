@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import content as _content
 from . import tools as T
-from .content import CHAT_OUT_TEXT, input_parts_to_chat, output_parts_to_chat, tool_output_to_chat
+from .content import (
+    CHAT_OUT_TEXT,
+    fast_input_parts,
+    fast_tool_output,
+    input_parts_to_chat,
+    output_parts_to_chat,
+    tool_output_to_chat,
+)
 from .context import Context, Handler, dispatch, lead, position
 from .rules import DROP, TABLES, VALUES, well_typed
 
@@ -75,6 +83,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
     output_quiet = _FUNCTION_OUTPUT.quiet.issuperset
     message_quiet = _MESSAGE.quiet.issuperset
     text_quiet = _OUT_TEXT_QUIET.issuperset
+    fast = _content.FAST_PATH
     for item in items:  # no enumerate on the hot path: slow paths find the index
         if type(item) is not dict:
             i = position(items, item)
@@ -97,7 +106,7 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             except KeyError:
                 call_id = name = args = None
                 plain = False
-            if plain or (str is type(call_id) is type(name) is type(args) and call_quiet(item) and well_typed(item, _CALL_TYPES)):
+            if fast and (plain or (str is type(call_id) is type(name) is type(args) and call_quiet(item) and well_typed(item, _CALL_TYPES))):
                 call = {_CALL_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: args}}
             else:
                 checked = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
@@ -119,10 +128,13 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 output = item["output"]
             except KeyError:
                 call_id = output = None
-            if str is type(call_id) is type(output) and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
-                append({"role": "tool", _TOOL_CALL_ID: call_id, "content": output})
-                turn = turn_calls = None
-                continue
+            if fast and type(call_id) is str and (len(item) == 3 or (output_quiet(item) and well_typed(item, _OUTPUT_TYPES))):
+                if type(output) is not str:
+                    output = fast_tool_output(output) if type(output) is list else None
+                if output is not None:
+                    append({"role": "tool", _TOOL_CALL_ID: call_id, "content": output})
+                    turn = turn_calls = None
+                    continue
         if (itype is None and "role" in item) or itype == "message":
             try:  # free unless raised: a missing key, or a list/object role (unhashable), takes the checking path
                 role = item["role"]
@@ -137,26 +149,34 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 role = content = None
                 plain = False
             msg: dict[str, Any] | None = None
-            if plain:
+            if plain and fast:
                 if type(content) is str:
                     msg = {"role": role, "content": content}
+                elif role != "assistant" and type(content) is list:
+                    in_parts = fast_input_parts(content, role != "user")
+                    if in_parts is not None:
+                        msg = {"role": role, "content": in_parts}
                 elif role == "assistant" and type(content) is list:
-                    parts = []
-                    for part in content:
-                        try:  # a part that is not an object, or lacks a key, takes the checking path
-                            text = part["text"]
-                            m = len(part)
-                            # {type, text}, or with the annotations an output carries (a list, as declared)
-                            fit = part["type"] == "output_text" and type(text) is str and (
-                                m == 2 or (m == 3 and type(part["annotations"]) is list)
-                                or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES)))
-                        except (KeyError, TypeError):
-                            fit = False
-                        if not fit:
-                            break
-                        parts.append({"type": CHAT_OUT_TEXT, "text": text})
+                    refusal = _refusal_only(content)
+                    if refusal is not None:
+                        msg = {"role": "assistant", "content": None, "refusal": refusal}
                     else:
-                        msg = {"role": "assistant", "content": parts}
+                        parts = []
+                        for part in content:
+                            try:  # a part that is not an object, or lacks a key, takes the checking path
+                                text = part["text"]
+                                m = len(part)
+                                # {type, text}, or with the annotations an output carries (a list, as declared)
+                                fit = part["type"] == "output_text" and type(text) is str and (
+                                    m == 2 or (m == 3 and type(part["annotations"]) is list)
+                                    or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES)))
+                            except (KeyError, TypeError):
+                                fit = False
+                            if not fit:
+                                break
+                            parts.append({"type": CHAT_OUT_TEXT, "text": text})
+                        else:
+                            msg = {"role": "assistant", "content": parts}
             if msg is None:
                 msg = _message(item, f"{path}[{position(items, item)}]", ctx)
                 if msg is None:
@@ -199,6 +219,17 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             else:
                 ctx.problem(f"{p}.type", "an input item type", itype)
     return messages
+
+
+def _refusal_only(content: list[Any]) -> str | None:
+    """The refusal of content that is one plain refusal part (an echoed refused answer), else None."""
+    if len(content) != 1:
+        return None
+    part = content[0]
+    if type(part) is not dict or len(part) != 2 or part.get("type") != "refusal":
+        return None
+    refusal = part.get("refusal")
+    return refusal if type(refusal) is str else None
 
 
 def _message(item: dict[str, Any], p: str, ctx: Context) -> dict[str, Any] | None:
