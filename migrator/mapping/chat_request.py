@@ -259,6 +259,24 @@ def _assistant(msg: dict[str, Any], i: int, p: str, ctx: Context, items: list[di
                       "arguments": legacy.get("arguments", "")})
 
 
+def _call_strings(call: dict[str, Any], inner: str, second: str, cp: str, ctx: Context) -> tuple[str, str] | None:
+    """The name and the ``second`` string (arguments, input) of a function or custom call's inner
+    object, or None after reporting the first one missing or of another type."""
+    body = call.get(inner)
+    if type(body) is not dict:
+        ctx.problem(f"{cp}.{inner}", f"an object with name and {second} (strings)", body)
+        return None
+    name = body.get("name")
+    value = body.get(second)
+    if type(name) is not str:
+        ctx.problem(f"{cp}.{inner}.name", "a string", name)
+        return None
+    if type(value) is not str:
+        ctx.problem(f"{cp}.{inner}.{second}", "a string", value)
+        return None
+    return name, value
+
+
 def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]) -> None:
     if type(calls) is not list:
         ctx.problem(path, "a list of tool calls", calls)
@@ -274,30 +292,20 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
             continue
         ctype = call.get("type", "function")
         if ctype == "function":
-            fn = call.get("function")
-            if type(fn) is not dict:
-                ctx.problem(f"{cp}.function", "an object with name and arguments (strings)", fn)
+            read = _call_strings(call, "function", "arguments", cp, ctx)
+            if read is None:
                 continue
-            name = fn.get("name")
-            args = fn.get("arguments")
-            if type(name) is not str or type(args) is not str:
-                ctx.problem(f"{cp}.function.{'name' if type(name) is not str else 'arguments'}", "a string", name if type(name) is not str else args)
-                continue
+            name, args = read
             ctx.check(call, _CALL_FUNCTION, cp)
-            ctx.check(fn, _CALL_FUNCTION, f"{cp}.function", at="function")
+            ctx.check(call["function"], _CALL_FUNCTION, f"{cp}.function", at="function")
             items.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id, "name": name, "arguments": args})
         elif ctype == "custom":
-            custom = call.get("custom")
-            if type(custom) is not dict:
-                ctx.problem(f"{cp}.custom", "an object with name and input (strings)", custom)
+            read = _call_strings(call, "custom", "input", cp, ctx)
+            if read is None:
                 continue
-            name = custom.get("name")
-            data = custom.get("input")
-            if type(name) is not str or type(data) is not str:
-                ctx.problem(f"{cp}.custom.{'name' if type(name) is not str else 'input'}", "a string", name if type(name) is not str else data)
-                continue
+            name, data = read
             ctx.check(call, _CALL_CUSTOM, cp)
-            ctx.check(custom, _CALL_CUSTOM, f"{cp}.custom", at="custom")
+            ctx.check(call["custom"], _CALL_CUSTOM, f"{cp}.custom", at="custom")
             ctx.custom_calls.add(call_id)
             items.append({"type": "custom_tool_call", "id": ctc_id(call_id), _CUSTOM_CALL_ID: call_id, "name": name, "input": data})
         else:
