@@ -45,12 +45,25 @@ _CALL = "chat.completions.create → responses.create (messages → input)"
 CODEMOD_PENDING: dict[str, str] = {
     "async_create": f"awaited {_CALL}, .choices[0].message.content → .output_text",
     "async_gather": f"awaited {_CALL} in a coroutine gathered several times, max_tokens → max_output_tokens, `content or ''`",
+    "async_streaming": f"awaited {_CALL} with stream=True: `async for` over chunks, stream_options.include_usage "
+                       "→ usage of the response.completed event",
+    "chat_history": f"{_CALL} in a loop that appends the assistant's .choices[0].message.content to the history",
     "finish_reason": f"{_CALL}; finish_reason 'length'/'stop' tests → status / incomplete_details.reason",
+    "forced_tool": f"{_CALL}, tools flattened, tool_choice {{'function': {{'name'}}}} → {{'name'}}, finish_reason "
+                   "'tool_calls' and .message.tool_calls → function_call items",
+    "image_parts": f"{_CALL}, text → input_text and image_url → input_image (flat URL), usage.prompt_tokens",
+    "json_schema": f"{_CALL}, literal response_format json_schema → text={{'format': …}} flattened",
     "module_client": f"the module-level client: openai.{_CALL}",
     "parse": "chat.completions.parse(response_format=M) → responses.parse(text_format=M), .message.parsed → .output_parsed",
     "raw_httpx": "httpx.Client.post('/chat/completions') → '/responses', the JSON body, r.json()['choices'][0]['message']['content']",
     "raw_requests": "requests.post(f'{BASE}/chat/completions') → '/responses', the JSON body and its usage reads",
+    "reasoning_options": f"{_CALL}, reasoning_effort → reasoning, verbosity → text, max_completion_tokens, "
+                         "completion_tokens_details",
+    "refusal": f"{_CALL}, .message.refusal → refusal parts of the output, `content is None`",
+    "stream_helper": "chat.completions.stream → responses.stream, content.delta events, get_final_completion()",
     "streaming": f"{_CALL} with stream=True; `if not chunk.choices` guard and .delta.content → response.output_text.delta events",
+    "streaming_tools": f"{_CALL} with stream=True: tool-call deltas by index → output_item.added + "
+                       "function_call_arguments.delta events",
     "sync_create": f"{_CALL}, .choices[0].message.content → .output_text",
     "tools": f"a tool loop: {_CALL}, tools flattened, message.tool_calls → function_call items, "
              "appending the assistant message → response.output, role=tool → function_call_output",
@@ -105,7 +118,9 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
         env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-programs",
                "PYTHONPATH": pythonpath, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
         runner = ProgramRunner(env, workdir)
-        yield Harness(server, log, runner)
+        harness = Harness(server, log, runner)
+        assert wait_for(harness._idle, timeout=10)  # the runner's warm-up requests are all logged
+        yield harness
     finally:
         if runner is not None:
             runner.close()
@@ -151,7 +166,7 @@ def assert_behaves_like(before: Observed, after: Observed, what: str) -> None:
 
 
 def test_every_program_is_complete() -> None:
-    assert len(PROGRAMS) >= 13
+    assert len(PROGRAMS) >= 22
     for name in PROGRAMS:
         for file in ("before.py", "expected_after.py"):
             source = (PROGRAMS_DIR / name / file).read_text(encoding="utf-8")
