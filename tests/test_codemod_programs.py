@@ -34,7 +34,7 @@ import pytest
 from migrator.codemod.outcome import Options
 from migrator.codemod.transform import transform_code
 from tests.program_runner import ProgramRunner, Run
-from tests.serve_helpers import ROOT, ServerProcess, read_jsonl, wait_for
+from tests.serve_helpers import ROOT, ServerProcess, closed_port, read_jsonl, wait_for
 
 PROGRAMS_DIR = ROOT / "fixtures" / "codemod" / "programs"
 PROGRAMS = sorted(p.name for p in PROGRAMS_DIR.iterdir() if (p / "before.py").is_file())
@@ -200,3 +200,57 @@ def test_codemod_output_prints_the_same(name: str, harness: Harness, before_runs
     path.parent.mkdir()
     path.write_text(migrated, encoding="utf-8")
     assert_behaves_like(before, harness.run(path), f"the codemod's {name}/before.py")
+
+
+# ---------------------------------------------------------------------------- the harness itself
+
+
+def _observed(status: int | str = 0, stdout: str = "hello\n", stderr: str = "",
+              paths: tuple[tuple[str, int], ...] = ((RESPONSES_PATH, 200),)) -> Observed:
+    return Observed(Run(status, stdout, stderr), [{"method": "POST", "path": p, "status": s} for p, s in paths])
+
+
+@pytest.mark.parametrize(("candidate", "complaint"), [
+    (_observed(paths=()), "made no request"),
+    (_observed(paths=((CHAT_PATH, 200),)), "should only POST /v1/responses"),
+    (_observed(paths=((RESPONSES_PATH, 200), (CHAT_PATH, 200))), "should only POST /v1/responses"),
+    (_observed(paths=((RESPONSES_PATH, 400),)), "should only POST /v1/responses"),
+    (_observed(status=1), "failed"),
+    (_observed(status="timeout"), "failed"),
+    (_observed(stderr="DeprecationWarning: …\n"), "wrote to stderr"),
+    (_observed(stdout=" \n"), "printed nothing"),
+    (_observed(stdout="bye\n"), "printed something else"),
+    (_observed(paths=((RESPONSES_PATH, 200), (RESPONSES_PATH, 200))), "made 2 requests"),
+])
+def test_the_judgement_refuses_a_program_that_did_not_do_the_same(candidate: Observed, complaint: str) -> None:
+    """A program that does nothing, fails, stays on chat, or differs in output or request count is caught."""
+    with pytest.raises(AssertionError, match=complaint):
+        assert_behaves_like(_observed(paths=((CHAT_PATH, 200),)), candidate, "candidate")
+    assert_behaves_like(_observed(paths=((CHAT_PATH, 200),)), _observed(), "the same")
+
+
+@pytest.mark.slow
+def test_the_runner_runs_a_file_as_python_would(tmp_path: Path) -> None:
+    """``__name__``, ``sys.argv``, the script's folder on ``sys.path``, empty stdin, exit codes, tracebacks, timeouts."""
+    folder = tmp_path / "prog"
+    folder.mkdir()
+    (folder / "helper_mod.py").write_text("VALUE = 'from the script folder'\n", encoding="utf-8")
+    programs = {
+        "ok.py": "import sys, helper_mod\nprint(__name__, sys.argv[0].endswith('ok.py'), helper_mod.VALUE, repr(sys.stdin.read()))\n",
+        "exit3.py": "import sys\nprint('partial', end='')\nsys.exit(3)\n",
+        "boom.py": "raise ValueError('boom')\n",
+        "hang.py": "import time\ntime.sleep(60)\n",
+    }
+    for name, code in programs.items():
+        (folder / name).write_text(code, encoding="utf-8")
+    env = {**os.environ, "OPENAI_BASE_URL": f"http://127.0.0.1:{closed_port()}/v1", "OPENAI_API_KEY": "sk-none"}
+    runner = ProgramRunner(env, tmp_path)
+    try:
+        assert runner.run(folder / "ok.py") == Run(0, "__main__ True from the script folder ''\n", "")
+        assert runner.run(folder / "exit3.py") == Run(3, "partial", "")
+        boom = runner.run(folder / "boom.py")
+        assert boom.status == 1 and boom.stderr.rstrip().endswith("ValueError: boom")
+        assert runner.run(folder / "hang.py", timeout=0.5).status == "timeout"
+        assert runner.run(folder / "ok.py").status == 0  # the runner survives all of that
+    finally:
+        runner.close()
