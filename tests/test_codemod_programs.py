@@ -95,14 +95,14 @@ class Harness:
     def __init__(self, server: ServerProcess, log: Path, runner: ProgramRunner) -> None:
         self.server, self.log, self.runner = server, log, runner
 
-    def _idle(self) -> bool:
+    def idle(self) -> bool:
         # A stream's log line is written when its body ends, which can be just after the client has read it.
         return httpx.get(f"{self.server.root}/health", timeout=5).json()["active_requests"] == 0
 
     def run(self, path: Path) -> Observed:
         seen = len(read_jsonl(self.log))
         run = self.runner.run(path)
-        assert wait_for(self._idle, timeout=10), "the server still has requests in flight after the program ended"
+        assert wait_for(self.idle, timeout=10), "the server still has requests in flight after the program ended"
         return Observed(run, read_jsonl(self.log)[seen:])
 
 
@@ -119,7 +119,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
                "PYTHONPATH": pythonpath, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
         runner = ProgramRunner(env, workdir)
         harness = Harness(server, log, runner)
-        assert wait_for(harness._idle, timeout=10)  # the runner's warm-up requests are all logged
+        assert wait_for(harness.idle, timeout=10)  # the runner's warm-up requests are all logged
         yield harness
     finally:
         if runner is not None:
@@ -150,7 +150,7 @@ def assert_used_api(observed: Observed, path: str, what: str) -> None:
     assert observed.run.stderr == "", f"{what} wrote to stderr: {observed.describe()}"
     assert observed.run.stdout.strip(), f"{what} printed nothing: {observed.describe()}"
     assert observed.requests, f"{what} made no request to the server: {observed.describe()}"
-    wrong = [(r["method"], r["path"], r["status"]) for r in observed.requests if (r["path"], r["status"]) != (path, 200)]
+    wrong = [(r["method"], r["path"], r["status"]) for r in observed.requests if (r["method"], r["path"], r["status"]) != ("POST", path, 200)]
     assert not wrong, f"{what} should only POST {path} and get 200s; it also made {wrong}: {observed.describe()}"
 
 
