@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import libcst as cst
@@ -97,7 +98,8 @@ def _bool_passes_through(name: str, target: str, base: dict[str, Any]) -> bool:
     return True
 
 
-def plan_arguments(call: cst.Call, indent: str) -> CallPlan:
+def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | None] | None = None) -> CallPlan:
+    """``plain(name)`` says why a ``messages`` variable may not go to ``input`` as it is (None: it may)."""
     plan = CallPlan(args=[])
     layout: str | None = indent + "    " if "\n" in source_of(call) else None
     holes = Holes()
@@ -123,7 +125,13 @@ def plan_arguments(call: cst.Call, indent: str) -> CallPlan:
         except NotLiteral:
             pass
         if name == "messages":
+            why = plain(arg.value.value) if plain is not None and isinstance(arg.value, cst.Name) else "not a plain name"
+            if why is None:
+                verbatim[name] = arg.with_changes(keyword=cst.Name((rule.to if rule is not None else None) or "input"))
+                body[name] = _PLACEHOLDER_MESSAGES
+                continue
             messages_expr = arg.value
+            plan.reasons.append(why)
             continue
         if rule is None:
             body[name] = holes.string(arg.value)
@@ -137,9 +145,8 @@ def plan_arguments(call: cst.Call, indent: str) -> CallPlan:
                 continue
             return plan.leave(f"`{name}` is not a literal, and the engine must read its value to convert it")
     if messages_expr is not None:
-        return plan.leave("`messages` is built at run time: Responses takes the same role/content messages as `input`, "
-                          "but tool results, assistant tool calls and content parts change shape "
-                          "(docs/mapping.md); rewrite the messages with the call")
+        return plan.leave(f"{plan.reasons.pop()}; `input` takes role/content text messages as they are, but tool "
+                          "results, assistant tool calls and content parts change shape (docs/mapping.md)")
     if "messages" not in body:
         return plan.leave("the call has no `messages` argument")
     if "stream" in body:
@@ -185,8 +192,9 @@ def plan_arguments(call: cst.Call, indent: str) -> CallPlan:
     try:
         for name in order:
             if name in verbatim:
-                args.append(verbatim[name])
-                emitted.add(name)
+                kept = verbatim[name]
+                args.append(kept)
+                emitted.add(kept.keyword.value if kept.keyword is not None else name)
                 continue
             rule = _REQUEST.get(name)
             target = (rule.to if rule is not None and rule.to else name).split(".")[0]

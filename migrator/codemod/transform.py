@@ -15,6 +15,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .call import CallPlan, plan_arguments
 from .clients import Bindings, Client, NotAClient, Resolver, Scope
+from .messages import why_not_plain
 from .notes import with_notes
 from .outcome import Applicability, Options, Outcome, Site, Verdict
 from .reads import Uses, chain_of, plan_reads
@@ -151,7 +152,7 @@ def _decide(found: Found, client: Client, options: Options, indent: str) -> tupl
     if found.wrapper is not None:
         why = f"`{found.wrapper}`: the raw response's reads are not rewritten yet"
         return "left for a person", "display", [why], [why], edits
-    plan: CallPlan = plan_arguments(found.call, indent)
+    plan: CallPlan = plan_arguments(found.call, indent, lambda name: why_not_plain(name, found.function, found.call))
     if plan.args is None:
         return "left for a person", "display", plan.reasons, plan.reasons, edits
     if plan.stream is not False:
