@@ -10,8 +10,8 @@ table's reason (the words of the loss report). What the engine has to look into 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
