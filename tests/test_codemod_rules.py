@@ -45,7 +45,7 @@ def test_before_becomes_after(case: Path) -> None:
         assert all(s.reasons for s in outcome.sites)
     else:
         assert outcome.sites and all(s.verdict != "left for a person" for s in outcome.sites)
-        assert ".responses.create(" in after
+        assert ".responses." in after and ".chat.completions." not in after
 
 
 def test_the_unsafe_case_is_left_without_the_flag() -> None:

@@ -26,6 +26,10 @@ from .outcome import Applicability
 SDK_OPTIONS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
 """Keyword arguments of every SDK method that are not part of the request body: carried as they are."""
 
+PARSE_FORMAT = ("response_format", "text_format")
+"""``chat.completions.parse(response_format=Model)`` is ``responses.parse(text_format=Model)``: an SDK
+helper's argument (a class, not JSON), so not a rule of ``mappings/``."""
+
 _REQUEST = TABLES["chat.request"]
 _PLACEHOLDER_MESSAGES = [{"role": "user", "content": "x"}]
 
@@ -98,7 +102,8 @@ def _bool_passes_through(name: str, target: str, base: dict[str, Any]) -> bool:
     return True
 
 
-def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | None] | None = None) -> CallPlan:
+def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | None] | None = None,
+                   parse: bool = False) -> CallPlan:
     """``plain(name)`` says why a ``messages`` variable may not go to ``input`` as it is (None: it may)."""
     plan = CallPlan(args=[])
     layout: str | None = indent + "    " if "\n" in source_of(call) else None
@@ -117,6 +122,9 @@ def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | Non
         sources[name] = arg
         if name in SDK_OPTIONS:
             verbatim[name] = arg
+            continue
+        if parse and name == PARSE_FORMAT[0] and not isinstance(arg.value, cst.Dict):
+            verbatim[name] = arg.with_changes(keyword=cst.Name(PARSE_FORMAT[1]))  # a pydantic model class
             continue
         rule = _REQUEST.get(name)
         try:

@@ -21,12 +21,15 @@ _COMPLETION = TABLES["chat.completion"]
 _MESSAGE = TABLES["chat.completion_message"]
 _USAGE = TABLES["chat.usage"]
 _SAME_NAME = frozenset({"id", "model"})
+PARSED = {"parsed": "output_parsed"}
+"""What ``chat.completions.parse`` adds to the message, and its name on ``responses.parse``'s result:
+SDK helpers, not API fields, so not in ``mappings/``."""
 """Fields a Response has under the same attribute (their rules convert the value's form, not its meaning)."""
 
 
 @dataclass
 class ReadPlan:
-    replacements: dict[cst.CSTNode, cst.BaseExpression] = field(default_factory=dict)
+    replacements: dict[cst.CSTNode, cst.CSTNode] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
     applicability: Applicability = "safe"
@@ -54,6 +57,11 @@ def chain_of(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[Segment
     return current, segments
 
 
+def spelled(segments: list[Segment]) -> str:
+    """``["choices", 0, "delta"]`` → ``choices[0].delta``, as the code reads it."""
+    return "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in segments).lstrip(".")
+
+
 def _table_walk(table: Table, segments: list[Segment]) -> list[Segment] | str:
     """Rename one segment by the table (and its nested levels, e.g. usage details); the rest as is."""
     head = segments[0]
@@ -77,7 +85,7 @@ def _table_walk(table: Table, segments: list[Segment]) -> list[Segment] | str:
     return [new_head, *rest]
 
 
-def rewrite_segments(segments: list[Segment]) -> list[Segment] | str:
+def rewrite_segments(segments: list[Segment], parse: bool = False) -> list[Segment] | str:
     """The Response spelling of a ChatCompletion read, or why there is none."""
     if not segments:
         return "the result is used whole"
@@ -92,6 +100,8 @@ def rewrite_segments(segments: list[Segment]) -> list[Segment] | str:
         rule = _MESSAGE.get(segments[3])
         if segments[3] == "content" and rule is not None and rule.to:
             return [rule.to, *segments[4:]]
+        if parse and segments[3] in PARSED:
+            return [PARSED[segments[3]], *segments[4:]]
         return f"`message.{segments[3]}` has no one-to-one counterpart on a Response"
     if head == "usage":
         if len(segments) == 1:
@@ -122,12 +132,15 @@ class Uses(cst.CSTVisitor):
     """Every use of one name in one function body: maximal attribute/subscript chains, bare uses,
     and whether a content read is compared with ``None`` (``output_text`` is ``""`` there, never None)."""
 
-    def __init__(self, name: str, binding: cst.CSTNode) -> None:
-        self.name, self.binding = name, binding
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.parse_calls: set[cst.CSTNode] = set()  # ``name.parse`` chains that are called (raw responses)
+        self.parsed_into: list[str] = []  # names assigned ``name.parse()``
         self.chains: list[tuple[cst.BaseExpression, list[Segment]]] = []
         self.bare: list[cst.Name] = []
         self.none_tests: set[cst.CSTNode] = set()
         self.targets: set[cst.CSTNode] = set()
+        self._keywords: set[cst.CSTNode] = set()
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         return self._chain(node)
@@ -145,14 +158,31 @@ class Uses(cst.CSTVisitor):
             return False
         return True
 
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self._keywords.add(node.keyword)  # ``stream=True``: a keyword, not a use
+
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name and node not in self.targets:
+        if node.value == self.name and node not in self.targets and node not in self._keywords:
             self.bare.append(node)
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
         operands = [node.left, *(t.comparator for t in node.comparisons)]
         if any(isinstance(o, cst.Name) and o.value == "None" for o in operands):
             self.none_tests.update(o for o in operands if not (isinstance(o, cst.Name) and o.value == "None"))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "parse" and isinstance(func.value, cst.Name) \
+                and func.value.value == self.name and not node.args:
+            self.parse_calls.add(func)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if isinstance(value, cst.Call) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) \
+                and isinstance(value.func, cst.Attribute) and value.func.attr.value == "parse" \
+                and isinstance(value.func.value, cst.Name) and value.func.value.value == self.name:
+            self.parsed_into.append(node.targets[0].target.value)
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         if isinstance(node.target, cst.Name) and node.target.value == self.name:
@@ -166,10 +196,10 @@ class Uses(cst.CSTVisitor):
 
 
 def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_tests: set[cst.CSTNode],
-               base_for: dict[cst.CSTNode, cst.BaseExpression] | None = None) -> ReadPlan:
+               base_for: dict[cst.CSTNode, cst.BaseExpression] | None = None, parse: bool = False) -> ReadPlan:
     plan = ReadPlan()
     for node, segments in chains:
-        new = rewrite_segments(segments)
+        new = rewrite_segments(segments, parse)
         if isinstance(new, str):
             plan.blockers.append(new)
             continue
