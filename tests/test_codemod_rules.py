@@ -17,7 +17,7 @@ from migrator.codemod.outcome import NOTE_PREFIX, Options
 from migrator.codemod.transform import transform_code
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "codemod"
-GROUPS = ("call", "unsafe", "left", "noop")
+GROUPS = ("call", "http", "unsafe", "left", "noop")
 CASES = sorted(p.parent for g in GROUPS for p in (ROOT / g).glob("*/before.py"))
 
 

@@ -10,7 +10,7 @@ table's reason (the words of the loss report). What the engine has to look into 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ import libcst as cst
 from ..errors import MappingError
 from ..mapping import translate
 from ..mapping.rules import TABLES
-from .literals import Holes, NotLiteral, rewrite, to_value, with_commas
+from .literals import Holes, NotLiteral, quote_of, rewrite, to_value, with_commas
 from .notes import source_of
 from .outcome import Applicability
 
@@ -102,25 +102,32 @@ def _bool_passes_through(name: str, target: str, base: dict[str, Any]) -> bool:
     return True
 
 
-def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | None] | None = None,
-                   parse: bool = False) -> CallPlan:
-    """``plain(name)`` says why a ``messages`` variable may not go to ``input`` as it is (None: it may)."""
+def plan_call(call: cst.Call, indent: str, plain: Callable[[str], str | None] | None = None, parse: bool = False) -> CallPlan:
+    return plan_arguments(call.args, "\n" in source_of(call), indent, plain, parse=parse, sdk=True)
+
+
+def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain: Callable[[str], str | None] | None = None,
+                   parse: bool = False, sdk: bool = False) -> CallPlan:
+    """The Responses arguments for chat request arguments (an SDK call's, or a JSON body's as ``Arg``s).
+
+    ``plain(name)`` says why a ``messages`` variable may not go to ``input`` as it is (None: it may);
+    ``sdk`` keeps the SDK's own options (``timeout``, ``extra_body``…), which a JSON body has not."""
     plan = CallPlan(args=[])
-    layout: str | None = indent + "    " if "\n" in source_of(call) else None
-    holes = Holes()
+    layout: str | None = indent + "    " if multiline else None
+    holes = Holes(quote=quote_of(given))
     body: dict[str, Any] = {}
     verbatim: dict[str, cst.Arg] = {}
     sources: dict[str, cst.Arg] = {}
     messages_expr: cst.BaseExpression | None = None
     order: list[str] = []
-    for arg in call.args:
+    for arg in given:
         if arg.keyword is None:
             return plan.leave("passes arguments the codemod cannot see (positional or ** arguments); "
                               "rename them by the table in docs/mapping.md")
         name = arg.keyword.value
         order.append(name)
         sources[name] = arg
-        if name in SDK_OPTIONS:
+        if sdk and name in SDK_OPTIONS:
             verbatim[name] = arg
             continue
         if parse and name == PARSE_FORMAT[0] and not isinstance(arg.value, cst.Dict):
@@ -213,7 +220,7 @@ def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | Non
                 emit(key, None)
     except NotLiteral as exc:
         return plan.leave(str(exc))
-    plan.args = with_commas(args, call.args)
+    plan.args = with_commas(args, given)
     return plan
 
 

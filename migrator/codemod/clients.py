@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import libcst as cst
 
 from .literals import string_value
+from .outcome import Options
 
 CONSTRUCTORS = {"OpenAI": "openai", "AsyncOpenAI": "openai", "AzureOpenAI": "azure", "AsyncAzureOpenAI": "azure"}
 OPENAI_HOSTS = frozenset({"api.openai.com"})
@@ -61,6 +62,15 @@ def _keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:
         if arg.keyword is not None and arg.keyword.value == name:
             return arg.value
     return None
+
+
+def client_for_url(url: str | None, code: str) -> Client:
+    """The client an HTTP call stands for: its URL's host (``code`` names a URL built at run time)."""
+    if url is None:
+        return Client("openai", f"the URL's host ({code})", "configured", False)
+    host = _host_of(url)
+    kind: HostKind = "openai" if host in OPENAI_HOSTS else "azure" if host.endswith(AZURE_SUFFIXES) else "literal"
+    return Client("openai", host, kind, False)
 
 
 def _host_of(url: str) -> str:
@@ -269,6 +279,20 @@ def _client(kind: str, is_async: bool, call: cst.Call) -> Client:
     if host.endswith(AZURE_SUFFIXES):
         return Client(kind, host, "azure", is_async)
     return Client(kind, host, "literal", is_async)
+
+
+def host_reasons(client: Client, options: Options) -> tuple[str | None, list[str]]:
+    """Why the site must stay (a literal host that may have no Responses API), and what the report
+    says of the host otherwise."""
+    if client.host_kind == "literal" and client.host not in options.responses_hosts:
+        return (f"{client.host} may not serve /v1/responses (not OpenAI's host); "
+                f"run again with --responses-host {client.host} if it does"), []
+    if client.host_kind == "configured":
+        return None, [f"the host this client reaches ({client.host}) must serve /v1/responses"]
+    if client.host_kind == "azure":
+        return None, [f"Azure ({client.host}): use the v1 endpoint (https://<resource>.openai.azure.com/openai/v1/) "
+                      "and a max_output_tokens of at least 16"]
+    return None, []
 
 
 class Resolver:

@@ -30,6 +30,8 @@ class Holes:
 
     exprs: dict[str, cst.BaseExpression] = field(default_factory=dict)
     ints: dict[int, cst.BaseExpression] = field(default_factory=dict)
+    quote: str = '"'
+    """The quote new strings get: the one the code around them uses."""
 
     def string(self, node: cst.BaseExpression) -> str:
         key = f"{HOLE_MARK}{len(self.exprs) + len(self.ints)}\x00"
@@ -130,6 +132,22 @@ def has_comment(node: cst.CSTNode) -> bool:
     return found
 
 
+def quote_of(nodes: Any) -> str:
+    """``'`` when the first string literal among ``nodes`` is single-quoted, else ``"``."""
+    found: list[str] = []
+
+    class _First(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            if not found:
+                found.append(node.quote)
+
+    for node in nodes:
+        node.visit(_First())
+        if found:
+            break
+    return "'" if found and found[0] == "'" else '"'
+
+
 def to_code(value: Any, holes: Holes, indent: str | None = "", width: int = 88) -> str:
     """Python source for ``value`` with holes put back; one line when it fits (always, with no
     ``indent``: the call it goes into is on one line), else one item a line."""
@@ -140,7 +158,7 @@ def to_code(value: Any, holes: Holes, indent: str | None = "", width: int = 88) 
     if holes.expr_for(value) is not None:
         return flat
     if isinstance(value, dict):
-        lines = [f"{inner}{_string(k)}: {to_code(v, holes, inner, width)}," for k, v in value.items()]
+        lines = [f"{inner}{_string(k, holes.quote)}: {to_code(v, holes, inner, width)}," for k, v in value.items()]
         return "{\n" + "\n".join(lines) + f"\n{indent}}}"
     lines = [f"{inner}{to_code(v, holes, inner, width)}," for v in value]
     return "[\n" + "\n".join(lines) + f"\n{indent}]"
@@ -155,18 +173,18 @@ def _flat(value: Any, holes: Holes) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return _string(value)
+        return _string(value, holes.quote)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_string(k)}: {_flat(v, holes)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_string(k, holes.quote)}: {_flat(v, holes)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_flat(v, holes) for v in value) + "]"
     raise NotLiteral(f"a {type(value).__name__} in the output")
 
 
-def _string(text: str) -> str:
-    """A double-quoted literal, the style of most code that calls the API (and black's); JSON's
-    escapes are all valid in Python."""
-    return json.dumps(text, ensure_ascii=False)
+def _string(text: str, quote: str = '"') -> str:
+    """A literal in the file's quote style (JSON's escapes are all valid in Python; ``repr`` is
+    Python's own single-quoted form)."""
+    return repr(text) if quote == "'" else json.dumps(text, ensure_ascii=False)
 
 
 def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, indent: str | None) -> cst.BaseExpression:
@@ -201,7 +219,7 @@ def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, i
                 fresh.append(same.with_changes(value=rewrite(v, original.get(key), same.value, holes, _deeper(indent))))
             else:
                 code = to_code(v, holes, _deeper(indent))
-                fresh.append(cst.DictElement(key=cst.SimpleString(_string(key)), value=cst.parse_expression(code),
+                fresh.append(cst.DictElement(key=cst.SimpleString(_string(key, holes.quote)), value=cst.parse_expression(code),
                                              whitespace_after_colon=cst.SimpleWhitespace(" ")))
         return node.with_changes(elements=with_commas(fresh, node.elements))
     if has_comment(node):
