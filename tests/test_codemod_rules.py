@@ -40,12 +40,12 @@ def test_before_becomes_after(case: Path) -> None:
     if group == "noop":
         assert after == before and not outcome.sites
     elif group == "left":
-        assert "chat.completions" in after and NOTE_PREFIX in after
+        assert ("chat.completions" in after or "/chat/completions" in after) and NOTE_PREFIX in after
         assert outcome.sites and all(s.verdict == "left for a person" for s in outcome.sites)
         assert all(s.reasons for s in outcome.sites)
     else:
         assert outcome.sites and all(s.verdict != "left for a person" for s in outcome.sites)
-        assert ".responses." in after and ".chat.completions." not in after
+        assert (".responses." in after or "/responses" in after) and "chat.completions" not in after and "chat/completions" not in after
 
 
 def test_the_unsafe_case_is_left_without_the_flag() -> None:
