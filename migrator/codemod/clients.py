@@ -48,6 +48,13 @@ NOT_A_CLIENT = NotAClient()
 Resolution = Client | NotAClient | None  # None: traces to nothing the codemod can see
 
 
+def root_name(node: cst.BaseExpression) -> str | None:
+    """``self.client.x`` → ``self``; ``make()`` → ``make``: the name an expression starts from."""
+    while isinstance(node, cst.Attribute | cst.Call | cst.Subscript):
+        node = node.value if not isinstance(node, cst.Call) else node.func
+    return node.value if isinstance(node, cst.Name) else None
+
+
 def _dotted(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Name):
         return node.value
@@ -94,6 +101,8 @@ class Bindings(cst.CSTVisitor):
     def __init__(self) -> None:
         self.openai_modules: set[str] = set()
         self.lookalikes: set[str] = set()  # local names bound by an import from a look-alike SDK
+        self.imported: set[str] = set()  # local names bound by an import from any other module (the project's own)
+        self.imports_openai = False
         self.constructors: dict[str, str] = {}  # local name → "openai" / "azure"
         self.async_constructors: set[str] = set()
         self.scopes: dict[cst.CSTNode, Scope] = {}
@@ -144,15 +153,26 @@ class Bindings(cst.CSTVisitor):
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
             name = _dotted(alias.name)
+            if name and name.partition(".")[0] not in LOOKALIKE_PACKAGES and name != "openai":
+                local = alias.asname.name if alias.asname else None
+                self.imported.add(local.value if isinstance(local, cst.Name) else name.partition(".")[0])
             if name and name.partition(".")[0] in LOOKALIKE_PACKAGES:
                 local = alias.asname.name if alias.asname else None
                 self.lookalikes.add(local.value if isinstance(local, cst.Name) else name.partition(".")[0])
+            self.imports_openai |= bool(name) and (name or "").partition(".")[0] == "openai"
             if name == "openai":
                 local = alias.asname.name if alias.asname else None
                 self.openai_modules.add(local.value if isinstance(local, cst.Name) else "openai")
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         module = _dotted(node.module) if node.module else None
+        root = (module or "").partition(".")[0]
+        self.imports_openai |= root == "openai"
+        if root != "openai" and root not in LOOKALIKE_PACKAGES and not isinstance(node.names, cst.ImportStar):
+            for alias in node.names:
+                local = alias.asname.name if alias.asname and isinstance(alias.asname.name, cst.Name) else alias.name
+                if isinstance(local, cst.Name):
+                    self.imported.add(local.value)
         if module and module.partition(".")[0] in LOOKALIKE_PACKAGES and not isinstance(node.names, cst.ImportStar):
             for alias in node.names:
                 local = alias.asname.name if alias.asname and isinstance(alias.asname.name, cst.Name) else alias.name

@@ -6,9 +6,28 @@ import libcst as cst
 
 from .clients import Bindings, Scope
 from .http_calls import is_chat_post
+from .literals import string_value
 from .site import Found
 
 WRAPPERS = frozenset({"with_raw_response", "with_streaming_response"})
+CHAT_RESOURCE = "openai.resources.chat"
+"""The module of ``Completions``/``AsyncCompletions``: a patch target under it stops intercepting once
+the code calls ``responses``."""
+CHAT_TYPES = frozenset({"ChatCompletion", "ChatCompletionChunk", "ChatCompletionMessage"})
+
+
+def _patches_chat(call: cst.Call) -> bool:
+    for arg in call.args:
+        text = string_value(arg.value)
+        if text is not None and text.startswith(CHAT_RESOURCE):
+            return True
+    return False
+
+
+def _builds_completion(call: cst.Call) -> bool:
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    return name in CHAT_TYPES and bool(call.args)
 
 
 def _parts(func: cst.BaseExpression) -> tuple[cst.BaseExpression, str, str | None] | None:
@@ -67,6 +86,10 @@ class Finder(cst.CSTVisitor):
         if parts is not None:
             receiver, method, wrapper = parts
             found = Found(node, "sdk", receiver, method, wrapper, self._statements[-1], self._scopes[-1], self._functions[-1])
+        elif _patches_chat(node):
+            found = Found(node, "mock", node.func, "patch", None, self._statements[-1], self._scopes[-1], self._functions[-1])
+        elif _builds_completion(node):
+            found = Found(node, "fixture", node.func, "build", None, self._statements[-1], self._scopes[-1], self._functions[-1])
         elif is_chat_post(node):
             assert isinstance(node.func, cst.Attribute)
             found = Found(node, "http", node.func.value, node.func.attr.value, None, self._statements[-1], self._scopes[-1],

@@ -102,6 +102,10 @@ def rewrite_segments(segments: list[Segment], parse: bool = False) -> list[Segme
             return [rule.to, *segments[4:]]
         if parse and segments[3] in PARSED:
             return [PARSED[segments[3]], *segments[4:]]
+        if segments[3] == "tool_calls":
+            return ("tool calls are the `function_call` items of `.output` (`.name`, `.arguments`, `.call_id`); "
+                    "the loop that answers them adds `response.output` to the input and answers each with "
+                    "`{\"type\": \"function_call_output\", \"call_id\": …, \"output\": …}`")
         return f"`message.{segments[3]}` has no one-to-one counterpart on a Response"
     if head == "usage":
         if len(segments) == 1:

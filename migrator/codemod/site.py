@@ -17,10 +17,11 @@ from .outcome import Applicability, Verdict
 
 @dataclass
 class Found:
-    """A ``.chat.completions.<method>`` call or an HTTP post to ``…/chat/completions``, before any decision."""
+    """A ``.chat.completions.<method>`` call, an HTTP post to ``…/chat/completions``, a test's patch of the
+    Chat Completions resource or a hand-built ``ChatCompletion``, before any decision."""
 
     call: cst.Call
-    kind: Literal["sdk", "http"]
+    kind: Literal["sdk", "http", "mock", "fixture"]
     receiver: cst.BaseExpression
     method: str
     wrapper: str | None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from .clients import Bindings, NotAClient, Resolver
+from .clients import Bindings, NotAClient, Resolver, root_name
 from .finder import Finder
 from .http_site import decide_http
 from .notes import with_notes
@@ -20,6 +20,12 @@ from .sdk_site import decide_sdk
 from .site import Edits, left
 
 UNTRACED = "the receiver could not be traced to an OpenAI client (openai.OpenAI, AsyncOpenAI, AzureOpenAI)"
+IMPORTED = ("`{name}` comes from another module and clients are traced within a file: migrate this call with "
+            "the module that builds the client, or build it here")
+MOCK = ("this patch target is the Chat Completions resource: once the code calls `responses`, it intercepts nothing; "
+        "patch `openai.resources.responses.Responses.create` (`AsyncResponses` for async) and return a Response")
+FIXTURE = ("a hand-built ChatCompletion: code migrated to Responses reads a Response (output items, `output_text`); "
+           "`migrator translate --to responses` turns this body into one")
 
 
 class _Apply(cst.CSTTransformer):
@@ -47,24 +53,35 @@ def transform_code(code: str, options: Options) -> Outcome:
         return Outcome(code)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     resolver = Resolver(bindings)
-    uses_openai = bool(bindings.openai_modules or bindings.constructors)
+    uses_openai = bindings.imports_openai
     edits = Edits()
     sites: list[Site] = []
     for found in finder.found:
         indent = " " * positions[found.statement].start.column
         if found.kind == "http":
             decision = decide_http(found, options, indent)
+        elif found.kind == "mock":
+            decision = left([MOCK])
+        elif found.kind == "fixture":
+            if not uses_openai:
+                continue
+            decision = left([FIXTURE])
         else:
             client = resolver.resolve(found.receiver, found.scope)
-            if isinstance(client, NotAClient) or (client is None and not uses_openai):
-                continue  # a look-alike, or a file that never imports openai
-            decision = (left([UNTRACED]) if client is None else decide_sdk(found, client, options, indent))
+            if isinstance(client, NotAClient) or (client is None and not uses_openai
+                                                   and root_name(found.receiver) not in bindings.imported):
+                continue  # a look-alike, or a file that neither imports openai nor a client of its project
+            if client is None:
+                root = root_name(found.receiver)
+                decision = left([IMPORTED.format(name=root) if root in bindings.imported else UNTRACED])
+            else:
+                decision = decide_sdk(found, client, options, indent)
         if decision.verdict == "left for a person":
             for message in decision.reasons:
                 edits.note(found.statement, message)
         edits.merge(decision.edits)
         start = positions[found.call].start
-        rule = "http" if found.kind == "http" else found.method
+        rule = found.method if found.kind == "sdk" else found.kind
         sites.append(Site(start.line, start.column, rule, decision.verdict, decision.applicability,
                           tuple(decision.reasons), decision.host))
     new = module.visit(_Apply(edits)) if edits.replacements or edits.notes else module
