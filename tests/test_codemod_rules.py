@@ -24,7 +24,8 @@ CASES = sorted(p.parent for g in GROUPS for p in (ROOT / g).glob("*/before.py"))
 def _options(case: Path) -> Options:
     path = case / "options.json"
     raw = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    return Options(unsafe_fixes=raw.get("unsafe_fixes", False), responses_hosts=frozenset(raw.get("responses_hosts", ())))
+    return Options(unsafe_fixes=raw.get("unsafe_fixes", False), responses_hosts=frozenset(raw.get("responses_hosts", ())),
+                   hoist_instructions=raw.get("hoist_instructions", False))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")

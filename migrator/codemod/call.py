@@ -62,12 +62,12 @@ def _not_literal(node: cst.BaseExpression) -> Any:
     raise NotLiteral("not a literal")
 
 
-def _translate(body: dict[str, Any], holes: Holes | None = None) -> tuple[dict[str, Any], list[Any]] | str:
+def _translate(body: dict[str, Any], holes: Holes | None = None, hoist: bool = False) -> tuple[dict[str, Any], list[Any]] | str:
     """The engine's translation; a hole that stands where an object must be is retried as an object
     hole (``"schema": schema`` reads as a string hole first), once per hole."""
     for _ in range(8):
         try:
-            result = translate(body, to="responses")
+            result = translate(body, to="responses", hoist_system=hoist)
         except MappingError as exc:
             retried = holes is not None and any(_object_hole(body, p.path, holes) for p in exc.problems)
             if not retried:
@@ -102,12 +102,13 @@ def _bool_passes_through(name: str, target: str, base: dict[str, Any]) -> bool:
     return True
 
 
-def plan_call(call: cst.Call, indent: str, plain: Callable[[str], str | None] | None = None, parse: bool = False) -> CallPlan:
-    return plan_arguments(call.args, "\n" in source_of(call), indent, plain, parse=parse, sdk=True)
+def plan_call(call: cst.Call, indent: str, plain: Callable[[str], str | None] | None = None, parse: bool = False,
+              hoist: bool = False) -> CallPlan:
+    return plan_arguments(call.args, "\n" in source_of(call), indent, plain, parse=parse, sdk=True, hoist=hoist)
 
 
 def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain: Callable[[str], str | None] | None = None,
-                   parse: bool = False, sdk: bool = False) -> CallPlan:
+                   parse: bool = False, sdk: bool = False, hoist: bool = False) -> CallPlan:
     """The Responses arguments for chat request arguments (an SDK call's, or a JSON body's as ``Arg``s).
 
     ``plain(name)`` says why a ``messages`` variable may not go to ``input`` as it is (None: it may);
@@ -168,7 +169,7 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
         plan.stream = body["stream"] if type(body["stream"]) is bool else None
     elif "stream" in verbatim:
         plan.stream = None
-    outcome = _translate(body, holes)
+    outcome = _translate(body, holes, hoist)
     if isinstance(outcome, str):
         return plan.leave(f"the arguments are not a valid chat request: {outcome}")
     out, losses = outcome

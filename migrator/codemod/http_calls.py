@@ -67,7 +67,7 @@ class BodyPlan:
     plan: CallPlan
 
 
-def plan_body(body: cst.Dict, indent: str) -> BodyPlan:
+def plan_body(body: cst.Dict, indent: str, hoist: bool = False) -> BodyPlan:
     """The body's keys as arguments, through the SDK call's planner, and back into the dict."""
     args: list[cst.Arg] = []
     originals: dict[str, cst.DictElement] = {}
@@ -77,7 +77,7 @@ def plan_body(body: cst.Dict, indent: str) -> BodyPlan:
             return BodyPlan(None, CallPlan(args=None, reasons=["the body has a key the codemod cannot read"]))
         originals[key] = element
         args.append(cst.Arg(keyword=cst.Name(key), value=element.value, comma=element.comma))
-    plan = plan_arguments(args, "\n" in cst.Module([]).code_for_node(body), indent)
+    plan = plan_arguments(args, "\n" in cst.Module([]).code_for_node(body), indent, hoist=hoist)
     if plan.args is None:
         return BodyPlan(None, plan)
     elements: list[cst.DictElement] = []

@@ -80,7 +80,7 @@ def decide_http(found: Found, options: Options, indent: str) -> Decision:
     body, why = _body_dict(found)
     if body is None:
         return left([why or "no body"], host=client.host)
-    planned = plan_body(body, indent)
+    planned = plan_body(body, indent, options.hoist_instructions)
     if planned.new_body is None:
         return left(planned.plan.reasons, host=client.host)
     if planned.plan.stream is not False:

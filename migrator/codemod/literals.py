@@ -197,11 +197,8 @@ def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, i
     if type(value) is type(original) and value == original:
         return node
     if isinstance(value, list) and isinstance(original, list) and isinstance(node, cst.List | cst.Tuple) \
-            and len(value) == len(original) == len(node.elements):
-        elements = [el.with_changes(value=rewrite(v, o, el.value, holes, _deeper(indent)))
-                    for el, v, o in zip(node.elements, value, original, strict=True)]
-        return cst.List(elements=elements, lbracket=node.lbracket if isinstance(node, cst.List) else cst.LeftSquareBracket(),
-                        rbracket=node.rbracket if isinstance(node, cst.List) else cst.RightSquareBracket())
+            and len(original) == len(node.elements):
+        return _rewrite_list(value, original, node, holes, indent)
     if isinstance(value, dict) and isinstance(original, dict) and isinstance(node, cst.Dict):
         by_key: dict[str, cst.DictElement] = {}
         for el in node.elements:
@@ -225,6 +222,35 @@ def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, i
     if has_comment(node):
         raise NotLiteral("a comment inside a value the codemod must rewrite would be lost")
     return cst.parse_expression(to_code(value, holes, indent))
+
+
+def _rewrite_list(value: list[Any], original: list[Any], node: cst.List | cst.Tuple, holes: Holes,
+                  indent: str | None) -> cst.List:
+    """Same length: element by element. Otherwise each new item takes the next original element equal
+    to it (a hoisted system message leaves the others as they were written) or is printed anew."""
+    elements: list[cst.Element] = []
+    if len(value) == len(original):
+        elements = [el.with_changes(value=rewrite(v, o, el.value, holes, _deeper(indent)))  # type: ignore[misc]
+                    for el, v, o in zip(node.elements, value, original, strict=True)]
+    else:
+        used: set[int] = set()
+        start = 0
+        for v in value:
+            match = next((k for k in range(start, len(original)) if type(original[k]) is type(v) and original[k] == v), None)
+            if match is not None:
+                elements.append(node.elements[match])  # type: ignore[arg-type]
+                used.add(match)
+                start = match + 1
+            else:
+                code = to_code(v, holes, _deeper(indent))
+                elements.append(cst.Element(value=cst.parse_expression(code)))
+        for k, el in enumerate(node.elements):
+            if k not in used and has_comment(el):
+                raise NotLiteral("a comment beside a message the codemod moves would be lost")
+        elements = with_commas(elements, node.elements)
+    if isinstance(node, cst.List):
+        return node.with_changes(elements=elements)
+    return cst.List(elements=elements)
 
 
 def with_commas(items: list[Any], original: Any) -> list[Any]:

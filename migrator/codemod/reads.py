@@ -140,6 +140,8 @@ class Uses(cst.CSTVisitor):
         self.name = name
         self.parse_calls: set[cst.CSTNode] = set()  # ``name.parse`` chains that are called (raw responses)
         self.parsed_into: list[str] = []  # names assigned ``name.parse()``
+        self.awaited_into: list[str] = []  # names assigned ``await name`` (a coroutine awaited later)
+        self._awaited: set[cst.CSTNode] = set()
         self.chains: list[tuple[cst.BaseExpression, list[Segment]]] = []
         self.bare: list[cst.Name] = []
         self.none_tests: set[cst.CSTNode] = set()
@@ -167,7 +169,7 @@ class Uses(cst.CSTVisitor):
             self._keywords.add(node.keyword)  # ``stream=True``: a keyword, not a use
 
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name and node not in self.targets and node not in self._keywords:
+        if node.value == self.name and node not in self.targets and node not in self._keywords and node not in self._awaited:
             self.bare.append(node)
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
@@ -183,6 +185,10 @@ class Uses(cst.CSTVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
+        if isinstance(value, cst.Await) and isinstance(value.expression, cst.Name) and value.expression.value == self.name \
+                and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.awaited_into.append(node.targets[0].target.value)
+            self._awaited.add(value.expression)
         if isinstance(value, cst.Call) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) \
                 and isinstance(value.func, cst.Attribute) and value.func.attr.value == "parse" \
                 and isinstance(value.func.value, cst.Name) and value.func.value.value == self.name:

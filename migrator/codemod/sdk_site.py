@@ -36,7 +36,8 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
         why = "`with_streaming_response`: the body is read as raw lines; rewrite it with `responses.with_streaming_response`"
         return left([why], host=client.host)
     parse = found.method == "parse"
-    plan: CallPlan = plan_call(found.call, indent, lambda name: why_not_plain(name, found.function, found.call), parse=parse)
+    plan: CallPlan = plan_call(found.call, indent, lambda name: why_not_plain(name, found.function, found.call), parse=parse,
+                               hoist=options.hoist_instructions)
     if plan.args is None:
         return left(plan.reasons, host=client.host)
     if found.escapes:
@@ -121,6 +122,13 @@ def _completion_reads(name: str, function: cst.CSTNode, parse: bool) -> ReadPlan
     reads = plan_reads(uses.chains, uses.none_tests, parse=parse)
     if uses.bare:
         reads.blockers.append(f"`{name}` is used whole (passed, returned or printed): its fields differ on a Response")
+    for awaited in uses.awaited_into:  # ``coro = client…create(…)`` … ``reply = await coro``
+        inner = _completion_reads(awaited, function, parse)
+        reads.blockers.extend(inner.blockers)
+        reads.notes.extend(inner.notes)
+        reads.replacements.update(inner.replacements)
+        if inner.applicability == "unsafe":
+            reads.applicability = "unsafe"
     return reads
 
 
