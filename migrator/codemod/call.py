@@ -18,7 +18,7 @@ import libcst as cst
 
 from ..errors import MappingError
 from ..mapping import translate
-from ..mapping.rules import TABLES
+from ..mapping.rules import DROP, TABLES
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value, with_commas
 from .notes import source_of
 from .outcome import Applicability
@@ -120,6 +120,7 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
     verbatim: dict[str, cst.Arg] = {}
     sources: dict[str, cst.Arg] = {}
     messages_expr: cst.BaseExpression | None = None
+    dropped: list[cst.Arg] = []
     order: list[str] = []
     for arg in given:
         if arg.keyword is None:
@@ -152,6 +153,9 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
         if rule is None:
             body[name] = holes.string(arg.value)
             continue
+        if rule.do is DROP:
+            dropped.append(arg)  # dropped whatever it holds: the engine need not see the value
+            continue
         try:
             body[name] = _typed_hole(holes, arg.value, rule.types)
         except NotLiteral:
@@ -182,7 +186,10 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
             plan.notes.append(f"removed `{_arg_text(removed_arg)}`: {loss.reason}")
         else:
             plan.notes.append(f"{field_path}: {loss.reason}")
-    noted = {loss.path[2:] for loss in losses}
+    for arg in dropped:
+        assert arg.keyword is not None
+        plan.notes.append(f"removed `{_arg_text(arg)}`: {_REQUEST[arg.keyword.value].reason}")
+    noted = {loss.path[2:] for loss in losses} | {a.keyword.value for a in dropped if a.keyword is not None}
     for name, arg in sources.items():
         rule = _REQUEST.get(name)
         if name in noted or name in verbatim or rule is None:
