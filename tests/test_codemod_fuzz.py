@@ -15,7 +15,7 @@ from migrator.codemod.transform import transform_code
 from migrator.mapping.rules import TABLES
 
 REQUEST = TABLES["chat.request"]
-NAMES = sorted(REQUEST) + ["timeout", "extra_body", "bogus_option"]
+NAMES = [*sorted(REQUEST), "timeout", "extra_body", "bogus_option"]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 300) | st.floats(0, 2, allow_nan=False) | st.text(max_size=8),
