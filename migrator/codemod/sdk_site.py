@@ -1,0 +1,161 @@
+"""An SDK call site: ``X.chat.completions.create/parse(…)`` and the reads of its result, decided together."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..mapping.rules import TABLES
+from .call import CallPlan, plan_call
+from .clients import Client, host_reasons
+from .messages import why_not_plain
+from .outcome import Applicability, Options
+from .reads import ReadPlan, Uses, chain_of, plan_reads, spelled
+from .site import Decision, Edits, Found, left
+from .stream_loops import plan_stream
+
+METHODS = frozenset({"create", "parse"})
+RAW_FIELDS = frozenset({"headers", "http_request", "http_response", "status_code", "request_id", "url", "elapsed", "retries_taken"})
+"""What a raw response (``with_raw_response``) offers besides ``.parse()``: the same on both endpoints."""
+NOT_REWRITTEN = {
+    "stream": "`chat.completions.stream(...)`: the helper's events differ (`content.delta` becomes "
+              "`response.output_text.delta`, `get_final_completion()` becomes `get_final_response()`); "
+              "rewrite it to `responses.stream(...)` with its event loop",
+}
+STORED = "stored chat completions (`chat.completions.{method}`) have no Responses counterpart; stored responses are read with `responses.retrieve`"
+
+
+def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> Decision:
+    edits = Edits()
+    refused, reasons = host_reasons(client, options)
+    if refused is not None:
+        return left([refused], host=client.host)
+    if found.method not in METHODS:
+        why = NOT_REWRITTEN.get(found.method) or STORED.format(method=found.method)
+        return left([why], host=client.host)
+    if found.wrapper == "with_streaming_response":
+        why = "`with_streaming_response`: the body is read as raw lines; rewrite it with `responses.with_streaming_response`"
+        return left([why], host=client.host)
+    parse = found.method == "parse"
+    plan: CallPlan = plan_call(found.call, indent, lambda name: why_not_plain(name, found.function, found.call), parse=parse,
+                               hoist=options.hoist_instructions)
+    if plan.args is None:
+        return left(plan.reasons, host=client.host)
+    if found.escapes:
+        why = "the result is passed on where its reads cannot be followed"
+        return left([why], host=client.host)
+    if plan.stream is None:
+        why = "`stream` is decided at run time: the result is a completion or a stream of chunks, read differently"
+        return left([why], host=client.host)
+    resource: cst.BaseExpression = cst.Attribute(value=found.receiver, attr=cst.Name("responses"))
+    if found.wrapper is not None:
+        resource = cst.Attribute(value=resource, attr=cst.Name(found.wrapper))
+    new_func = cst.Attribute(value=resource, attr=cst.Name(found.method))
+    new_call = found.call.with_changes(func=new_func, args=plan.args)
+    applicability: Applicability = plan.applicability
+    notes = list(plan.notes)
+    if client.host_kind == "azure":
+        notes.extend(_azure_limits(plan.args))
+    if found.chained is not None:
+        chain = chain_of(found.chained)
+        assert chain is not None
+        call_base = chain[0]
+        replaced_base: cst.BaseExpression = new_call
+        if isinstance(call_base, cst.Await):
+            replaced_base = call_base.with_changes(expression=new_call)
+        reads = plan_reads([(found.chained, chain[1])], set(), {found.chained: replaced_base})
+        if reads.blockers:
+            return left(reads.blockers, host=client.host)
+        edits.replacements.update(reads.replacements)
+    else:
+        edits.replacements[found.call] = new_call
+        if found.bound is not None:
+            reads = _result_reads(found, plan.stream is True, parse)
+            if reads.blockers:
+                return left(reads.blockers, host=client.host)
+            if reads.applicability == "unsafe":
+                applicability = "unsafe"
+            notes.extend(reads.notes)
+            edits.replacements.update(reads.replacements)
+        elif plan.stream:
+            why = "the stream is not kept in a name whose loop can be followed"
+            return left([why], host=client.host)
+    if applicability == "unsafe" and not options.unsafe_fixes:
+        why = "an unsafe fix is available (--unsafe-fixes): " + "; ".join(notes)
+        return left([why], "unsafe", host=client.host)
+    for message in notes:
+        edits.note(found.statement, message)
+    return Decision("migrated with notes" if notes else "migrated", applicability, [*notes, *reasons], edits, client.host)
+
+
+AZURE_MIN_OUTPUT_TOKENS = 16
+_OUTPUT_LIMIT = TABLES["chat.request"]["max_tokens"].to
+
+
+def _azure_limits(args: list[cst.Arg]) -> list[str]:
+    """Azure OpenAI answers 400 to a ``max_output_tokens`` below 16 (Chat accepted any positive limit)."""
+    for arg in args:
+        if arg.keyword is not None and arg.keyword.value == _OUTPUT_LIMIT and isinstance(arg.value, cst.Integer) \
+                and int(arg.value.value) < AZURE_MIN_OUTPUT_TOKENS:
+            return [f"Azure OpenAI rejects {_OUTPUT_LIMIT} below {AZURE_MIN_OUTPUT_TOKENS}; this call asks for {arg.value.value}"]
+    return []
+
+
+def _result_reads(found: Found, stream: bool, parse: bool) -> ReadPlan:
+    """The reads of the name the result is bound to, as a completion, a stream or a raw response."""
+    assert found.bound is not None
+    if stream:
+        if found.wrapper is not None:
+            return ReadPlan(blockers=["a raw streamed response is read as lines"])
+        return plan_stream(found.bound, found.function)
+    if found.wrapper == "with_raw_response":
+        return _raw_reads(found.bound, found, parse)
+    return _completion_reads(found.bound, found.function, parse)
+
+
+def _completion_reads(name: str, function: cst.CSTNode, parse: bool) -> ReadPlan:
+    uses = Uses(name)
+    body = function.body if isinstance(function, cst.FunctionDef) else function
+    for statement in getattr(body, "body", ()):
+        statement.visit(uses)
+    if len(uses.targets) > 1:
+        return ReadPlan(blockers=[f"`{name}` is assigned more than once: the reads cannot be tied to this call"])
+    reads = plan_reads(uses.chains, uses.none_tests, parse=parse)
+    if uses.bare:
+        reads.blockers.append(f"`{name}` is used whole (passed, returned or printed): its fields differ on a Response")
+    for awaited in uses.awaited_into:  # ``coro = client…create(…)`` … ``reply = await coro``
+        inner = _completion_reads(awaited, function, parse)
+        reads.blockers.extend(inner.blockers)
+        reads.notes.extend(inner.notes)
+        reads.replacements.update(inner.replacements)
+        if inner.applicability == "unsafe":
+            reads.applicability = "unsafe"
+    return reads
+
+
+def _raw_reads(name: str, found: Found, parse: bool) -> ReadPlan:
+    """``raw.headers`` and the like stay; ``x = raw.parse()`` makes ``x`` the completion to follow."""
+    uses = Uses(name)
+    body = found.function.body if isinstance(found.function, cst.FunctionDef) else found.function
+    for statement in getattr(body, "body", ()):
+        statement.visit(uses)
+    plan = ReadPlan()
+    if uses.bare or len(uses.targets) > 1:
+        plan.blockers.append(f"the raw response `{name}` is used whole or assigned more than once")
+        return plan
+    parsed = [p for p in uses.parsed_into]
+    for node, segments in uses.chains:
+        if segments and segments[0] in RAW_FIELDS:
+            continue
+        if segments == ["parse"] and node in uses.parse_calls:
+            continue
+        plan.blockers.append(f"`{name}.{spelled(segments)}` is not a raw-response field")
+    if len(parsed) != len(uses.parse_calls):
+        plan.blockers.append(f"`{name}.parse()` is used where the codemod cannot follow it")
+    for target in parsed:
+        inner = _completion_reads(target, found.function, parse)
+        plan.blockers.extend(inner.blockers)
+        plan.notes.extend(inner.notes)
+        plan.replacements.update(inner.replacements)
+        if inner.applicability == "unsafe":
+            plan.applicability = "unsafe"
+    return plan
