@@ -43,32 +43,21 @@ RESPONSES_PATH = "/v1/responses"
 
 _CALL = "chat.completions.create → responses.create (messages → input)"
 CODEMOD_PENDING: dict[str, str] = {
-    "async_create": f"awaited {_CALL}, .choices[0].message.content → .output_text",
-    "async_gather": f"awaited {_CALL} in a coroutine gathered several times, max_tokens → max_output_tokens, `content or ''`",
     "async_streaming": f"awaited {_CALL} with stream=True: `async for` over chunks, stream_options.include_usage "
                        "→ usage of the response.completed event",
     "chat_history": f"{_CALL} in a loop that appends the assistant's .choices[0].message.content to the history",
     "finish_reason": f"{_CALL}; finish_reason 'length'/'stop' tests → status / incomplete_details.reason",
     "forced_tool": f"{_CALL}, tools flattened, tool_choice {{'function': {{'name'}}}} → {{'name'}}, finish_reason "
                    "'tool_calls' and .message.tool_calls → function_call items",
-    "image_parts": f"{_CALL}, text → input_text and image_url → input_image (flat URL), usage.prompt_tokens",
-    "json_schema": f"{_CALL}, literal response_format json_schema → text={{'format': …}} flattened",
-    "module_client": f"the module-level client: openai.{_CALL}",
-    "parse": "chat.completions.parse(response_format=M) → responses.parse(text_format=M), .message.parsed → .output_parsed",
     "raw_httpx": "httpx.Client.post('/chat/completions') → '/responses', the JSON body, r.json()['choices'][0]['message']['content']",
-    "raw_requests": "requests.post(f'{BASE}/chat/completions') → '/responses', the JSON body and its usage reads",
-    "reasoning_options": f"{_CALL}, reasoning_effort → reasoning, verbosity → text, max_completion_tokens, "
-                         "completion_tokens_details",
     "refusal": f"{_CALL}, .message.refusal → refusal parts of the output, `content is None`",
     "stream_helper": "chat.completions.stream → responses.stream, content.delta events, get_final_completion()",
     "streaming": f"{_CALL} with stream=True; `if not chunk.choices` guard and .delta.content → response.output_text.delta events",
     "streaming_tools": f"{_CALL} with stream=True: tool-call deltas by index → output_item.added + "
                        "function_call_arguments.delta events",
-    "sync_create": f"{_CALL}, .choices[0].message.content → .output_text",
     "tools": f"a tool loop: {_CALL}, tools flattened, message.tool_calls → function_call items, "
              "appending the assistant message → response.output, role=tool → function_call_output",
     "usage": f"{_CALL}; usage.prompt_tokens/completion_tokens and their *_details → input_/output_tokens",
-    "with_raw_response": f"with_raw_response.{_CALL}, raw.parse() reads",
     "wrapper_kwargs": "a client on self, messages built in a variable and **kwargs forwarded (callers pass max_tokens)",
 }
 """Programs whose codemod output does not behave like ``before.py`` yet, with the rewrite each needs."""
