@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,10 @@ def before_runs(harness: Harness) -> dict[str, Observed]:
     return {}
 
 
+def before_source(name: str) -> str:
+    return (PROGRAMS_DIR / name / "before.py").read_text(encoding="utf-8")
+
+
 def run_before(name: str, harness: Harness, cache: dict[str, Observed]) -> Observed:
     if name not in cache:
         observed = harness.run(PROGRAMS_DIR / name / "before.py")
@@ -177,18 +182,38 @@ def _codemod_params() -> list[Any]:
             if name in CODEMOD_PENDING else name for name in PROGRAMS]
 
 
+def run_codemod_output(name: str, options: Options, harness: Harness, tmp_path: Path) -> tuple[str, Observed]:
+    migrated = transform_code(before_source(name), options).code
+    ast.parse(migrated, f"{name}/before.py after the codemod")
+    path = tmp_path / name / "before.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(migrated, encoding="utf-8")
+    return migrated, harness.run(path)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _codemod_params())
 def test_codemod_output_prints_the_same(name: str, harness: Harness, before_runs: dict[str, Observed],
                                         tmp_path: Path) -> None:
     before = run_before(name, harness, before_runs)
-    source = (PROGRAMS_DIR / name / "before.py").read_text(encoding="utf-8")
-    migrated = transform_code(source, Options()).code
-    ast.parse(migrated, f"{name}/before.py after the codemod")
-    path = tmp_path / name / "before.py"
-    path.parent.mkdir()
-    path.write_text(migrated, encoding="utf-8")
-    assert_behaves_like(before, harness.run(path), f"the codemod's {name}/before.py")
+    _, after = run_codemod_output(name, Options(), harness, tmp_path)
+    assert_behaves_like(before, after, f"the codemod's {name}/before.py")
+
+
+HOISTABLE = [name for name in PROGRAMS if name not in CODEMOD_PENDING
+             and re.search(r'(messages=|"messages": )\[\s*\{"role": "(system|developer)", "content": "', before_source(name))]
+"""Migrated programs whose first message is a literal system or developer message."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", HOISTABLE)
+def test_codemod_output_with_instructions_prints_the_same(name: str, harness: Harness, before_runs: dict[str, Observed],
+                                                          tmp_path: Path) -> None:
+    """``--instructions`` moves the leading system message into ``instructions=``: the answers must not change."""
+    before = run_before(name, harness, before_runs)
+    migrated, after = run_codemod_output(name, Options(hoist_instructions=True), harness, tmp_path)
+    assert "instructions" in migrated and migrated != transform_code(before_source(name), Options()).code
+    assert_behaves_like(before, after, f"the codemod's {name}/before.py with --instructions")
 
 
 # ---------------------------------------------------------------------------- the harness itself
