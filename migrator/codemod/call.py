@@ -10,7 +10,7 @@ table's reason (the words of the loss report). What the engine has to look into 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..errors import MappingError
 from ..mapping import translate
 from ..mapping.rules import DROP, TABLES
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value, with_commas
+from .messages import MessagesPlan
 from .notes import source_of
 from .outcome import Applicability
 
@@ -41,6 +42,9 @@ class CallPlan:
     reasons: list[str] = field(default_factory=list)
     applicability: Applicability = "safe"
     stream: bool | None = False  # None: decided at run time
+    messages: MessagesPlan | None = None  # how a ``messages`` variable goes to ``input``
+    constants: dict[str, tuple[cst.CSTNode, cst.CSTNode]] = field(default_factory=dict)
+    """Literals held in names (``tools=TOOLS``) that the plan rewrites where they are defined: name → (old, new)."""
 
     def leave(self, reason: str) -> CallPlan:
         self.args = None
@@ -102,17 +106,21 @@ def _bool_passes_through(name: str, target: str, base: dict[str, Any]) -> bool:
     return True
 
 
-def plan_call(call: cst.Call, indent: str, plain: Callable[[str], str | None] | None = None, parse: bool = False,
-              hoist: bool = False) -> CallPlan:
-    return plan_arguments(call.args, "\n" in source_of(call), indent, plain, parse=parse, sdk=True, hoist=hoist)
+def plan_call(call: cst.Call, indent: str, plain: Callable[[str], MessagesPlan] | None = None, parse: bool = False,
+              hoist: bool = False, constants: Mapping[str, cst.BaseExpression] | None = None) -> CallPlan:
+    return plan_arguments(call.args, "\n" in source_of(call), indent, plain, parse=parse, sdk=True, hoist=hoist,
+                          constants=constants)
 
 
-def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain: Callable[[str], str | None] | None = None,
-                   parse: bool = False, sdk: bool = False, hoist: bool = False) -> CallPlan:
+def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain: Callable[[str], MessagesPlan] | None = None,
+                   parse: bool = False, sdk: bool = False, hoist: bool = False,
+                   constants: Mapping[str, cst.BaseExpression] | None = None) -> CallPlan:
     """The Responses arguments for chat request arguments (an SDK call's, or a JSON body's as ``Arg``s).
 
-    ``plain(name)`` says why a ``messages`` variable may not go to ``input`` as it is (None: it may);
-    ``sdk`` keeps the SDK's own options (``timeout``, ``extra_body``…), which a JSON body has not."""
+    ``plain(name)`` plans how a ``messages`` variable goes to ``input`` (or says why it may not);
+    ``sdk`` keeps the SDK's own options (``timeout``, ``extra_body``…), which a JSON body has not;
+    ``constants`` are the literals that names stand for, when every use of the name is an argument
+    of a chat call: such an argument is translated from the literal, which is rewritten in place."""
     plan = CallPlan(args=[])
     layout: str | None = indent + "    " if multiline else None
     holes = Holes(quote=quote_of(given))
@@ -121,6 +129,7 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
     sources: dict[str, cst.Arg] = {}
     messages_expr: cst.BaseExpression | None = None
     dropped: list[cst.Arg] = []
+    constant_of: dict[str, tuple[str, cst.BaseExpression]] = {}
     order: list[str] = []
     for arg in given:
         if arg.keyword is None:
@@ -142,13 +151,14 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
         except NotLiteral:
             pass
         if name == "messages":
-            why = plain(arg.value.value) if plain is not None and isinstance(arg.value, cst.Name) else "not a plain name"
-            if why is None:
+            planned = plain(arg.value.value) if plain is not None and isinstance(arg.value, cst.Name) else None
+            if planned is not None and planned.reason is None:
                 verbatim[name] = arg.with_changes(keyword=cst.Name((rule.to if rule is not None else None) or "input"))
                 body[name] = _PLACEHOLDER_MESSAGES
+                plan.messages = planned
                 continue
             messages_expr = arg.value
-            plan.reasons.append(why)
+            plan.reasons.append(planned.reason if planned is not None and planned.reason else "`messages` is not a plain name")
             continue
         if rule is None:
             body[name] = holes.string(arg.value)
@@ -160,6 +170,15 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
             body[name] = _typed_hole(holes, arg.value, rule.types)
         except NotLiteral:
             target = (rule.to or name).split(".")[0]
+            held_name = arg.value.value if isinstance(arg.value, cst.Name) else ""
+            held = constants.get(held_name) if constants else None
+            if held is not None and target == name:
+                try:
+                    body[name] = to_value(held, holes)
+                    constant_of[name] = (held_name, held)
+                    continue
+                except NotLiteral:
+                    pass
             if bool in rule.types and _bool_passes_through(name, target, {"model": "m", "messages": _PLACEHOLDER_MESSAGES}):
                 verbatim[name] = arg.with_changes(keyword=cst.Name(target))
                 continue
@@ -203,7 +222,12 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
 
     def emit(key: str, source: cst.Arg | None) -> None:
         value = out[key]
-        if source is not None and source.keyword is not None:
+        if source is not None and source.keyword is not None and source.keyword.value in constant_of:
+            held_name, held = constant_of[source.keyword.value]
+            multiline = "\n" in source_of(held)
+            plan.constants[held_name] = (held, rewrite(value, body[source.keyword.value], held, holes, "" if multiline else None))
+            args.append(source.with_changes(keyword=cst.Name(key)))
+        elif source is not None and source.keyword is not None:
             expr = rewrite(value, body.get(source.keyword.value), source.value, holes, layout)
             args.append(source.with_changes(keyword=cst.Name(key), value=expr))
         else:

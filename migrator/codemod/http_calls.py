@@ -15,6 +15,7 @@ import libcst as cst
 
 from .call import CallPlan, plan_arguments
 from .literals import string_value
+from .names import UseVisitor
 from .reads import ReadPlan, Segment, rewrite_segments, spelled
 
 CHAT_PATH = "/chat/completions"
@@ -137,10 +138,11 @@ def rewrite_json_read(base: cst.BaseExpression, segments: list[Segment], text_fi
     return node
 
 
-class JsonUses(cst.CSTVisitor):
+class JsonUses(UseVisitor):
     """The uses of an HTTP response ``name``: its fields, ``name.json()`` reads, and names bound to the JSON."""
 
     def __init__(self, name: str) -> None:
+        super().__init__()
         self.name = name
         self.reads: list[tuple[cst.BaseExpression, cst.BaseExpression, list[Segment]]] = []  # (node, json base, segments)
         self.printed: list[cst.Call] = []
@@ -186,16 +188,14 @@ class JsonUses(cst.CSTVisitor):
         return True
 
     def visit_Name(self, node: cst.Name) -> None:
+        if not self.is_use(node):
+            return
         if node in self._skip:
             return
         if node.value == self.name:
             self.blockers.append(f"the HTTP response `{self.name}` is used whole")
         elif node.value in self.data_names:
             self.blockers.append(f"the JSON `{node.value}` is used whole")
-
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self._skip.add(node.keyword)
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         if isinstance(node.target, cst.Name) and node.target.value == self.name:

@@ -8,6 +8,7 @@ from ..mapping.rules import TABLES
 from .clients import client_for_url, host_reasons
 from .http_calls import JsonUses, chat_url, plan_body, plan_json_reads, url_of
 from .literals import string_value
+from .names import UseVisitor
 from .notes import source_of
 from .outcome import Options
 from .site import Decision, Edits, Found, left
@@ -15,10 +16,11 @@ from .site import Decision, Edits, Found, left
 _TEXT_FIELD = TABLES["chat.completion_message"]["content"].to or ""
 
 
-class _Assigned(cst.CSTVisitor):
+class _Assigned(UseVisitor):
     """The dict literals a name is assigned in one function, and how often the name is read."""
 
     def __init__(self, name: str) -> None:
+        super().__init__()
         self.name = name
         self.dicts: list[cst.Dict] = []
         self.assignments = 0
@@ -33,11 +35,9 @@ class _Assigned(cst.CSTVisitor):
                 if isinstance(node.value, cst.Dict):
                     self.dicts.append(node.value)
 
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self._targets.add(node.keyword)
-
     def visit_Name(self, node: cst.Name) -> None:
+        if not self.is_use(node):
+            return
         if node.value == self.name and node not in self._targets:
             self.reads += 1
 

@@ -32,6 +32,14 @@ class Holes:
     ints: dict[int, cst.BaseExpression] = field(default_factory=dict)
     quote: str = '"'
     """The quote new strings get: the one the code around them uses."""
+    stand_ins: dict[str, cst.BaseExpression] = field(default_factory=dict)
+
+    def stand_in(self, expr: cst.BaseExpression) -> str:
+        """A name that stands for ``expr`` in printed code until ``to_expr`` puts the very node back
+        (the node, not a copy: other plans find their own replacements inside it by identity)."""
+        name = f"__migrator_hole_{len(self.stand_ins)}__"
+        self.stand_ins[name] = expr
+        return name
 
     def string(self, node: cst.BaseExpression) -> str:
         key = f"{HOLE_MARK}{len(self.exprs) + len(self.ints)}\x00"
@@ -148,15 +156,31 @@ def quote_of(nodes: Any) -> str:
     return "'" if found and found[0] == "'" else '"'
 
 
+def to_expr(value: Any, holes: Holes, indent: str | None = "") -> cst.BaseExpression:
+    """``to_code``, parsed, with the original expressions of the holes put back."""
+    expr = cst.parse_expression(to_code(value, holes, indent))
+    if not holes.stand_ins:
+        return expr
+    put_back = expr.visit(_PutBack(holes.stand_ins))
+    assert isinstance(put_back, cst.BaseExpression)
+    return put_back
+
+
+class _PutBack(cst.CSTTransformer):
+    def __init__(self, stand_ins: dict[str, cst.BaseExpression]) -> None:
+        self.stand_ins = stand_ins
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self.stand_ins.get(original_node.value, updated_node)
+
+
 def to_code(value: Any, holes: Holes, indent: str | None = "", width: int = 88) -> str:
     """Python source for ``value`` with holes put back; one line when it fits (always, with no
     ``indent``: the call it goes into is on one line), else one item a line."""
-    flat = _flat(value, holes)
-    if indent is None or len(flat) + len(indent) <= width or not isinstance(value, dict | list) or not value:
-        return flat
+    if indent is None or not isinstance(value, dict | list) or not value or holes.expr_for(value) is not None \
+            or len(_flat(value, holes, measure=True)) + len(indent) <= width:
+        return _flat(value, holes)
     inner = indent + "    "
-    if holes.expr_for(value) is not None:
-        return flat
     if isinstance(value, dict):
         lines = [f"{inner}{_string(k, holes.quote)}: {to_code(v, holes, inner, width)}," for k, v in value.items()]
         return "{\n" + "\n".join(lines) + f"\n{indent}}}"
@@ -164,10 +188,11 @@ def to_code(value: Any, holes: Holes, indent: str | None = "", width: int = 88) 
     return "[\n" + "\n".join(lines) + f"\n{indent}]"
 
 
-def _flat(value: Any, holes: Holes) -> str:
+def _flat(value: Any, holes: Holes, measure: bool = False) -> str:
+    """One line of code; ``measure``: with each hole's own code, to see whether it fits."""
     expr = holes.expr_for(value)
     if expr is not None:
-        return cst.Module([]).code_for_node(expr)
+        return cst.Module([]).code_for_node(expr) if measure else holes.stand_in(expr)
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int | float):
@@ -175,9 +200,9 @@ def _flat(value: Any, holes: Holes) -> str:
     if isinstance(value, str):
         return _string(value, holes.quote)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_string(k, holes.quote)}: {_flat(v, holes)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_string(k, holes.quote)}: {_flat(v, holes, measure)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_flat(v, holes) for v in value) + "]"
+        return "[" + ", ".join(_flat(v, holes, measure) for v in value) + "]"
     raise NotLiteral(f"a {type(value).__name__} in the output")
 
 
@@ -215,13 +240,33 @@ def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, i
             if same is not None:
                 fresh.append(same.with_changes(value=rewrite(v, original.get(key), same.value, holes, _deeper(indent))))
             else:
-                code = to_code(v, holes, _deeper(indent))
-                fresh.append(cst.DictElement(key=cst.SimpleString(_string(key, holes.quote)), value=cst.parse_expression(code),
+                moved = holes.expr_for(v) or _equal_inside(v, original, node)
+                fresh.append(cst.DictElement(key=cst.SimpleString(_string(key, holes.quote)),
+                                             value=moved if moved is not None else to_expr(v, holes, _deeper(indent)),
                                              whitespace_after_colon=cst.SimpleWhitespace(" ")))
         return node.with_changes(elements=with_commas(fresh, node.elements))
     if has_comment(node):
         raise NotLiteral("a comment inside a value the codemod must rewrite would be lost")
-    return cst.parse_expression(to_code(value, holes, indent))
+    return to_expr(value, holes, indent)
+
+
+def _equal_inside(value: Any, original: Any, node: cst.BaseExpression, depth: int = 2) -> cst.BaseExpression | None:
+    """The node, within ``node``, that wrote ``value`` already (a flattened tool's ``parameters``
+    come from ``function.parameters``): reused as it was written rather than printed anew."""
+    if not isinstance(original, dict) or not isinstance(node, cst.Dict) or depth == 0 or isinstance(value, str | int | float | bool):
+        return None
+    for element in node.elements:
+        if not isinstance(element, cst.DictElement):
+            continue
+        key = string_value(element.key)
+        if key is None or key not in original:
+            continue
+        if type(original[key]) is type(value) and original[key] == value:
+            return element.value
+        inner = _equal_inside(value, original[key], element.value, depth - 1)
+        if inner is not None:
+            return inner
+    return None
 
 
 def _rewrite_list(value: list[Any], original: list[Any], node: cst.List | cst.Tuple, holes: Holes,
@@ -242,8 +287,7 @@ def _rewrite_list(value: list[Any], original: list[Any], node: cst.List | cst.Tu
                 used.add(match)
                 start = match + 1
             else:
-                code = to_code(v, holes, _deeper(indent))
-                elements.append(cst.Element(value=cst.parse_expression(code)))
+                elements.append(cst.Element(value=to_expr(v, holes, _deeper(indent))))
         for k, el in enumerate(node.elements):
             if k not in used and has_comment(el):
                 raise NotLiteral("a comment beside a message the codemod moves would be lost")

@@ -7,9 +7,9 @@ import libcst as cst
 from ..mapping.rules import TABLES
 from .call import CallPlan, plan_call
 from .clients import Client, host_reasons
-from .messages import why_not_plain
+from .messages import plan_messages
 from .outcome import Applicability, Options
-from .reads import ReadPlan, Uses, chain_of, plan_reads, spelled
+from .reads import MESSAGE, ReadPlan, Segment, Uses, chain_of, plan_reads, plan_tool_loop, spelled
 from .site import Decision, Edits, Found, left
 from .stream_loops import plan_stream
 
@@ -36,8 +36,10 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
         why = "`with_streaming_response`: the body is read as raw lines; rewrite it with `responses.with_streaming_response`"
         return left([why], host=client.host)
     parse = found.method == "parse"
-    plan: CallPlan = plan_call(found.call, indent, lambda name: why_not_plain(name, found.function, found.call), parse=parse,
-                               hoist=options.hoist_instructions)
+    calls = {peer.call for peer in found.peers}
+    answers = {peer.bound for peer in found.peers if peer.bound is not None}
+    plan: CallPlan = plan_call(found.call, indent, lambda name: plan_messages(name, found.function, calls, answers),
+                               parse=parse, hoist=options.hoist_instructions, constants=found.constants)
     if plan.args is None:
         return left(plan.reasons, host=client.host)
     if found.escapes:
@@ -53,6 +55,13 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
     new_call = found.call.with_changes(func=new_func, args=plan.args)
     applicability: Applicability = plan.applicability
     notes = list(plan.notes)
+    skip: set[cst.CSTNode] = set()
+    requires: set[str] = set()
+    for old, new in plan.constants.values():
+        edits.replacements[old] = new
+    if plan.messages is not None:
+        edits.replacements.update(plan.messages.replacements)
+        skip, requires = plan.messages.consumed, plan.messages.answers
     if client.host_kind == "azure":
         notes.extend(_azure_limits(plan.args))
     if found.chained is not None:
@@ -69,7 +78,7 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
     else:
         edits.replacements[found.call] = new_call
         if found.bound is not None:
-            reads = _result_reads(found, plan.stream is True, parse)
+            reads = _result_reads(found, plan.stream is True, parse, skip)
             if reads.blockers:
                 return left(reads.blockers, host=client.host)
             if reads.applicability == "unsafe":
@@ -84,7 +93,10 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
         return left([why], "unsafe", host=client.host)
     for message in notes:
         edits.note(found.statement, message)
-    return Decision("migrated with notes" if notes else "migrated", applicability, [*notes, *reasons], edits, client.host)
+    messages = next((a.value.value for a in found.call.args if a.keyword is not None and a.keyword.value == "messages"
+                     and isinstance(a.value, cst.Name)), None)
+    return Decision("migrated with notes" if notes else "migrated", applicability, [*notes, *reasons], edits, client.host,
+                    requires, messages, set(plan.constants))
 
 
 AZURE_MIN_OUTPUT_TOKENS = 16
@@ -100,7 +112,7 @@ def _azure_limits(args: list[cst.Arg]) -> list[str]:
     return []
 
 
-def _result_reads(found: Found, stream: bool, parse: bool) -> ReadPlan:
+def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode]) -> ReadPlan:
     """The reads of the name the result is bound to, as a completion, a stream or a raw response."""
     assert found.bound is not None
     if stream:
@@ -109,21 +121,24 @@ def _result_reads(found: Found, stream: bool, parse: bool) -> ReadPlan:
         return plan_stream(found.bound, found.function)
     if found.wrapper == "with_raw_response":
         return _raw_reads(found.bound, found, parse)
-    return _completion_reads(found.bound, found.function, parse)
+    return _completion_reads(found.bound, found.function, parse, skip)
 
 
-def _completion_reads(name: str, function: cst.CSTNode, parse: bool) -> ReadPlan:
-    uses = Uses(name)
+def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[cst.CSTNode] | None = None,
+                      prefix: list[Segment] | None = None) -> ReadPlan:
+    uses = Uses(name, prefix, skip)
     body = function.body if isinstance(function, cst.FunctionDef) else function
     for statement in getattr(body, "body", ()):
         statement.visit(uses)
     if len(uses.targets) > 1:
         return ReadPlan(blockers=[f"`{name}` is assigned more than once: the reads cannot be tied to this call"])
-    reads = plan_reads(uses.chains, uses.none_tests, parse=parse)
+    reads = plan_reads(uses.chains, uses.none_tests, parse=parse, alias_values=uses.alias_values)
     if uses.bare:
         reads.blockers.append(f"`{name}` is used whole (passed, returned or printed): its fields differ on a Response")
-    for awaited in uses.awaited_into:  # ``coro = client…create(…)`` … ``reply = await coro``
-        inner = _completion_reads(awaited, function, parse)
+    inner_plans = [_completion_reads(awaited, function, parse, skip) for awaited in uses.awaited_into]
+    inner_plans += [_completion_reads(alias, function, parse, skip, MESSAGE) for alias in uses.aliases]
+    inner_plans += [plan_tool_loop(var, loop) for var, loop in uses.tool_loops]
+    for inner in inner_plans:  # ``reply = await coro``; ``message = r.choices[0].message``; ``for call in ….tool_calls``
         reads.blockers.extend(inner.blockers)
         reads.notes.extend(inner.notes)
         reads.replacements.update(inner.replacements)

@@ -31,6 +31,8 @@ class Found:
     bound: str | None = None  # the name the result is assigned to
     chained: cst.BaseExpression | None = None  # a read chained on the call itself
     escapes: bool = False  # the result goes somewhere the codemod cannot follow
+    peers: list[Found] = field(default_factory=list)  # the chat calls of the same function, this one included
+    constants: dict[str, cst.BaseExpression] = field(default_factory=dict)  # the module's literals only chat calls read
 
 
 @dataclass
@@ -54,7 +56,11 @@ class Decision:
     reasons: list[str]
     edits: Edits = field(default_factory=Edits)
     host: str | None = None
-
+    requires: set[str] = field(default_factory=set)
+    """Names of answers (results of other calls of the function) whose migration this one needs:
+    a ``messages`` list that takes their message whole must go to ``input`` with theirs."""
+    messages: str | None = None  # the ``messages`` variable, shared with the other calls that pass it
+    constants: set[str] = field(default_factory=set)  # literals held in names that this decision rewrites
 
 def left(reasons: list[str], applicability: Applicability = "display", host: str | None = None) -> Decision:
     """The site stays as it was; its notes say why (a second run finds them and adds nothing)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from .names import UseVisitor
 from .reads import ReadPlan, Segment, chain_of, spelled
 
 TEXT_DELTA = "response.output_text.delta"
@@ -19,14 +20,14 @@ TEXT_DELTA = "response.output_text.delta"
 _DELTA_CONTENT: list[Segment] = ["choices", 0, "delta", "content"]
 
 
-class _Loops(cst.CSTVisitor):
+class _Loops(UseVisitor):
     def __init__(self, name: str) -> None:
+        super().__init__()
         self.name = name
         self.loops: list[cst.For] = []
         self.other_uses = 0
         self._iters: set[cst.CSTNode] = set()
         self._targets: set[cst.CSTNode] = set()
-        self._keywords: set[cst.CSTNode] = set()
 
     def visit_For(self, node: cst.For) -> None:
         if isinstance(node.iter, cst.Name) and node.iter.value == self.name:
@@ -36,22 +37,21 @@ class _Loops(cst.CSTVisitor):
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self._targets.add(node.target)
 
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self._keywords.add(node.keyword)  # ``stream=True``: a keyword, not a use
-
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name and node not in self._iters and node not in self._targets and node not in self._keywords:
+        if not self.is_use(node):
+            return
+        if node.value == self.name and node not in self._iters and node not in self._targets:
             self.other_uses += 1
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
 
 
-class _Reads(cst.CSTVisitor):
+class _Reads(UseVisitor):
     """The loop variable's uses in the body: text-delta reads, and anything else."""
 
     def __init__(self, name: str) -> None:
+        super().__init__()
         self.name = name
         self.reads: list[cst.BaseExpression] = []
         self.others: list[str] = []
@@ -73,6 +73,8 @@ class _Reads(cst.CSTVisitor):
         return self._chain(node)
 
     def visit_Name(self, node: cst.Name) -> None:
+        if not self.is_use(node):
+            return
         if node.value == self.name:
             self.others.append("the chunk itself")
 

@@ -12,12 +12,13 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .clients import Bindings, NotAClient, Resolver, root_name
+from .constants import chat_only_literals
 from .finder import Finder
 from .http_site import decide_http
 from .notes import with_notes
 from .outcome import Options, Outcome, Site
 from .sdk_site import decide_sdk
-from .site import Edits, left
+from .site import Decision, Edits, Found, left
 
 UNTRACED = "the receiver could not be traced to an OpenAI client (openai.OpenAI, AsyncOpenAI, AzureOpenAI)"
 IMPORTED = ("`{name}` comes from another module and clients are traced within a file: migrate this call with "
@@ -29,17 +30,65 @@ FIXTURE = ("a hand-built ChatCompletion: code migrated to Responses reads a Resp
 
 
 class _Apply(cst.CSTTransformer):
+    """Puts every replacement in by node identity. A replacement may hold original nodes (the
+    expressions a rewritten literal keeps): their own replacements go in too, so the tool loop's
+    ``tool_call.id`` → ``call_id`` reaches into the tool result literal the list rewrote."""
+
     def __init__(self, edits: Edits) -> None:
         self.edits = edits
+        self._expanding: set[cst.CSTNode] = set()
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
         replacement = self.edits.replacements.get(original_node)
-        if replacement is not None:
-            updated_node = replacement
+        if replacement is not None and original_node not in self._expanding:
+            self._expanding.add(original_node)
+            expanded = replacement if replacement is original_node else replacement.visit(self)
+            assert isinstance(expanded, cst.CSTNode)
+            updated_node = expanded
+            self._expanding.discard(original_node)
         messages = self.edits.notes.get(original_node)
         if messages and isinstance(updated_node, cst.BaseStatement):
             return with_notes(updated_node, messages)
         return updated_node
+
+
+def _together(decisions: list[tuple[Found, Decision]]) -> None:
+    """Calls that share a ``messages`` list, or whose list takes another call's answer, are migrated
+    together or not at all: a list of Responses items must not reach a chat call, nor the reverse."""
+    changed = True
+    while changed:
+        changed = False
+        for found, decision in decisions:
+            if decision.verdict == "left for a person" or found.kind != "sdk":
+                continue
+            for other, theirs in decisions:
+                if other is found or theirs.verdict != "left for a person":
+                    continue
+                shares = decision.messages is not None and theirs.messages == decision.messages
+                answers = other.bound is not None and other.bound in decision.requires
+                constant = next(iter(decision.constants & _names_passed(other)), None)
+                if constant is not None:
+                    why = f"`{constant}` is also passed to {_call_name(other)}, which is left for a person"
+                    decisions[decisions.index((found, decision))] = (found, left([why], host=decision.host))
+                    changed = True
+                    break
+                if (shares or answers) and other.function is found.function:
+                    why = (f"`{decision.messages}` also goes to {_call_name(other)}, which is left for a person" if shares
+                           else f"`{decision.messages}` takes the answer of {_call_name(other)}, which is left for a person")
+                    decisions[decisions.index((found, decision))] = (found, left([why], host=decision.host))
+                    changed = True
+                    break
+            if changed:
+                break
+
+
+def _call_name(found: Found) -> str:
+    """How a note names another call: by the name its answer gets (line numbers move as notes are added)."""
+    return f"the call whose answer is `{found.bound}`" if found.bound else "another chat call"
+
+
+def _names_passed(found: Found) -> set[str]:
+    return {arg.value.value for arg in found.call.args if isinstance(arg.value, cst.Name)}
 
 
 def transform_code(code: str, options: Options) -> Outcome:
@@ -54,8 +103,16 @@ def transform_code(code: str, options: Options) -> Outcome:
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     resolver = Resolver(bindings)
     uses_openai = bindings.imports_openai
-    edits = Edits()
-    sites: list[Site] = []
+    by_function: dict[cst.CSTNode, list[Found]] = {}
+    for found in finder.found:
+        if found.kind == "sdk":
+            by_function.setdefault(found.function, []).append(found)
+    constants = chat_only_literals(module, finder.found)
+    for peers in by_function.values():
+        for found in peers:
+            found.peers = peers
+            found.constants = constants
+    decisions: list[tuple[Found, Decision]] = []
     for found in finder.found:
         indent = " " * positions[found.statement].start.column
         if found.kind == "http":
@@ -76,10 +133,16 @@ def transform_code(code: str, options: Options) -> Outcome:
                 decision = left([IMPORTED.format(name=root) if root in bindings.imported else UNTRACED])
             else:
                 decision = decide_sdk(found, client, options, indent)
+        decisions.append((found, decision))
+    _together(decisions)
+    edits = Edits()
+    sites: list[Site] = []
+    for found, decision in decisions:
         if decision.verdict == "left for a person":
             for message in decision.reasons:
                 edits.note(found.statement, message)
-        edits.merge(decision.edits)
+        else:
+            edits.merge(decision.edits)
         start = positions[found.call].start
         rule = found.method if found.kind == "sdk" else found.kind
         sites.append(Site(start.line, start.column, rule, decision.verdict, decision.applicability,
