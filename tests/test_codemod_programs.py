@@ -22,6 +22,7 @@ requests, all answered 200, all on the endpoint its API should reach, as many as
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -48,8 +49,13 @@ CODEMOD_PENDING: dict[str, str] = {
                        "→ usage of the response.completed event",
     "chat_history": f"{_CALL} in a loop that appends the assistant's .choices[0].message.content to the history",
     "finish_reason": f"{_CALL}; finish_reason 'length'/'stop' tests → status / incomplete_details.reason",
+    "gather_calls": "asyncio.gather(*[client.chat.completions.create(…) for …]) whose results are read in a loop: "
+                    "left ('the result is passed on where its reads cannot be followed')",
     "forced_tool": f"{_CALL}, tools flattened, tool_choice {{'function': {{'name'}}}} → {{'name'}}, finish_reason "
                    "'tool_calls' and .message.tool_calls → function_call items",
+    "none_test": "with --unsafe-fixes the test becomes `reply.output_text is None`, never true on Responses: a tool-call-only "
+                 "answer now prints '' instead of taking the None branch (the note says so); `not any(item.type == "
+                 "'message' …)` would keep the meaning",
     "raw_httpx": "httpx.Client.post('/chat/completions') → '/responses', the JSON body, r.json()['choices'][0]['message']['content']",
     "refusal": f"{_CALL}, .message.refusal → refusal parts of the output, `content is None`",
     "stream_helper": "chat.completions.stream → responses.stream, content.delta events, get_final_completion()",
@@ -160,7 +166,7 @@ def assert_behaves_like(before: Observed, after: Observed, what: str) -> None:
 
 
 def test_every_program_is_complete() -> None:
-    assert len(PROGRAMS) >= 23
+    assert len(PROGRAMS) >= 30
     for name in PROGRAMS:
         for file in ("before.py", "expected_after.py"):
             source = (PROGRAMS_DIR / name / file).read_text(encoding="utf-8")
@@ -191,12 +197,19 @@ def run_codemod_output(name: str, options: Options, harness: Harness, tmp_path: 
     return migrated, harness.run(path)
 
 
+def program_options(name: str) -> Options:
+    """``options.json`` beside a program, as in the rule fixtures: ``unsafe_fixes``, ``responses_hosts``."""
+    path = PROGRAMS_DIR / name / "options.json"
+    raw = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return Options(unsafe_fixes=raw.get("unsafe_fixes", False), responses_hosts=frozenset(raw.get("responses_hosts", ())))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _codemod_params())
 def test_codemod_output_prints_the_same(name: str, harness: Harness, before_runs: dict[str, Observed],
                                         tmp_path: Path) -> None:
     before = run_before(name, harness, before_runs)
-    _, after = run_codemod_output(name, Options(), harness, tmp_path)
+    _, after = run_codemod_output(name, program_options(name), harness, tmp_path)
     assert_behaves_like(before, after, f"the codemod's {name}/before.py")
 
 
