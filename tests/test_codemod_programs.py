@@ -36,7 +36,7 @@ import pytest
 from migrator.codemod.outcome import Options
 from migrator.codemod.transform import transform_code
 from tests.program_runner import ProgramRunner, Run
-from tests.serve_helpers import ROOT, ServerProcess, closed_port, read_jsonl, wait_for
+from tests.serve_helpers import ROOT, ServerProcess, read_jsonl, wait_for
 
 PROGRAMS_DIR = ROOT / "fixtures" / "codemod" / "programs"
 PROGRAMS = sorted(p.name for p in PROGRAMS_DIR.iterdir() if (p / "before.py").is_file())
@@ -257,7 +257,7 @@ def test_the_judgement_refuses_a_program_that_did_not_do_the_same(candidate: Obs
 
 
 @pytest.mark.slow
-def test_the_runner_runs_a_file_as_python_would(tmp_path: Path) -> None:
+def test_the_runner_runs_a_file_as_python_would(harness: Harness, tmp_path: Path) -> None:
     """``__name__``, ``sys.argv``, the script's folder on ``sys.path``, empty stdin, exit codes, tracebacks, timeouts."""
     folder = tmp_path / "prog"
     folder.mkdir()
@@ -270,14 +270,10 @@ def test_the_runner_runs_a_file_as_python_would(tmp_path: Path) -> None:
     }
     for name, code in programs.items():
         (folder / name).write_text(code, encoding="utf-8")
-    env = {**os.environ, "OPENAI_BASE_URL": f"http://127.0.0.1:{closed_port()}/v1", "OPENAI_API_KEY": "sk-none"}
-    runner = ProgramRunner(env, tmp_path)
-    try:
-        assert runner.run(folder / "ok.py") == Run(0, "__main__ True from the script folder ''\n", "")
-        assert runner.run(folder / "exit3.py") == Run(3, "partial", "")
-        boom = runner.run(folder / "boom.py")
-        assert boom.status == 1 and boom.stderr.rstrip().endswith("ValueError: boom")
-        assert runner.run(folder / "hang.py", timeout=0.5).status == "timeout"
-        assert runner.run(folder / "ok.py").status == 0  # the runner survives all of that
-    finally:
-        runner.close()
+    runner = harness.runner
+    assert runner.run(folder / "ok.py") == Run(0, "__main__ True from the script folder ''\n", "")
+    assert runner.run(folder / "exit3.py") == Run(3, "partial", "")
+    boom = runner.run(folder / "boom.py")
+    assert boom.status == 1 and boom.stderr.rstrip().endswith("ValueError: boom")
+    assert runner.run(folder / "hang.py", timeout=0.5).status == "timeout"
+    assert runner.run(folder / "ok.py").status == 0  # the runner survives all of that
