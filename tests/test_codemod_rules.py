@@ -73,3 +73,20 @@ def test_a_file_that_does_not_parse_raises_the_parser_error() -> None:
 
     with pytest.raises(libcst.ParserSyntaxError):
         transform_code("def broken(:\n", Options())
+
+
+def test_the_pinned_sdks_parse_converts_chat_pydantic_tools_and_create_takes_them_as_they_are() -> None:
+    """Why `pydantic_function_tool` stays in a `responses.parse` call and leaves a `responses.create` one."""
+    import inspect
+
+    import openai
+    from openai.lib import _response_resources
+    from openai.resources.responses import Responses
+    from pydantic import BaseModel
+
+    class GetWeather(BaseModel):
+        city: str
+
+    converted = _response_resources._make_tools([openai.pydantic_function_tool(GetWeather)])
+    assert isinstance(converted, list) and converted[0]["name"] == "GetWeather" and "function" not in converted[0]
+    assert "_make_tools" not in inspect.getsource(Responses.create)
