@@ -20,14 +20,13 @@ import libcst as cst
 
 from ..errors import MappingError
 from ..mapping import translate
-from ..mapping.rules import TABLES
+from .finish_tests import OUTPUT
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value
 from .names import UseVisitor
 from .reads import chain_of
 
 _GROWERS = frozenset({"append", "extend", "insert"})
 MESSAGE_OF_ANSWER = ["choices", 0, "message"]
-OUTPUT = TABLES["chat.completion"]["choices"].to or ""
 
 
 @dataclass

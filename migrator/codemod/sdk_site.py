@@ -7,6 +7,7 @@ import libcst as cst
 from ..mapping.rules import TABLES
 from .call import CallPlan, plan_call
 from .clients import Client, host_reasons
+from .finish_tests import finish_test
 from .messages import plan_messages
 from .outcome import Applicability, Options
 from .reads import MESSAGE, ReadPlan, Segment, Uses, chain_of, plan_reads, plan_tool_loop, spelled
@@ -133,6 +134,12 @@ def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[c
     if len(uses.targets) > 1:
         return ReadPlan(blockers=[f"`{name}` is assigned more than once: the reads cannot be tied to this call"])
     reads = plan_reads(uses.chains, uses.none_tests, parse=parse, alias_values=uses.alias_values)
+    for comparison, value, negate in uses.finish_tests:
+        test = finish_test(cst.Name(name), value, negate)
+        if isinstance(test, str):
+            reads.blockers.append(test)
+        else:
+            reads.replacements[comparison] = test
     if uses.bare:
         reads.blockers.append(f"`{name}` is used whole (passed, returned or printed): its fields differ on a Response")
     inner_plans = [_completion_reads(awaited, function, parse, skip) for awaited in uses.awaited_into]
