@@ -12,16 +12,13 @@ from .messages import plan_messages
 from .outcome import Applicability, Options
 from .reads import MESSAGE, ReadPlan, Segment, Uses, chain_of, plan_reads, plan_tool_loop, spelled
 from .site import Decision, Edits, Found, left
+from .stream_helper import plan_helper_stream
 from .stream_loops import plan_stream
 
-METHODS = frozenset({"create", "parse"})
+METHODS = frozenset({"create", "parse", "stream"})
 RAW_FIELDS = frozenset({"headers", "http_request", "http_response", "status_code", "request_id", "url", "elapsed", "retries_taken"})
 """What a raw response (``with_raw_response``) offers besides ``.parse()``: the same on both endpoints."""
-NOT_REWRITTEN = {
-    "stream": "`chat.completions.stream(...)`: the helper's events differ (`content.delta` becomes "
-              "`response.output_text.delta`, `get_final_completion()` becomes `get_final_response()`); "
-              "rewrite it to `responses.stream(...)` with its event loop",
-}
+NOT_REWRITTEN: dict[str, str] = {}
 STORED = "stored chat completions (`chat.completions.{method}`) have no Responses counterpart; stored responses are read with `responses.retrieve`"
 
 
@@ -36,7 +33,7 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
     if found.wrapper == "with_streaming_response":
         why = "`with_streaming_response`: the body is read as raw lines; rewrite it with `responses.with_streaming_response`"
         return left([why], host=client.host)
-    parse = found.method == "parse"
+    parse = found.method in ("parse", "stream")  # the stream helper takes a model class as response_format too
     calls = {peer.call for peer in found.peers}
     answers = {peer.bound for peer in found.peers if peer.bound is not None}
     plan: CallPlan = plan_call(found.call, indent, lambda name: plan_messages(name, found.function, calls, answers),
@@ -116,6 +113,14 @@ def _azure_limits(args: list[cst.Arg]) -> list[str]:
 def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode]) -> ReadPlan:
     """The reads of the name the result is bound to, as a completion, a stream or a raw response."""
     assert found.bound is not None
+    if found.method == "stream":
+        plan, finals = plan_helper_stream(found.bound, found.function)
+        for final in finals:
+            inner = _completion_reads(final, found.function, True, skip)
+            plan.blockers.extend(inner.blockers)
+            plan.notes.extend(inner.notes)
+            plan.replacements.update(inner.replacements)
+        return plan
     if stream:
         if found.wrapper is not None:
             return ReadPlan(blockers=["a raw streamed response is read as lines"])
