@@ -25,3 +25,11 @@ class UseVisitor(cst.CSTVisitor):
 
     def is_use(self, node: cst.Name) -> bool:
         return node not in self.not_uses
+
+
+def visit_body(function: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """Run ``visitor`` over the statements of a function (or of the module): its own scope's code,
+    not its signature, decorators or name."""
+    body = function.body if isinstance(function, cst.FunctionDef) else function
+    for statement in getattr(body, "body", ()):
+        statement.visit(visitor)

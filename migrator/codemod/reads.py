@@ -40,6 +40,14 @@ class ReadPlan:
     blockers: list[str] = field(default_factory=list)
     applicability: Applicability = "safe"
 
+    def merge(self, inner: ReadPlan) -> None:
+        """Fold a plan for a name that stands for part of this result (an alias, an awaited coroutine…)."""
+        self.blockers.extend(inner.blockers)
+        self.notes.extend(inner.notes)
+        self.replacements.update(inner.replacements)
+        if inner.applicability == "unsafe":
+            self.applicability = "unsafe"
+
 
 def chain_of(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[Segment]] | None:
     """``r.choices[0].message`` → (``r``, ["choices", 0, "message"]); None for other shapes."""
@@ -300,8 +308,8 @@ def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_test
     return plan
 
 
-class ToolCallUses(UseVisitor):
-    """The reads of a tool-call loop's variable in the loop's body."""
+class NameChains(UseVisitor):
+    """The reads of a loop's variable in the loop's body: its chains, and how often it is used whole."""
 
     def __init__(self, name: str) -> None:
         super().__init__()
@@ -331,7 +339,7 @@ class ToolCallUses(UseVisitor):
 
 def plan_tool_loop(var: str, loop: cst.For) -> ReadPlan:
     plan = ReadPlan()
-    uses = ToolCallUses(var)
+    uses = NameChains(var)
     loop.body.visit(uses)
     if uses.bare:
         plan.blockers.append(f"the tool call `{var}` is used whole")

@@ -9,6 +9,7 @@ from .call import CallPlan, plan_call
 from .clients import Client, host_reasons
 from .finish_tests import finish_test
 from .messages import plan_messages
+from .names import visit_body
 from .outcome import Applicability, Options
 from .reads import MESSAGE, ReadPlan, Segment, Uses, chain_of, plan_reads, plan_tool_loop, spelled
 from .site import Decision, Edits, Found, left
@@ -116,10 +117,7 @@ def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode
     if found.method == "stream":
         plan, finals = plan_helper_stream(found.bound, found.function)
         for final in finals:
-            inner = _completion_reads(final, found.function, True, skip)
-            plan.blockers.extend(inner.blockers)
-            plan.notes.extend(inner.notes)
-            plan.replacements.update(inner.replacements)
+            plan.merge(_completion_reads(final, found.function, True, skip))
         return plan
     if stream:
         if found.wrapper is not None:
@@ -133,9 +131,7 @@ def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode
 def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[cst.CSTNode] | None = None,
                       prefix: list[Segment] | None = None) -> ReadPlan:
     uses = Uses(name, prefix, skip)
-    body = function.body if isinstance(function, cst.FunctionDef) else function
-    for statement in getattr(body, "body", ()):
-        statement.visit(uses)
+    visit_body(function, uses)
     if len(uses.targets) > 1:
         return ReadPlan(blockers=[f"`{name}` is assigned more than once: the reads cannot be tied to this call"])
     reads = plan_reads(uses.chains, uses.none_tests, parse=parse, alias_values=uses.alias_values)
@@ -151,25 +147,19 @@ def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[c
     inner_plans += [_completion_reads(alias, function, parse, skip, MESSAGE) for alias in uses.aliases]
     inner_plans += [plan_tool_loop(var, loop) for var, loop in uses.tool_loops]
     for inner in inner_plans:  # ``reply = await coro``; ``message = r.choices[0].message``; ``for call in ….tool_calls``
-        reads.blockers.extend(inner.blockers)
-        reads.notes.extend(inner.notes)
-        reads.replacements.update(inner.replacements)
-        if inner.applicability == "unsafe":
-            reads.applicability = "unsafe"
+        reads.merge(inner)
     return reads
 
 
 def _raw_reads(name: str, found: Found, parse: bool) -> ReadPlan:
     """``raw.headers`` and the like stay; ``x = raw.parse()`` makes ``x`` the completion to follow."""
     uses = Uses(name)
-    body = found.function.body if isinstance(found.function, cst.FunctionDef) else found.function
-    for statement in getattr(body, "body", ()):
-        statement.visit(uses)
+    visit_body(found.function, uses)
     plan = ReadPlan()
     if uses.bare or len(uses.targets) > 1:
         plan.blockers.append(f"the raw response `{name}` is used whole or assigned more than once")
         return plan
-    parsed = [p for p in uses.parsed_into]
+    parsed = uses.parsed_into
     for node, segments in uses.chains:
         if segments and segments[0] in RAW_FIELDS:
             continue
@@ -179,10 +169,5 @@ def _raw_reads(name: str, found: Found, parse: bool) -> ReadPlan:
     if len(parsed) != len(uses.parse_calls):
         plan.blockers.append(f"`{name}.parse()` is used where the codemod cannot follow it")
     for target in parsed:
-        inner = _completion_reads(target, found.function, parse)
-        plan.blockers.extend(inner.blockers)
-        plan.notes.extend(inner.notes)
-        plan.replacements.update(inner.replacements)
-        if inner.applicability == "unsafe":
-            plan.applicability = "unsafe"
+        plan.merge(_completion_reads(target, found.function, parse))
     return plan

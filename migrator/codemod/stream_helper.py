@@ -14,7 +14,7 @@ import libcst as cst
 
 from .finish_tests import compared
 from .literals import string_value
-from .names import UseVisitor
+from .names import UseVisitor, visit_body
 from .reads import ReadPlan, chain_of
 
 EVENTS: dict[str, tuple[str, dict[str, str]]] = {
@@ -124,9 +124,7 @@ def plan_helper_stream(name: str, function: cst.CSTNode) -> tuple[ReadPlan, list
     """The events loop's rewrites, and the names bound to the final completion (read as completions)."""
     plan = ReadPlan()
     uses = _StreamUses(name)
-    body = function.body if isinstance(function, cst.FunctionDef) else function
-    for statement in getattr(body, "body", ()):
-        statement.visit(uses)
+    visit_body(function, uses)
     plan.blockers.extend(uses.blockers)
     for loop in uses.loops:
         assert isinstance(loop.target, cst.Name)
@@ -156,7 +154,5 @@ def _bound_to_finals(name: str, function: cst.CSTNode) -> list[str]:
                     and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
                 names.append(node.targets[0].target.value)
 
-    body = function.body if isinstance(function, cst.FunctionDef) else function
-    for statement in getattr(body, "body", ()):
-        statement.visit(_Finals())
+    visit_body(function, _Finals())
     return names
