@@ -1,4 +1,4 @@
-"""Which ``Name`` nodes are reads of a variable: not an attribute's name, not a keyword.
+"""Which ``Name`` nodes are reads of a variable: not an attribute's name, a keyword or an ``as`` binding.
 
 ``self.messages`` holds a ``Name("messages")`` and ``create(stream=True)`` a ``Name("stream")``:
 every visitor that follows a variable must pass them over, so they share this base.
@@ -22,6 +22,9 @@ class UseVisitor(cst.CSTVisitor):
 
     def visit_ImportAlias_name(self, node: cst.ImportAlias) -> None:
         self.not_uses.add(node.name)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self.not_uses.add(node.name)  # ``with … as r``, ``import … as r``, ``except … as r``: bindings
 
     def is_use(self, node: cst.Name) -> bool:
         return node not in self.not_uses

@@ -111,10 +111,6 @@ class _StreamUses(UseVisitor):
             else:
                 self.blockers.append(f"`{self.name}.{node.attr.value}` has no counterpart on the Responses stream helper")
 
-    def visit_WithItem_asname(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self.not_uses.add(node.asname.name)
-
     def visit_Name(self, node: cst.Name) -> None:
         if self.is_use(node) and node.value == self.name and node not in self._ok:
             self.blockers.append(f"the stream `{self.name}` is used whole")
