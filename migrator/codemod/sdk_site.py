@@ -20,6 +20,7 @@ METHODS = frozenset({"create", "parse", "stream"})
 RAW_FIELDS = frozenset({"headers", "http_request", "http_response", "status_code", "request_id", "url", "elapsed", "retries_taken"})
 """What a raw response (``with_raw_response``, ``with_streaming_response``) offers besides ``.parse()``:
 the same on both endpoints. Its body read as bytes or lines (``iter_lines()``, ``read()``) is not."""
+RAW_BODY = frozenset({"iter_lines", "iter_text", "iter_bytes", "iter_raw", "read", "text", "json", "content"})
 NOT_REWRITTEN: dict[str, str] = {}
 STORED = "stored chat completions (`chat.completions.{method}`) have no Responses counterpart; stored responses are read with `responses.retrieve`"
 
@@ -163,7 +164,11 @@ def _raw_reads(name: str, found: Found, parse: bool) -> ReadPlan:
             continue
         if segments == ["parse"] and node in uses.parse_calls:
             continue
-        plan.blockers.append(f"`{name}.{spelled(segments)}` is not a raw-response field")
+        if segments and segments[0] in RAW_BODY:
+            plan.blockers.append(f"`{name}.{segments[0]}` reads the body as it came: a Response's JSON and events differ "
+                                 "from a ChatCompletion's; read it through `.parse()`")
+        else:
+            plan.blockers.append(f"`{name}.{spelled(segments)}` is not a raw-response field")
     if len(parsed) != len(uses.parse_calls):
         plan.blockers.append(f"`{name}.parse()` is used where the codemod cannot follow it")
     for target in parsed:
