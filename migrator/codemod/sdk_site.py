@@ -21,7 +21,6 @@ RAW_FIELDS = frozenset({"headers", "http_request", "http_response", "status_code
 """What a raw response (``with_raw_response``, ``with_streaming_response``) offers besides ``.parse()``:
 the same on both endpoints. Its body read as bytes or lines (``iter_lines()``, ``read()``) is not."""
 RAW_BODY = frozenset({"iter_lines", "iter_text", "iter_bytes", "iter_raw", "read", "text", "json", "content"})
-NOT_REWRITTEN: dict[str, str] = {}
 STORED = "stored chat completions (`chat.completions.{method}`) have no Responses counterpart; stored responses are read with `responses.retrieve`"
 
 
@@ -31,7 +30,7 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
     if refused is not None:
         return left([refused], host=client.host)
     if found.method not in METHODS:
-        why = NOT_REWRITTEN.get(found.method) or STORED.format(method=found.method)
+        why = STORED.format(method=found.method)
         return left([why], host=client.host)
     parse = found.method in ("parse", "stream")  # the stream helper takes a model class as response_format too
     calls = {peer.call for peer in found.peers}
