@@ -31,6 +31,24 @@ PARSE_FORMAT = ("response_format", "text_format")
 """``chat.completions.parse(response_format=Model)`` is ``responses.parse(text_format=Model)``: an SDK
 helper's argument (a class, not JSON), so not a rule of ``mappings/``."""
 
+PYDANTIC_TOOLS = ("`openai.pydantic_function_tool()` builds the Chat shape (`{\"type\": \"function\", \"function\": …}`), "
+                  "which `responses.create` rejects; `responses.parse` and `responses.stream` convert it (the pinned SDK's "
+                  "lib/_response_resources.py), so call `responses.parse` or write the tool flat")
+
+
+def _pydantic_tools(node: cst.BaseExpression) -> bool:
+    """``[openai.pydantic_function_tool(M), …]``: every element built by the SDK's Chat helper."""
+    if not isinstance(node, cst.List | cst.Tuple) or not node.elements:
+        return False
+    for element in node.elements:
+        value = element.value
+        func = value.func if isinstance(value, cst.Call) else None
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if name != "pydantic_function_tool":
+            return False
+    return True
+
+
 _REQUEST = TABLES["chat.request"]
 _PLACEHOLDER_MESSAGES = [{"role": "user", "content": "x"}]
 
@@ -140,6 +158,11 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
         sources[name] = arg
         if sdk and name in SDK_OPTIONS:
             verbatim[name] = arg
+            continue
+        if name == "tools" and _pydantic_tools(arg.value):
+            if not parse:
+                return plan.leave(PYDANTIC_TOOLS)
+            verbatim[name] = arg  # ``responses.parse`` converts them itself (openai/lib/_response_resources.py)
             continue
         if parse and name == PARSE_FORMAT[0] and not isinstance(arg.value, cst.Dict):
             verbatim[name] = arg.with_changes(keyword=cst.Name(PARSE_FORMAT[1]))  # a pydantic model class

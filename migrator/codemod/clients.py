@@ -19,7 +19,8 @@ import libcst as cst
 from .literals import string_value
 from .outcome import Options
 
-CONSTRUCTORS = {"OpenAI": "openai", "AsyncOpenAI": "openai", "AzureOpenAI": "azure", "AsyncAzureOpenAI": "azure"}
+CONSTRUCTORS = {"OpenAI": "openai", "AsyncOpenAI": "openai", "AzureOpenAI": "azure", "AsyncAzureOpenAI": "azure",
+                "Client": "openai", "AsyncClient": "openai"}  # ``openai.Client`` is ``OpenAI`` (openai/_client.py)
 OPENAI_HOSTS = frozenset({"api.openai.com"})
 AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 LOOKALIKE_PACKAGES = frozenset({
@@ -28,6 +29,7 @@ LOOKALIKE_PACKAGES = frozenset({
 """SDKs that copy the ``client.chat.completions.create`` shape: a receiver built by one of them is not ours."""
 
 HostKind = Literal["openai", "literal", "configured", "azure"]
+_DOUBT: dict[str, int] = {"openai": 0, "azure": 1, "configured": 2, "literal": 3}
 
 
 @dataclass(frozen=True)
@@ -401,11 +403,19 @@ class Resolver:
 
     @staticmethod
     def _merge(results: list[Resolution]) -> Resolution:
+        """A name bound in several branches (``if API_HOST == "azure": client = …`` ``else: …``) holds
+        a client when every branch builds one; the report names every host, and the most doubtful
+        host decides (a literal non-OpenAI host leaves the site)."""
         clients = [r for r in results if isinstance(r, Client)]
         if clients and len(clients) == len(results) and len(set(clients)) == 1:
             return clients[0]
         if clients and len(clients) == len(results):
-            return clients[0] if len({c.host_kind for c in clients}) == 1 and len({c.is_async for c in clients}) == 1 else None
+            if len({c.is_async for c in clients}) != 1:
+                return None
+            worst = max(clients, key=lambda c: _DOUBT[c.host_kind])
+            hosts = ", ".join(dict.fromkeys(c.host for c in clients))
+            kind = "azure" if all(c.kind == "azure" for c in clients) else "openai"
+            return Client(kind, hosts if worst.host_kind != "literal" else worst.host, worst.host_kind, clients[0].is_async)
         if results and all(isinstance(r, NotAClient) for r in results):
             return NOT_A_CLIENT
         return None

@@ -25,9 +25,13 @@ def _patches_chat(call: cst.Call) -> bool:
 
 
 def _builds_completion(call: cst.Call) -> bool:
+    """A test's fixture: a chat type built from literals (``choices=[…]``, ``delta=…``), not the
+    library code that builds one from variables."""
     func = call.func
     name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-    return name in CHAT_TYPES and bool(call.args)
+    return name in CHAT_TYPES and any(arg.keyword is not None and arg.keyword.value in ("choices", "content")
+                                      and isinstance(arg.value, cst.List | cst.SimpleString | cst.ConcatenatedString)
+                                      for arg in call.args)
 
 
 def _parts(func: cst.BaseExpression) -> tuple[cst.BaseExpression, str, str | None] | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from .call import CallPlan, plan_arguments
-from .literals import string_value
+from .literals import expression_with, string_value
 from .names import UseVisitor
 from .reads import ReadPlan, Segment, rewrite_segments, spelled
 
@@ -125,12 +125,9 @@ def rewrite_json_read(base: cst.BaseExpression, segments: list[Segment], text_fi
     if isinstance(new, str):
         return new
     if new and new[0] == text_field:
-        code = TEXT_OF_OUTPUT.format(data=cst.Module([]).code_for_node(base))
-        node: cst.BaseExpression = cst.parse_expression(f"({code})" if len(new) > 1 else code)
-        rest = new[1:]
-        if rest:
+        if new[1:]:
             return "the text is indexed further"
-        return node
+        return expression_with(TEXT_OF_OUTPUT, data=base)
     node = base
     for segment in new:
         key = cst.Integer(str(segment)) if isinstance(segment, int) else cst.SimpleString(f'"{segment}"')

@@ -8,7 +8,7 @@ from ..mapping.rules import TABLES
 from .clients import client_for_url, host_reasons
 from .http_calls import JsonUses, chat_url, plan_body, plan_json_reads, url_of
 from .literals import string_value
-from .names import UseVisitor
+from .names import UseVisitor, visit_body
 from .notes import source_of
 from .outcome import Options
 from .site import Decision, Edits, Found, left
@@ -45,11 +45,6 @@ class _Assigned(UseVisitor):
         return False
 
 
-def _statements(function: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
-    body = function.body if isinstance(function, cst.FunctionDef) else function
-    return tuple(getattr(body, "body", ()))
-
-
 def _body_dict(found: Found) -> tuple[cst.Dict | None, str | None]:
     """The literal dict the post sends as ``json=``, or why there is none to rewrite."""
     for arg in found.call.args:
@@ -59,8 +54,7 @@ def _body_dict(found: Found) -> tuple[cst.Dict | None, str | None]:
             return arg.value, None
         if isinstance(arg.value, cst.Name):
             seen = _Assigned(arg.value.value)
-            for statement in _statements(found.function):
-                statement.visit(seen)
+            visit_body(found.function, seen)
             if len(seen.dicts) == 1 and seen.assignments == 1 and seen.reads == 1:
                 return seen.dicts[0], None
             return None, f"the body `{arg.value.value}` is not one dict literal used only by this request"
@@ -96,8 +90,7 @@ def decide_http(found: Found, options: Options, indent: str) -> Decision:
         return left(["the HTTP response is passed on where its JSON reads cannot be followed"], host=client.host)
     if found.bound is not None:
         uses = JsonUses(found.bound)
-        for statement in _statements(found.function):
-            statement.visit(uses)
+        visit_body(found.function, uses)
         reads = plan_json_reads(uses, _TEXT_FIELD)
         if reads.blockers:
             return left(reads.blockers, host=client.host)

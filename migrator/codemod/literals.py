@@ -166,6 +166,17 @@ def to_expr(value: Any, holes: Holes, indent: str | None = "") -> cst.BaseExpres
     return put_back
 
 
+def expression_with(template: str, **nodes: cst.BaseExpression) -> cst.BaseExpression:
+    """``template`` parsed, with each ``{name}`` in it the very node given (not a printed copy, so
+    the node's own replacements, an alias renamed, still find it)."""
+    stand_ins = {f"__migrator_{key}__": node for key, node in nodes.items()}
+    for key in nodes:
+        template = template.replace("{" + key + "}", f"__migrator_{key}__")
+    expr = cst.parse_expression(template).visit(_PutBack(stand_ins))
+    assert isinstance(expr, cst.BaseExpression)
+    return expr
+
+
 class _PutBack(cst.CSTTransformer):
     def __init__(self, stand_ins: dict[str, cst.BaseExpression]) -> None:
         self.stand_ins = stand_ins

@@ -20,14 +20,13 @@ import libcst as cst
 
 from ..errors import MappingError
 from ..mapping import translate
-from ..mapping.rules import TABLES
+from .finish_tests import OUTPUT
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value
-from .names import UseVisitor
+from .names import UseVisitor, visit_body
 from .reads import chain_of
 
 _GROWERS = frozenset({"append", "extend", "insert"})
 MESSAGE_OF_ANSWER = ["choices", 0, "message"]
-OUTPUT = TABLES["chat.completion"]["choices"].to or ""
 
 
 @dataclass
@@ -130,11 +129,6 @@ def _answer_of(expr: cst.BaseExpression, answers: set[str], aliases: dict[str, s
     return None
 
 
-def _statements(function: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
-    body = function.body if isinstance(function, cst.FunctionDef) else function
-    return tuple(getattr(body, "body", ()))
-
-
 def plan_messages(name: str, function: cst.CSTNode, calls: set[cst.Call], answers: set[str]) -> MessagesPlan:
     """``answers``: the names the function binds to the results of its chat calls."""
     plan = MessagesPlan()
@@ -143,9 +137,8 @@ def plan_messages(name: str, function: cst.CSTNode, calls: set[cst.Call], answer
     params = function.params if isinstance(function, cst.FunctionDef) else None
     if params is not None:
         params.visit(uses)
-    for statement in _statements(function):
-        statement.visit(uses)
-        statement.visit(aliases)
+    visit_body(function, uses)
+    visit_body(function, aliases)
     if uses.problems:
         return MessagesPlan(uses.problems[0])
     if not uses.lists:

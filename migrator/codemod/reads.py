@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..mapping.rules import COPY, RENAME, TABLES, Table
+from .finish_tests import FUNCTION_CALL, OUTPUT, compared
+from .literals import expression_with
 from .names import UseVisitor
 from .outcome import Applicability
 
@@ -24,10 +26,9 @@ _USAGE = TABLES["chat.usage"]
 _SAME_NAME = frozenset({"id", "model"})
 MESSAGE: list[Segment] = ["choices", 0, "message"]
 TOOL_CALLS: list[Segment] = [*MESSAGE, "tool_calls"]
+FINISH_REASON: list[Segment] = ["choices", 0, "finish_reason"]
+REFUSAL: list[Segment] = [*MESSAGE, "refusal"]
 _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
-_OUTPUT = _COMPLETION["choices"].to or ""
-FUNCTION_CALL = "function_call"
-"""The type of the output items a chat ``tool_call`` of type function becomes (``ResponseFunctionToolCall``)."""
 PARSED = {"parsed": "output_parsed"}
 """What ``chat.completions.parse`` adds to the message, and its name on ``responses.parse``'s result:
 SDK helpers, not API fields, so not in ``mappings/``."""
@@ -40,6 +41,14 @@ class ReadPlan:
     notes: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
     applicability: Applicability = "safe"
+
+    def merge(self, inner: ReadPlan) -> None:
+        """Fold a plan for a name that stands for part of this result (an alias, an awaited coroutine…)."""
+        self.blockers.extend(inner.blockers)
+        self.notes.extend(inner.notes)
+        self.replacements.update(inner.replacements)
+        if inner.applicability == "unsafe":
+            self.applicability = "unsafe"
 
 
 def chain_of(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[Segment]] | None:
@@ -151,6 +160,7 @@ class Uses(UseVisitor):
         self.aliases: list[str] = []  # names bound to ``name.choices[0].message``
         self.alias_values: set[cst.CSTNode] = set()
         self.tool_loops: list[tuple[str, cst.For]] = []  # ``for call in name.choices[0].message.tool_calls:``
+        self.finish_tests: list[tuple[cst.Comparison, str, bool]] = []  # ``name.choices[0].finish_reason == "stop"``
         self.parse_calls: set[cst.CSTNode] = set()  # ``name.parse`` chains that are called (raw responses)
         self.parsed_into: list[str] = []  # names assigned ``name.parse()``
         self.awaited_into: list[str] = []  # names assigned ``await name`` (a coroutine awaited later)
@@ -192,6 +202,12 @@ class Uses(UseVisitor):
             self.bare.append(node)
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
+        test = compared(node)
+        found = chain_of(test[0]) if test is not None else None
+        if test is not None and found is not None and isinstance(found[0], cst.Name) and found[0].value == self.name \
+                and [*self.prefix, *found[1]] == FINISH_REASON:
+            self.finish_tests.append((node, test[1], test[2]))
+            self.skip.add(test[0])
         operands = [node.left, *(t.comparator for t in node.comparisons)]
         if any(isinstance(o, cst.Name) and o.value == "None" for o in operands):
             self.none_tests.update(o for o in operands if not (isinstance(o, cst.Name) and o.value == "None"))
@@ -250,9 +266,15 @@ def _function_calls(base: cst.BaseExpression) -> cst.BaseExpression:
     """``[item for item in base.output if item.type == "function_call"]``: the tool calls of a Response."""
     return cst.ListComp(
         elt=cst.Name("item"),
-        for_in=cst.CompFor(target=cst.Name("item"), iter=cst.Attribute(value=base, attr=cst.Name(_OUTPUT)), ifs=[
+        for_in=cst.CompFor(target=cst.Name("item"), iter=cst.Attribute(value=base, attr=cst.Name(OUTPUT)), ifs=[
             cst.CompIf(test=cst.Comparison(cst.Attribute(value=cst.Name("item"), attr=cst.Name("type")),
                                            [cst.ComparisonTarget(cst.Equal(), cst.SimpleString(f'"{FUNCTION_CALL}"'))]))]))
+
+
+def _refusal(base: cst.BaseExpression) -> cst.BaseExpression:
+    """The refusal part of a Response's message items, or None: what ``message.refusal`` held."""
+    return expression_with(f'next((part.refusal for item in {{base}}.{OUTPUT} if item.type == "message" '
+                           'for part in item.content if part.type == "refusal"), None)', base=base)
 
 
 def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_tests: set[cst.CSTNode],
@@ -266,6 +288,9 @@ def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_test
         base = (base_for or {}).get(node, found[0])
         if alias_values and node in alias_values:
             plan.replacements[node] = base  # ``message = r.choices[0].message`` → ``message = r``
+            continue
+        if segments == REFUSAL:
+            plan.replacements[node] = _refusal(base)
             continue
         if segments[:4] == TOOL_CALLS:
             rest = segments[4:]
@@ -294,8 +319,8 @@ def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_test
     return plan
 
 
-class ToolCallUses(UseVisitor):
-    """The reads of a tool-call loop's variable in the loop's body."""
+class NameChains(UseVisitor):
+    """The reads of a loop's variable in the loop's body: its chains, and how often it is used whole."""
 
     def __init__(self, name: str) -> None:
         super().__init__()
@@ -325,7 +350,7 @@ class ToolCallUses(UseVisitor):
 
 def plan_tool_loop(var: str, loop: cst.For) -> ReadPlan:
     plan = ReadPlan()
-    uses = ToolCallUses(var)
+    uses = NameChains(var)
     loop.body.visit(uses)
     if uses.bare:
         plan.blockers.append(f"the tool call `{var}` is used whole")

@@ -7,20 +7,20 @@ import libcst as cst
 from ..mapping.rules import TABLES
 from .call import CallPlan, plan_call
 from .clients import Client, host_reasons
+from .finish_tests import finish_test
 from .messages import plan_messages
+from .names import visit_body
 from .outcome import Applicability, Options
 from .reads import MESSAGE, ReadPlan, Segment, Uses, chain_of, plan_reads, plan_tool_loop, spelled
 from .site import Decision, Edits, Found, left
+from .stream_helper import plan_helper_stream
 from .stream_loops import plan_stream
 
-METHODS = frozenset({"create", "parse"})
+METHODS = frozenset({"create", "parse", "stream"})
 RAW_FIELDS = frozenset({"headers", "http_request", "http_response", "status_code", "request_id", "url", "elapsed", "retries_taken"})
-"""What a raw response (``with_raw_response``) offers besides ``.parse()``: the same on both endpoints."""
-NOT_REWRITTEN = {
-    "stream": "`chat.completions.stream(...)`: the helper's events differ (`content.delta` becomes "
-              "`response.output_text.delta`, `get_final_completion()` becomes `get_final_response()`); "
-              "rewrite it to `responses.stream(...)` with its event loop",
-}
+"""What a raw response (``with_raw_response``, ``with_streaming_response``) offers besides ``.parse()``:
+the same on both endpoints. Its body read as bytes or lines (``iter_lines()``, ``read()``) is not."""
+RAW_BODY = frozenset({"iter_lines", "iter_text", "iter_bytes", "iter_raw", "read", "text", "json", "content"})
 STORED = "stored chat completions (`chat.completions.{method}`) have no Responses counterpart; stored responses are read with `responses.retrieve`"
 
 
@@ -30,12 +30,9 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
     if refused is not None:
         return left([refused], host=client.host)
     if found.method not in METHODS:
-        why = NOT_REWRITTEN.get(found.method) or STORED.format(method=found.method)
+        why = STORED.format(method=found.method)
         return left([why], host=client.host)
-    if found.wrapper == "with_streaming_response":
-        why = "`with_streaming_response`: the body is read as raw lines; rewrite it with `responses.with_streaming_response`"
-        return left([why], host=client.host)
-    parse = found.method == "parse"
+    parse = found.method in ("parse", "stream")  # the stream helper takes a model class as response_format too
     calls = {peer.call for peer in found.peers}
     answers = {peer.bound for peer in found.peers if peer.bound is not None}
     plan: CallPlan = plan_call(found.call, indent, lambda name: plan_messages(name, found.function, calls, answers),
@@ -115,11 +112,16 @@ def _azure_limits(args: list[cst.Arg]) -> list[str]:
 def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode]) -> ReadPlan:
     """The reads of the name the result is bound to, as a completion, a stream or a raw response."""
     assert found.bound is not None
+    if found.method == "stream":
+        plan, finals = plan_helper_stream(found.bound, found.function)
+        for final in finals:
+            plan.merge(_completion_reads(final, found.function, True, skip))
+        return plan
     if stream:
         if found.wrapper is not None:
             return ReadPlan(blockers=["a raw streamed response is read as lines"])
         return plan_stream(found.bound, found.function)
-    if found.wrapper == "with_raw_response":
+    if found.wrapper is not None:  # ``with_raw_response`` / ``with_streaming_response``: the same fields on both
         return _raw_reads(found.bound, found, parse)
     return _completion_reads(found.bound, found.function, parse, skip)
 
@@ -127,50 +129,47 @@ def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode
 def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[cst.CSTNode] | None = None,
                       prefix: list[Segment] | None = None) -> ReadPlan:
     uses = Uses(name, prefix, skip)
-    body = function.body if isinstance(function, cst.FunctionDef) else function
-    for statement in getattr(body, "body", ()):
-        statement.visit(uses)
+    visit_body(function, uses)
     if len(uses.targets) > 1:
         return ReadPlan(blockers=[f"`{name}` is assigned more than once: the reads cannot be tied to this call"])
     reads = plan_reads(uses.chains, uses.none_tests, parse=parse, alias_values=uses.alias_values)
+    for comparison, value, negate in uses.finish_tests:
+        test = finish_test(cst.Name(name), value, negate)
+        if isinstance(test, str):
+            reads.blockers.append(test)
+        else:
+            reads.replacements[comparison] = test
     if uses.bare:
         reads.blockers.append(f"`{name}` is used whole (passed, returned or printed): its fields differ on a Response")
     inner_plans = [_completion_reads(awaited, function, parse, skip) for awaited in uses.awaited_into]
     inner_plans += [_completion_reads(alias, function, parse, skip, MESSAGE) for alias in uses.aliases]
     inner_plans += [plan_tool_loop(var, loop) for var, loop in uses.tool_loops]
     for inner in inner_plans:  # ``reply = await coro``; ``message = r.choices[0].message``; ``for call in ….tool_calls``
-        reads.blockers.extend(inner.blockers)
-        reads.notes.extend(inner.notes)
-        reads.replacements.update(inner.replacements)
-        if inner.applicability == "unsafe":
-            reads.applicability = "unsafe"
+        reads.merge(inner)
     return reads
 
 
 def _raw_reads(name: str, found: Found, parse: bool) -> ReadPlan:
     """``raw.headers`` and the like stay; ``x = raw.parse()`` makes ``x`` the completion to follow."""
     uses = Uses(name)
-    body = found.function.body if isinstance(found.function, cst.FunctionDef) else found.function
-    for statement in getattr(body, "body", ()):
-        statement.visit(uses)
+    visit_body(found.function, uses)
     plan = ReadPlan()
     if uses.bare or len(uses.targets) > 1:
         plan.blockers.append(f"the raw response `{name}` is used whole or assigned more than once")
         return plan
-    parsed = [p for p in uses.parsed_into]
+    parsed = uses.parsed_into
     for node, segments in uses.chains:
         if segments and segments[0] in RAW_FIELDS:
             continue
         if segments == ["parse"] and node in uses.parse_calls:
             continue
-        plan.blockers.append(f"`{name}.{spelled(segments)}` is not a raw-response field")
+        if segments and segments[0] in RAW_BODY:
+            plan.blockers.append(f"`{name}.{segments[0]}` reads the body as it came: a Response's JSON and events differ "
+                                 "from a ChatCompletion's; read it through `.parse()`")
+        else:
+            plan.blockers.append(f"`{name}.{spelled(segments)}` is not a raw-response field")
     if len(parsed) != len(uses.parse_calls):
         plan.blockers.append(f"`{name}.parse()` is used where the codemod cannot follow it")
     for target in parsed:
-        inner = _completion_reads(target, found.function, parse)
-        plan.blockers.extend(inner.blockers)
-        plan.notes.extend(inner.notes)
-        plan.replacements.update(inner.replacements)
-        if inner.applicability == "unsafe":
-            plan.applicability = "unsafe"
+        plan.merge(_completion_reads(target, found.function, parse))
     return plan

@@ -1,0 +1,57 @@
+"""Tests of how an answer ended: ``r.choices[0].finish_reason == "length"`` → ``status`` and ``incomplete_details``.
+
+A Response has no ``finish_reason``; the value tables of ``mappings/`` say what each one becomes
+(``finish_reason``: ``stop``/``tool_calls`` → ``completed``, ``length``/``content_filter`` →
+``incomplete``; ``incomplete_reason``: which reason stands for which). A Response that called
+tools is ``completed`` too, so ``tool_calls`` and ``stop`` are told apart by its function_call
+items, as the engine's own finish.py does. Only ``==``/``!=`` against a string literal is rewritten.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..mapping.rules import RENAME, TABLES, VALUES
+from .literals import expression_with, string_value
+
+_FINISH = VALUES["finish_reason"]
+OUTPUT = TABLES["chat.completion"]["choices"].to or ""
+_REASON_OF = {rule.to: reason for reason, rule in VALUES["incomplete_reason"].items() if rule.do is RENAME}
+_CALLED = frozenset({"tool_calls", "function_call"})
+FUNCTION_CALL = "function_call"
+"""The type of the output items a chat ``tool_call`` of type function becomes (``ResponseFunctionToolCall``)."""
+_CALLED_TEST = f'any(item.type == "{FUNCTION_CALL}" for item in {{base}}.{OUTPUT})'
+
+
+def finish_test(base: cst.BaseExpression, value: str, negate: bool) -> cst.BaseExpression | str:
+    """The Response test for ``<base>.choices[0].finish_reason == value`` (``!=`` with ``negate``)."""
+    rule = _FINISH.get(value)
+    if rule is None or rule.do is not RENAME or not rule.to:
+        return f"`finish_reason == {value!r}` has no Response counterpart"
+    if value in _CALLED:
+        test = _CALLED_TEST
+    elif rule.to == "incomplete":
+        reason = _REASON_OF.get(value)
+        if reason is None:
+            return f"no incomplete reason stands for `{value}`"
+        test = f'({{base}}.status == "incomplete" and {{base}}.incomplete_details.reason == "{reason}")'
+    else:
+        test = f'({{base}}.status == "{rule.to}" and not {_CALLED_TEST})'
+    return expression_with(f"not {test}" if negate else test, base=base)
+
+
+def compared(node: cst.Comparison) -> tuple[cst.BaseExpression, str, bool] | None:
+    """``x == "stop"`` / ``"stop" != x`` → (x, "stop", negate); None for any other comparison."""
+    if len(node.comparisons) != 1:
+        return None
+    target = node.comparisons[0]
+    if not isinstance(target.operator, cst.Equal | cst.NotEqual):
+        return None
+    negate = isinstance(target.operator, cst.NotEqual)
+    right = string_value(target.comparator)
+    if right is not None:
+        return node.left, right, negate
+    left = string_value(node.left)
+    if left is not None:
+        return target.comparator, left, negate
+    return None
