@@ -43,29 +43,30 @@ PROGRAMS = sorted(p.name for p in PROGRAMS_DIR.iterdir() if (p / "before.py").is
 CHAT_PATH = "/v1/chat/completions"
 RESPONSES_PATH = "/v1/responses"
 
-_CALL = "chat.completions.create → responses.create (messages → input)"
 CODEMOD_PENDING: dict[str, str] = {
-    "async_streaming": f"awaited {_CALL} with stream=True: `async for` over chunks, stream_options.include_usage "
-                       "→ usage of the response.completed event",
-    "chat_history": f"{_CALL} in a loop that appends the assistant's .choices[0].message.content to the history",
-    "finish_reason": f"{_CALL}; finish_reason 'length'/'stop' tests → status / incomplete_details.reason",
+    "async_streaming": "`async for` over chunks that also reads `chunk.usage` (stream_options.include_usage): left; "
+                       "Responses has it on the response.completed event",
+    "chat_history": "a history list that gets {'role': 'assistant', 'content': reply} appended in a loop: left "
+                    "('`history` is used where the codemod cannot follow it')",
+    "finish_reason": "`choice = completion.choices[0]`, then finish_reason 'length'/'stop' tests: left; "
+                     "Responses has status / incomplete_details.reason",
+    "forced_tool": "`choice = completion.choices[0]`, then finish_reason == 'tool_calls' and .message.tool_calls: left",
     "gather_calls": "asyncio.gather(*[client.chat.completions.create(…) for …]) whose results are read in a loop: "
                     "left ('the result is passed on where its reads cannot be followed')",
-    "forced_tool": f"{_CALL}, tools flattened, tool_choice {{'function': {{'name'}}}} → {{'name'}}, finish_reason "
-                   "'tool_calls' and .message.tool_calls → function_call items",
     "none_test": "with --unsafe-fixes the test becomes `reply.output_text is None`, never true on Responses: a tool-call-only "
                  "answer now prints '' instead of taking the None branch (the note says so); `not any(item.type == "
                  "'message' …)` would keep the meaning",
-    "raw_httpx": "httpx.Client.post('/chat/completions') → '/responses', the JSON body, r.json()['choices'][0]['message']['content']",
-    "refusal": f"{_CALL}, .message.refusal → refusal parts of the output, `content is None`",
-    "stream_helper": "chat.completions.stream → responses.stream, content.delta events, get_final_completion()",
-    "streaming": f"{_CALL} with stream=True; `if not chunk.choices` guard and .delta.content → response.output_text.delta events",
-    "streaming_tools": f"{_CALL} with stream=True: tool-call deltas by index → output_item.added + "
+    "raw_httpx": "httpx.Client(base_url=<env>).post('/chat/completions'): left, the note takes the relative path for a host "
+                 "('/chat/completions may not serve /v1/responses … --responses-host /chat/completions')",
+    "stream_helper": "chat.completions.stream whose loop tests `event.type == 'content.delta' and event.delta`: left "
+                     "('`event.delta` is read where the event's type is not known')",
+    "streaming": "a stream loop with an `if not chunk.choices: continue` guard and `delta = chunk.choices[0].delta`: left",
+    "streaming_tools": "streamed tool-call deltas gathered by index: left; Responses has output_item.added + "
                        "function_call_arguments.delta events",
-    "tools": f"a tool loop: {_CALL}, tools flattened, message.tool_calls → function_call items, "
-             "appending the assistant message → response.output, role=tool → function_call_output",
-    "usage": f"{_CALL}; usage.prompt_tokens/completion_tokens and their *_details → input_/output_tokens",
-    "wrapper_kwargs": "a client on self, messages built in a variable and **kwargs forwarded (callers pass max_tokens)",
+    "tools": "a `while message.tool_calls:` loop that assigns `completion` before and inside the loop: left "
+             "('`completion` is assigned more than once')",
+    "usage": "`usage = completion.usage`, then its fields and *_details: left ('the usage object is used whole')",
+    "wrapper_kwargs": "a client on self, messages built in a variable and **kwargs forwarded (callers pass max_tokens): left",
 }
 """Programs whose codemod output does not behave like ``before.py`` yet, with the rewrite each needs."""
 
