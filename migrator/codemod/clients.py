@@ -105,6 +105,7 @@ class Bindings(cst.CSTVisitor):
         self.lookalikes: set[str] = set()  # local names bound by an import from a look-alike SDK
         self.imported: set[str] = set()  # local names bound by an import from any other module (the project's own)
         self.imports_openai = False
+        self.strings: dict[str, list[cst.BaseExpression]] = {}  # names assigned a string literal (any scope)
         self.constructors: dict[str, str] = {}  # local name → "openai" / "azure"
         self.async_constructors: set[str] = set()
         self.scopes: dict[cst.CSTNode, Scope] = {}
@@ -212,6 +213,8 @@ class Bindings(cst.CSTVisitor):
                 break
 
     def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name) and isinstance(value, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+            self.strings.setdefault(target.value, []).append(value)
         held = self._value(value)
         if isinstance(target, cst.Name):
             self._stack[-1].bind(target.value, held)

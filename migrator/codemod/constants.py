@@ -12,7 +12,7 @@ import libcst as cst
 from .names import UseVisitor
 from .site import Found
 
-_LITERALS = (cst.List, cst.Dict, cst.Tuple)
+_LITERALS = (cst.List, cst.Dict, cst.Tuple, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
 
 
 class _Names(UseVisitor):
@@ -50,9 +50,10 @@ class _Names(UseVisitor):
 
 
 def chat_only_literals(module: cst.Module, found: list[Found]) -> dict[str, cst.BaseExpression]:
-    """Names assigned once in the module, to a literal, and read only as arguments of chat calls."""
-    arguments: set[cst.CSTNode] = {arg.value for f in found if f.kind == "sdk" for arg in f.call.args
-                 if arg.keyword is not None and isinstance(arg.value, cst.Name)}
+    """Names assigned once in the module, to a literal, and read only as arguments of chat calls
+    (keyword arguments of SDK calls, the URL of HTTP posts)."""
+    arguments: set[cst.CSTNode] = {arg.value for f in found if f.kind in ("sdk", "http") for arg in f.call.args
+                                   if (arg.keyword is not None or f.kind == "http") and isinstance(arg.value, cst.Name)}
     names = _Names(arguments)
     module.visit(names)
     return {name: values[0] for name, values in names.assigned.items()

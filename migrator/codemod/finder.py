@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from .clients import Bindings, Scope
-from .http_calls import is_chat_post
+from .http_calls import is_chat_post, names_chat_url
 from .literals import string_value
 from .site import Found
 
@@ -94,10 +94,12 @@ class Finder(cst.CSTVisitor):
             found = Found(node, "mock", node.func, "patch", None, self._statements[-1], self._scopes[-1], self._functions[-1])
         elif _builds_completion(node):
             found = Found(node, "fixture", node.func, "build", None, self._statements[-1], self._scopes[-1], self._functions[-1])
-        elif is_chat_post(node):
+        elif is_chat_post(node, self.bindings.strings):
             assert isinstance(node.func, cst.Attribute)
             found = Found(node, "http", node.func.value, node.func.attr.value, None, self._statements[-1], self._scopes[-1],
                           self._functions[-1])
+        elif names_chat_url(node):
+            found = Found(node, "url", node.func, "url", None, self._statements[-1], self._scopes[-1], self._functions[-1])
         else:
             return
         self._place(found)

@@ -21,7 +21,7 @@ class Found:
     Chat Completions resource or a hand-built ``ChatCompletion``, before any decision."""
 
     call: cst.Call
-    kind: Literal["sdk", "http", "mock", "fixture"]
+    kind: Literal["sdk", "http", "url", "mock", "fixture"]
     receiver: cst.BaseExpression
     method: str
     wrapper: str | None

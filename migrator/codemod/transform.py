@@ -25,6 +25,8 @@ IMPORTED = ("`{name}` comes from another module and clients are traced within a 
             "the module that builds the client, or build it here")
 MOCK = ("this patch target is the Chat Completions resource: once the code calls `responses`, it intercepts nothing; "
         "patch `openai.resources.responses.Responses.create` (`AsyncResponses` for async) and return a Response")
+URL = ("this call sends to (or mocks) `/chat/completions` through code the codemod does not follow: move it to "
+       "`/responses` together with its body (`messages` → `input`, docs/mapping.md) and the reads of its answer")
 FIXTURE = ("a hand-built ChatCompletion: code migrated to Responses reads a Response (output items, `output_text`); "
            "`migrator translate --to responses` turns this body into one")
 
@@ -59,7 +61,7 @@ def _together(decisions: list[tuple[Found, Decision]]) -> None:
     while changed:
         changed = False
         for found, decision in decisions:
-            if decision.verdict == "left for a person" or found.kind != "sdk":
+            if decision.verdict == "left for a person" or found.kind not in ("sdk", "http"):
                 continue
             for other, theirs in decisions:
                 if other is found or theirs.verdict != "left for a person":
@@ -108,10 +110,11 @@ def transform_code(code: str, options: Options) -> Outcome:
         if found.kind == "sdk":
             by_function.setdefault(found.function, []).append(found)
     constants = chat_only_literals(module, finder.found)
+    for found in finder.found:
+        found.constants = constants
     for peers in by_function.values():
         for found in peers:
             found.peers = peers
-            found.constants = constants
     decisions: list[tuple[Found, Decision]] = []
     for found in finder.found:
         indent = " " * positions[found.statement].start.column
@@ -119,6 +122,8 @@ def transform_code(code: str, options: Options) -> Outcome:
             decision = decide_http(found, options, indent)
         elif found.kind == "mock":
             decision = left([MOCK])
+        elif found.kind == "url":
+            decision = left([URL])
         elif found.kind == "fixture":
             if not uses_openai:
                 continue
