@@ -33,14 +33,7 @@ FILES = ("request", "messages", "tools", "results")
 
 #: ``<table>.<field or value>:to`` (a rename whose target the code writes itself) or
 #: ``<table>.<field or value>:reason`` (a loss whose reason the code writes itself).
-NOT_YET_DRIVEN: dict[str, str] = {
-    "chat.part.input_audio.input_audio:reason": "the part is dropped whole, one loss with chat.part_types.input_audio's reason; the field rules only document it",
-    "chat.part.input_audio.prompt_cache_breakpoint:reason": "the part is dropped whole, one loss with chat.part_types.input_audio's reason; the field rules only document it",
-    "chat.part.input_audio.type:reason": "the part is dropped whole, one loss with chat.part_types.input_audio's reason; the field rules only document it",
-    "response.output.reasoning.type:reason": "the item is dropped whole, one loss with output_types.reasoning's reason",
-    "responses.tool.custom.definition:to": "a custom tool has no top-level definition; its fixture's is in format (responses.custom_format.definition, driven)",
-    "responses.tool.custom.syntax:to": "a custom tool has no top-level syntax; its fixture's is in format (responses.custom_format.syntax, driven)",
-}
+NOT_YET_DRIVEN: dict[str, str] = {}
 
 #: ``<table>.<field>:to`` of the convert rules whose target the engine takes from the table.
 DRIVEN_CONVERTS: frozenset[str] = frozenset({

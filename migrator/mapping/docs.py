@@ -177,6 +177,12 @@ def _render_table(name: str, table: dict[str, Any], *, values: bool) -> Iterator
     if sdk:
         yield f"SDK: {sdk}"
         yield ""
+    whole = table.get("dropped_whole")
+    if whole:
+        values_name, _, value = whole.rpartition(".")
+        yield (f"Dropped whole: one loss, as value {code(value)} of [{code(values_name)}](#{anchor('values', values_name)})"
+               " says; the fields below only say what it holds and are not mapped one by one.")
+        yield ""
     extra = table.get("extra_fields")
     if extra:
         yield "Also known, beyond the SDK types: " + ", ".join(code(f) for f in extra)
