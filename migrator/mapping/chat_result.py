@@ -27,6 +27,7 @@ _KNOWN = ("service_tier", "metadata")
 _CREATED_AT = _COMPLETION["created"].to_parts[-1]
 _CALL_ID = _TOOL_CALL["id"].to_parts[-1]
 _PART_LOGPROBS = _CHOICE["content"].to_parts[-1]
+_TEXT, _ANNOTATIONS = (_MESSAGE[k].to_parts[-1] for k in ("content", "annotations"))
 _OUTPUT = _COMPLETION["choices"].to or ""
 _USAGE = _COMPLETION["usage"].to or ""
 _MODERATION_OUT = _COMPLETION["moderation"].to or ""
@@ -114,8 +115,8 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
         if type(content) is not str:
             ctx.problem(f"{p}.content", "a string or null", content)
         else:
-            part: dict[str, Any] = {"type": "output_text", "text": content,
-                                    "annotations": _annotations(msg.get("annotations"), f"{p}.annotations", ctx)}
+            part: dict[str, Any] = {"type": "output_text", _TEXT: content,
+                                    _ANNOTATIONS: _annotations(msg.get("annotations"), f"{p}.annotations", ctx)}
             logprobs = choice.get("logprobs")
             if type(logprobs) is dict and type(logprobs.get("content")) is list:
                 part[_PART_LOGPROBS] = [part_logprob(lp) for lp in logprobs["content"]]
