@@ -10,6 +10,7 @@ from .context import Context, usable_time
 from .finish import response_status
 from .ids import ctc_id, fc_id, output_id, response_id_of
 from .logprobs import check_logprobs, part_logprob
+from .moderation import chat_moderation
 from .rules import TABLES
 from .shapes import complete_response
 from .usage import chat_usage_to_responses
@@ -19,8 +20,6 @@ _CHOICE = TABLES["chat.choice"]
 _MESSAGE = TABLES["chat.completion_message"]
 _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 _ANNOTATION = TABLES["chat.annotation"]
-_MODERATION = TABLES["chat.moderation"]
-_MODERATION_SIDE = TABLES["chat.moderation.side"]
 #: What a ChatCompletion says of itself that its Response carries as it is.
 _KNOWN = ("service_tier", "metadata")
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
@@ -189,43 +188,3 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
         out.append({"type": "url_citation", "url": cite.get("url"), "title": cite.get("title"),
                     "start_index": cite.get("start_index"), "end_index": cite.get("end_index")})
     return out
-
-
-def chat_moderation(moderation: Any, ctx: Context) -> Any:
-    """{input/output: {type: moderation_results, results: [R, ...]}} → {input/output: R}; only known keys go on."""
-    if type(moderation) is not dict:
-        return moderation
-    ctx.check(moderation, _MODERATION, "$.moderation")
-    rule = _COMPLETION["moderation"]
-    out: dict[str, Any] = {}
-    for side in ("input", "output"):
-        value = moderation.get(side)
-        if type(value) is not dict:
-            if side in moderation:
-                out[side] = value
-            continue
-        path = f"$.moderation.{side}"
-        if value.get("type") == "error":
-            ctx.check(value, _MODERATION_SIDE, path, at="error")
-            out[side] = _known(value, _MODERATION_SIDE.levels["error"])
-            continue
-        ctx.check(value, _MODERATION_SIDE, path)
-        results = value.get("results")
-        if type(results) is not list:
-            results = []  # absent, or a wrong type the table check above reported
-        for i, result in enumerate(results):
-            if type(result) is not dict:
-                ctx.problem(f"{path}.results[{i}]", "a moderation result object", result)
-        if len(results) > 1:
-            ctx.loss(f"{path}.results[1]", "moderation", rule.kind, rule.reason)
-        first = results[0] if results else None
-        if type(first) is dict:
-            ctx.check(first, _MODERATION_SIDE, f"{path}.results[0]", at="results")
-            first = _known(first, _MODERATION_SIDE.levels["results"])
-        out[side] = first
-    return out
-
-
-def _known(obj: dict[str, Any], rules: dict[str, Any]) -> dict[str, Any]:
-    """The keys a table knows at this level: what was reported as unknown is not forwarded."""
-    return {k: v for k, v in obj.items() if k in rules}

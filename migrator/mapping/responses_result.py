@@ -10,6 +10,7 @@ from .context import Context, usable_time
 from .finish import finish_reason
 from .ids import completion_id_of, mint, seed_of
 from .logprobs import chat_logprob, check_logprobs
+from .moderation import response_moderation
 from .rules import DROP, TABLES, VALUES
 from .shapes import complete_completion
 from .usage import responses_usage_to_chat
@@ -23,8 +24,6 @@ _ANNOTATIONS = VALUES["annotation_types"]
 _SERVICE_TIER = VALUES["service_tier"]
 _ERROR = TABLES["response.error"]
 _ANNOTATION = TABLES["response.annotation"]
-_MODERATION = TABLES["response.moderation"]
-_MODERATION_SIDE = TABLES["response.moderation.side"]
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
 _CREATED = _RESPONSE["created_at"].to_parts[-1]
 _CHOICES = _RESPONSE["output"].to or ""
@@ -124,7 +123,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     if body.get("metadata"):  # {} is what a Response carries when there is none: nothing to say
         out["metadata"] = body["metadata"]
     if body.get("moderation") is not None:
-        out[_MODERATION_OUT] = _moderation(body["moderation"], ctx)
+        out[_MODERATION_OUT] = response_moderation(body["moderation"], ctx)
     return complete_completion(out)
 
 
@@ -196,22 +195,3 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
     if itype == "custom_tool_call":
         return {_ID: call_id, "type": "custom", _CUSTOM: {_NAME: name, _INPUT: item.get("input") or ""}}
     return {_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: item.get("arguments") or ""}}
-
-
-def _moderation(moderation: Any, ctx: Context) -> Any:
-    """{input/output: R} → {input/output: {type: moderation_results, model, results: [R]}}; only known keys go on."""
-    if type(moderation) is not dict:
-        return moderation
-    ctx.check(moderation, _MODERATION, "$.moderation")
-    out: dict[str, Any] = {}
-    for side in ("input", "output"):
-        value = moderation.get(side)
-        if type(value) is not dict:
-            if side in moderation:
-                out[side] = value
-            continue
-        level = "error" if value.get("type") == "error" else ""
-        ctx.check(value, _MODERATION_SIDE, f"$.moderation.{side}", at=level)
-        kept = {k: v for k, v in value.items() if k in _MODERATION_SIDE.levels[level]}
-        out[side] = kept if level else {"type": "moderation_results", "model": value.get("model"), "results": [kept]}
-    return out
