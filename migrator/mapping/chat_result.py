@@ -11,7 +11,7 @@ from .finish import response_status
 from .ids import ctc_id, fc_id, output_id, response_id_of
 from .logprobs import check_logprobs, part_logprob
 from .moderation import chat_moderation
-from .rules import TABLES
+from .rules import TABLES, targets
 from .shapes import complete_response
 from .usage import chat_usage_to_responses
 
@@ -23,14 +23,10 @@ _ANNOTATION = TABLES["chat.annotation"]
 #: What a ChatCompletion says of itself that its Response carries as it is.
 _KNOWN = ("service_tier", "metadata")
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
-_CREATED_AT = _COMPLETION["created"].to_parts[-1]
-_CALL_ID = _TOOL_CALL["id"].to_parts[-1]
-_PART_LOGPROBS = _CHOICE["content"].to_parts[-1]
-_TEXT, _ANNOTATIONS = (_MESSAGE[k].to_parts[-1] for k in ("content", "annotations"))
-_OUTPUT = _COMPLETION["choices"].to or ""
-_USAGE = _COMPLETION["usage"].to or ""
-_MODERATION_OUT = _COMPLETION["moderation"].to or ""
-_STATUS = _CHOICE["finish_reason"].to or ""
+_CREATED_AT, _OUTPUT, _USAGE, _MODERATION_OUT = targets(_COMPLETION, "created", "choices", "usage", "moderation")
+(_CALL_ID,) = targets(_TOOL_CALL, "id")
+_PART_LOGPROBS, _STATUS = targets(_CHOICE, "content", "finish_reason")
+_TEXT, _ANNOTATIONS = targets(_MESSAGE, "content", "annotations")
 
 def response_skeleton(response_id: str, created_at: float, model: str, echo: dict[str, Any] | None,
                       known: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from .finish import finish_reason
 from .ids import completion_id_of, mint, seed_of
 from .logprobs import chat_logprob, check_logprobs
 from .moderation import response_moderation
-from .rules import DROP, TABLES, VALUES
+from .rules import DROP, TABLES, VALUES, targets
 from .shapes import complete_completion
 from .usage import responses_usage_to_chat
 
@@ -25,19 +25,13 @@ _SERVICE_TIER = VALUES["service_tier"]
 _ERROR = TABLES["response.error"]
 _ANNOTATION = TABLES["response.annotation"]
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
-_CREATED = _RESPONSE["created_at"].to_parts[-1]
-_CHOICES = _RESPONSE["output"].to or ""
-_FINISH_REASON = _RESPONSE["status"].to or ""
-_USAGE = _RESPONSE["usage"].to or ""
-_OUT_SERVICE_TIER = _RESPONSE["service_tier"].to or ""
-_MODERATION_OUT = _RESPONSE["moderation"].to or ""
-_ID = _OUT_CALL["call_id"].to_parts[-1]
+_CREATED, _CHOICES, _FINISH_REASON, _USAGE, _OUT_SERVICE_TIER, _MODERATION_OUT = targets(
+    _RESPONSE, "created_at", "output", "status", "usage", "service_tier", "moderation")
+_ID, _ARGUMENTS = targets(_OUT_CALL, "call_id", "arguments")
 _FUNCTION, _NAME = _OUT_CALL["name"].to_parts
-_ARGUMENTS = _OUT_CALL["arguments"].to_parts[-1]
 _CUSTOM, _INPUT = _OUT_CALL["input"].to_parts
 _CITATION = _ANNOTATION["url"].to_parts[0]
-_URL, _TITLE = _ANNOTATION["url"].to_parts[-1], _ANNOTATION["title"].to_parts[-1]
-_START, _END = _ANNOTATION["start_index"].to_parts[-1], _ANNOTATION["end_index"].to_parts[-1]
+_URL, _TITLE, _START, _END = targets(_ANNOTATION, "url", "title", "start_index", "end_index")
 
 
 def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:

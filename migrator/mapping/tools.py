@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import Context
-from .rules import ABSENT, DROP, RENAME, TABLES, VALUES, optional
+from .rules import ABSENT, DROP, RENAME, TABLES, VALUES, optional, targets
 
 _C_FUNCTION = TABLES["chat.tool.function"]
 _C_CUSTOM = TABLES["chat.tool.custom"]
@@ -41,7 +41,7 @@ _TOOL_CHOICE_STRINGS = ("none", "auto", "required")
 _FUNCTION_RENAMES = {k: r.to_parts for k, r in _R_FUNCTION.items() if r.do is RENAME}
 _NESTS_AS_IS = all(parts == ("function", k) for k, parts in _FUNCTION_RENAMES.items())
 _PLAIN_FUNCTION_KEYS = frozenset(_FUNCTION_RENAMES) | {"type"} if _NESTS_AS_IS else frozenset()
-_FN_PARAMETERS, _FN_DESCRIPTION, _FN_STRICT = (_R_FUNCTION[k].to_parts[-1] for k in ("parameters", "description", "strict"))
+_FN_PARAMETERS, _FN_DESCRIPTION, _FN_STRICT = targets(_R_FUNCTION, "parameters", "description", "strict")
 # The web search location's fields (flat in Responses) and where the table nests them.
 _LOCATION_TARGETS = {k: r.to_parts for k, r in _R_WEB.levels["user_location"].items() if r.do is RENAME}
 _APPROXIMATE = _R_WEB["city"].to_parts[0]
@@ -149,14 +149,20 @@ def chat_functions(functions: Any, path: str, ctx: Context) -> list[dict[str, An
     return out
 
 
-def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
+def _not_an_object(choice: Any, path: str, ctx: Context, objects: str) -> Any:
+    """A tool choice that is no object: a mode string goes on as it is (a problem when unknown),
+    anything else is a problem (None)."""
     if type(choice) is str:
         if choice not in _TOOL_CHOICE_STRINGS:
-            ctx.problem(path, "none, auto, required or a named tool choice", choice)
+            ctx.problem(path, f"none, auto, required or {objects}", choice)
         return choice
+    ctx.problem(path, "a string or a tool choice object", choice)
+    return None
+
+
+def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
     if type(choice) is not dict:
-        ctx.problem(path, "a string or a tool choice object", choice)
-        return None
+        return _not_an_object(choice, path, ctx, "a named tool choice")
     ctype = choice.get("type")
     if ctype == "function" or ctype == "custom":
         return {"type": ctype, "name": _named(choice, ctype, path, ctx)}
@@ -339,13 +345,8 @@ def _responses_custom_format(fmt: Any, path: str, ctx: Context) -> Any:
 
 
 def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
-    if type(choice) is str:
-        if choice not in _TOOL_CHOICE_STRINGS:
-            ctx.problem(path, "none, auto, required or a tool choice object", choice)
-        return choice
     if type(choice) is not dict:
-        ctx.problem(path, "a string or a tool choice object", choice)
-        return None
+        return _not_an_object(choice, path, ctx, "a tool choice object")
     ctype = choice.get("type")
     rule = _R_CHOICE_TYPES.get(ctype) if type(ctype) is str else None
     if rule is None:
