@@ -177,6 +177,10 @@ def _render_table(name: str, table: dict[str, Any], *, values: bool) -> Iterator
     if sdk:
         yield f"SDK: {sdk}"
         yield ""
+    target = ", ".join(code(ref) for ref in table.get("target_sdk", []))
+    if target:
+        yield f"Targets resolve in: {target}"
+        yield ""
     whole = table.get("dropped_whole")
     if whole:
         values_name, _, value = whole.rpartition(".")
