@@ -23,10 +23,11 @@ _ANNOTATION = TABLES["chat.annotation"]
 #: What a ChatCompletion says of itself that its Response carries as it is.
 _KNOWN = ("service_tier", "metadata")
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
-_CREATED_AT, _OUTPUT, _USAGE, _MODERATION_OUT = targets(_COMPLETION, "created", "choices", "usage", "moderation")
-(_CALL_ID,) = targets(_TOOL_CALL, "id")
+_ID, _OBJECT, _CREATED_AT, _OUTPUT, _USAGE, _MODERATION_OUT = targets(
+    _COMPLETION, "id", "object", "created", "choices", "usage", "moderation")
+_CALL_ID, _FUNCTION_NAME, _CUSTOM_NAME = targets(_TOOL_CALL, "id", "function", "custom")
 _PART_LOGPROBS, _STATUS = targets(_CHOICE, "content", "finish_reason")
-_TEXT, _ANNOTATIONS = targets(_MESSAGE, "content", "annotations")
+_TEXT, _ANNOTATIONS, _REFUSAL = targets(_MESSAGE, "content", "annotations", "refusal")
 
 def response_skeleton(response_id: str, created_at: float, model: str, echo: dict[str, Any] | None,
                       known: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def response_skeleton(response_id: str, created_at: float, model: str, echo: dic
     ``known`` holds what the answer itself says (service_tier, metadata): it wins
     over the request's echo, which wins over the API's defaults.
     """
-    body: dict[str, Any] = {"id": response_id, "object": "response", _CREATED_AT: created_at, "status": "in_progress",
+    body: dict[str, Any] = {_ID: response_id, _OBJECT: "response", _CREATED_AT: created_at, "status": "in_progress",
                             "model": model, "output": []}
     if known:
         body.update(known)
@@ -117,7 +118,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
                 part[_PART_LOGPROBS] = [part_logprob(lp) for lp in logprobs["content"]]
             parts.append(part)
     if type(refusal) is str:
-        parts.append({"type": "refusal", "refusal": refusal})
+        parts.append({"type": "refusal", _REFUSAL: refusal})
     calls = msg.get("tool_calls")
     has_calls = type(calls) is list and bool(calls)
     if parts and (content or refusal is not None or not has_calls):  # "" beside tool calls is no message, as in streams
@@ -136,7 +137,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
         ctx.check(legacy, _TOOL_CALL, f"{p}.function_call", at="function")
         call_id = output_id("call_", response_id, "function_call")
         items.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id,
-                      "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": call_status})
+                      _FUNCTION_NAME: legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": call_status})
     return items
 
 
@@ -156,14 +157,14 @@ def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | N
         custom = call.get("custom") or {}
         ctx.check(custom, _TOOL_CALL, f"{path}.custom", at="custom")
         return {"type": "custom_tool_call", "id": ctc_id(call_id), _CALL_ID: call_id,
-                "name": custom.get("name", ""), "input": custom.get("input", "")}
+                _CUSTOM_NAME: custom.get("name", ""), "input": custom.get("input", "")}
     fn = call.get("function")
     if type(fn) is not dict:
         ctx.problem(f"{path}.function", "an object with name and arguments", fn)
         return None
     ctx.check(fn, _TOOL_CALL, f"{path}.function", at="function")
     return {"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id,
-            "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": status}
+            _FUNCTION_NAME: fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": status}
 
 
 def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:

@@ -25,8 +25,10 @@ _SERVICE_TIER = VALUES["service_tier"]
 _ERROR = TABLES["response.error"]
 _ANNOTATION = TABLES["response.annotation"]
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
-_CREATED, _CHOICES, _FINISH_REASON, _USAGE, _OUT_SERVICE_TIER, _MODERATION_OUT = targets(
-    _RESPONSE, "created_at", "output", "status", "usage", "service_tier", "moderation")
+_OUT_ID, _OBJECT, _CREATED, _CHOICES, _FINISH_REASON, _USAGE, _OUT_SERVICE_TIER, _MODERATION_OUT = targets(
+    _RESPONSE, "id", "object", "created_at", "output", "status", "usage", "service_tier", "moderation")
+_CONTENT, _REFUSAL, _MESSAGE_ANNOTATIONS = targets(_OUT_TEXT, "text", "refusal", "annotations")
+_LOGPROBS, _LOGPROBS_CONTENT = _OUT_TEXT["logprobs"].to_parts
 _ID, _ARGUMENTS = targets(_OUT_CALL, "call_id", "arguments")
 _FUNCTION, _NAME = _OUT_CALL["name"].to_parts
 _CUSTOM, _INPUT = _OUT_CALL["input"].to_parts
@@ -93,17 +95,17 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
                 ctx.loss(p, itype, rule.kind, rule.reason)
             else:
                 ctx.loss(p, str(itype), "unsupported", f"{itype!r} is not an output item type migrator knows; it was not forwarded")
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None,
-                               "refusal": "".join(refusals) if refusals else None}
+    message: dict[str, Any] = {"role": "assistant", _CONTENT: "".join(texts) if texts else None,
+                               _REFUSAL: "".join(refusals) if refusals else None}
     if annotations:
-        message["annotations"] = annotations
+        message[_MESSAGE_ANNOTATIONS] = annotations
     if calls:
         message["tool_calls"] = calls
     choice: dict[str, Any] = {"index": 0, "message": message, _FINISH_REASON: finish_reason(status, body.get("incomplete_details"), bool(calls), ctx),
-                              "logprobs": {"content": logprobs, "refusal": None} if logprobs else None}
+                              _LOGPROBS: {_LOGPROBS_CONTENT: logprobs, "refusal": None} if logprobs else None}
     out: dict[str, Any] = {
-        "id": completion_id_of(response_id) if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
-        "object": "chat.completion",
+        _OUT_ID: completion_id_of(response_id) if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
+        _OBJECT: "chat.completion",
         _CREATED: int(created) if isinstance(created, (int, float)) else int(time.time()),
         "model": model if type(model) is str else "unknown",
         _CHOICES: [choice],
