@@ -10,13 +10,17 @@ from collections.abc import Callable
 from typing import Any
 
 from .context import Context
-from .rules import TABLES, Rule, Table
+from .rules import TABLES, Rule, Table, targets
 
 _CHAT_RESULT = TABLES["chat.completion"]["moderation"]  # its kind and reason: the results a Response cannot hold
 _CHAT = TABLES["chat.moderation"]
 _CHAT_SIDE = TABLES["chat.moderation.side"]
 _RESPONSE = TABLES["response.moderation"]
 _RESPONSE_SIDE = TABLES["response.moderation.side"]
+_SIDES = ("input", "output")
+# Each side's key in the target, as the tables state it.
+_TO_RESPONSE = dict(zip(_SIDES, targets(_CHAT, *_SIDES), strict=True))
+_TO_CHAT = dict(zip(_SIDES, targets(_RESPONSE, *_SIDES), strict=True))
 
 
 def _known(obj: dict[str, Any], rules: dict[str, Rule]) -> dict[str, Any]:
@@ -24,18 +28,19 @@ def _known(obj: dict[str, Any], rules: dict[str, Rule]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k in rules}
 
 
-def _sides(moderation: Any, table: Table, ctx: Context, side_of: Callable[[dict[str, Any], str, Context], Any]) -> Any:
+def _sides(moderation: Any, table: Table, to: dict[str, str], ctx: Context,
+           side_of: Callable[[dict[str, Any], str, Context], Any]) -> Any:
     if type(moderation) is not dict:
         return moderation
     ctx.check(moderation, table, "$.moderation")
     out: dict[str, Any] = {}
-    for side in ("input", "output"):
+    for side, target in to.items():
         value = moderation.get(side)
         if type(value) is not dict:
             if side in moderation:
-                out[side] = value
+                out[target] = value
             continue
-        out[side] = side_of(value, f"$.moderation.{side}", ctx)
+        out[target] = side_of(value, f"$.moderation.{side}", ctx)
     return out
 
 
@@ -68,9 +73,9 @@ def _response_side(value: dict[str, Any], path: str, ctx: Context) -> Any:
 
 def chat_moderation(moderation: Any, ctx: Context) -> Any:
     """{input/output: {type: moderation_results, results: [R, ...]}} → {input/output: R}."""
-    return _sides(moderation, _CHAT, ctx, _chat_side)
+    return _sides(moderation, _CHAT, _TO_RESPONSE, ctx, _chat_side)
 
 
 def response_moderation(moderation: Any, ctx: Context) -> Any:
     """{input/output: R} → {input/output: {type: moderation_results, model, results: [R]}}."""
-    return _sides(moderation, _RESPONSE, ctx, _response_side)
+    return _sides(moderation, _RESPONSE, _TO_CHAT, ctx, _response_side)

@@ -18,9 +18,11 @@ _TOTAL: Final = "total_tokens"
 
 #: One step of a plan: (source key, target key, the copied counts of its detail object, or None for a count).
 _Step = tuple[str, str, "tuple[str, ...] | None"]
+#: A plan: its steps, and the target key of the total.
+_Plan = tuple[tuple[_Step, ...], str]
 
 
-def _plan(table: Table) -> tuple[_Step, ...]:
+def _plan(table: Table) -> _Plan:
     steps: list[_Step] = []
     for key, rule in table.levels[""].items():
         if rule.do is not COPY and rule.do is not RENAME:
@@ -28,7 +30,10 @@ def _plan(table: Table) -> tuple[_Step, ...]:
         inner = table.levels.get(key)
         counts = None if inner is None else tuple(k for k, r in inner.items() if r.do is COPY)
         steps.append((key, rule.to_parts[-1] if rule.do is RENAME else key, counts))
-    return tuple(steps)
+    totals = [target for key, target, _ in steps if key == _TOTAL]
+    if not totals:
+        raise ValueError(f"mappings/: {table.name} does not carry {_TOTAL}, which the target type requires")
+    return tuple(steps), totals[0]
 
 
 _CHAT: Final = TABLES["chat.usage"]
@@ -37,30 +42,26 @@ _TO_RESPONSES: Final = _plan(_CHAT)
 _TO_CHAT: Final = _plan(_RESPONSES)
 
 
-def _int(obj: Any, key: str) -> int:
-    value = obj.get(key) if type(obj) is dict else None
-    return value if type(value) is int else 0
-
-
-def _usage(usage: Any, path: str, ctx: Context, table: Table, plan: tuple[_Step, ...]) -> dict[str, Any] | None:
+def _usage(usage: Any, path: str, ctx: Context, table: Table, plan: _Plan) -> dict[str, Any] | None:
     if usage is None:
         return None
     if type(usage) is not dict:
         ctx.problem(path, "a usage object", usage)
         return None
     ctx.check(usage, table, path)
-    total = usage.get(_TOTAL)
-    if type(total) is not int:
-        total = sum(_int(usage, key) for key, _, counts in plan if counts is None and key != _TOTAL)
     out: dict[str, Any] = {}
-    for key, target, counts in plan:
+    steps, total = plan
+    for key, target, counts in steps:
+        value = usage.get(key)
         if counts is None:
-            out[target] = total if key == _TOTAL else _int(usage, key)
-            continue
-        detail = usage.get(key)
-        if type(detail) is dict:
-            ctx.check(detail, table, f"{path}.{key}", at=key)
-        out[target] = {count: _int(detail, count) for count in counts}
+            out[target] = value if type(value) is int else 0
+        elif type(value) is dict:
+            ctx.check(value, table, f"{path}.{key}", at=key)
+            out[target] = {count: n if type(n := value.get(count)) is int else 0 for count in counts}
+        else:
+            out[target] = dict.fromkeys(counts, 0)
+    if type(usage.get(_TOTAL)) is not int:  # rare: a total the source left out is the sum of the others
+        out[total] = sum(out[target] for key, target, counts in steps if counts is None and key != _TOTAL)
     return out
 
 
