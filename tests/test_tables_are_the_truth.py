@@ -1,8 +1,8 @@
 """The tables of ``mappings/`` drive the output: change a rule there and the engine's output changes.
 
-Every ``rename`` rule (fields and values) gets its target's last segment tagged
-(``max_output_tokens`` → ``max_output_tokens_T17``), every ``drop``/``approximate`` rule its
-reason tagged (``… [R17]``), all at once in one copy of the tables (the tags are unique, so one
+Every ``rename``/``approximate`` rule (fields and values) gets its target's last segment tagged
+(``max_output_tokens`` → ``max_output_tokens_T17``), every rule that reports a loss (all but
+``omit``: drops, approximations, converts with a reason) its reason tagged (``… [R17]``), all at once in one copy of the tables (the tags are unique, so one
 run tells every rule apart). A fresh engine loads that copy in one subprocess
 (``MIGRATOR_MAPPINGS``) and runs every fixture; a rule is *driven* when a fixture that names it
 shows its tag: the new key or value in the output, the new reason in the losses.
@@ -133,14 +133,14 @@ def _mutate(folder: Path, converts: set[str]) -> dict[str, str]:
             for name, table in raw.get(section, {}).items():
                 for field, rule in table[key].items():
                     rule_id = f"{name}.{field}"
-                    if rule["do"] in ("rename", "convert") and rule.get("to"):
+                    if rule["do"] in ("rename", "convert", "approximate") and rule.get("to"):
                         head, _, last = rule["to"].rpartition(".")
                         new = f"{last}_T{len(tags)}"
                         rule["to"] = f"{head}.{new}" if head else new
                         tags[f"{rule_id}:to"] = json.dumps(new)  # a key or a value: quoted in the JSON
                         if rule["do"] == "convert":
                             converts.add(f"{rule_id}:to")
-                    if rule["do"] in ("drop", "approximate") and rule.get("reason"):
+                    if rule["do"] != "omit" and rule.get("reason"):  # an omit's reason is never reported
                         tag = f"[R{len(tags)}]"
                         rule["reason"] = f"{rule['reason']} {tag}"
                         tags[f"{rule_id}:reason"] = tag
