@@ -545,10 +545,13 @@ UNTYPED_TARGETS: dict[str, str] = {
 
 def field_path_resolves(ref: str, parts: list[str]) -> bool:
     """Whether the dotted field path ``parts`` exists in the type ``ref`` names (through unions, lists
-    and optional values; a pydantic Python name such as ``async_`` counts as its wire key)."""
+    and optional values; a pydantic Python name such as ``async_`` counts as its wire key). Last on
+    the path, a property of an SDK model counts too (``Response.output_text``, what the codemod
+    rewrites a read to)."""
     tp, attrs = resolve_root(ref)
     current: list[Any] = [tp]
-    for part in [*attrs, *parts]:
+    path = [*attrs, *parts]
+    for i, part in enumerate(path):
         nxt: list[Any] = []
         for t in current:
             for m in members(t):
@@ -557,6 +560,8 @@ def field_path_resolves(ref: str, parts: list[str]) -> bool:
                     field = fields.get(part) or next((f for f in fields.values() if f.attr == part), None)
                     if field is not None:
                         nxt.append(field.annotation)
+                    elif i == len(path) - 1 and isinstance(getattr(m, part, None), property):
+                        nxt.append(Any)
         if not nxt:
             return False
         current = nxt

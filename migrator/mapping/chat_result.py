@@ -27,7 +27,7 @@ _ID, _OBJECT, _CREATED_AT, _OUTPUT, _USAGE, _MODERATION_OUT = targets(
     _COMPLETION, "id", "object", "created", "choices", "usage", "moderation")
 _CALL_ID, _FUNCTION_NAME, _CUSTOM_NAME = targets(_TOOL_CALL, "id", "function", "custom")
 _PART_LOGPROBS, _STATUS = targets(_CHOICE, "content", "finish_reason")
-_TEXT, _ANNOTATIONS, _REFUSAL = targets(_MESSAGE, "content", "annotations", "refusal")
+_ANNOTATIONS, _REFUSAL = targets(_MESSAGE, "annotations", "refusal")
 
 def response_skeleton(response_id: str, created_at: float, model: str, echo: dict[str, Any] | None,
                       known: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
         if type(content) is not str:
             ctx.problem(f"{p}.content", "a string or null", content)
         else:
-            part: dict[str, Any] = {"type": "output_text", _TEXT: content,
+            part: dict[str, Any] = {"type": "output_text", "text": content,
                                     _ANNOTATIONS: _annotations(msg.get("annotations"), f"{p}.annotations", ctx)}
             logprobs = choice.get("logprobs")
             if type(logprobs) is dict and type(logprobs.get("content")) is list:
