@@ -145,6 +145,8 @@ def skip_reason(root: Path, rel: Path, ignore: Any) -> str | None:
             return f"virtualenv {'/'.join(rel.parts[: depth + 1])}/"
     if ignore is not None and ignore(rel):
         return ".gitignore"
+    if b"@generated" in (root / rel).read_bytes():
+        return "@generated"
     return None
 
 
@@ -313,12 +315,16 @@ def build_manifest(corpus: Path, repos: Iterable[Repo]) -> dict[str, Any]:
             continue
         ignore = gitignore_matcher(root)
         counts: Counter[str] = Counter()
+        visited: Counter[str] = Counter()
         sites: list[dict[str, Any]] = []
         for path in source_files(root):
             counts[path.suffix.lstrip(".")] += 1
-            found = grep_file(root, path)
-            reason = skip_reason(root, path.relative_to(root), ignore) if found else None
-            for site in found:
+            reason = skip_reason(root, path.relative_to(root), ignore)
+            if reason is None:
+                visited[path.suffix.lstrip(".")] += 1
+            for site in grep_file(root, path):
+                cell = f"[cell {site['cell']}]" if "cell" in site else ""
+                site = {"at": f"{site['file']}{cell}:{site['line']}", **site}
                 if reason:
                     site["skipped_by_walker"] = reason
                 sites.append(site)
@@ -326,6 +332,7 @@ def build_manifest(corpus: Path, repos: Iterable[Repo]) -> dict[str, Any]:
         entries.append({
             "name": repo.name, "folder": repo.folder, "commit": repo.commit, "kind": repo.kind,
             "files": {"py": counts["py"], "ipynb": counts["ipynb"]},
+            "files_visited": {"py": visited["py"], "ipynb": visited["ipynb"]},
             "site_count": len(sites), "expected_site_count": len(expected),
             "sites_by_context": dict(Counter(s["context"] for s in sites)),
             "sites_by_pattern": dict(Counter(p for s in sites for p in s["patterns"])),
@@ -335,7 +342,7 @@ def build_manifest(corpus: Path, repos: Iterable[Repo]) -> dict[str, Any]:
         "about": ("Call sites a plain grep finds in each repository of the corpus (one entry per file:line; "
                   "notebooks: cell index, line within the cell, and the line of the .ipynb JSON). "
                   "context says where the match is (code, string, docstring, comment, markdown, unparsed); "
-                  "skipped_by_walker marks files a default repository walk does not visit. "
+                  "skipped_by_walker marks files a default repository walk does not visit (files_visited counts the others). "
                   "expected_site_count: code, string and unparsed-file sites in visited files, those the codemod's report must account for. "
                   "Built by bench/corpus.py --make-manifest."),
         "patterns": [name for name, _ in PATTERNS],
@@ -411,7 +418,12 @@ class ReportSite:
 @dataclass
 class Report:
     sites: list[ReportSite] = field(default_factory=list)
-    error_files: set[str] = field(default_factory=set)
+    errors: set[tuple[str, int | None]] = field(default_factory=set)
+    """(file, notebook cell or None for the whole file) of each error the report lists."""
+
+    @property
+    def error_files(self) -> set[str]:
+        return {file for file, _ in self.errors}
 
 
 FILE_KEYS = ("file", "path", "filename")
@@ -423,7 +435,7 @@ def read_report(data: Any, tree: Path, cwd: Path) -> Report:
     The report format belongs to the CLI (issue #9 fixes its fields: file, line, column, rule,
     verdict, …); this reader only assumes that a site is an object with a ``line`` and a
     ``verdict`` (its file given on it or on an enclosing object) and that failed files sit in a
-    list under a key named ``errors``.
+    list under a key named ``errors`` (with a ``cell`` when one notebook cell failed).
     """
     report = Report()
 
@@ -431,8 +443,9 @@ def read_report(data: Any, tree: Path, cwd: Path) -> Report:
         if isinstance(node, dict):
             here = next((node[k] for k in FILE_KEYS if isinstance(node.get(k), str)), file)
             if in_errors and here is not None:
-                path, _ = normalise(here, tree, cwd)
-                report.error_files.add(path)
+                path, cell = normalise(here, tree, cwd)
+                cell = node["cell"] if isinstance(node.get("cell"), int) else cell
+                report.errors.add((path, cell))
             if "verdict" in node and ("line" in node or "lineno" in node):
                 path, cell = normalise(here, tree, cwd) if here is not None else (None, None)
                 line = node.get("line", node.get("lineno"))
@@ -498,7 +511,7 @@ def account(sites: list[dict[str, Any]], report: Report, tree: Path) -> tuple[li
         if not is_expected(site):
             continue
         file = site["file"]
-        if file in report.error_files:
+        if (file, None) in report.errors or (file, site.get("cell", -1)) in report.errors:
             by_error += 1
             continue
         candidates = by_file.get(file, [])
@@ -685,6 +698,8 @@ def print_table(results: list[Result]) -> None:
             print("  ".join("-" * w for w in widths))
         print("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(cells, widths, strict=True))))
     migrated = total.verdicts["migrated"] + total.verdicts["migrated with notes"]
+    if total.report_sites == 0 and total.expected:
+        print("\nthe reports list no site at all: the codemod is a no-op in this tree (nothing migrated, nothing accounted for)")
     print(f"\nsites migrated (with or without notes): {migrated} of {total.report_sites} in the reports, "
           f"{pct(migrated, total.expected)} of the {total.expected} expected grep sites; "
           f"accounted for: {pct(total.accounted, total.expected)}")
@@ -782,4 +797,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # | head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
