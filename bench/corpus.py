@@ -66,7 +66,7 @@ REPOS: tuple[Repo, ...] = (
     Repo("openai/openai-agents-python", "7f7a44f8dc0650296bd5ab6c745c9bcbaa6ac3b7",
          "agent SDK partly on the Responses API: a Chat Completions model class next to the Responses one, fake-client tests, a notebook"),
     Repo("mem0ai/mem0", "8d5b7865bd0521e75fe9ab1b260eeccc83f8a378",
-         "memory library: many LLM providers on OpenAI-compatible base_urls (Ollama, OpenRouter, DeepSeek, vLLM…), params dicts, tests mocking the client, notebooks"),
+         "memory library: one LLM class per provider on OpenAI-compatible base_urls from config (DeepSeek, LM Studio, vLLM, OpenRouter, xAI…), create(**params), tests mocking the client, notebooks"),
     Repo("simonw/llm", "f3f4f29c6e5e623c3776cbf6455dda2345638214",
          "CLI app already moved to the Responses API with a Chat Completions fallback; tests mock /chat/completions over HTTP (pytest-httpx)"),
     Repo("khoj-ai/khoj", "ae229ca894c0b80ad84664afcfdde523b5e87057",
@@ -76,13 +76,15 @@ REPOS: tuple[Repo, ...] = (
     Repo("Azure-Samples/rag-postgres-openai-python", "007bb76bf9452e959487d7c175ee19c1100f787f",
          "Azure FastAPI RAG sample already on the Responses API (Azure/Ollama/GitHub Models switch): must stay byte-identical"),
     Repo("Azure-Samples/openai-chat-backend-fastapi", "afe0e611276ae3e5ccfff01bdb07d73aee37cb9a",
-         "Azure FastAPI service: AsyncAzureOpenAI with a token provider, streaming NDJSON endpoint, tests mocking the SDK"),
+         "Azure FastAPI service: AsyncAzureOpenAI with a token provider kept in a dict, an un-awaited create awaited later, an NDJSON stream of model_dump() deltas, tests monkeypatching openai.resources.chat.AsyncCompletions.create"),
+    Repo("tdiprima/azure-templates", "56ce7c2e44865b38678af8a623c689d447bf9551",
+         "Azure script templates: AzureOpenAI with azure_ad_token_provider or a key, resp.choices[0].message.content, a RAG query"),
     Repo("pamelafox/python-openai-demos", "aa630c39e16664f882e9be3970019886ee9d54f7",
-         "teaching scripts: one client per host (Azure, GitHub Models, Ollama, OpenAI) chosen from the environment; streaming, tools, structured outputs"),
+         "teaching scripts: each builds its client from API_HOST (Azure, GitHub Models, Ollama, OpenAI); streaming, tools, beta.chat.completions.parse"),
     Repo("DataTalksClub/llm-zoomcamp", "c85fa440791efd6c902f7f30ccedaae4483e3f9e",
          "course notebooks (.ipynb) and scripts, some cohorts already on responses.create"),
     Repo("ultrasev/llmproxy", "7c292f31b8826be59e3ca390b67dfdda01becd30",
-         "FastAPI proxy service: AsyncClient per request to several providers' OpenAI-compatible endpoints"),
+         "FastAPI proxy service: an AsyncClient per request (OpenAI, Groq base_url) returning the completion whole; tests against a worker base_url"),
     Repo("mharrisb1/openai-responses-python", "f436181ef7d58365a1f088abb79bd2878e2bd75e",
          "test-mocking library for the openai SDK: examples and tests that mock chat.completions.create"),
     Repo("Vitor-Roma/gpt-chat-bot", "e1e266eb981a7a14507259efb5f7842bbe221188",
@@ -596,7 +598,12 @@ class Result:
     write_exits: tuple[int, int] | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     missing: list[dict[str, Any]] = field(default_factory=list)
+    expected_by_pattern: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def missing_by_pattern(self) -> Counter[str]:
+        return Counter(p for site in self.missing for p in site["patterns"])
 
     @property
     def ok(self) -> bool:
@@ -607,6 +614,7 @@ def run_repo(entry: dict[str, Any], corpus: Path, jobs: int, scratch: Path) -> R
     tree = corpus / entry["folder"]
     sites: list[dict[str, Any]] = entry["sites"]
     res = Result(entry["name"], entry["files"]["py"] + entry["files"]["ipynb"], len(sites), sum(map(is_expected, sites)))
+    res.expected_by_pattern = Counter(p for site in sites if is_expected(site) for p in site["patterns"])
     work = scratch / entry["folder"]
     work.mkdir()
     cwd = work / "cwd"
@@ -703,6 +711,13 @@ def print_table(results: list[Result]) -> None:
     print(f"\nsites migrated (with or without notes): {migrated} of {total.report_sites} in the reports, "
           f"{pct(migrated, total.expected)} of the {total.expected} expected grep sites; "
           f"accounted for: {pct(total.accounted, total.expected)}")
+    expected: Counter[str] = Counter()
+    missing: Counter[str] = Counter()
+    for r in results:
+        expected.update(r.expected_by_pattern)
+        missing.update(r.missing_by_pattern)
+    print("accounted for, by pattern (a line may match several): " + ", ".join(
+        f"{name} {expected[name] - missing[name]}/{expected[name]}" for name, _ in PATTERNS if expected[name]))
 
 
 def pct(part: int, whole: int) -> str:
@@ -714,6 +729,8 @@ def print_problems(results: list[Result], limit: int) -> None:
         if not res.problems:
             continue
         print(f"\n{res.name}: " + "; ".join(res.problems))
+        if res.missing:
+            print("  not in report, by pattern: " + ", ".join(f"{k} {v}" for k, v in res.missing_by_pattern.most_common()))
         for site in res.missing[:limit]:
             where = f"{site['file']}:{site['line']}" + (f" (cell {site['cell']})" if "cell" in site else "")
             print(f"  not in report  {where}  [{site['context']}] {site['text']}")
@@ -734,7 +751,8 @@ def result_json(res: Result) -> dict[str, Any]:
         "verdicts": dict(res.verdicts), "error_files": res.error_files, "changed_files": res.changed_files,
         "parse_failures": res.parse_failures, "second_run_changes": res.second_run_changes,
         "changed_without_site": res.changed_without_site, "check_exit": res.check_exit,
-        "write_exits": res.write_exits, "seconds": res.seconds, "not_in_report": res.missing,
+        "write_exits": res.write_exits, "seconds": res.seconds, "expected_by_pattern": dict(res.expected_by_pattern),
+        "not_in_report_by_pattern": dict(res.missing_by_pattern), "not_in_report": res.missing,
         "problems": res.problems,
     }
 
