@@ -11,8 +11,9 @@ For every repository the script runs, from a scratch cwd (paths must work from a
    (same file and line, or the same statement: a report may anchor a multi-line import or call at
    its first line); a site in a file the report names as an error counts as accounted for;
 2. on a copy, ``--write`` twice: every .py file that parsed before still parses, every changed
-   notebook cell still parses, a changed file always has a grep site (a file that does not use
-   the API stays byte-identical), and the second run changes no byte;
+   notebook cell still parses, no comment of a changed file is lost or moved onto other code, a changed file always has a
+   grep site (a file that does not use the API stays byte-identical), and the second run changes
+   no byte;
 3. ``--check`` exits 1 exactly when ``--write`` changed something (2 when the run had errors).
 
 It prints one row per repository and the totals. Without ``--strict`` it always exits 0 (like
@@ -21,6 +22,8 @@ the other benches): it measures, it does not gate. ``--strict`` exits 1 when a c
     python bench/corpus.py                      # all repositories
     python bench/corpus.py --only openai+swarm  # one of them
     python bench/corpus.py --json corpus.json   # also every number and every unaccounted site
+    python bench/corpus.py --keep /tmp/cm       # keep the reports and the written copies to read
+    python bench/corpus.py --tree ../other      # run another work tree's migrator
     python bench/corpus.py --make-manifest      # re-grep the trees into MANIFEST.json
 """
 
@@ -552,26 +555,58 @@ def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
-def parse_failures(original: Path, written: Path, files: list[str]) -> list[str]:
-    """Changed files that parsed before the codemod and no longer do (notebooks: per code cell)."""
-    bad = []
+def changed_sources(original: Path, written: Path, files: list[str]) -> Iterator[tuple[str, str | None, str | None]]:
+    """(label, old text, new text) of each changed .py file and each changed notebook code cell
+    (magics masked); None where a side cannot be read."""
     for rel in files:
         if rel.endswith(".py"):
-            old, new = read_python(original / rel), read_python(written / rel)
-            if old is not None and _parses(old) and (new is None or not _parses(new)):
-                bad.append(rel)
+            yield rel, read_python(original / rel), read_python(written / rel)
         elif rel.endswith(".ipynb"):
             old_cells, new_cells = notebook_cells(original / rel), notebook_cells(written / rel)
-            if old_cells is not None and new_cells is None:
-                bad.append(f"{rel} (not a notebook any more)")
+            if new_cells is None:
+                yield f"{rel} (not a notebook any more)", "", None
                 continue
             before = {i: s for i, t, s in old_cells or [] if t == "code"}
-            for index, cell_type, source in new_cells or []:
-                if cell_type != "code" or before.get(index) == source:
-                    continue
-                if _parses(masked_cell(before.get(index, ""))) and not _parses(masked_cell(source)):
-                    bad.append(f"{rel} cell {index}")
-    return bad
+            for index, cell_type, source in new_cells:
+                if cell_type == "code" and before.get(index) != source:
+                    yield f"{rel} cell {index}", masked_cell(before.get(index, "")), masked_cell(source)
+
+
+def parse_failures(changes: list[tuple[str, str | None, str | None]]) -> list[str]:
+    """Changed files (or cells) that parsed before the codemod and no longer do."""
+    return [label for label, old, new in changes if old is not None and _parses(old) and (new is None or not _parses(new))]
+
+
+def comments(text: str) -> dict[str, list[frozenset[str]]]:
+    """Each comment -> for each time it occurs, the names and literals of the code before it on its line."""
+    out: dict[str, list[frozenset[str]]] = {}
+    line: list[str] = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT:
+                out.setdefault(tok.string, []).append(frozenset(line))
+            elif tok.type in (tokenize.NEWLINE, tokenize.NL):
+                line = []
+            elif tok.type in (tokenize.NAME, tokenize.NUMBER, tokenize.STRING):
+                line.append(tok.string)
+    except (SyntaxError, tokenize.TokenError, ValueError):
+        return {}
+    return out
+
+
+def comment_changes(changes: list[tuple[str, str | None, str | None]]) -> tuple[list[str], list[str]]:
+    """Comments of changed files that the new text lost, and trailing comments that now sit after other code
+    (the names and literals before them share nothing with those they followed)."""
+    lost, moved = [], []
+    for label, old, new in changes:
+        if old is None or new is None:
+            continue
+        after = comments(new)
+        for text, anchors in comments(old).items():
+            now = after.get(text, [])
+            lost += [f"{label}: {text}"] * max(0, len(anchors) - len(now))
+            moved += [f"{label}: {text}" for a, b in zip(anchors, now, strict=False) if a and b and not a & b]
+    return lost, moved
 
 
 # --------------------------------------------------------------------------- #
@@ -592,6 +627,8 @@ class Result:
     error_files: int = 0
     changed_files: int = 0
     parse_failures: list[str] = field(default_factory=list)
+    lost_comments: list[str] = field(default_factory=list)
+    moved_comments: list[str] = field(default_factory=list)
     second_run_changes: list[str] = field(default_factory=list)
     changed_without_site: list[str] = field(default_factory=list)
     check_exit: int | None = None
@@ -616,6 +653,7 @@ def run_repo(entry: dict[str, Any], corpus: Path, jobs: int, scratch: Path) -> R
     res = Result(entry["name"], entry["files"]["py"] + entry["files"]["ipynb"], len(sites), sum(map(is_expected, sites)))
     res.expected_by_pattern = Counter(p for site in sites if is_expected(site) for p in site["patterns"])
     work = scratch / entry["folder"]
+    shutil.rmtree(work, ignore_errors=True)  # a --keep folder from an earlier run
     work.mkdir()
     cwd = work / "cwd"
     cwd.mkdir()
@@ -647,12 +685,18 @@ def run_repo(entry: dict[str, Any], corpus: Path, jobs: int, scratch: Path) -> R
 
     touched = changed(original, after_first)
     res.changed_files = len(touched)
-    res.parse_failures = parse_failures(tree, copy, touched)
+    changes = list(changed_sources(tree, copy, touched))
+    res.parse_failures = parse_failures(changes)
+    res.lost_comments, res.moved_comments = comment_changes(changes)
     res.second_run_changes = changed(after_first, after_second)
     with_sites = {s["file"] for s in sites}
     res.changed_without_site = [f for f in touched if f not in with_sites]
     if res.parse_failures:
         res.problems.append(f"{len(res.parse_failures)} changed files no longer parse")
+    if res.lost_comments:
+        res.problems.append(f"{len(res.lost_comments)} comments lost by --write")
+    if res.moved_comments:
+        res.problems.append(f"{len(res.moved_comments)} trailing comments moved onto other code by --write")
     if res.second_run_changes:
         res.problems.append(f"the second --write changed {len(res.second_run_changes)} files")
     if res.changed_without_site:
@@ -674,7 +718,7 @@ def last_line(text: str) -> str:
 # --------------------------------------------------------------------------- #
 
 COLUMNS = ("repository", "files", "grep", "expected", "report", "accounted", "migrated", "notes", "left", "errors",
-           "changed", "parse", "2nd run", "check")
+           "changed", "parse", "comments", "2nd run", "check")
 
 
 def row(res: Result) -> list[str]:
@@ -683,6 +727,8 @@ def row(res: Result) -> list[str]:
         f"{res.accounted}/{res.expected}", str(res.verdicts["migrated"]), str(res.verdicts["migrated with notes"]),
         str(res.verdicts["left for a person"]), str(res.error_files), str(res.changed_files),
         "ok" if not res.parse_failures else f"{len(res.parse_failures)} bad",
+        "ok" if not (res.lost_comments or res.moved_comments) else
+        "/".join(f"{len(x)} {w}" for x, w in ((res.lost_comments, "lost"), (res.moved_comments, "moved")) if x),
         "ok" if not res.second_run_changes else f"{len(res.second_run_changes)} changed",
         str(res.check_exit),
     ]
@@ -698,6 +744,8 @@ def print_table(results: list[Result]) -> None:
     for r in results:
         total.verdicts.update(r.verdicts)
         total.parse_failures += r.parse_failures
+        total.lost_comments += r.lost_comments
+        total.moved_comments += r.moved_comments
         total.second_run_changes += r.second_run_changes
     rows.append([*row(total)[:-1], "-"])
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
@@ -738,6 +786,10 @@ def print_problems(results: list[Result], limit: int) -> None:
             print(f"  … {len(res.missing) - limit} more (--json lists them all)")
         for item in res.parse_failures[:limit]:
             print(f"  no longer parses  {item}")
+        for item in res.lost_comments[:limit]:
+            print(f"  comment lost      {item}")
+        for item in res.moved_comments[:limit]:
+            print(f"  comment moved     {item}")
         for item in res.second_run_changes[:limit]:
             print(f"  changed again     {item}")
         for item in res.changed_without_site[:limit]:
@@ -749,7 +801,8 @@ def result_json(res: Result) -> dict[str, Any]:
         "name": res.name, "files": res.files, "grep_sites": res.grep_sites, "expected_sites": res.expected,
         "report_sites": res.report_sites, "accounted": res.accounted, "accounted_by_file_error": res.by_error,
         "verdicts": dict(res.verdicts), "error_files": res.error_files, "changed_files": res.changed_files,
-        "parse_failures": res.parse_failures, "second_run_changes": res.second_run_changes,
+        "parse_failures": res.parse_failures, "lost_comments": res.lost_comments,
+        "moved_comments": res.moved_comments, "second_run_changes": res.second_run_changes,
         "changed_without_site": res.changed_without_site, "check_exit": res.check_exit,
         "write_exits": res.write_exits, "seconds": res.seconds, "expected_by_pattern": dict(res.expected_by_pattern),
         "not_in_report_by_pattern": dict(res.missing_by_pattern), "not_in_report": res.missing,
@@ -769,6 +822,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", type=Path, default=REPO_ROOT, help="the migrator source tree to run (default %(default)s)")
     parser.add_argument("--jobs", type=int, default=2, help="passed to migrator codemod (default %(default)s)")
     parser.add_argument("--json", type=Path, help="also write every number and every unaccounted site here")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep each repository's reports (check.json, write1.json, write2.json) and written copy here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a check fails")
     parser.add_argument("--show", type=int, default=10, help="unaccounted sites printed per repository (default %(default)s)")
     parser.add_argument("--make-manifest", action="store_true", help="grep the trees into CORPUS/MANIFEST.json and stop")
@@ -800,9 +855,13 @@ def main(argv: list[str] | None = None) -> int:
 
     results = []
     with tempfile.TemporaryDirectory(prefix="migrator-corpus-") as tmp:
+        scratch = args.keep.resolve() if args.keep else Path(tmp)
+        scratch.mkdir(parents=True, exist_ok=True)
         for entry in entries:
             print(f"  {entry['name']} …", file=sys.stderr, flush=True)
-            results.append(run_repo(entry, args.corpus, args.jobs, Path(tmp)))
+            results.append(run_repo(entry, args.corpus, args.jobs, scratch))
+            if not args.keep:
+                shutil.rmtree(scratch / entry["folder"])
     print()
     print_table(results)
     print_problems(results, args.show)
