@@ -11,9 +11,9 @@ For every repository the script runs, from a scratch cwd (paths must work from a
    (same file and line, or the same statement: a report may anchor a multi-line import or call at
    its first line); a site in a file the report names as an error counts as accounted for;
 2. on a copy, ``--write`` twice: every .py file that parsed before still parses, every changed
-   notebook cell still parses, no comment of a changed file is lost or moved onto other code, a changed file always has a
-   grep site (a file that does not use the API stays byte-identical), and the second run changes
-   no byte;
+   notebook cell still parses, no comment of a changed file is lost or moved onto other code, a
+   changed file always has a grep site (a file that does not use the API stays byte-identical),
+   and the second run changes no byte;
 3. ``--check`` exits 1 exactly when ``--write`` changed something (2 when the run had errors).
 
 It prints one row per repository and the totals. Without ``--strict`` it always exits 0 (like
