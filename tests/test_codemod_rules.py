@@ -72,7 +72,13 @@ def test_a_file_that_does_not_parse_raises_the_parser_error() -> None:
     import libcst
 
     with pytest.raises(libcst.ParserSyntaxError):
-        transform_code("def broken(:\n", Options())
+        transform_code("def broken(:\n    client.chat.completions.create()\n", Options())
+
+
+def test_source_without_a_site_is_not_parsed() -> None:
+    """The cheap text check: a file that only names ChatCompletion in an annotation is returned as it is."""
+    code = "from openai.types.chat import ChatCompletion\n\ndef f(c: ChatCompletion) -> None: (\n"
+    assert transform_code(code, Options()).code == code
 
 
 def test_the_pinned_sdks_parse_converts_chat_pydantic_tools_and_create_takes_them_as_they_are() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from .clients import Bindings, Scope
@@ -9,6 +11,9 @@ from .http_calls import is_chat_post, names_chat_url
 from .literals import string_value
 from .site import Found
 
+SITE_TEXT = re.compile(r"chat\s*\.\s*completions|/chat/completions|openai\.resources\.chat|ChatCompletion(?:Chunk|Message)?\s*\(")
+"""Text every site holds: source without it is not parsed (most files that pass the runner's byte
+filter only mention ``ChatCompletion`` in a type annotation)."""
 WRAPPERS = frozenset({"with_raw_response", "with_streaming_response"})
 CHAT_RESOURCE = "openai.resources.chat"
 """The module of ``Completions``/``AsyncCompletions``: a patch target under it stops intercepting once

@@ -13,7 +13,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .clients import Bindings, NotAClient, Resolver, root_name
 from .constants import chat_only_literals
-from .finder import Finder
+from .finder import SITE_TEXT, Finder
 from .http_site import decide_http
 from .notes import with_notes
 from .outcome import Options, Outcome, Site
@@ -94,7 +94,10 @@ def _names_passed(found: Found) -> set[str]:
 
 
 def transform_code(code: str, options: Options) -> Outcome:
-    """Raises ``libcst.ParserSyntaxError`` for code that does not parse; the runner reports it."""
+    """Raises ``libcst.ParserSyntaxError`` for code that does not parse (and may hold a site); the
+    runner reports it."""
+    if SITE_TEXT.search(code) is None:
+        return Outcome(code)
     module = cst.parse_module(code)
     bindings = Bindings()
     module.visit(bindings)
