@@ -121,3 +121,12 @@ def test_the_stream_helpers_event_pairs_are_the_pinned_sdks() -> None:
         assert chat_type in chat and responses_type in responses, (chat_type, responses_type)
         for old, new in renames.items():
             assert old in chat[chat_type] and new in responses[responses_type], (chat_type, old, new)
+
+
+def test_sites_are_reported_at_their_line_and_column_even_when_two_read_alike() -> None:
+    code = ("from openai import OpenAI\n\nclient = OpenAI()\n"
+            "# client.chat.completions.create(model=\"m\", messages=[])\n"
+            "a = client.chat.completions.create(model=\"m\", messages=[])\n"
+            "if True:\n    b = client.chat.completions.create(model=\"m\", messages=[])\n")
+    sites = transform_code(code, Options()).sites
+    assert [(s.line, s.column) for s in sites] == [(5, 4), (7, 8)]

@@ -9,7 +9,6 @@ identity. A site's plans are applied together or not at all.
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .clients import Bindings, NotAClient, Resolver, root_name
 from .constants import chat_only_literals
@@ -17,6 +16,7 @@ from .finder import SITE_TEXT, Finder
 from .http_site import decide_http
 from .notes import with_notes
 from .outcome import Options, Outcome, Site
+from .positions import locate
 from .sdk_site import decide_sdk
 from .site import Decision, Edits, Found, left
 
@@ -105,7 +105,7 @@ def transform_code(code: str, options: Options) -> Outcome:
     module.visit(finder)
     if not finder.found:
         return Outcome(code)
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = locate(code, module, [found.call for found in finder.found])
     resolver = Resolver(bindings)
     uses_openai = bindings.imports_openai
     by_function: dict[cst.CSTNode, list[Found]] = {}
@@ -120,7 +120,7 @@ def transform_code(code: str, options: Options) -> Outcome:
             found.peers = peers
     decisions: list[tuple[Found, Decision]] = []
     for found in finder.found:
-        indent = " " * positions[found.statement].start.column
+        indent = positions[found.call].indent
         if found.kind == "http":
             decision = decide_http(found, options, indent)
         elif found.kind == "mock":
@@ -151,7 +151,7 @@ def transform_code(code: str, options: Options) -> Outcome:
                 edits.note(found.statement, message)
         else:
             edits.merge(decision.edits)
-        start = positions[found.call].start
+        start = positions[found.call]
         rule = found.method if found.kind == "sdk" else found.kind
         sites.append(Site(start.line, start.column, rule, decision.verdict, decision.applicability,
                           tuple(decision.reasons), decision.host))
