@@ -19,6 +19,7 @@ from .outcome import Options, Outcome, Site
 from .positions import locate
 from .sdk_site import decide_sdk
 from .site import Decision, Edits, Found, left
+from .walk import walk
 
 UNTRACED = "the receiver could not be traced to an OpenAI client (openai.OpenAI, AsyncOpenAI, AzureOpenAI)"
 IMPORTED = ("`{name}` comes from another module and clients are traced within a file: migrate this call with "
@@ -99,10 +100,10 @@ def transform_code(code: str, options: Options) -> Outcome:
     if SITE_TEXT.search(code) is None:
         return Outcome(code)
     module = cst.parse_module(code)
-    bindings = Bindings()
-    module.visit(bindings)
-    finder = Finder(bindings)
-    module.visit(finder)
+    finder = Finder()
+    walk(module, finder)
+    finder.finish()
+    bindings: Bindings = finder
     if not finder.found:
         return Outcome(code)
     positions = locate(code, module, [found.call for found in finder.found])
@@ -112,7 +113,7 @@ def transform_code(code: str, options: Options) -> Outcome:
     for found in finder.found:
         if found.kind == "sdk":
             by_function.setdefault(found.function, []).append(found)
-    constants = chat_only_literals(module, finder.found)
+    constants = chat_only_literals(bindings, finder.found)
     for found in finder.found:
         found.constants = constants
     for peers in by_function.values():
