@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import libcst as cst
 
+from .walk import Visitor, walk
 
-class UseVisitor(cst.CSTVisitor):
+
+class UseVisitor(Visitor):
     def __init__(self) -> None:
         self.not_uses: set[cst.CSTNode] = set()
 
@@ -30,9 +32,9 @@ class UseVisitor(cst.CSTVisitor):
         return node not in self.not_uses
 
 
-def visit_body(function: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+def visit_body(function: cst.CSTNode, visitor: Visitor) -> None:
     """Run ``visitor`` over the statements of a function (or of the module): its own scope's code,
     not its signature, decorators or name."""
     body = function.body if isinstance(function, cst.FunctionDef) else function
     for statement in getattr(body, "body", ()):
-        statement.visit(visitor)
+        walk(statement, visitor)

@@ -18,6 +18,7 @@ from .finish_tests import FUNCTION_CALL, OUTPUT, compared
 from .literals import expression_with
 from .names import UseVisitor
 from .outcome import Applicability
+from .walk import walk
 
 Segment = str | int  # an attribute name, or a literal integer index
 _COMPLETION = TABLES["chat.completion"]
@@ -351,7 +352,7 @@ class NameChains(UseVisitor):
 def plan_tool_loop(var: str, loop: cst.For) -> ReadPlan:
     plan = ReadPlan()
     uses = NameChains(var)
-    loop.body.visit(uses)
+    walk(loop.body, uses)
     if uses.bare:
         plan.blockers.append(f"the tool call `{var}` is used whole")
     for node, segments in uses.chains:

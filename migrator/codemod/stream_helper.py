@@ -16,6 +16,7 @@ from .finish_tests import compared
 from .literals import string_value
 from .names import UseVisitor, visit_body
 from .reads import ReadPlan, chain_of
+from .walk import Visitor, walk
 
 EVENTS: dict[str, tuple[str, dict[str, str]]] = {
     "content.delta": ("response.output_text.delta", {"delta": "delta", "snapshot": "snapshot"}),
@@ -125,7 +126,7 @@ def plan_helper_stream(name: str, function: cst.CSTNode) -> tuple[ReadPlan, list
     for loop in uses.loops:
         assert isinstance(loop.target, cst.Name)
         events = _Events(loop.target.value)
-        loop.body.visit(events)
+        walk(loop.body, events)
         plan.blockers.extend(events.blockers)
         plan.replacements.update(events.replacements)
     for node, new in uses.finals:
@@ -142,7 +143,7 @@ def _bound_to_finals(name: str, function: cst.CSTNode) -> list[str]:
     """``final = stream.get_final_completion()`` → ``["final"]``."""
     names: list[str] = []
 
-    class _Finals(cst.CSTVisitor):
+    class _Finals(Visitor):
         def visit_Assign(self, node: cst.Assign) -> None:
             value = node.value
             if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "get_final_completion" \
