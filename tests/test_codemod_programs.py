@@ -12,7 +12,9 @@ the two endpoints the same content, so:
 * the codemod's output for ``before.py`` must parse, run, print what ``before.py`` printed
   and send every request to ``/v1/responses``. Programs whose codemod output does not do that
   yet are listed in :data:`CODEMOD_PENDING` and are strict xfails: when the codemod learns a
-  shape, its test passes, the run fails (XPASS), and the entry is deleted.
+  shape, its test passes, the run fails (XPASS), and the entry is deleted. An ``options.json``
+  beside a program gives its codemod options; programs with a literal leading system message
+  also run migrated with ``--instructions``.
 
 Printing the same thing is not enough on its own (an untouched program prints what it printed
 before), so every run is also checked against the server's access log: the program made
