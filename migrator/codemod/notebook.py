@@ -24,6 +24,7 @@ from typing import Any
 from libcst import ParserSyntaxError
 
 from .outcome import Options, Outcome, Site
+from .source import syntax_error
 
 Transform = Callable[[str, Options], Outcome]
 
@@ -168,19 +169,15 @@ def _transform_cells(cells: list[_Cell], options: Options, transform: Transform,
         try:
             return transform(joined, options), kept
         except ParserSyntaxError as exc:
-            at = bisect.bisect_right(starts, exc.raw_line) - 1
-            bad = kept[max(at, 0)]
+            line, column, message = syntax_error(joined, exc)
+            at = max(bisect.bisect_right(starts, line) - 1, 0)
+            bad = kept[at]
             if bad.masked:
-                kept[max(at, 0)] = _unmasked(bad)
+                kept[at] = _unmasked(bad)
                 continue
-            errors.append(CellNote(bad.index, exc.raw_line - starts[max(at, 0)] + 1, exc.raw_column,
-                                   f"cell does not parse: {_message(exc)}"))
-            del kept[max(at, 0)]
+            errors.append(CellNote(bad.index, line - starts[at] + 1, column, f"cell does not parse: {message}"))
+            del kept[at]
     return None, []
-
-
-def _message(exc: ParserSyntaxError) -> str:
-    return exc.message.removeprefix("parser error: ")
 
 
 def _join(cells: list[_Cell]) -> tuple[str, list[int]]:

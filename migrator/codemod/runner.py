@@ -20,7 +20,7 @@ from libcst import ParserSyntaxError
 from .files import Candidate, screen
 from .notebook import NotebookError, transform_notebook
 from .outcome import Options, Outcome, Site
-from .source import SourceError, decode, encode
+from .source import SourceError, decode, encode, syntax_error
 
 Transform = Callable[[str, Options], Outcome]
 
@@ -88,7 +88,8 @@ def transform_bytes(path: str, data: bytes, options: Options, transform: Transfo
                     return FileResult(path, sites=sites, errors=(broken,))
         new = encode(new_text, decoded) if new_text != decoded.text else None
     except ParserSyntaxError as exc:
-        return FileResult(path, errors=(Notice(exc.raw_line, exc.raw_column, exc.message.removeprefix("parser error: ")),))
+        line, column, message = syntax_error(decoded.text, exc)
+        return FileResult(path, errors=(Notice(line, column, f"does not parse: {message}"),))
     except (SourceError, NotebookError) as exc:
         line, column = (exc.line, exc.column) if isinstance(exc, SourceError) else (1, 0)
         return FileResult(path, errors=(Notice(line, column, str(exc)),))

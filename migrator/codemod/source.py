@@ -7,13 +7,17 @@ style of a CRLF file is restored after the transformers, which only ever see ``\
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import stat
 import tempfile
 import tokenize
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+from libcst import ParserSyntaxError
 
 
 class SourceError(Exception):
@@ -95,3 +99,20 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def syntax_error(code: str, exc: ParserSyntaxError) -> tuple[int, int, str]:
+    """``(line, 0-based column, message)`` of a parse failure, in CPython's words where it agrees.
+
+    libcst's native parser often places its error at the start of a line, or past it; CPython
+    names the exact spot ("'(' was never closed") and is what users know from their tracebacks.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ast.parse(code)
+        except SyntaxError as err:
+            return err.lineno or exc.raw_line, max((err.offset or 1) - 1, 0), err.msg
+        except ValueError:  # null bytes
+            pass
+    return exc.raw_line, exc.raw_column, exc.message.removeprefix("parser error: ")
