@@ -268,3 +268,14 @@ def test_a_notebook_json_cannot_reproduce_is_left_unchanged_with_an_error() -> N
     data = _nb([h.SAMPLE]).replace(b'"nbformat": 4', b'"nbformat":     4')
     result = transform_bytes("n.ipynb", data, Options(), h.rename, notebook=True)
     assert result.new is None and "json.dumps" in result.errors[0].message
+
+
+@pytest.mark.slow
+def test_with_jobs_2_the_files_are_parsed_in_the_pool(tmp_path: Path) -> None:
+    from migrator.codemod.runner import POOL_MIN_FILES
+
+    _tree(tmp_path, {f"m{i:02}.py": h.SAMPLE for i in range(POOL_MIN_FILES + 2)})
+    h.SEEN.clear()
+    results = run_all(discover(["."], cwd=tmp_path).files, Options(), jobs=2, transform=h.counting)
+    assert h.SEEN == []  # not one parse in this process
+    assert [r.new for r in results] == [h.MIGRATED.encode()] * (POOL_MIN_FILES + 2)
