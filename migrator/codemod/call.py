@@ -1,0 +1,237 @@
+"""The call itself: ``X.chat.completions.create(…)`` → ``X.responses.create(…)``, its arguments by the engine.
+
+No keyword table here: the arguments are read as a chat request (holes for what is not a literal,
+see literals.py), the engine translates it with the rules of ``mappings/``, and the arguments are
+written back from its output. A removed argument is named in a note with its source text and the
+table's reason (the words of the loss report). What the engine has to look into but cannot (a
+``tool_choice`` held in a variable, ``**kwargs``) leaves the whole site as it was, with a note.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from ..errors import MappingError
+from ..mapping import translate
+from ..mapping.rules import TABLES
+from .literals import Holes, NotLiteral, rewrite, to_value, with_commas
+from .notes import source_of
+from .outcome import Applicability
+
+SDK_OPTIONS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
+"""Keyword arguments of every SDK method that are not part of the request body: carried as they are."""
+
+PARSE_FORMAT = ("response_format", "text_format")
+"""``chat.completions.parse(response_format=Model)`` is ``responses.parse(text_format=Model)``: an SDK
+helper's argument (a class, not JSON), so not a rule of ``mappings/``."""
+
+_REQUEST = TABLES["chat.request"]
+_PLACEHOLDER_MESSAGES = [{"role": "user", "content": "x"}]
+
+
+@dataclass
+class CallPlan:
+    args: list[cst.Arg] | None  # None: the site is left as it was
+    notes: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    applicability: Applicability = "safe"
+    stream: bool | None = False  # None: decided at run time
+
+    def leave(self, reason: str) -> CallPlan:
+        self.args = None
+        self.reasons.append(reason)
+        return self
+
+
+def _typed_hole(holes: Holes, node: cst.BaseExpression, types: frozenset[type]) -> Any:
+    if str in types:
+        return holes.string(node)
+    if int in types:
+        return holes.integer(node)
+    if dict in types:
+        return {holes.string(node): 0}
+    raise NotLiteral("no sentinel of its type")
+
+
+def _not_literal(node: cst.BaseExpression) -> Any:
+    raise NotLiteral("not a literal")
+
+
+def _translate(body: dict[str, Any], holes: Holes | None = None) -> tuple[dict[str, Any], list[Any]] | str:
+    """The engine's translation; a hole that stands where an object must be is retried as an object
+    hole (``"schema": schema`` reads as a string hole first), once per hole."""
+    for _ in range(8):
+        try:
+            result = translate(body, to="responses")
+        except MappingError as exc:
+            retried = holes is not None and any(_object_hole(body, p.path, holes) for p in exc.problems)
+            if not retried:
+                return "; ".join(f"{p.path[2:]}: expected {p.expected}" for p in exc.problems)
+            continue
+        return result.body, result.losses
+    return "the arguments could not be read"
+
+
+def _object_hole(body: dict[str, Any], path: str, holes: Holes) -> bool:
+    parent: Any = None
+    key: str | int | None = None
+    node: Any = body
+    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path[1:]):
+        parent, key = node, part[0] if part[0] else int(part[1])
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if parent is None or key is None or type(node) is not str or node not in holes.exprs:
+        return False
+    parent[key] = {node: 0}
+    return True
+
+
+def _bool_passes_through(name: str, target: str, base: dict[str, Any]) -> bool:
+    """Whether the engine writes a boolean argument unchanged (so a variable may stand in its place)."""
+    for value in (True, False):
+        out = _translate({**base, name: value})
+        if isinstance(out, str) or out[0].get(target) is not value:
+            return False
+    return True
+
+
+def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | None] | None = None,
+                   parse: bool = False) -> CallPlan:
+    """``plain(name)`` says why a ``messages`` variable may not go to ``input`` as it is (None: it may)."""
+    plan = CallPlan(args=[])
+    layout: str | None = indent + "    " if "\n" in source_of(call) else None
+    holes = Holes()
+    body: dict[str, Any] = {}
+    verbatim: dict[str, cst.Arg] = {}
+    sources: dict[str, cst.Arg] = {}
+    messages_expr: cst.BaseExpression | None = None
+    order: list[str] = []
+    for arg in call.args:
+        if arg.keyword is None:
+            return plan.leave("passes arguments the codemod cannot see (positional or ** arguments); "
+                              "rename them by the table in docs/mapping.md")
+        name = arg.keyword.value
+        order.append(name)
+        sources[name] = arg
+        if name in SDK_OPTIONS:
+            verbatim[name] = arg
+            continue
+        if parse and name == PARSE_FORMAT[0] and not isinstance(arg.value, cst.Dict):
+            verbatim[name] = arg.with_changes(keyword=cst.Name(PARSE_FORMAT[1]))  # a pydantic model class
+            continue
+        rule = _REQUEST.get(name)
+        try:
+            body[name] = to_value(arg.value, holes, hole=_not_literal)
+            continue
+        except NotLiteral:
+            pass
+        if name == "messages":
+            why = plain(arg.value.value) if plain is not None and isinstance(arg.value, cst.Name) else "not a plain name"
+            if why is None:
+                verbatim[name] = arg.with_changes(keyword=cst.Name((rule.to if rule is not None else None) or "input"))
+                body[name] = _PLACEHOLDER_MESSAGES
+                continue
+            messages_expr = arg.value
+            plan.reasons.append(why)
+            continue
+        if rule is None:
+            body[name] = holes.string(arg.value)
+            continue
+        try:
+            body[name] = _typed_hole(holes, arg.value, rule.types)
+        except NotLiteral:
+            target = (rule.to or name).split(".")[0]
+            if bool in rule.types and _bool_passes_through(name, target, {"model": "m", "messages": _PLACEHOLDER_MESSAGES}):
+                verbatim[name] = arg.with_changes(keyword=cst.Name(target))
+                continue
+            return plan.leave(f"`{name}` is not a literal, and the engine must read its value to convert it")
+    if messages_expr is not None:
+        return plan.leave(f"{plan.reasons.pop()}; `input` takes role/content text messages as they are, but tool "
+                          "results, assistant tool calls and content parts change shape (docs/mapping.md)")
+    if "messages" not in body:
+        return plan.leave("the call has no `messages` argument")
+    if "stream" in body:
+        plan.stream = body["stream"] if type(body["stream"]) is bool else None
+    elif "stream" in verbatim:
+        plan.stream = None
+    outcome = _translate(body, holes)
+    if isinstance(outcome, str):
+        return plan.leave(f"the arguments are not a valid chat request: {outcome}")
+    out, losses = outcome
+    for loss in losses:
+        field_path = loss.path[2:]
+        removed_arg = sources.get(field_path)
+        rule = _REQUEST.get(field_path)
+        target = (rule.to if rule is not None and rule.to else field_path).split(".")[0]
+        if removed_arg is not None and target not in out:
+            plan.notes.append(f"removed `{_arg_text(removed_arg)}`: {loss.reason}")
+        else:
+            plan.notes.append(f"{field_path}: {loss.reason}")
+    noted = {loss.path[2:] for loss in losses}
+    for name, arg in sources.items():
+        rule = _REQUEST.get(name)
+        if name in noted or name in verbatim or rule is None:
+            continue
+        target = (rule.to or name).split(".")[0]
+        if target not in out:
+            plan.notes.append(f"removed `{_arg_text(arg)}`: {rule.reason or 'no Responses counterpart'} "
+                              "(it held the default, so nothing changes)")
+    emitted: set[str] = set()
+    args: list[cst.Arg] = []
+
+    def emit(key: str, source: cst.Arg | None) -> None:
+        value = out[key]
+        if source is not None and source.keyword is not None:
+            expr = rewrite(value, body.get(source.keyword.value), source.value, holes, layout)
+            args.append(source.with_changes(keyword=cst.Name(key), value=expr))
+        else:
+            expr = rewrite(value, None, cst.Name("None"), holes, layout)
+            equal = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+            args.append(cst.Arg(keyword=cst.Name(key), value=expr, equal=equal))
+        emitted.add(key)
+
+    try:
+        for name in order:
+            if name in verbatim:
+                kept = verbatim[name]
+                args.append(kept)
+                emitted.add(kept.keyword.value if kept.keyword is not None else name)
+                continue
+            rule = _REQUEST.get(name)
+            target = (rule.to if rule is not None and rule.to else name).split(".")[0]
+            if target in out and target not in emitted:
+                emit(target, sources[name])
+        for key in out:
+            if key not in emitted:
+                emit(key, None)
+    except NotLiteral as exc:
+        return plan.leave(str(exc))
+    plan.args = with_commas(args, call.args)
+    return plan
+
+
+def _arg_text(arg: cst.Arg) -> str:
+    """``seed=42`` and the comment beside it, if any: what a removed argument's note keeps."""
+    text = source_of(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)).strip()
+    comment = _comment_of(arg.comma)
+    return f"{text}  {comment}" if comment else text
+
+
+def _comment_of(node: cst.CSTNode | cst.MaybeSentinel) -> str | None:
+    if not isinstance(node, cst.CSTNode):
+        return None
+    found: list[str] = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_Comment(self, node: cst.Comment) -> None:
+            found.append(node.value)
+
+    node.visit(_Find())
+    return " ".join(found) or None

@@ -1,0 +1,228 @@
+"""Python source ⇄ JSON values, so the engine (not a second table) decides what each argument becomes.
+
+A call's arguments are read as a JSON body in which every piece that is not a literal (a name, a
+call, an f-string) becomes a *hole*: a sentinel value the engine carries like any other. After the
+translation, each sentinel found in the output is put back as the original expression; a sentinel
+the engine had to look into (and so could not carry unseen) is missing from the output, and the
+site is not rewritten. Code is written back from the original nodes wherever a value came through
+unchanged, so formatting and comments survive; only values the engine changed are printed anew.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+HOLE_MARK = "\x00migrator-hole:"
+
+
+class NotLiteral(Exception):
+    """A value the codemod cannot read as JSON even with holes (a dict with a computed key, ``**`` spread)."""
+
+
+@dataclass
+class Holes:
+    """The expressions standing behind sentinels, by sentinel."""
+
+    exprs: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    ints: dict[int, cst.BaseExpression] = field(default_factory=dict)
+
+    def string(self, node: cst.BaseExpression) -> str:
+        key = f"{HOLE_MARK}{len(self.exprs) + len(self.ints)}\x00"
+        self.exprs[key] = node
+        return key
+
+    def integer(self, node: cst.BaseExpression) -> int:
+        key = 987_654_000 + len(self.exprs) + len(self.ints)
+        self.ints[key] = node
+        return key
+
+    def expr_for(self, value: Any) -> cst.BaseExpression | None:
+        if type(value) is str:
+            return self.exprs.get(value)
+        if type(value) is int:
+            return self.ints.get(value)
+        if type(value) is dict and len(value) == 1:
+            (key,) = value
+            return self.exprs.get(key) if type(key) is str and key.startswith(HOLE_MARK) else None
+        return None
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` holds a sentinel anywhere (the engine passed a hole through)."""
+        if self.expr_for(value) is not None:
+            return True
+        if type(value) is dict:
+            return any(self.contains(v) for v in value.values())
+        if type(value) is list:
+            return any(self.contains(v) for v in value)
+        return False
+
+
+def string_value(node: cst.BaseExpression) -> str | None:
+    """The text of a plain or implicitly concatenated string literal (no f-string, no bytes)."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        left, right = string_value(node.left), string_value(node.right)
+        return None if left is None or right is None else left + right
+    return None
+
+
+def to_value(node: cst.BaseExpression, holes: Holes, hole: Callable[[cst.BaseExpression], Any] | None = None) -> Any:
+    """The JSON value ``node`` stands for, with a hole for each non-literal part."""
+    text = string_value(node)
+    if text is not None:
+        return text
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value)
+    if isinstance(node, cst.Float):
+        return float(node.evaluated_value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer | cst.Float):
+        inner = node.expression.evaluated_value
+        return -inner
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.Dict):
+        out: dict[str, Any] = {}
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement):
+                raise NotLiteral("a ** spread in a dict")
+            key = string_value(element.key)
+            if key is None:
+                raise NotLiteral("a dict key that is not a string literal")
+            out[key] = to_value(element.value, holes)
+        return out
+    if isinstance(node, cst.List | cst.Tuple):
+        items: list[Any] = []
+        for item in node.elements:
+            if isinstance(item, cst.StarredElement):
+                raise NotLiteral("a * spread in a list")
+            items.append(to_value(item.value, holes))
+        return items
+    return hole(node) if hole is not None else holes.string(node)
+
+
+def literal_of(node: cst.BaseExpression) -> Any:
+    """``node`` read as JSON with no hole at all, or ``NotLiteral``."""
+    holes = Holes()
+    value = to_value(node, holes)
+    if holes.exprs or holes.ints:
+        raise NotLiteral("not a literal")
+    return value
+
+
+def has_comment(node: cst.CSTNode) -> bool:
+    """Printing a value anew would lose a comment inside it: such values are kept or the site is left."""
+    found = False
+
+    class _Find(cst.CSTVisitor):
+        def visit_Comment(self, node: cst.Comment) -> bool:
+            nonlocal found
+            found = True
+            return False
+
+    node.visit(_Find())
+    return found
+
+
+def to_code(value: Any, holes: Holes, indent: str | None = "", width: int = 88) -> str:
+    """Python source for ``value`` with holes put back; one line when it fits (always, with no
+    ``indent``: the call it goes into is on one line), else one item a line."""
+    flat = _flat(value, holes)
+    if indent is None or len(flat) + len(indent) <= width or not isinstance(value, dict | list) or not value:
+        return flat
+    inner = indent + "    "
+    if holes.expr_for(value) is not None:
+        return flat
+    if isinstance(value, dict):
+        lines = [f"{inner}{_string(k)}: {to_code(v, holes, inner, width)}," for k, v in value.items()]
+        return "{\n" + "\n".join(lines) + f"\n{indent}}}"
+    lines = [f"{inner}{to_code(v, holes, inner, width)}," for v in value]
+    return "[\n" + "\n".join(lines) + f"\n{indent}]"
+
+
+def _flat(value: Any, holes: Holes) -> str:
+    expr = holes.expr_for(value)
+    if expr is not None:
+        return cst.Module([]).code_for_node(expr)
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_string(k)}: {_flat(v, holes)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flat(v, holes) for v in value) + "]"
+    raise NotLiteral(f"a {type(value).__name__} in the output")
+
+
+def _string(text: str) -> str:
+    """A double-quoted literal, the style of most code that calls the API (and black's); JSON's
+    escapes are all valid in Python."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, indent: str | None) -> cst.BaseExpression:
+    """``value`` as code, reusing ``node`` (the source of ``original``) wherever they agree, so that
+    formatting and comments survive. A comment in a part that must be printed anew is an error
+    (``NotLiteral``): the caller leaves the site rather than lose it."""
+    expr = holes.expr_for(value)
+    if expr is not None:
+        return expr
+    if type(value) is type(original) and value == original:
+        return node
+    if isinstance(value, list) and isinstance(original, list) and isinstance(node, cst.List | cst.Tuple) \
+            and len(value) == len(original) == len(node.elements):
+        elements = [el.with_changes(value=rewrite(v, o, el.value, holes, _deeper(indent)))
+                    for el, v, o in zip(node.elements, value, original, strict=True)]
+        return cst.List(elements=elements, lbracket=node.lbracket if isinstance(node, cst.List) else cst.LeftSquareBracket(),
+                        rbracket=node.rbracket if isinstance(node, cst.List) else cst.RightSquareBracket())
+    if isinstance(value, dict) and isinstance(original, dict) and isinstance(node, cst.Dict):
+        by_key: dict[str, cst.DictElement] = {}
+        for el in node.elements:
+            key = string_value(el.key) if isinstance(el, cst.DictElement) else None
+            if key is None or not isinstance(el, cst.DictElement):
+                raise NotLiteral("a dict the codemod cannot read")
+            by_key[key] = el
+        for key, kept in by_key.items():
+            if key not in value and has_comment(kept):
+                raise NotLiteral(f"a comment beside `{key}` would be lost")
+        fresh: list[cst.DictElement] = []
+        for key, v in value.items():
+            same = by_key.get(key)
+            if same is not None:
+                fresh.append(same.with_changes(value=rewrite(v, original.get(key), same.value, holes, _deeper(indent))))
+            else:
+                code = to_code(v, holes, _deeper(indent))
+                fresh.append(cst.DictElement(key=cst.SimpleString(_string(key)), value=cst.parse_expression(code),
+                                             whitespace_after_colon=cst.SimpleWhitespace(" ")))
+        return node.with_changes(elements=with_commas(fresh, node.elements))
+    if has_comment(node):
+        raise NotLiteral("a comment inside a value the codemod must rewrite would be lost")
+    return cst.parse_expression(to_code(value, holes, indent))
+
+
+def with_commas(items: list[Any], original: Any) -> list[Any]:
+    """Separators as the original sequence had them: each item keeps its own comma, the last one
+    the original last's (a trailing comma stays trailing, none stays none)."""
+    if not items:
+        return items
+    original = list(original)
+    default = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    last_comma = original[-1].comma if original else cst.MaybeSentinel.DEFAULT
+    inner = next((a.comma for a in original[:-1] if isinstance(a.comma, cst.Comma)), default)
+    fixed = [a.with_changes(comma=a.comma if isinstance(a.comma, cst.Comma) and a.comma is not last_comma else inner)
+             for a in items[:-1]]
+    fixed.append(items[-1].with_changes(comma=last_comma))
+    return fixed
+
+
+def _deeper(indent: str | None) -> str | None:
+    return None if indent is None else indent + "    "

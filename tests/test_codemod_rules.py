@@ -1,0 +1,74 @@
+"""The codemod's rewrites, case by case: ``fixtures/codemod/<group>/<case>/before.py`` → ``after.py``.
+
+Groups say what a case proves: ``call`` (rewritten), ``unsafe`` (rewritten only with
+``--unsafe-fixes``, from ``options.json``), ``left`` (kept as it was, with a note), ``noop``
+(byte-identical). Every output parses and a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from migrator.codemod.outcome import NOTE_PREFIX, Options
+from migrator.codemod.transform import transform_code
+
+ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "codemod"
+GROUPS = ("call", "unsafe", "left", "noop")
+CASES = sorted(p.parent for g in GROUPS for p in (ROOT / g).glob("*/before.py"))
+
+
+def _options(case: Path) -> Options:
+    path = case / "options.json"
+    raw = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return Options(unsafe_fixes=raw.get("unsafe_fixes", False), responses_hosts=frozenset(raw.get("responses_hosts", ())))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_before_becomes_after(case: Path) -> None:
+    before = (case / "before.py").read_text(encoding="utf-8")
+    after = (case / "after.py").read_text(encoding="utf-8")
+    options = _options(case)
+    outcome = transform_code(before, options)
+    assert outcome.code == after
+    ast.parse(after)
+    assert transform_code(after, options).code == after, "a second run changed the code"
+    group = case.parent.name
+    if group == "noop":
+        assert after == before and not outcome.sites
+    elif group == "left":
+        assert "chat.completions" in after and NOTE_PREFIX in after
+        assert outcome.sites and all(s.verdict == "left for a person" for s in outcome.sites)
+        assert all(s.reasons for s in outcome.sites)
+    else:
+        assert outcome.sites and all(s.verdict != "left for a person" for s in outcome.sites)
+        assert ".responses." in after and ".chat.completions." not in after
+
+
+def test_the_unsafe_case_is_left_without_the_flag() -> None:
+    before = (ROOT / "unsafe" / "none_test" / "before.py").read_text(encoding="utf-8")
+    outcome = transform_code(before, Options())
+    assert outcome.code == (ROOT / "left" / "none_test" / "after.py").read_text(encoding="utf-8")
+    assert [s.applicability for s in outcome.sites] == ["unsafe"]
+
+
+def test_every_removed_argument_is_named_with_its_source_and_the_tables_reason() -> None:
+    from migrator.mapping.rules import TABLES
+
+    outcome = transform_code((ROOT / "call" / "dropped_arguments" / "before.py").read_text(encoding="utf-8"), Options())
+    request = TABLES["chat.request"]
+    for name, source in (("n", "n=1"), ("seed", "seed=42"), ("stop", 'stop=["\\n\\n"]'), ("frequency_penalty", "frequency_penalty=0.5"),
+                         ("presence_penalty", "presence_penalty=0")):
+        lines = [line for line in outcome.code.splitlines() if line.startswith(f"{NOTE_PREFIX} removed `{source}")]
+        assert len(lines) == 1, name
+        assert request[name].reason in lines[0]
+
+
+def test_a_file_that_does_not_parse_raises_the_parser_error() -> None:
+    import libcst
+
+    with pytest.raises(libcst.ParserSyntaxError):
+        transform_code("def broken(:\n", Options())
