@@ -46,9 +46,9 @@ def test_gitignore_at_the_root_and_nested_ones_are_obeyed(tmp_path: Path) -> Non
     assert _found(tmp_path, ".") == ["app/local_keep.py", "app/main.py", "app/deep/c.py", "other/local_dev.py"]
 
 
-def test_a_parent_gitignore_applies_when_a_subdirectory_is_walked(tmp_path: Path) -> None:
-    _tree(tmp_path, {".git/HEAD": "", ".gitignore": "pkg/skip.py\nvendored/\n", "pkg/skip.py": "", "pkg/ok.py": "",
-                     "pkg/vendored/v.py": ""})
+def test_a_parent_gitignore_and_info_exclude_apply_when_a_subdirectory_is_walked(tmp_path: Path) -> None:
+    _tree(tmp_path, {".git/HEAD": "", ".git/info/exclude": "private.py\n", ".gitignore": "pkg/skip.py\nvendored/\n",
+                     "pkg/skip.py": "", "pkg/ok.py": "", "pkg/vendored/v.py": "", "pkg/private.py": ""})
     assert _found(tmp_path, "pkg") == ["pkg/ok.py"]
 
 

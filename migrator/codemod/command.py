@@ -27,6 +27,7 @@ from .source import write_atomic
 EXIT_OK = 0
 EXIT_PENDING = 1
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 def run_command(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
@@ -68,6 +69,10 @@ def run_command(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
 
     try:
         results = run_all(found.files, options, jobs=args.jobs, transform=transform, on_result=on_result)
+    except KeyboardInterrupt:
+        progress.close()
+        stderr.write("migrator codemod: interrupted; files already rewritten stay rewritten, the others untouched\n")
+        return EXIT_INTERRUPTED
     finally:
         progress.close()
     results += write_failures

@@ -129,18 +129,13 @@ def _load(path: str) -> GitIgnoreSpec | None:
 def _outer_ignores(root: Path) -> _Ignores:
     """The ignore files above ``root`` up to its git work tree's top (and that repository's info/exclude)."""
     top = next((d for d in (root, *root.parents) if (d / ".git").exists()), None)
-    if top is None or top == root:
-        ignores = _Ignores()
-        chain: list[Path] = []
-    else:
-        ignores = _Ignores()
-        chain = [d for d in reversed(root.parents) if d == top or top in d.parents]
-    if top is not None:
-        spec = _load(str(top / ".git" / "info" / "exclude"))
-        if spec is not None:
-            ignores = _Ignores(((str(top) + os.sep, spec),))
-    for directory in chain:
-        ignores = ignores.entering(str(directory))
+    if top is None:
+        return _Ignores()
+    exclude = _load(str(top / ".git" / "info" / "exclude"))
+    ignores = _Ignores(((str(top) + os.sep, exclude),)) if exclude is not None else _Ignores()
+    for directory in reversed(root.parents):
+        if directory == top or top in directory.parents:
+            ignores = ignores.entering(str(directory))
     return ignores
 
 
