@@ -86,7 +86,7 @@ def test_paths_resolve_the_same_from_another_cwd(tmp_path: Path) -> None:
     from_inside = [c.path for c in discover(["."], cwd=tmp_path / "repo").files]
     from_outside = [c.path for c in discover(["../repo"], cwd=elsewhere).files]
     absolute = discover([str(tmp_path / "repo")], cwd=elsewhere).files
-    assert from_inside == from_outside == [c.path for c in absolute] == [tmp_path / "repo/pkg/m.py"]
+    assert from_inside == from_outside == [c.path for c in absolute] == [str(tmp_path / "repo/pkg/m.py")]
     assert absolute[0].shown == (tmp_path / "repo/pkg/m.py").as_posix()  # outside the cwd: shown absolute
 
 

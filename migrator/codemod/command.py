@@ -15,7 +15,6 @@ import importlib
 import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
 from .files import discover, screen
@@ -120,7 +119,7 @@ def _report(path: str | None, results: Sequence[FileResult], mode: str, options:
     if not path:
         return EXIT_OK
     try:
-        write_atomic(Path(path), dumps(report_json(results, mode=mode, options=options, problems=problems)).encode())
+        write_atomic(path, dumps(report_json(results, mode=mode, options=options, problems=problems)).encode())
     except OSError as exc:
         stderr.write(f"migrator codemod: error: --report {path}: cannot write: {exc.strerror or exc}\n")
         return EXIT_ERROR

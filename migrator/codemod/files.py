@@ -37,8 +37,8 @@ GENERATED_MARKER = b"@" + b"generated"
 
 @dataclass(frozen=True)
 class Candidate:
-    path: Path
-    """Absolute, symlinks kept as named."""
+    path: str
+    """Absolute, normalized, symlinks kept as named (a string: a walk of 10,000 files builds no Path)."""
     shown: str
     """How messages, diffs and the report name it: relative to the cwd when below it, else absolute."""
 
@@ -60,21 +60,21 @@ def screen(data: bytes) -> str | None:
 
 
 def discover(paths: Sequence[str], excludes: Sequence[str] = (), cwd: Path | None = None) -> Discovery:
-    base = Path(os.path.abspath(cwd or os.getcwd()))
+    base = os.path.abspath(cwd or os.getcwd())
     exclude = GitIgnoreSpec.from_lines(excludes) if excludes else None
     found: list[Candidate] = []
     seen: set[str] = set()
     problems: list[tuple[str, str]] = []
     for arg in paths:
-        target = Path(os.path.normpath(base / arg))
-        if target.is_dir():
+        target = os.path.normpath(os.path.join(base, arg))
+        if os.path.isdir(target):
             try:
-                walked = list(_walk(target, exclude, base))
+                walked = list(_walk(Path(target), exclude, base))
             except OSError as exc:
                 problems.append((arg, f"cannot list: {exc.strerror or exc}"))
                 continue
             candidates: Iterable[Candidate] = walked
-        elif target.exists():
+        elif os.path.exists(target):
             shown = show(target, base)
             if exclude is not None and exclude.match_file(shown.lstrip("/")):
                 continue
@@ -83,18 +83,17 @@ def discover(paths: Sequence[str], excludes: Sequence[str] = (), cwd: Path | Non
             problems.append((arg, "no such file or directory"))
             continue
         for cand in candidates:
-            key = os.path.realpath(cand.path)  # one file reached twice is rewritten once
-            if key not in seen:
-                seen.add(key)
+            if cand.path not in seen:  # a file reached from two arguments is rewritten once
+                seen.add(cand.path)
                 found.append(cand)
     return Discovery(tuple(found), tuple(problems))
 
 
-def show(path: Path, base: Path) -> str:
-    try:
-        return path.relative_to(base).as_posix()
-    except ValueError:
-        return path.as_posix()
+def show(path: str, base: str) -> str:
+    """``path`` relative to ``base`` when below it, else absolute; ``/`` separators either way."""
+    prefix = base.rstrip(os.sep) + os.sep
+    shown = path[len(prefix):] if path.startswith(prefix) else path
+    return shown.replace(os.sep, "/") if os.sep != "/" else shown
 
 
 class _Ignores:
@@ -139,7 +138,7 @@ def _outer_ignores(root: Path) -> _Ignores:
     return ignores
 
 
-def _walk(root: Path, exclude: GitIgnoreSpec | None, base: Path) -> Iterator[Candidate]:
+def _walk(root: Path, exclude: GitIgnoreSpec | None, base: str) -> Iterator[Candidate]:
     root_str = str(root)
     root_prefix = root_str + os.sep
     ignores_of = {root_str: _outer_ignores(root).entering(root_str)}
@@ -171,5 +170,4 @@ def _walk(root: Path, exclude: GitIgnoreSpec | None, base: Path) -> Iterator[Can
             path = os.path.join(dirpath, name)
             if ignores.ignored(path, False) or excluded(path, False):
                 continue
-            p = Path(path)
-            yield Candidate(p, show(p, base))
+            yield Candidate(path, show(path, base))

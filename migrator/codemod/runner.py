@@ -119,7 +119,8 @@ def _does_not_parse(new: str, old: str) -> Notice | None:
 def read_and_screen(cand: Candidate) -> FileResult | bytes:
     """The file's bytes when it needs parsing, else its finished result."""
     try:
-        data = cand.path.read_bytes()
+        with open(cand.path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         return FileResult(cand.shown, errors=(Notice(1, 0, f"cannot read: {exc.strerror or exc}"),))
     reason = screen(data)
@@ -170,7 +171,7 @@ def run(candidates: Sequence[Candidate], options: Options, *, jobs: int = 1,
 
 
 def _work(cand: Candidate, data: bytes, options: Options, transform: Transform | None) -> FileResult:
-    return transform_bytes(cand.shown, data, options, transform, notebook=cand.path.suffix == ".ipynb")
+    return transform_bytes(cand.shown, data, options, transform, notebook=cand.path.endswith(".ipynb"))
 
 
 def _outcome_of(item: _Pending) -> FileResult:

@@ -73,7 +73,7 @@ def encode(text: str, like: Decoded) -> bytes:
         raise SourceError(f"the rewritten code has {text[exc.start]!r}, which {like.encoding} cannot encode", line) from None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: str | Path, data: bytes) -> None:
     """The whole new file or the old one, never half: a temporary file beside it, then a rename.
 
     The target's permission bits are carried over (an executable script stays executable), and a
