@@ -246,3 +246,12 @@ def test_a_terminal_gets_rich_progress_and_table(tmp_path: Path, monkeypatch: py
     assert code == 2
     text = err.getvalue()
     assert "sites by rule" in text and "pkg/bad.py:1:" in text and "migrator codemod: 5 files" in text
+
+
+def test_an_unreadable_file_is_an_error_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_repo(tmp_path))
+    (tmp_path / "pkg/dangling.py").symlink_to(tmp_path / "gone.py")
+    run = codemod("--check", ".")
+    assert run.code == 2 and "pkg/dangling.py:1:1: error: cannot read: No such file or directory" in run.err
+    assert b"pkg/uses_0.py" in run.out
+    assert "3 parsed, 3 would change, 1 with errors" in run.err

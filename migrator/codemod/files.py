@@ -34,6 +34,9 @@ holding ``pyvenv.cfg`` is a virtualenv whatever its name, and is skipped too."""
 GENERATED_MARKER = b"@" + b"generated"
 """Spelled in two pieces so this module is not itself taken for a generated file."""
 
+NO_MARKER = "no chat completions"
+GENERATED = "generated (@" "generated)"
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -53,9 +56,9 @@ class Discovery:
 def screen(data: bytes) -> str | None:
     """Why a file needs no parse (``None`` when it does): no marker bytes, or generated code."""
     if BYTE_MARKER not in data:
-        return "no chat completions"
+        return NO_MARKER
     if GENERATED_MARKER in data:
-        return "generated (@" "generated)"
+        return GENERATED
     return None
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from .. import __version__
+from .files import GENERATED
 from .outcome import Options
 from .runner import FileResult, Notice
 
@@ -47,7 +48,7 @@ def report_json(results: Sequence[FileResult], *, mode: str, options: Options, p
         "sites": sites,
         "errors": errors,
         "notes": [_notice(r.path, n) for r in results for n in r.notes],
-        "skipped": [{"file": r.path, "reason": r.skipped} for r in results if r.skipped and not r.skipped.startswith("no ")],
+        "skipped": [{"file": r.path, "reason": r.skipped} for r in results if r.skipped == GENERATED],
     }
 
 
@@ -59,18 +60,14 @@ def summary_counts(results: Sequence[FileResult], problems: int = 0) -> dict[str
     verdicts: Counter[str] = Counter(s.verdict for r in results for s, _ in r.sites)
     return {
         "files": len(results),
-        "parsed": sum(1 for r in results if r.skipped is None and not _unread(r)),
+        "parsed": sum(1 for r in results if r.skipped is None),
         "changed": sum(1 for r in results if r.changed),
-        "skipped_generated": sum(1 for r in results if r.skipped and not r.skipped.startswith("no ")),
+        "skipped_generated": sum(1 for r in results if r.skipped == GENERATED),
         "errors": sum(len(r.errors) for r in results) + problems,
         "files_with_errors": sum(1 for r in results if r.errors) + problems,
         "sites": sum(verdicts.values()),
         "verdicts": {v: verdicts.get(v, 0) for v in VERDICTS},
     }
-
-
-def _unread(r: FileResult) -> bool:
-    return any(n.message.startswith("cannot read") for n in r.errors)
 
 
 def by_rule(results: Sequence[FileResult]) -> list[tuple[str, int, int, int]]:

@@ -122,7 +122,7 @@ def read_and_screen(cand: Candidate) -> FileResult | bytes:
         with open(cand.path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        return FileResult(cand.shown, errors=(Notice(1, 0, f"cannot read: {exc.strerror or exc}"),))
+        return FileResult(cand.shown, errors=(Notice(1, 0, f"cannot read: {exc.strerror or exc}"),), skipped="unreadable")
     reason = screen(data)
     if reason is not None:
         return FileResult(cand.shown, skipped=reason)
