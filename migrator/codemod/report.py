@@ -102,7 +102,9 @@ def write_summary(results: Sequence[FileResult], mode: str, stderr: TextIO, prob
 
         console = Console(file=stderr)
         if rows:
-            table = Table(*HEADERS, title="sites by rule")
+            table = Table(title="sites by rule")
+            for i, header in enumerate(HEADERS):
+                table.add_column(header, justify="left" if i == 0 else "right")
             for rule, *counts in rows:
                 table.add_row(rule, *(str(n) for n in counts))
             console.print(table)
