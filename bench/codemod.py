@@ -145,9 +145,11 @@ def generate(root: Path, files: int, seed: int, share: float = 0.01) -> dict[str
 
 def _timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
     """Wall seconds, and CPU seconds of the command and every process it waited for (its pool)."""
+    env = child_env()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).resolve().parent), env.get("PYTHONPATH")) if p)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=child_env(), check=False)
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in ok:
@@ -215,12 +217,15 @@ def main(argv: list[str] | None = None) -> int:
         codemod, codemod_cpu = statistics.median(runs), statistics.median(c for _, c in timed)
         print(f"migrator codemod --check --jobs {args.jobs}: {codemod:.2f} s wall (median of {len(runs)}: "
               f"{', '.join(f'{r:.2f}' for r in runs)}), {codemod_cpu:.2f} s CPU")
+        floor, floor_cpu = _timed([*codemod_cmd, "--transform", "codemod:parse_only"])
+        print(f"the same with a parse-only transform (the runner's floor): {floor:.2f} s wall, {floor_cpu:.2f} s CPU")
         parse_all, parse_all_cpu = _timed([sys.executable, "-c", PARSE_ALL, str(root), str(args.jobs)])
         print(f"libcst.parse_module on every file, {args.jobs} processes: {parse_all:.2f} s wall, {parse_all_cpu:.2f} s CPU")
         rate, floor_rate, matching = per_core_rate(root, repeat=args.runs)
     speedup = parse_all / codemod
     end_to_end = matching / codemod / args.jobs
-    print(f"ratio: {speedup:.1f}x faster than parsing everything (wall); {parse_all_cpu / codemod_cpu:.1f}x in CPU time")
+    print(f"ratio: {speedup:.1f}x faster than parsing everything (wall); {parse_all_cpu / codemod_cpu:.1f}x in CPU time; "
+          f"with the parse-only transform {parse_all / floor:.1f}x (wall), {parse_all_cpu / floor_cpu:.1f}x (CPU)")
     print(f"matching files per second per core: {rate:.0f} (one process's CPU, the runner on the {matching} matching files); "
           f"{floor_rate:.0f} with a parse-only transform (the floor); whole command: {end_to_end:.0f} "
           f"(matching files / wall / {args.jobs} processes, interpreter start included)")
@@ -236,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         "codemod_check_s": codemod,
         "codemod_check_runs_s": runs,
         "codemod_check_cpu_s": codemod_cpu,
+        "parse_only_transform_s": floor,
+        "parse_only_transform_cpu_s": floor_cpu,
         "parse_all_s": parse_all,
         "parse_all_cpu_s": parse_all_cpu,
         "ratio_cpu": parse_all_cpu / codemod_cpu,

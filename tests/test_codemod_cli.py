@@ -255,3 +255,15 @@ def test_an_unreadable_file_is_an_error_and_the_run_goes_on(tmp_path: Path, monk
     assert run.code == 2 and "pkg/dangling.py:1:1: error: cannot read: No such file or directory" in run.err
     assert b"pkg/uses_0.py" in run.out
     assert "3 parsed, 3 would change, 1 with errors" in run.err
+
+
+@pytest.mark.slow
+def test_a_run_where_no_file_passes_the_screen_never_loads_libcst(tmp_path: Path) -> None:
+    """Start-up is most of a CI run on a migrated repository: libcst's import alone is ~0.4 s."""
+    (tmp_path / "plain.py").write_text(h.PLAIN)
+    code = ("import io, sys\nfrom migrator.cli import main\n"
+            f"rc = main(['codemod', '--check', {str(tmp_path)!r}], stdout=io.StringIO(), stderr=io.StringIO())\n"
+            "print(rc, 'libcst' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout.split() == ["0", "False"], proc.stderr

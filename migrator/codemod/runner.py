@@ -15,10 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from libcst import ParserSyntaxError
-
 from .files import Candidate, screen
-from .notebook import NotebookError, transform_notebook
 from .outcome import Options, Outcome, Site
 from .source import SourceError, decode, encode, syntax_error
 
@@ -68,6 +65,10 @@ def resolve(transform: Transform | None) -> Transform:
 def transform_bytes(path: str, data: bytes, options: Options, transform: Transform | None = None,
                     notebook: bool = False) -> FileResult:
     """The work for one file, after the screen; also what the pool's workers run."""
+    from libcst import ParserSyntaxError  # here, not at the top: a run where no file passes the screen never loads libcst
+
+    from .notebook import NotebookError, transform_notebook
+
     fn = resolve(transform)
     try:
         decoded = decode(data)
@@ -154,6 +155,7 @@ def run(candidates: Sequence[Candidate], options: Options, *, jobs: int = 1,
                 continue
             waiting.append(_Pending(index, cand, got))
             if pool is None and jobs > 1 and len(waiting) >= POOL_MIN_FILES:
+                resolve(transform)  # libcst and the rules load once, here, and the forked workers inherit them
                 pool = ProcessPoolExecutor(max_workers=jobs)
             if pool is not None:
                 for item in waiting:
