@@ -17,14 +17,15 @@ from migrator.codemod.outcome import NOTE_PREFIX, Options
 from migrator.codemod.transform import transform_code
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "codemod"
-GROUPS = ("call", "unsafe", "left", "noop")
+GROUPS = ("call", "http", "unsafe", "left", "noop")
 CASES = sorted(p.parent for g in GROUPS for p in (ROOT / g).glob("*/before.py"))
 
 
 def _options(case: Path) -> Options:
     path = case / "options.json"
     raw = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    return Options(unsafe_fixes=raw.get("unsafe_fixes", False), responses_hosts=frozenset(raw.get("responses_hosts", ())))
+    return Options(unsafe_fixes=raw.get("unsafe_fixes", False), responses_hosts=frozenset(raw.get("responses_hosts", ())),
+                   hoist_instructions=raw.get("hoist_instructions", False))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -40,12 +41,12 @@ def test_before_becomes_after(case: Path) -> None:
     if group == "noop":
         assert after == before and not outcome.sites
     elif group == "left":
-        assert "chat.completions" in after and NOTE_PREFIX in after
+        assert ("chat.completions" in after or "/chat/completions" in after) and NOTE_PREFIX in after
         assert outcome.sites and all(s.verdict == "left for a person" for s in outcome.sites)
         assert all(s.reasons for s in outcome.sites)
     else:
         assert outcome.sites and all(s.verdict != "left for a person" for s in outcome.sites)
-        assert ".responses." in after and ".chat.completions." not in after
+        assert (".responses." in after or "/responses" in after) and "chat.completions" not in after and "chat/completions" not in after
 
 
 def test_the_unsafe_case_is_left_without_the_flag() -> None:
@@ -72,3 +73,45 @@ def test_a_file_that_does_not_parse_raises_the_parser_error() -> None:
 
     with pytest.raises(libcst.ParserSyntaxError):
         transform_code("def broken(:\n", Options())
+
+
+def test_the_pinned_sdks_parse_converts_chat_pydantic_tools_and_create_takes_them_as_they_are() -> None:
+    """Why `pydantic_function_tool` stays in a `responses.parse` call and leaves a `responses.create` one."""
+    import inspect
+
+    import openai
+    from openai.lib import _response_resources
+    from openai.resources.responses import Responses
+    from pydantic import BaseModel
+
+    class GetWeather(BaseModel):
+        city: str
+
+    converted = _response_resources._make_tools([openai.pydantic_function_tool(GetWeather)])
+    assert isinstance(converted, list) and converted[0]["name"] == "GetWeather" and "function" not in converted[0]
+    assert "_make_tools" not in inspect.getsource(Responses.create)
+
+
+def test_the_stream_helpers_event_pairs_are_the_pinned_sdks() -> None:
+    """Each chat helper event the codemod renames, and each attribute, exists in the pinned SDK."""
+    import typing
+
+    import pydantic
+    from openai.lib.streaming.chat import _events as chat_events
+    from openai.lib.streaming.responses import _events as responses_events
+
+    from migrator.codemod.stream_helper import EVENTS
+
+    def by_type(module: object) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, pydantic.BaseModel) and "type" in value.model_fields:
+                for literal in typing.get_args(value.model_fields["type"].annotation):
+                    out.setdefault(literal, set()).update(value.model_fields)
+        return out
+
+    chat, responses = by_type(chat_events), by_type(responses_events)
+    for chat_type, (responses_type, renames) in EVENTS.items():
+        assert chat_type in chat and responses_type in responses, (chat_type, responses_type)
+        for old, new in renames.items():
+            assert old in chat[chat_type] and new in responses[responses_type], (chat_type, old, new)

@@ -10,7 +10,7 @@ table's reason (the words of the loss report). What the engine has to look into 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +18,9 @@ import libcst as cst
 
 from ..errors import MappingError
 from ..mapping import translate
-from ..mapping.rules import TABLES
-from .literals import Holes, NotLiteral, rewrite, to_value, with_commas
+from ..mapping.rules import DROP, TABLES
+from .literals import Holes, NotLiteral, quote_of, rewrite, to_value, with_commas
+from .messages import MessagesPlan
 from .notes import source_of
 from .outcome import Applicability
 
@@ -29,6 +30,24 @@ SDK_OPTIONS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"
 PARSE_FORMAT = ("response_format", "text_format")
 """``chat.completions.parse(response_format=Model)`` is ``responses.parse(text_format=Model)``: an SDK
 helper's argument (a class, not JSON), so not a rule of ``mappings/``."""
+
+PYDANTIC_TOOLS = ("`openai.pydantic_function_tool()` builds the Chat shape (`{\"type\": \"function\", \"function\": …}`), "
+                  "which `responses.create` rejects; `responses.parse` and `responses.stream` convert it (the pinned SDK's "
+                  "lib/_response_resources.py), so call `responses.parse` or write the tool flat")
+
+
+def _pydantic_tools(node: cst.BaseExpression) -> bool:
+    """``[openai.pydantic_function_tool(M), …]``: every element built by the SDK's Chat helper."""
+    if not isinstance(node, cst.List | cst.Tuple) or not node.elements:
+        return False
+    for element in node.elements:
+        value = element.value
+        func = value.func if isinstance(value, cst.Call) else None
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if name != "pydantic_function_tool":
+            return False
+    return True
+
 
 _REQUEST = TABLES["chat.request"]
 _PLACEHOLDER_MESSAGES = [{"role": "user", "content": "x"}]
@@ -41,6 +60,9 @@ class CallPlan:
     reasons: list[str] = field(default_factory=list)
     applicability: Applicability = "safe"
     stream: bool | None = False  # None: decided at run time
+    messages: MessagesPlan | None = None  # how a ``messages`` variable goes to ``input``
+    constants: dict[str, tuple[cst.CSTNode, cst.CSTNode]] = field(default_factory=dict)
+    """Literals held in names (``tools=TOOLS``) that the plan rewrites where they are defined: name → (old, new)."""
 
     def leave(self, reason: str) -> CallPlan:
         self.args = None
@@ -62,12 +84,12 @@ def _not_literal(node: cst.BaseExpression) -> Any:
     raise NotLiteral("not a literal")
 
 
-def _translate(body: dict[str, Any], holes: Holes | None = None) -> tuple[dict[str, Any], list[Any]] | str:
+def _translate(body: dict[str, Any], holes: Holes | None = None, hoist: bool = False) -> tuple[dict[str, Any], list[Any]] | str:
     """The engine's translation; a hole that stands where an object must be is retried as an object
     hole (``"schema": schema`` reads as a string hole first), once per hole."""
     for _ in range(8):
         try:
-            result = translate(body, to="responses")
+            result = translate(body, to="responses", hoist_system=hoist)
         except MappingError as exc:
             retried = holes is not None and any(_object_hole(body, p.path, holes) for p in exc.problems)
             if not retried:
@@ -102,26 +124,45 @@ def _bool_passes_through(name: str, target: str, base: dict[str, Any]) -> bool:
     return True
 
 
-def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | None] | None = None,
-                   parse: bool = False) -> CallPlan:
-    """``plain(name)`` says why a ``messages`` variable may not go to ``input`` as it is (None: it may)."""
+def plan_call(call: cst.Call, indent: str, plain: Callable[[str], MessagesPlan] | None = None, parse: bool = False,
+              hoist: bool = False, constants: Mapping[str, cst.BaseExpression] | None = None) -> CallPlan:
+    return plan_arguments(call.args, "\n" in source_of(call), indent, plain, parse=parse, sdk=True, hoist=hoist,
+                          constants=constants)
+
+
+def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain: Callable[[str], MessagesPlan] | None = None,
+                   parse: bool = False, sdk: bool = False, hoist: bool = False,
+                   constants: Mapping[str, cst.BaseExpression] | None = None) -> CallPlan:
+    """The Responses arguments for chat request arguments (an SDK call's, or a JSON body's as ``Arg``s).
+
+    ``plain(name)`` plans how a ``messages`` variable goes to ``input`` (or says why it may not);
+    ``sdk`` keeps the SDK's own options (``timeout``, ``extra_body``…), which a JSON body has not;
+    ``constants`` are the literals that names stand for, when every use of the name is an argument
+    of a chat call: such an argument is translated from the literal, which is rewritten in place."""
     plan = CallPlan(args=[])
-    layout: str | None = indent + "    " if "\n" in source_of(call) else None
-    holes = Holes()
+    layout: str | None = indent + "    " if multiline else None
+    holes = Holes(quote=quote_of(given))
     body: dict[str, Any] = {}
     verbatim: dict[str, cst.Arg] = {}
     sources: dict[str, cst.Arg] = {}
     messages_expr: cst.BaseExpression | None = None
+    dropped: list[cst.Arg] = []
+    constant_of: dict[str, tuple[str, cst.BaseExpression]] = {}
     order: list[str] = []
-    for arg in call.args:
+    for arg in given:
         if arg.keyword is None:
             return plan.leave("passes arguments the codemod cannot see (positional or ** arguments); "
                               "rename them by the table in docs/mapping.md")
         name = arg.keyword.value
         order.append(name)
         sources[name] = arg
-        if name in SDK_OPTIONS:
+        if sdk and name in SDK_OPTIONS:
             verbatim[name] = arg
+            continue
+        if name == "tools" and _pydantic_tools(arg.value):
+            if not parse:
+                return plan.leave(PYDANTIC_TOOLS)
+            verbatim[name] = arg  # ``responses.parse`` converts them itself (openai/lib/_response_resources.py)
             continue
         if parse and name == PARSE_FORMAT[0] and not isinstance(arg.value, cst.Dict):
             verbatim[name] = arg.with_changes(keyword=cst.Name(PARSE_FORMAT[1]))  # a pydantic model class
@@ -133,21 +174,34 @@ def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | Non
         except NotLiteral:
             pass
         if name == "messages":
-            why = plain(arg.value.value) if plain is not None and isinstance(arg.value, cst.Name) else "not a plain name"
-            if why is None:
+            planned = plain(arg.value.value) if plain is not None and isinstance(arg.value, cst.Name) else None
+            if planned is not None and planned.reason is None:
                 verbatim[name] = arg.with_changes(keyword=cst.Name((rule.to if rule is not None else None) or "input"))
                 body[name] = _PLACEHOLDER_MESSAGES
+                plan.messages = planned
                 continue
             messages_expr = arg.value
-            plan.reasons.append(why)
+            plan.reasons.append(planned.reason if planned is not None and planned.reason else "`messages` is not a plain name")
             continue
         if rule is None:
             body[name] = holes.string(arg.value)
+            continue
+        if rule.do is DROP:
+            dropped.append(arg)  # dropped whatever it holds: the engine need not see the value
             continue
         try:
             body[name] = _typed_hole(holes, arg.value, rule.types)
         except NotLiteral:
             target = (rule.to or name).split(".")[0]
+            held_name = arg.value.value if isinstance(arg.value, cst.Name) else ""
+            held = constants.get(held_name) if constants else None
+            if held is not None and target == name:
+                try:
+                    body[name] = to_value(held, holes)
+                    constant_of[name] = (held_name, held)
+                    continue
+                except NotLiteral:
+                    pass
             if bool in rule.types and _bool_passes_through(name, target, {"model": "m", "messages": _PLACEHOLDER_MESSAGES}):
                 verbatim[name] = arg.with_changes(keyword=cst.Name(target))
                 continue
@@ -161,7 +215,7 @@ def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | Non
         plan.stream = body["stream"] if type(body["stream"]) is bool else None
     elif "stream" in verbatim:
         plan.stream = None
-    outcome = _translate(body, holes)
+    outcome = _translate(body, holes, hoist)
     if isinstance(outcome, str):
         return plan.leave(f"the arguments are not a valid chat request: {outcome}")
     out, losses = outcome
@@ -174,7 +228,10 @@ def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | Non
             plan.notes.append(f"removed `{_arg_text(removed_arg)}`: {loss.reason}")
         else:
             plan.notes.append(f"{field_path}: {loss.reason}")
-    noted = {loss.path[2:] for loss in losses}
+    for arg in dropped:
+        assert arg.keyword is not None
+        plan.notes.append(f"removed `{_arg_text(arg)}`: {_REQUEST[arg.keyword.value].reason}")
+    noted = {loss.path[2:] for loss in losses} | {a.keyword.value for a in dropped if a.keyword is not None}
     for name, arg in sources.items():
         rule = _REQUEST.get(name)
         if name in noted or name in verbatim or rule is None:
@@ -188,7 +245,12 @@ def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | Non
 
     def emit(key: str, source: cst.Arg | None) -> None:
         value = out[key]
-        if source is not None and source.keyword is not None:
+        if source is not None and source.keyword is not None and source.keyword.value in constant_of:
+            held_name, held = constant_of[source.keyword.value]
+            multiline = "\n" in source_of(held)
+            plan.constants[held_name] = (held, rewrite(value, body[source.keyword.value], held, holes, "" if multiline else None))
+            args.append(source.with_changes(keyword=cst.Name(key)))
+        elif source is not None and source.keyword is not None:
             expr = rewrite(value, body.get(source.keyword.value), source.value, holes, layout)
             args.append(source.with_changes(keyword=cst.Name(key), value=expr))
         else:
@@ -213,7 +275,7 @@ def plan_arguments(call: cst.Call, indent: str, plain: Callable[[str], str | Non
                 emit(key, None)
     except NotLiteral as exc:
         return plan.leave(str(exc))
-    plan.args = with_commas(args, call.args)
+    plan.args = with_commas(args, given)
     return plan
 
 

@@ -17,8 +17,10 @@ from urllib.parse import urlsplit
 import libcst as cst
 
 from .literals import string_value
+from .outcome import Options
 
-CONSTRUCTORS = {"OpenAI": "openai", "AsyncOpenAI": "openai", "AzureOpenAI": "azure", "AsyncAzureOpenAI": "azure"}
+CONSTRUCTORS = {"OpenAI": "openai", "AsyncOpenAI": "openai", "AzureOpenAI": "azure", "AsyncAzureOpenAI": "azure",
+                "Client": "openai", "AsyncClient": "openai"}  # ``openai.Client`` is ``OpenAI`` (openai/_client.py)
 OPENAI_HOSTS = frozenset({"api.openai.com"})
 AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 LOOKALIKE_PACKAGES = frozenset({
@@ -27,6 +29,7 @@ LOOKALIKE_PACKAGES = frozenset({
 """SDKs that copy the ``client.chat.completions.create`` shape: a receiver built by one of them is not ours."""
 
 HostKind = Literal["openai", "literal", "configured", "azure"]
+_DOUBT: dict[str, int] = {"openai": 0, "azure": 1, "configured": 2, "literal": 3}
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,13 @@ NOT_A_CLIENT = NotAClient()
 Resolution = Client | NotAClient | None  # None: traces to nothing the codemod can see
 
 
+def root_name(node: cst.BaseExpression) -> str | None:
+    """``self.client.x`` → ``self``; ``make()`` → ``make``: the name an expression starts from."""
+    while isinstance(node, cst.Attribute | cst.Call | cst.Subscript):
+        node = node.value if not isinstance(node, cst.Call) else node.func
+    return node.value if isinstance(node, cst.Name) else None
+
+
 def _dotted(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Name):
         return node.value
@@ -61,6 +71,15 @@ def _keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:
         if arg.keyword is not None and arg.keyword.value == name:
             return arg.value
     return None
+
+
+def client_for_url(url: str | None, code: str) -> Client:
+    """The client an HTTP call stands for: its URL's host (``code`` names a URL built at run time)."""
+    if url is None:
+        return Client("openai", f"the URL's host ({code})", "configured", False)
+    host = _host_of(url)
+    kind: HostKind = "openai" if host in OPENAI_HOSTS else "azure" if host.endswith(AZURE_SUFFIXES) else "literal"
+    return Client("openai", host, kind, False)
 
 
 def _host_of(url: str) -> str:
@@ -84,6 +103,8 @@ class Bindings(cst.CSTVisitor):
     def __init__(self) -> None:
         self.openai_modules: set[str] = set()
         self.lookalikes: set[str] = set()  # local names bound by an import from a look-alike SDK
+        self.imported: set[str] = set()  # local names bound by an import from any other module (the project's own)
+        self.imports_openai = False
         self.constructors: dict[str, str] = {}  # local name → "openai" / "azure"
         self.async_constructors: set[str] = set()
         self.scopes: dict[cst.CSTNode, Scope] = {}
@@ -134,15 +155,26 @@ class Bindings(cst.CSTVisitor):
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
             name = _dotted(alias.name)
+            if name and name.partition(".")[0] not in LOOKALIKE_PACKAGES and name != "openai":
+                local = alias.asname.name if alias.asname else None
+                self.imported.add(local.value if isinstance(local, cst.Name) else name.partition(".")[0])
             if name and name.partition(".")[0] in LOOKALIKE_PACKAGES:
                 local = alias.asname.name if alias.asname else None
                 self.lookalikes.add(local.value if isinstance(local, cst.Name) else name.partition(".")[0])
+            self.imports_openai |= bool(name) and (name or "").partition(".")[0] == "openai"
             if name == "openai":
                 local = alias.asname.name if alias.asname else None
                 self.openai_modules.add(local.value if isinstance(local, cst.Name) else "openai")
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         module = _dotted(node.module) if node.module else None
+        root = (module or "").partition(".")[0]
+        self.imports_openai |= root == "openai"
+        if root != "openai" and root not in LOOKALIKE_PACKAGES and not isinstance(node.names, cst.ImportStar):
+            for alias in node.names:
+                local = alias.asname.name if alias.asname and isinstance(alias.asname.name, cst.Name) else alias.name
+                if isinstance(local, cst.Name):
+                    self.imported.add(local.value)
         if module and module.partition(".")[0] in LOOKALIKE_PACKAGES and not isinstance(node.names, cst.ImportStar):
             for alias in node.names:
                 local = alias.asname.name if alias.asname and isinstance(alias.asname.name, cst.Name) else alias.name
@@ -271,6 +303,20 @@ def _client(kind: str, is_async: bool, call: cst.Call) -> Client:
     return Client(kind, host, "literal", is_async)
 
 
+def host_reasons(client: Client, options: Options) -> tuple[str | None, list[str]]:
+    """Why the site must stay (a literal host that may have no Responses API), and what the report
+    says of the host otherwise."""
+    if client.host_kind == "literal" and client.host not in options.responses_hosts:
+        return (f"{client.host} may not serve /v1/responses (not OpenAI's host); "
+                f"run again with --responses-host {client.host} if it does"), []
+    if client.host_kind == "configured":
+        return None, [f"the host this client reaches ({client.host}) must serve /v1/responses"]
+    if client.host_kind == "azure":
+        return None, [f"Azure ({client.host}): use the v1 endpoint (https://<resource>.openai.azure.com/openai/v1/) "
+                      "and a max_output_tokens of at least 16"]
+    return None, []
+
+
 class Resolver:
     """Pass 2's question: what does this receiver, read in this scope, hold?"""
 
@@ -357,11 +403,19 @@ class Resolver:
 
     @staticmethod
     def _merge(results: list[Resolution]) -> Resolution:
+        """A name bound in several branches (``if API_HOST == "azure": client = …`` ``else: …``) holds
+        a client when every branch builds one; the report names every host, and the most doubtful
+        host decides (a literal non-OpenAI host leaves the site)."""
         clients = [r for r in results if isinstance(r, Client)]
         if clients and len(clients) == len(results) and len(set(clients)) == 1:
             return clients[0]
         if clients and len(clients) == len(results):
-            return clients[0] if len({c.host_kind for c in clients}) == 1 and len({c.is_async for c in clients}) == 1 else None
+            if len({c.is_async for c in clients}) != 1:
+                return None
+            worst = max(clients, key=lambda c: _DOUBT[c.host_kind])
+            hosts = ", ".join(dict.fromkeys(c.host for c in clients))
+            kind = "azure" if all(c.kind == "azure" for c in clients) else "openai"
+            return Client(kind, hosts if worst.host_kind != "literal" else worst.host, worst.host_kind, clients[0].is_async)
         if results and all(isinstance(r, NotAClient) for r in results):
             return NOT_A_CLIENT
         return None

@@ -30,6 +30,16 @@ class Holes:
 
     exprs: dict[str, cst.BaseExpression] = field(default_factory=dict)
     ints: dict[int, cst.BaseExpression] = field(default_factory=dict)
+    quote: str = '"'
+    """The quote new strings get: the one the code around them uses."""
+    stand_ins: dict[str, cst.BaseExpression] = field(default_factory=dict)
+
+    def stand_in(self, expr: cst.BaseExpression) -> str:
+        """A name that stands for ``expr`` in printed code until ``to_expr`` puts the very node back
+        (the node, not a copy: other plans find their own replacements inside it by identity)."""
+        name = f"__migrator_hole_{len(self.stand_ins)}__"
+        self.stand_ins[name] = expr
+        return name
 
     def string(self, node: cst.BaseExpression) -> str:
         key = f"{HOLE_MARK}{len(self.exprs) + len(self.ints)}\x00"
@@ -130,43 +140,76 @@ def has_comment(node: cst.CSTNode) -> bool:
     return found
 
 
+def quote_of(nodes: Any) -> str:
+    """``'`` when the first string literal among ``nodes`` is single-quoted, else ``"``."""
+    found: list[str] = []
+
+    class _First(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            if not found:
+                found.append(node.quote)
+
+    for node in nodes:
+        node.visit(_First())
+        if found:
+            break
+    return "'" if found and found[0] == "'" else '"'
+
+
+def to_expr(value: Any, holes: Holes, indent: str | None = "") -> cst.BaseExpression:
+    """``to_code``, parsed, with the original expressions of the holes put back."""
+    expr = cst.parse_expression(to_code(value, holes, indent))
+    if not holes.stand_ins:
+        return expr
+    put_back = expr.visit(_PutBack(holes.stand_ins))
+    assert isinstance(put_back, cst.BaseExpression)
+    return put_back
+
+
+class _PutBack(cst.CSTTransformer):
+    def __init__(self, stand_ins: dict[str, cst.BaseExpression]) -> None:
+        self.stand_ins = stand_ins
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self.stand_ins.get(original_node.value, updated_node)
+
+
 def to_code(value: Any, holes: Holes, indent: str | None = "", width: int = 88) -> str:
     """Python source for ``value`` with holes put back; one line when it fits (always, with no
     ``indent``: the call it goes into is on one line), else one item a line."""
-    flat = _flat(value, holes)
-    if indent is None or len(flat) + len(indent) <= width or not isinstance(value, dict | list) or not value:
-        return flat
+    if indent is None or not isinstance(value, dict | list) or not value or holes.expr_for(value) is not None \
+            or len(_flat(value, holes, measure=True)) + len(indent) <= width:
+        return _flat(value, holes)
     inner = indent + "    "
-    if holes.expr_for(value) is not None:
-        return flat
     if isinstance(value, dict):
-        lines = [f"{inner}{_string(k)}: {to_code(v, holes, inner, width)}," for k, v in value.items()]
+        lines = [f"{inner}{_string(k, holes.quote)}: {to_code(v, holes, inner, width)}," for k, v in value.items()]
         return "{\n" + "\n".join(lines) + f"\n{indent}}}"
     lines = [f"{inner}{to_code(v, holes, inner, width)}," for v in value]
     return "[\n" + "\n".join(lines) + f"\n{indent}]"
 
 
-def _flat(value: Any, holes: Holes) -> str:
+def _flat(value: Any, holes: Holes, measure: bool = False) -> str:
+    """One line of code; ``measure``: with each hole's own code, to see whether it fits."""
     expr = holes.expr_for(value)
     if expr is not None:
-        return cst.Module([]).code_for_node(expr)
+        return cst.Module([]).code_for_node(expr) if measure else holes.stand_in(expr)
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return _string(value)
+        return _string(value, holes.quote)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_string(k)}: {_flat(v, holes)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_string(k, holes.quote)}: {_flat(v, holes, measure)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_flat(v, holes) for v in value) + "]"
+        return "[" + ", ".join(_flat(v, holes, measure) for v in value) + "]"
     raise NotLiteral(f"a {type(value).__name__} in the output")
 
 
-def _string(text: str) -> str:
-    """A double-quoted literal, the style of most code that calls the API (and black's); JSON's
-    escapes are all valid in Python."""
-    return json.dumps(text, ensure_ascii=False)
+def _string(text: str, quote: str = '"') -> str:
+    """A literal in the file's quote style (JSON's escapes are all valid in Python; ``repr`` is
+    Python's own single-quoted form)."""
+    return repr(text) if quote == "'" else json.dumps(text, ensure_ascii=False)
 
 
 def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, indent: str | None) -> cst.BaseExpression:
@@ -179,11 +222,8 @@ def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, i
     if type(value) is type(original) and value == original:
         return node
     if isinstance(value, list) and isinstance(original, list) and isinstance(node, cst.List | cst.Tuple) \
-            and len(value) == len(original) == len(node.elements):
-        elements = [el.with_changes(value=rewrite(v, o, el.value, holes, _deeper(indent)))
-                    for el, v, o in zip(node.elements, value, original, strict=True)]
-        return cst.List(elements=elements, lbracket=node.lbracket if isinstance(node, cst.List) else cst.LeftSquareBracket(),
-                        rbracket=node.rbracket if isinstance(node, cst.List) else cst.RightSquareBracket())
+            and len(original) == len(node.elements):
+        return _rewrite_list(value, original, node, holes, indent)
     if isinstance(value, dict) and isinstance(original, dict) and isinstance(node, cst.Dict):
         by_key: dict[str, cst.DictElement] = {}
         for el in node.elements:
@@ -200,13 +240,61 @@ def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, i
             if same is not None:
                 fresh.append(same.with_changes(value=rewrite(v, original.get(key), same.value, holes, _deeper(indent))))
             else:
-                code = to_code(v, holes, _deeper(indent))
-                fresh.append(cst.DictElement(key=cst.SimpleString(_string(key)), value=cst.parse_expression(code),
+                moved = holes.expr_for(v) or _equal_inside(v, original, node)
+                fresh.append(cst.DictElement(key=cst.SimpleString(_string(key, holes.quote)),
+                                             value=moved if moved is not None else to_expr(v, holes, _deeper(indent)),
                                              whitespace_after_colon=cst.SimpleWhitespace(" ")))
         return node.with_changes(elements=with_commas(fresh, node.elements))
     if has_comment(node):
         raise NotLiteral("a comment inside a value the codemod must rewrite would be lost")
-    return cst.parse_expression(to_code(value, holes, indent))
+    return to_expr(value, holes, indent)
+
+
+def _equal_inside(value: Any, original: Any, node: cst.BaseExpression, depth: int = 2) -> cst.BaseExpression | None:
+    """The node, within ``node``, that wrote ``value`` already (a flattened tool's ``parameters``
+    come from ``function.parameters``): reused as it was written rather than printed anew."""
+    if not isinstance(original, dict) or not isinstance(node, cst.Dict) or depth == 0 or isinstance(value, str | int | float | bool):
+        return None
+    for element in node.elements:
+        if not isinstance(element, cst.DictElement):
+            continue
+        key = string_value(element.key)
+        if key is None or key not in original:
+            continue
+        if type(original[key]) is type(value) and original[key] == value:
+            return element.value
+        inner = _equal_inside(value, original[key], element.value, depth - 1)
+        if inner is not None:
+            return inner
+    return None
+
+
+def _rewrite_list(value: list[Any], original: list[Any], node: cst.List | cst.Tuple, holes: Holes,
+                  indent: str | None) -> cst.List:
+    """Same length: element by element. Otherwise each new item takes the next original element equal
+    to it (a hoisted system message leaves the others as they were written) or is printed anew."""
+    elements: list[cst.Element] = []
+    if len(value) == len(original):
+        elements = [el.with_changes(value=rewrite(v, o, el.value, holes, _deeper(indent)))  # type: ignore[misc]
+                    for el, v, o in zip(node.elements, value, original, strict=True)]
+    else:
+        used: set[int] = set()
+        start = 0
+        for v in value:
+            match = next((k for k in range(start, len(original)) if type(original[k]) is type(v) and original[k] == v), None)
+            if match is not None:
+                elements.append(node.elements[match])  # type: ignore[arg-type]
+                used.add(match)
+                start = match + 1
+            else:
+                elements.append(cst.Element(value=to_expr(v, holes, _deeper(indent))))
+        for k, el in enumerate(node.elements):
+            if k not in used and has_comment(el):
+                raise NotLiteral("a comment beside a message the codemod moves would be lost")
+        elements = with_commas(elements, node.elements)
+    if isinstance(node, cst.List):
+        return node.with_changes(elements=elements)
+    return cst.List(elements=elements)
 
 
 def with_commas(items: list[Any], original: Any) -> list[Any]:

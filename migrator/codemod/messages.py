@@ -1,29 +1,49 @@
-"""A ``messages`` list built in the same function: can it go to ``input=`` as it is?
+"""A ``messages`` list built in the same function: what it becomes when it goes to ``input=``.
 
-Responses takes role/content messages with text content unchanged, so ``messages=history`` may
-become ``input=history`` when every message the function puts in that list is one the engine
-carries unchanged. That is proved here from the list's literal, its ``append``/``extend``/``+=``
-literals and nothing else: a list that comes from a parameter, is passed elsewhere or receives a
-non-literal message is left for a person (tool results and assistant tool calls change shape).
+Responses takes role/content text messages unchanged, so ``messages=history`` becomes
+``input=history`` once every message the function puts in the list is accounted for:
+- a literal message is translated by the engine, alone; when its shape changes (a tool result
+  becomes a ``function_call_output`` item) the literal is rewritten in place;
+- the answer's own message appended back (``messages.append(r.choices[0].message)``, or through a
+  name bound to it), the tool loop's step, becomes ``messages.extend(r.output)``: the Responses
+  way of keeping the turn, function calls included. ``r`` must be a call of the same function
+  that is migrated too (the caller makes sure of it).
+A list from a parameter, passed elsewhere, or receiving anything else is left for a person.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 
 from ..errors import MappingError
 from ..mapping import translate
-from .literals import Holes, NotLiteral, to_value
+from .finish_tests import OUTPUT
+from .literals import Holes, NotLiteral, quote_of, rewrite, to_value
+from .names import UseVisitor, visit_body
+from .reads import chain_of
 
 _GROWERS = frozenset({"append", "extend", "insert"})
+MESSAGE_OF_ANSWER = ["choices", 0, "message"]
 
 
-class _Uses(cst.CSTVisitor):
-    def __init__(self, name: str, call: cst.Call) -> None:
-        self.name, self.call = name, call
-        self.messages: list[cst.BaseExpression] = []  # each a message expression
+@dataclass
+class MessagesPlan:
+    reason: str | None = None
+    replacements: dict[cst.CSTNode, cst.CSTNode] = field(default_factory=dict)
+    consumed: set[cst.CSTNode] = field(default_factory=set)
+    """Reads of an answer that the list takes whole (the reads planner must not count them)."""
+    answers: set[str] = field(default_factory=set)
+    """The names of the answers whose message the list takes: their calls must be migrated too."""
+
+
+class _Uses(UseVisitor):
+    def __init__(self, name: str, calls: set[cst.Call]) -> None:
+        super().__init__()
+        self.name, self.calls = name, calls
+        self.appended: list[tuple[cst.Call, cst.BaseExpression]] = []  # (the append call, the message)
         self.lists: list[cst.BaseExpression] = []  # each a list of messages
         self.problems: list[str] = []
         self._allowed: set[cst.CSTNode] = set()
@@ -45,17 +65,18 @@ class _Uses(cst.CSTVisitor):
             if func.attr.value in _GROWERS and node.args:
                 self._allowed.add(func.value)
                 value = node.args[-1].value
-                (self.lists if func.attr.value == "extend" else self.messages).append(value)
-        if node is self.call:
+                if func.attr.value == "extend":
+                    self.lists.append(value)
+                else:
+                    self.appended.append((node, value))
+        if node in self.calls:
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value == "messages" and isinstance(arg.value, cst.Name):
                     self._allowed.add(arg.value)
 
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self._allowed.add(node.keyword)  # ``messages=``: a keyword, not a use
-
     def visit_Name(self, node: cst.Name) -> None:
+        if not self.is_use(node):
+            return
         if node.value == self.name and node not in self._allowed:
             self.problems.append(f"`{self.name}` is used where the codemod cannot follow it")
 
@@ -71,39 +92,90 @@ class _Uses(cst.CSTVisitor):
         return False
 
 
-def _unchanged(message: Any) -> bool:
+class _Aliases(cst.CSTVisitor):
+    """Names bound to an answer's message: ``message = r.choices[0].message``."""
+
+    def __init__(self, answers: set[str]) -> None:
+        self.answers = answers
+        self.of: dict[str, str] = {}
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        found = chain_of(node.value)
+        if found is None or len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        base, segments = found
+        if isinstance(base, cst.Name) and base.value in self.answers and segments == MESSAGE_OF_ANSWER:
+            self.of[node.targets[0].target.value] = base.value
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+
+def _items(message: Any) -> list[Any] | None:
     try:
         out = translate({"model": "m", "messages": [message]}, to="responses").body
     except MappingError:
-        return False
-    return bool(out.get("input") == [message])
+        return None
+    items = out.get("input")
+    return items if isinstance(items, list) else None
 
 
-def why_not_plain(name: str, function: cst.CSTNode, call: cst.Call) -> str | None:
-    """None when ``name`` holds only messages Responses takes unchanged; else the reason."""
-    uses = _Uses(name, call)
-    body = function.body if isinstance(function, cst.FunctionDef) else function
+def _answer_of(expr: cst.BaseExpression, answers: set[str], aliases: dict[str, str]) -> str | None:
+    if isinstance(expr, cst.Name) and expr.value in aliases:
+        return aliases[expr.value]
+    found = chain_of(expr)
+    if found is not None and isinstance(found[0], cst.Name) and found[0].value in answers and found[1] == MESSAGE_OF_ANSWER:
+        return found[0].value
+    return None
+
+
+def plan_messages(name: str, function: cst.CSTNode, calls: set[cst.Call], answers: set[str]) -> MessagesPlan:
+    """``answers``: the names the function binds to the results of its chat calls."""
+    plan = MessagesPlan()
+    uses = _Uses(name, calls)
+    aliases = _Aliases(answers)
     params = function.params if isinstance(function, cst.FunctionDef) else None
     if params is not None:
         params.visit(uses)
-    for statement in getattr(body, "body", ()):
-        statement.visit(uses)
+    visit_body(function, uses)
+    visit_body(function, aliases)
     if uses.problems:
-        return uses.problems[0]
+        return MessagesPlan(uses.problems[0])
     if not uses.lists:
-        return f"`{name}` is not built in this function"
-    messages: list[cst.BaseExpression] = list(uses.messages)
+        return MessagesPlan(f"`{name}` is not built in this function")
+    literals: list[cst.BaseExpression] = []
     for value in uses.lists:
         if not isinstance(value, cst.List | cst.Tuple):
-            return f"`{name}` is extended with a list built elsewhere"
-        messages.extend(element.value for element in value.elements)
-    for message in messages:
+            return MessagesPlan(f"`{name}` is extended with a list built elsewhere")
+        literals.extend(element.value for element in value.elements)
+    for call, message in uses.appended:
+        answer = _answer_of(message, answers, aliases.of)
+        if answer is None:
+            literals.append(message)
+            continue
+        func = call.func
+        assert isinstance(func, cst.Attribute)
+        base = message if isinstance(message, cst.Name) else cst.Name(answer)
+        plan.replacements[call] = call.with_changes(
+            func=func.with_changes(attr=cst.Name("extend")),
+            args=[call.args[-1].with_changes(value=cst.Attribute(value=base, attr=cst.Name(OUTPUT)))])
+        plan.consumed.add(message)
+        plan.answers.add(answer)
+    for message in literals:
+        holes = Holes(quote=quote_of([message]))
         try:
-            value = to_value(message, Holes())
+            value = to_value(message, holes)
         except NotLiteral:
-            return f"`{name}` receives a message that is not a literal"
-        if not isinstance(value, dict):
-            return f"`{name}` receives a message that is not a literal"
-        if not _unchanged(value):
-            return f"`{name}` receives a message whose shape changes"
-    return None
+            return MessagesPlan(f"`{name}` receives a message that is not a literal")
+        items = _items(value)
+        if not isinstance(value, dict) or items is None:
+            return MessagesPlan(f"`{name}` receives a message that is not a chat message literal")
+        if items == [value]:
+            continue
+        if len(items) != 1:
+            return MessagesPlan(f"`{name}` receives a message that becomes several Responses items")
+        try:
+            plan.replacements[message] = rewrite(items[0], value, message, holes, None)
+        except NotLiteral as exc:
+            return MessagesPlan(str(exc))
+    return plan

@@ -33,6 +33,9 @@ class Options:
     responses_hosts: frozenset[str] = frozenset()
     """Hosts given with ``--responses-host``: clients whose literal ``base_url`` points at them
     are migrated although the host is not OpenAI's."""
+    hoist_instructions: bool = False
+    """``--instructions``: a literal leading system message becomes ``instructions=`` (the engine's
+    ``hoist_system``); off by default, as ``instructions`` is not carried by ``previous_response_id``."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..mapping.rules import COPY, RENAME, TABLES, Table
+from .finish_tests import FUNCTION_CALL, OUTPUT, compared
+from .names import UseVisitor
 from .outcome import Applicability
 
 Segment = str | int  # an attribute name, or a literal integer index
@@ -21,6 +23,10 @@ _COMPLETION = TABLES["chat.completion"]
 _MESSAGE = TABLES["chat.completion_message"]
 _USAGE = TABLES["chat.usage"]
 _SAME_NAME = frozenset({"id", "model"})
+MESSAGE: list[Segment] = ["choices", 0, "message"]
+TOOL_CALLS: list[Segment] = [*MESSAGE, "tool_calls"]
+FINISH_REASON: list[Segment] = ["choices", 0, "finish_reason"]
+_TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 PARSED = {"parsed": "output_parsed"}
 """What ``chat.completions.parse`` adds to the message, and its name on ``responses.parse``'s result:
 SDK helpers, not API fields, so not in ``mappings/``."""
@@ -33,6 +39,14 @@ class ReadPlan:
     notes: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
     applicability: Applicability = "safe"
+
+    def merge(self, inner: ReadPlan) -> None:
+        """Fold a plan for a name that stands for part of this result (an alias, an awaited coroutine…)."""
+        self.blockers.extend(inner.blockers)
+        self.notes.extend(inner.notes)
+        self.replacements.update(inner.replacements)
+        if inner.applicability == "unsafe":
+            self.applicability = "unsafe"
 
 
 def chain_of(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[Segment]] | None:
@@ -102,6 +116,10 @@ def rewrite_segments(segments: list[Segment], parse: bool = False) -> list[Segme
             return [rule.to, *segments[4:]]
         if parse and segments[3] in PARSED:
             return [PARSED[segments[3]], *segments[4:]]
+        if segments[3] == "tool_calls":
+            return ("tool calls are the `function_call` items of `.output` (`.name`, `.arguments`, `.call_id`); "
+                    "the loop that answers them adds `response.output` to the input and answers each with "
+                    "`{\"type\": \"function_call_output\", \"call_id\": …, \"output\": …}`")
         return f"`message.{segments[3]}` has no one-to-one counterpart on a Response"
     if head == "usage":
         if len(segments) == 1:
@@ -128,19 +146,27 @@ def rebuild(base: cst.BaseExpression, segments: list[Segment]) -> cst.BaseExpres
     return node
 
 
-class Uses(cst.CSTVisitor):
+class Uses(UseVisitor):
     """Every use of one name in one function body: maximal attribute/subscript chains, bare uses,
     and whether a content read is compared with ``None`` (``output_text`` is ``""`` there, never None)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, prefix: list[Segment] | None = None, skip: set[cst.CSTNode] | None = None) -> None:
+        super().__init__()
         self.name = name
+        self.prefix = prefix or []  # an alias of ``r.choices[0].message`` reads with that prefix
+        self.skip = skip or set()  # nodes another plan takes whole (``messages.append(r.choices[0].message)``)
+        self.aliases: list[str] = []  # names bound to ``name.choices[0].message``
+        self.alias_values: set[cst.CSTNode] = set()
+        self.tool_loops: list[tuple[str, cst.For]] = []  # ``for call in name.choices[0].message.tool_calls:``
+        self.finish_tests: list[tuple[cst.Comparison, str, bool]] = []  # ``name.choices[0].finish_reason == "stop"``
         self.parse_calls: set[cst.CSTNode] = set()  # ``name.parse`` chains that are called (raw responses)
         self.parsed_into: list[str] = []  # names assigned ``name.parse()``
+        self.awaited_into: list[str] = []  # names assigned ``await name`` (a coroutine awaited later)
+        self._awaited: set[cst.CSTNode] = set()
         self.chains: list[tuple[cst.BaseExpression, list[Segment]]] = []
         self.bare: list[cst.Name] = []
         self.none_tests: set[cst.CSTNode] = set()
         self.targets: set[cst.CSTNode] = set()
-        self._keywords: set[cst.CSTNode] = set()
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         return self._chain(node)
@@ -149,24 +175,37 @@ class Uses(cst.CSTVisitor):
         return self._chain(node)
 
     def _chain(self, node: cst.BaseExpression) -> bool:
+        if node in self.skip:
+            return False
         found = chain_of(node)
         if found is None:
             return True
         base, segments = found
         if isinstance(base, cst.Name) and base.value == self.name and segments:
-            self.chains.append((node, segments))
+            self.chains.append((node, [*self.prefix, *segments]))
             return False
         return True
 
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self._keywords.add(node.keyword)  # ``stream=True``: a keyword, not a use
+    def visit_For(self, node: cst.For) -> None:
+        found = chain_of(node.iter)
+        if found is not None and isinstance(found[0], cst.Name) and found[0].value == self.name \
+                and [*self.prefix, *found[1]] == TOOL_CALLS and isinstance(node.target, cst.Name):
+            self.tool_loops.append((node.target.value, node))
 
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name and node not in self.targets and node not in self._keywords:
+        if not self.is_use(node):
+            return
+        if node.value == self.name and node not in self.targets and node not in self._awaited \
+                and node not in self.skip:
             self.bare.append(node)
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
+        test = compared(node)
+        found = chain_of(test[0]) if test is not None else None
+        if test is not None and found is not None and isinstance(found[0], cst.Name) and found[0].value == self.name \
+                and [*self.prefix, *found[1]] == FINISH_REASON:
+            self.finish_tests.append((node, test[1], test[2]))
+            self.skip.add(test[0])
         operands = [node.left, *(t.comparator for t in node.comparisons)]
         if any(isinstance(o, cst.Name) and o.value == "None" for o in operands):
             self.none_tests.update(o for o in operands if not (isinstance(o, cst.Name) and o.value == "None"))
@@ -179,6 +218,15 @@ class Uses(cst.CSTVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
+        found = chain_of(value)
+        if found is not None and isinstance(found[0], cst.Name) and found[0].value == self.name and not self.prefix \
+                and found[1] == MESSAGE and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.aliases.append(node.targets[0].target.value)
+            self.alias_values.add(value)
+        if isinstance(value, cst.Await) and isinstance(value.expression, cst.Name) and value.expression.value == self.name \
+                and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.awaited_into.append(node.targets[0].target.value)
+            self._awaited.add(value.expression)
         if isinstance(value, cst.Call) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) \
                 and isinstance(value.func, cst.Attribute) and value.func.attr.value == "parse" \
                 and isinstance(value.func.value, cst.Name) and value.func.value.value == self.name:
@@ -195,20 +243,110 @@ class Uses(cst.CSTVisitor):
         return False
 
 
+def tool_call_segments(segments: list[Segment]) -> list[Segment] | str:
+    """A chat tool call's field read as the function_call item's (``.function.name`` → ``.name``,
+    ``.id`` → ``.call_id``), by the ``chat.completion_message.tool_call`` table."""
+    if not segments or not isinstance(segments[0], str):
+        return "the tool call is used whole"
+    head = segments[0]
+    if head == "function" and len(segments) > 1 and isinstance(segments[1], str):
+        rule = _TOOL_CALL.get(segments[1])
+        if rule is not None and rule.do is COPY and "function" in rule.at:
+            return [segments[1], *segments[2:]]
+        return f"`function.{segments[1]}` of a tool call has no counterpart on a function_call item"
+    rule = _TOOL_CALL.get(head)
+    if rule is not None and rule.do is RENAME and rule.to:
+        return [rule.to, *segments[1:]]
+    return f"`.{head}` of a tool call has no one-to-one counterpart on a function_call item"
+
+
+def _function_calls(base: cst.BaseExpression) -> cst.BaseExpression:
+    """``[item for item in base.output if item.type == "function_call"]``: the tool calls of a Response."""
+    return cst.ListComp(
+        elt=cst.Name("item"),
+        for_in=cst.CompFor(target=cst.Name("item"), iter=cst.Attribute(value=base, attr=cst.Name(OUTPUT)), ifs=[
+            cst.CompIf(test=cst.Comparison(cst.Attribute(value=cst.Name("item"), attr=cst.Name("type")),
+                                           [cst.ComparisonTarget(cst.Equal(), cst.SimpleString(f'"{FUNCTION_CALL}"'))]))]))
+
+
 def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_tests: set[cst.CSTNode],
-               base_for: dict[cst.CSTNode, cst.BaseExpression] | None = None, parse: bool = False) -> ReadPlan:
+               base_for: dict[cst.CSTNode, cst.BaseExpression] | None = None, parse: bool = False,
+               alias_values: set[cst.CSTNode] | None = None, prefix: list[Segment] | None = None) -> ReadPlan:
+    """``prefix``: the chains are read on an alias of ``r.choices[0].message`` (which becomes ``r`` itself)."""
     plan = ReadPlan()
     for node, segments in chains:
+        found = chain_of(node)
+        assert found is not None
+        base = (base_for or {}).get(node, found[0])
+        if alias_values and node in alias_values:
+            plan.replacements[node] = base  # ``message = r.choices[0].message`` → ``message = r``
+            continue
+        if segments[:4] == TOOL_CALLS:
+            rest = segments[4:]
+            calls: cst.BaseExpression = _function_calls(base)
+            if rest and isinstance(rest[0], int):
+                calls = rebuild(calls, [rest[0]])
+                fields = tool_call_segments(rest[1:]) if rest[1:] else []
+                if isinstance(fields, str):
+                    plan.blockers.append(fields)
+                    continue
+                plan.replacements[node] = rebuild(calls, fields)
+            elif rest:
+                plan.blockers.append("the tool calls are read as a list in a way the codemod cannot follow")
+            else:
+                plan.replacements[node] = calls
+            continue
         new = rewrite_segments(segments, parse)
         if isinstance(new, str):
             plan.blockers.append(new)
             continue
-        found = chain_of(node)
-        assert found is not None
-        base = (base_for or {}).get(node, found[0])
         plan.replacements[node] = rebuild(base, new)
         if node in none_tests and segments[:4] == ["choices", 0, "message", "content"]:
             plan.applicability = "unsafe"
             plan.notes.append("`output_text` is \"\" where `message.content` was None (a tool-call-only answer): "
                               "the `None` test here now always takes the other branch")
+    return plan
+
+
+class NameChains(UseVisitor):
+    """The reads of a loop's variable in the loop's body: its chains, and how often it is used whole."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.chains: list[tuple[cst.BaseExpression, list[Segment]]] = []
+        self.bare = 0
+
+    def _chain(self, node: cst.BaseExpression) -> bool:
+        found = chain_of(node)
+        if found is not None and isinstance(found[0], cst.Name) and found[0].value == self.name and found[1]:
+            self.chains.append((node, found[1]))
+            return False
+        return True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return self._chain(node)
+
+    def visit_Subscript(self, node: cst.Subscript) -> bool:
+        return self._chain(node)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if not self.is_use(node):
+            return
+        if node.value == self.name:
+            self.bare += 1
+
+
+def plan_tool_loop(var: str, loop: cst.For) -> ReadPlan:
+    plan = ReadPlan()
+    uses = NameChains(var)
+    loop.body.visit(uses)
+    if uses.bare:
+        plan.blockers.append(f"the tool call `{var}` is used whole")
+    for node, segments in uses.chains:
+        new = tool_call_segments(segments)
+        if isinstance(new, str):
+            plan.blockers.append(new)
+        else:
+            plan.replacements[node] = rebuild(cst.Name(var), new)
     return plan

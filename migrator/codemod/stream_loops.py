@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .reads import ReadPlan, Segment, chain_of, spelled
+from .names import UseVisitor, visit_body
+from .reads import NameChains, ReadPlan, Segment, spelled
 
 TEXT_DELTA = "response.output_text.delta"
 """The type of the event that carries output text (``ResponseTextDeltaEvent`` in the SDK)."""
 _DELTA_CONTENT: list[Segment] = ["choices", 0, "delta", "content"]
 
 
-class _Loops(cst.CSTVisitor):
+class _Loops(UseVisitor):
     def __init__(self, name: str) -> None:
+        super().__init__()
         self.name = name
         self.loops: list[cst.For] = []
         self.other_uses = 0
         self._iters: set[cst.CSTNode] = set()
         self._targets: set[cst.CSTNode] = set()
-        self._keywords: set[cst.CSTNode] = set()
 
     def visit_For(self, node: cst.For) -> None:
         if isinstance(node.iter, cst.Name) and node.iter.value == self.name:
@@ -36,53 +37,20 @@ class _Loops(cst.CSTVisitor):
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self._targets.add(node.target)
 
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self._keywords.add(node.keyword)  # ``stream=True``: a keyword, not a use
-
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name and node not in self._iters and node not in self._targets and node not in self._keywords:
+        if not self.is_use(node):
+            return
+        if node.value == self.name and node not in self._iters and node not in self._targets:
             self.other_uses += 1
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
 
 
-class _Reads(cst.CSTVisitor):
-    """The loop variable's uses in the body: text-delta reads, and anything else."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.reads: list[cst.BaseExpression] = []
-        self.others: list[str] = []
-
-    def _chain(self, node: cst.BaseExpression) -> bool:
-        found = chain_of(node)
-        if found is None or not (isinstance(found[0], cst.Name) and found[0].value == self.name) or not found[1]:
-            return True
-        if found[1] == _DELTA_CONTENT:
-            self.reads.append(node)
-        else:
-            self.others.append(spelled(found[1]))
-        return False
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        return self._chain(node)
-
-    def visit_Subscript(self, node: cst.Subscript) -> bool:
-        return self._chain(node)
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name:
-            self.others.append("the chunk itself")
-
-
 def plan_stream(name: str, function: cst.CSTNode) -> ReadPlan:
     plan = ReadPlan()
     loops = _Loops(name)
-    body = function.body if isinstance(function, cst.FunctionDef) else function
-    for statement in getattr(body, "body", ()):
-        statement.visit(loops)
+    visit_body(function, loops)
     if loops.other_uses or len(loops.loops) != 1:
         plan.blockers.append(f"the stream `{name}` is used other than by one `for` loop over its chunks")
         return plan
@@ -91,23 +59,26 @@ def plan_stream(name: str, function: cst.CSTNode) -> ReadPlan:
         plan.blockers.append("the stream's loop unpacks its chunks")
         return plan
     var = loop.target.value
-    reads = _Reads(var)
     statements = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else [loop.body]
     every_statement_reads = True
+    delta_reads: list[cst.BaseExpression] = []
     for statement in statements:
-        before = len(reads.reads)
+        reads = NameChains(var)
         statement.visit(reads)
-        every_statement_reads &= len(reads.reads) > before
-    if reads.others:
-        plan.blockers.append(f"the stream's loop reads `{var}.{reads.others[0]}`, which has no counterpart on a text-delta event")
-        return plan
-    if not reads.reads:
+        others = [spelled(segments) for _, segments in reads.chains if segments != _DELTA_CONTENT]
+        if others or reads.bare:
+            what = f"`{var}.{others[0]}`" if others else f"the chunk `{var}` whole"
+            plan.blockers.append(f"the stream's loop reads {what}, which has no counterpart on a text-delta event")
+            return plan
+        delta_reads += [node for node, _ in reads.chains]
+        every_statement_reads &= bool(reads.chains)
+    if not delta_reads:
         plan.blockers.append("the stream's loop does not read the text delta")
         return plan
     if not every_statement_reads:
         plan.applicability = "unsafe"
         plan.notes.append(f"the loop's body now runs for text-delta events only (`{TEXT_DELTA}`), not for every chunk")
-    delta: dict[cst.CSTNode, cst.CSTNode] = {read: cst.Attribute(value=cst.Name(var), attr=cst.Name("delta")) for read in reads.reads}
+    delta: dict[cst.CSTNode, cst.CSTNode] = {read: cst.Attribute(value=cst.Name(var), attr=cst.Name("delta")) for read in delta_reads}
     new_body = loop.body.visit(_Replace(delta))
     assert isinstance(new_body, cst.IndentedBlock | cst.SimpleStatementSuite)
     test = cst.Comparison(cst.Attribute(value=cst.Name(var), attr=cst.Name("type")),

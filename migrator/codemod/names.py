@@ -1,0 +1,35 @@
+"""Which ``Name`` nodes are reads of a variable: not an attribute's name, not a keyword.
+
+``self.messages`` holds a ``Name("messages")`` and ``create(stream=True)`` a ``Name("stream")``:
+every visitor that follows a variable must pass them over, so they share this base.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+
+class UseVisitor(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.not_uses: set[cst.CSTNode] = set()
+
+    def visit_Attribute_attr(self, node: cst.Attribute) -> None:
+        self.not_uses.add(node.attr)
+
+    def visit_Arg_keyword(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.not_uses.add(node.keyword)
+
+    def visit_ImportAlias_name(self, node: cst.ImportAlias) -> None:
+        self.not_uses.add(node.name)
+
+    def is_use(self, node: cst.Name) -> bool:
+        return node not in self.not_uses
+
+
+def visit_body(function: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """Run ``visitor`` over the statements of a function (or of the module): its own scope's code,
+    not its signature, decorators or name."""
+    body = function.body if isinstance(function, cst.FunctionDef) else function
+    for statement in getattr(body, "body", ()):
+        statement.visit(visitor)

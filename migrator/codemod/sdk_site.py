@@ -1,0 +1,173 @@
+"""An SDK call site: ``X.chat.completions.create/parse(…)`` and the reads of its result, decided together."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..mapping.rules import TABLES
+from .call import CallPlan, plan_call
+from .clients import Client, host_reasons
+from .finish_tests import finish_test
+from .messages import plan_messages
+from .names import visit_body
+from .outcome import Applicability, Options
+from .reads import MESSAGE, ReadPlan, Segment, Uses, chain_of, plan_reads, plan_tool_loop, spelled
+from .site import Decision, Edits, Found, left
+from .stream_helper import plan_helper_stream
+from .stream_loops import plan_stream
+
+METHODS = frozenset({"create", "parse", "stream"})
+RAW_FIELDS = frozenset({"headers", "http_request", "http_response", "status_code", "request_id", "url", "elapsed", "retries_taken"})
+"""What a raw response (``with_raw_response``) offers besides ``.parse()``: the same on both endpoints."""
+NOT_REWRITTEN: dict[str, str] = {}
+STORED = "stored chat completions (`chat.completions.{method}`) have no Responses counterpart; stored responses are read with `responses.retrieve`"
+
+
+def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> Decision:
+    edits = Edits()
+    refused, reasons = host_reasons(client, options)
+    if refused is not None:
+        return left([refused], host=client.host)
+    if found.method not in METHODS:
+        why = NOT_REWRITTEN.get(found.method) or STORED.format(method=found.method)
+        return left([why], host=client.host)
+    if found.wrapper == "with_streaming_response":
+        why = "`with_streaming_response`: the body is read as raw lines; rewrite it with `responses.with_streaming_response`"
+        return left([why], host=client.host)
+    parse = found.method in ("parse", "stream")  # the stream helper takes a model class as response_format too
+    calls = {peer.call for peer in found.peers}
+    answers = {peer.bound for peer in found.peers if peer.bound is not None}
+    plan: CallPlan = plan_call(found.call, indent, lambda name: plan_messages(name, found.function, calls, answers),
+                               parse=parse, hoist=options.hoist_instructions, constants=found.constants)
+    if plan.args is None:
+        return left(plan.reasons, host=client.host)
+    if found.escapes:
+        why = "the result is passed on where its reads cannot be followed"
+        return left([why], host=client.host)
+    if plan.stream is None:
+        why = "`stream` is decided at run time: the result is a completion or a stream of chunks, read differently"
+        return left([why], host=client.host)
+    resource: cst.BaseExpression = cst.Attribute(value=found.receiver, attr=cst.Name("responses"))
+    if found.wrapper is not None:
+        resource = cst.Attribute(value=resource, attr=cst.Name(found.wrapper))
+    new_func = cst.Attribute(value=resource, attr=cst.Name(found.method))
+    new_call = found.call.with_changes(func=new_func, args=plan.args)
+    applicability: Applicability = plan.applicability
+    notes = list(plan.notes)
+    skip: set[cst.CSTNode] = set()
+    requires: set[str] = set()
+    for old, new in plan.constants.values():
+        edits.replacements[old] = new
+    if plan.messages is not None:
+        edits.replacements.update(plan.messages.replacements)
+        skip, requires = plan.messages.consumed, plan.messages.answers
+    if client.host_kind == "azure":
+        notes.extend(_azure_limits(plan.args))
+    if found.chained is not None:
+        chain = chain_of(found.chained)
+        assert chain is not None
+        call_base = chain[0]
+        replaced_base: cst.BaseExpression = new_call
+        if isinstance(call_base, cst.Await):
+            replaced_base = call_base.with_changes(expression=new_call)
+        reads = plan_reads([(found.chained, chain[1])], set(), {found.chained: replaced_base})
+        if reads.blockers:
+            return left(reads.blockers, host=client.host)
+        edits.replacements.update(reads.replacements)
+    else:
+        edits.replacements[found.call] = new_call
+        if found.bound is not None:
+            reads = _result_reads(found, plan.stream is True, parse, skip)
+            if reads.blockers:
+                return left(reads.blockers, host=client.host)
+            if reads.applicability == "unsafe":
+                applicability = "unsafe"
+            notes.extend(reads.notes)
+            edits.replacements.update(reads.replacements)
+        elif plan.stream:
+            why = "the stream is not kept in a name whose loop can be followed"
+            return left([why], host=client.host)
+    if applicability == "unsafe" and not options.unsafe_fixes:
+        why = "an unsafe fix is available (--unsafe-fixes): " + "; ".join(notes)
+        return left([why], "unsafe", host=client.host)
+    for message in notes:
+        edits.note(found.statement, message)
+    messages = next((a.value.value for a in found.call.args if a.keyword is not None and a.keyword.value == "messages"
+                     and isinstance(a.value, cst.Name)), None)
+    return Decision("migrated with notes" if notes else "migrated", applicability, [*notes, *reasons], edits, client.host,
+                    requires, messages, set(plan.constants))
+
+
+AZURE_MIN_OUTPUT_TOKENS = 16
+_OUTPUT_LIMIT = TABLES["chat.request"]["max_tokens"].to
+
+
+def _azure_limits(args: list[cst.Arg]) -> list[str]:
+    """Azure OpenAI answers 400 to a ``max_output_tokens`` below 16 (Chat accepted any positive limit)."""
+    for arg in args:
+        if arg.keyword is not None and arg.keyword.value == _OUTPUT_LIMIT and isinstance(arg.value, cst.Integer) \
+                and int(arg.value.value) < AZURE_MIN_OUTPUT_TOKENS:
+            return [f"Azure OpenAI rejects {_OUTPUT_LIMIT} below {AZURE_MIN_OUTPUT_TOKENS}; this call asks for {arg.value.value}"]
+    return []
+
+
+def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode]) -> ReadPlan:
+    """The reads of the name the result is bound to, as a completion, a stream or a raw response."""
+    assert found.bound is not None
+    if found.method == "stream":
+        plan, finals = plan_helper_stream(found.bound, found.function)
+        for final in finals:
+            plan.merge(_completion_reads(final, found.function, True, skip))
+        return plan
+    if stream:
+        if found.wrapper is not None:
+            return ReadPlan(blockers=["a raw streamed response is read as lines"])
+        return plan_stream(found.bound, found.function)
+    if found.wrapper == "with_raw_response":
+        return _raw_reads(found.bound, found, parse)
+    return _completion_reads(found.bound, found.function, parse, skip)
+
+
+def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[cst.CSTNode] | None = None,
+                      prefix: list[Segment] | None = None) -> ReadPlan:
+    uses = Uses(name, prefix, skip)
+    visit_body(function, uses)
+    if len(uses.targets) > 1:
+        return ReadPlan(blockers=[f"`{name}` is assigned more than once: the reads cannot be tied to this call"])
+    reads = plan_reads(uses.chains, uses.none_tests, parse=parse, alias_values=uses.alias_values)
+    for comparison, value, negate in uses.finish_tests:
+        test = finish_test(cst.Name(name), value, negate)
+        if isinstance(test, str):
+            reads.blockers.append(test)
+        else:
+            reads.replacements[comparison] = test
+    if uses.bare:
+        reads.blockers.append(f"`{name}` is used whole (passed, returned or printed): its fields differ on a Response")
+    inner_plans = [_completion_reads(awaited, function, parse, skip) for awaited in uses.awaited_into]
+    inner_plans += [_completion_reads(alias, function, parse, skip, MESSAGE) for alias in uses.aliases]
+    inner_plans += [plan_tool_loop(var, loop) for var, loop in uses.tool_loops]
+    for inner in inner_plans:  # ``reply = await coro``; ``message = r.choices[0].message``; ``for call in ….tool_calls``
+        reads.merge(inner)
+    return reads
+
+
+def _raw_reads(name: str, found: Found, parse: bool) -> ReadPlan:
+    """``raw.headers`` and the like stay; ``x = raw.parse()`` makes ``x`` the completion to follow."""
+    uses = Uses(name)
+    visit_body(found.function, uses)
+    plan = ReadPlan()
+    if uses.bare or len(uses.targets) > 1:
+        plan.blockers.append(f"the raw response `{name}` is used whole or assigned more than once")
+        return plan
+    parsed = uses.parsed_into
+    for node, segments in uses.chains:
+        if segments and segments[0] in RAW_FIELDS:
+            continue
+        if segments == ["parse"] and node in uses.parse_calls:
+            continue
+        plan.blockers.append(f"`{name}.{spelled(segments)}` is not a raw-response field")
+    if len(parsed) != len(uses.parse_calls):
+        plan.blockers.append(f"`{name}.parse()` is used where the codemod cannot follow it")
+    for target in parsed:
+        plan.merge(_completion_reads(target, found.function, parse))
+    return plan
