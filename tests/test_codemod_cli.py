@@ -267,3 +267,22 @@ def test_a_run_where_no_file_passes_the_screen_never_loads_libcst(tmp_path: Path
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.stdout.split() == ["0", "False"], proc.stderr
+
+
+def test_a_file_that_cannot_be_written_is_an_error_and_the_others_are_written(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from migrator.codemod import command, source
+
+    def refuse_one(path: str, data: bytes) -> None:
+        if path.endswith("uses_0.py"):
+            raise OSError(30, "Read-only file system")
+        source.write_atomic(path, data)
+
+    monkeypatch.setattr(command, "write_atomic", refuse_one)
+    monkeypatch.chdir(_repo(tmp_path))
+    run = codemod(".", "--write", "--report", "r.json")
+    assert run.code == 2 and "pkg/uses_0.py:1:1: error: cannot write: Read-only file system" in run.err
+    assert (tmp_path / "pkg/uses_0.py").read_text() == h.SAMPLE and (tmp_path / "pkg/uses_1.py").read_text() == h.MIGRATED
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [f["file"] for f in report["files"] if f["changed"]] == ["nb.ipynb", "pkg/uses_1.py"]
+    assert report["summary"]["changed"] == 2 and "2 rewritten" in run.err

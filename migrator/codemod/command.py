@@ -50,7 +50,7 @@ def run_command(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         stderr.write(f"{arg}: error: {message}\n")
     targets = {c.shown: c.path for c in found.files}
     progress = Progress(stderr, len(found.files))
-    write_failures: list[FileResult] = []
+    unwritten: dict[str, Notice] = {}
 
     def on_result(result: FileResult) -> None:
         progress.advance()
@@ -60,8 +60,7 @@ def run_command(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
             try:
                 write_atomic(targets[result.path], result.new)
             except OSError as exc:
-                notice = Notice(1, 0, f"cannot write: {exc.strerror or exc}")
-                write_failures.append(FileResult(result.path, errors=(notice,)))
+                notice = unwritten[result.path] = Notice(1, 0, f"cannot write: {exc.strerror or exc}")
                 progress.line(f"{location(result.path, notice)}: error: {notice.message}")
             else:
                 progress.line(f"rewrote {result.path}")
@@ -69,12 +68,11 @@ def run_command(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     try:
         results = run_all(found.files, options, jobs=args.jobs, transform=transform, on_result=on_result)
     except KeyboardInterrupt:
-        progress.close()
         stderr.write("migrator codemod: interrupted; files already rewritten stay rewritten, the others untouched\n")
         return EXIT_INTERRUPTED
     finally:
         progress.close()
-    results += write_failures
+    results = [_unwritten(r, unwritten[r.path]) if r.path in unwritten else r for r in results]
     for result in results:
         if result.new is None or result.old is None:
             continue
@@ -88,6 +86,11 @@ def run_command(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     if code or found.problems or any(r.errors for r in results):
         return EXIT_ERROR
     return EXIT_PENDING if mode != "write" and any(r.changed for r in results) else EXIT_OK
+
+
+def _unwritten(result: FileResult, notice: Notice) -> FileResult:
+    """A file whose rewrite could not be written: not changed, with the reason among its errors."""
+    return FileResult(result.path, sites=result.sites, errors=(*result.errors, notice), notes=result.notes)
 
 
 def _run_stdin(args: argparse.Namespace, options: Options, transform: Transform | None,
