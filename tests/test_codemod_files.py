@@ -8,6 +8,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator.codemod.files import discover, screen
 from migrator.codemod.outcome import Options
@@ -279,3 +281,40 @@ def test_with_jobs_2_the_files_are_parsed_in_the_pool(tmp_path: Path) -> None:
     results = run_all(discover(["."], cwd=tmp_path).files, Options(), jobs=2, transform=h.counting)
     assert h.SEEN == []  # not one parse in this process
     assert [r.new for r in results] == [h.MIGRATED.encode()] * (POOL_MIN_FILES + 2)
+
+
+# --------------------------------------------------------------------------- properties
+
+_LINE_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_LINE_TEXT, max_size=8), newline=st.sampled_from(["\n", "\r\n"]),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "latin-1"]), final=st.booleans())
+def test_decoding_then_encoding_gives_back_the_same_bytes(lines: list[str], newline: str, encoding: str, final: bool) -> None:
+    head = "# -*- coding: latin-1 -*-\n" if encoding == "latin-1" else ""
+    text = head + "\n".join(lines) + ("\n" if final else "")
+    try:
+        data = text.replace("\n", newline).encode(encoding)
+    except UnicodeEncodeError:
+        return
+    decoded = decode(data)
+    assert "\r\n" not in decoded.text or newline == "\n"
+    assert encode(decoded.text, decoded) == data
+
+
+_IPYTHON = st.sampled_from(["%matplotlib inline", "!pip install openai", "files = !ls", "x = %time f()", "OpenAI?",
+                            "??client", "    !echo indented", "%%capture"])
+_PYTHON = st.sampled_from(["x = 1", "print('%s' % x)", "s = ('a'", "     % b)", "# a comment?", "", "if x:", "    pass"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_IPYTHON, _PYTHON), max_size=10), st.booleans())
+def test_masking_ipython_lines_is_undone_exactly(lines: list[str], final: bool) -> None:
+    from migrator.codemod.notebook import _mask, _unmask
+
+    code = "\n".join(lines) + ("\n" if final else "")
+    cell = _mask(0, code)
+    assert _unmask(cell.code, cell) == code
+    assert cell.code.count("\n") == code.count("\n")  # lines keep their numbers: sites map back
+    assert not any(line.lstrip().startswith(("!", "%")) for line in cell.code.split("\n"))
