@@ -37,9 +37,20 @@ class _Apply(cst.CSTTransformer):
     expressions a rewritten literal keeps): their own replacements go in too, so the tool loop's
     ``tool_call.id`` → ``call_id`` reaches into the tool result literal the list rewrote."""
 
-    def __init__(self, edits: Edits) -> None:
+    def __init__(self, edits: Edits, parent: dict[cst.CSTNode, cst.CSTNode]) -> None:
         self.edits = edits
         self._expanding: set[cst.CSTNode] = set()
+        # Only the paths down to an edit are rebuilt: a transformer that enters every node costs
+        # more than all the analysis of a file.
+        self._paths: set[cst.CSTNode] = set()
+        for target in (*edits.replacements, *edits.notes):
+            node: cst.CSTNode | None = target
+            while node is not None and node not in self._paths:
+                self._paths.add(node)
+                node = parent.get(node)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return bool(self._expanding) or node in self._paths
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
         replacement = self.edits.replacements.get(original_node)
@@ -156,5 +167,5 @@ def transform_code(code: str, options: Options) -> Outcome:
         rule = found.method if found.kind == "sdk" else found.kind
         sites.append(Site(start.line, start.column, rule, decision.verdict, decision.applicability,
                           tuple(decision.reasons), decision.host))
-    new = module.visit(_Apply(edits)) if edits.replacements or edits.notes else module
+    new = module.visit(_Apply(edits, finder.parent)) if edits.replacements or edits.notes else module
     return Outcome(new.code, tuple(sites))
