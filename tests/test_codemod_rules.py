@@ -72,7 +72,13 @@ def test_a_file_that_does_not_parse_raises_the_parser_error() -> None:
     import libcst
 
     with pytest.raises(libcst.ParserSyntaxError):
-        transform_code("def broken(:\n", Options())
+        transform_code("def broken(:\n    client.chat.completions.create()\n", Options())
+
+
+def test_source_without_a_site_is_not_parsed() -> None:
+    """The cheap text check: a file that only names ChatCompletion in an annotation is returned as it is."""
+    code = "from openai.types.chat import ChatCompletion\n\ndef f(c: ChatCompletion) -> None: (\n"
+    assert transform_code(code, Options()).code == code
 
 
 def test_the_pinned_sdks_parse_converts_chat_pydantic_tools_and_create_takes_them_as_they_are() -> None:
@@ -115,3 +121,12 @@ def test_the_stream_helpers_event_pairs_are_the_pinned_sdks() -> None:
         assert chat_type in chat and responses_type in responses, (chat_type, responses_type)
         for old, new in renames.items():
             assert old in chat[chat_type] and new in responses[responses_type], (chat_type, old, new)
+
+
+def test_sites_are_reported_at_their_line_and_column_even_when_two_read_alike() -> None:
+    code = ("from openai import OpenAI\n\nclient = OpenAI()\n"
+            "# client.chat.completions.create(model=\"m\", messages=[])\n"
+            "a = client.chat.completions.create(model=\"m\", messages=[])\n"
+            "if True:\n    b = client.chat.completions.create(model=\"m\", messages=[])\n")
+    sites = transform_code(code, Options()).sites
+    assert [(s.line, s.column) for s in sites] == [(5, 4), (7, 8)]

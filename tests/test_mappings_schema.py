@@ -87,6 +87,22 @@ def test_drop_rules_say_what_and_why(name: str) -> None:
     assert not bad, f"mappings/{name}: drop rules without kind and reason: {bad}"
 
 
+def test_a_table_dropped_whole_names_its_drop_and_maps_no_field() -> None:
+    """``dropped_whole`` points at the value rule that drops the object (its one loss), and then no
+    field of the table poses as a rule of its own: each is an ``omit``."""
+    docs = [_load(SOURCE_MAPPINGS / f"{stem}.json") for stem in rules.FILES]
+    values = {name: table["values"] for doc in docs for name, table in doc.get("values", {}).items()}
+    wholes = {name: table for doc in docs for name, table in doc.get("tables", {}).items() if "dropped_whole" in table}
+    assert wholes, "no table is dropped whole: the check would test nothing"
+    bad = []
+    for name, table in wholes.items():
+        values_name, _, value = table["dropped_whole"].rpartition(".")
+        if values.get(values_name, {}).get(value, {}).get("do") != "drop":
+            bad.append(f"{name}: {table['dropped_whole']} is not a drop rule")
+        bad += [f"{name}.{field}: {rule['do']}, not omit" for field, rule in table["fields"].items() if rule["do"] != "omit"]
+    assert not bad, bad
+
+
 @pytest.mark.parametrize("name", RULE_FILES)
 def test_table_and_value_names_are_unique_across_files(name: str) -> None:
     """The engine loads all files into one dict of tables and one of value tables; a clash would shadow a table."""

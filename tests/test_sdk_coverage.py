@@ -9,7 +9,9 @@ test resolves each of those names against the installed SDK and fails when
 * a rule names a field that none of the table's SDK types has and that the
   table does not declare in ``extra_fields`` (a stale rule),
 * a literal value of a named enum-like field has no rule in its value table,
-* a top-level ``create`` parameter of either endpoint has no rule.
+* a top-level ``create`` parameter of either endpoint has no rule,
+* a rule's target (``to``) is not a field path (for a value, a literal) of the target
+  SDK types its table names (``target_sdk``).
 
 So upgrading the SDK pin turns every API addition into a failing test that
 names the table and the field.
@@ -18,6 +20,7 @@ names the table and the field.
 from __future__ import annotations
 
 import collections.abc
+import copy
 import importlib
 import json
 import types
@@ -528,3 +531,99 @@ def test_a_wrong_declared_type_fails_the_check() -> None:
         broken = {**fields, "temperature": {**fields["temperature"], "type": wrong}}
         assert [m.split(":")[0] for m in type_mismatches(sdk, broken)] == ["temperature"]
     assert json_types(bool) == {"boolean"} and json_types(list[int] | None) == {"array", "null"}
+
+
+# ------------------------------------------------------------- the targets, in the target SDK
+
+
+#: Rules whose ``to`` names a place no SDK type holds, each with the reason.
+UNTYPED_TARGETS: dict[str, str] = {
+    "response.error": "a failed Response becomes the API's error body {error: ErrorObject}: the SDK types the "
+                      "object (ErrorObject) but not the body around it, which it raises as an APIError",
+}
+
+
+def field_path_resolves(ref: str, parts: list[str]) -> bool:
+    """Whether the dotted field path ``parts`` exists in the type ``ref`` names (through unions, lists
+    and optional values; a pydantic Python name such as ``async_`` counts as its wire key). Last on
+    the path, a property of an SDK model counts too (``Response.output_text``, what the codemod
+    rewrites a read to)."""
+    tp, attrs = resolve_root(ref)
+    current: list[Any] = [tp]
+    path = [*attrs, *parts]
+    for i, part in enumerate(path):
+        nxt: list[Any] = []
+        for t in current:
+            for m in members(t):
+                if is_record(m):
+                    fields = record_fields(m)
+                    field = fields.get(part) or next((f for f in fields.values() if f.attr == part), None)
+                    if field is not None:
+                        nxt.append(field.annotation)
+                    elif i == len(path) - 1 and isinstance(getattr(m, part, None), property):
+                        nxt.append(Any)
+        if not nxt:
+            return False
+        current = nxt
+    return True
+
+
+def target_resolves(ref: str, to: str, *, value: bool) -> bool:
+    """A field rule's ``to`` is a field path of the type; a value rule's is a literal of the field
+    ``ref`` names, or (``ref`` a type) a field of it: an include value that becomes a parameter."""
+    if value and "." in ref.partition(":")[2]:
+        return to in resolve_literals(ref)
+    return field_path_resolves(ref, to.split("."))
+
+
+def unresolved_targets(raw_files: list[dict[str, Any]]) -> list[str]:
+    bad: list[str] = []
+    for raw in raw_files:
+        for section, key in (("tables", "fields"), ("values", "values")):
+            for name, table in raw.get(section, {}).items():
+                targets = {k: r["to"] for k, r in table[key].items() if r.get("to") and f"{name}.{k}" not in UNTYPED_TARGETS}
+                if not targets:
+                    continue
+                refs = table.get("target_sdk")
+                if not refs:
+                    bad.append(f"{name}: its rules state targets but the table names no target_sdk")
+                    continue
+                for k, to in targets.items():
+                    try:
+                        ok = any(target_resolves(ref, to, value=section == "values") for ref in refs)
+                    except Unresolved as exc:
+                        bad.append(f"{name}: {exc}")
+                        break
+                    if not ok:
+                        bad.append(f"{name}.{k}: to {to!r} is in none of {refs}")
+    return bad
+
+
+def _raw_files() -> list[dict[str, Any]]:
+    return [json.loads((mappings_dir() / f"{stem}.json").read_text(encoding="utf-8")) for stem in FILES]
+
+
+def test_every_target_exists_in_the_target_sdk() -> None:
+    """Every rename, convert and approximate ``to`` (fields and values, both directions) resolves
+    against the target SDK types its table names: a target the API does not have fails here."""
+    bad = unresolved_targets(_raw_files())
+    assert not bad, "targets in mappings/ that the target SDK types do not have:\n  " + "\n  ".join(bad)
+    rules = {f"{n}.{k}" for raw in _raw_files() for s, key in (("tables", "fields"), ("values", "values"))
+             for n, t in raw.get(s, {}).items() for k, r in t[key].items() if r.get("to")}
+    assert not set(UNTYPED_TARGETS) - rules, "UNTYPED_TARGETS names rules with no target"
+
+
+@pytest.mark.parametrize(
+    ("section", "table", "rule", "to"),
+    [
+        ("tables", "chat.request", "max_completion_tokens", "max_tokens_out"),  # no such parameter
+        ("tables", "response.output.function_call", "name", "function.nom"),  # a wrong nested field
+        ("tables", "chat.usage", "prompt_tokens", "bogus_tokens"),
+        ("values", "chat.part_types", "image_url", "input_picture"),  # not a Responses part type
+    ],
+)
+def test_a_target_the_sdk_lacks_fails_the_check(section: str, table: str, rule: str, to: str) -> None:
+    files = copy.deepcopy(_raw_files())
+    (raw,) = [raw for raw in files if table in raw.get(section, {})]
+    raw[section][table]["fields" if section == "tables" else "values"][rule]["to"] = to
+    assert unresolved_targets(files) == [f"{table}.{rule}: to {to!r} is in none of {raw[section][table]['target_sdk']}"]

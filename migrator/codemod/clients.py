@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 import libcst as cst
 
 from .literals import string_value
+from .names import UseVisitor
 from .outcome import Options
+from .walk import Visitor, walk
 
 CONSTRUCTORS = {"OpenAI": "openai", "AsyncOpenAI": "openai", "AzureOpenAI": "azure", "AsyncAzureOpenAI": "azure",
                 "Client": "openai", "AsyncClient": "openai"}  # ``openai.Client`` is ``OpenAI`` (openai/_client.py)
@@ -97,14 +99,20 @@ class Scope:
         self.values.setdefault(name, []).append(value)
 
 
-class Bindings(cst.CSTVisitor):
-    """Pass 1: every scope's bindings, the module's imports of openai and its factories."""
+class Bindings(UseVisitor):
+    """Every scope's bindings, the module's imports of openai, its factories, and what each name is
+    assigned and where it is read (the finder extends this visitor: one walk over the module)."""
 
     def __init__(self) -> None:
+        super().__init__()
+        self.assigned: dict[str, list[cst.BaseExpression]] = {}  # any scope, by name
+        self.reads: dict[str, list[cst.CSTNode]] = {}
+        self._targets: set[cst.CSTNode] = set()
         self.openai_modules: set[str] = set()
         self.lookalikes: set[str] = set()  # local names bound by an import from a look-alike SDK
         self.imported: set[str] = set()  # local names bound by an import from any other module (the project's own)
         self.imports_openai = False
+        self.strings: dict[str, list[cst.BaseExpression]] = {}  # names assigned a string literal (any scope)
         self.constructors: dict[str, str] = {}  # local name → "openai" / "azure"
         self.async_constructors: set[str] = set()
         self.scopes: dict[cst.CSTNode, Scope] = {}
@@ -195,8 +203,26 @@ class Bindings(cst.CSTVisitor):
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._bind_target(target.target, node.value)
+            self._assigned(target.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._assigned(node.target, node.value)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.reads.setdefault(node.name.value, []).append(node.name)  # a value from the caller: never a constant
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if self.is_use(node) and node not in self._targets:
+            self.reads.setdefault(node.value, []).append(node)
+
+    def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.assigned.setdefault(target.value, []).append(value)
+            self._targets.add(target)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._assigned(node.target, node.value)
         value: Resolution | str = self._annotated(node.annotation)
         if node.value is not None:
             self._bind_target(node.target, node.value)
@@ -212,6 +238,8 @@ class Bindings(cst.CSTVisitor):
                 break
 
     def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name) and isinstance(value, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+            self.strings.setdefault(target.value, []).append(value)
         held = self._value(value)
         if isinstance(target, cst.Name):
             self._stack[-1].bind(target.value, held)
@@ -317,6 +345,21 @@ def host_reasons(client: Client, options: Options) -> tuple[str | None, list[str
     return None, []
 
 
+class _Returns(Visitor):
+    """What a function returns (not its inner functions)."""
+
+    def __init__(self, function: cst.FunctionDef) -> None:
+        self.function = function
+        self.values: list[cst.BaseExpression] = []
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self.values.append(node.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.function
+
+
 class Resolver:
     """Pass 2's question: what does this receiver, read in this scope, hold?"""
 
@@ -363,19 +406,9 @@ class Resolver:
         annotated = self.b._annotated(func.returns)
         if isinstance(annotated, Client):
             return annotated
-        results: list[Resolution] = []
-
-        class _Returns(cst.CSTVisitor):
-            def visit_Return(self, node: cst.Return) -> None:
-                if node.value is not None:
-                    results.append(resolver.resolve(node.value, scope, depth + 1))
-
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-                return node is func
-
-        resolver = self
-        func.visit(_Returns())
-        return self._merge(results)
+        returns = _Returns(func)
+        walk(func, returns)
+        return self._merge([self.resolve(value, scope, depth + 1) for value in returns.values])
 
     def _lookup(self, name: str, scope: Scope) -> list[Resolution | str] | None:
         current: Scope | None = scope

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
-from .clients import Bindings, Scope
-from .http_calls import is_chat_post
+from .clients import Bindings
+from .http_calls import HTTP_METHODS, is_chat_post, names_chat_url, url_of
 from .literals import string_value
-from .site import Found
+from .site import Found, Kind
 
+SITE_TEXT = re.compile(r"chat\s*\.\s*completions|/chat/completions|openai\.resources\.chat|ChatCompletion(?:Chunk|Message)?\s*\(")
+"""Text every site holds: source without it is not parsed (most files that pass the runner's byte
+filter only mention ``ChatCompletion`` in a type annotation)."""
 WRAPPERS = frozenset({"with_raw_response", "with_streaming_response"})
 CHAT_RESOURCE = "openai.resources.chat"
 """The module of ``Completions``/``AsyncCompletions``: a patch target under it stops intercepting once
 the code calls ``responses``."""
 CHAT_TYPES = frozenset({"ChatCompletion", "ChatCompletionChunk", "ChatCompletionMessage"})
+
+
+def _posts_to_name(call: cst.Call) -> bool:
+    url = url_of(call)
+    return isinstance(call.func, cst.Attribute) and call.func.attr.value in HTTP_METHODS and url is not None \
+        and isinstance(url.value, cst.Name)
 
 
 def _patches_chat(call: cst.Call) -> bool:
@@ -54,54 +65,64 @@ def _parts(func: cst.BaseExpression) -> tuple[cst.BaseExpression, str, str | Non
     return receiver, method, wrapper
 
 
-class Finder(cst.CSTVisitor):
-    def __init__(self, bindings: Bindings) -> None:
-        self.bindings = bindings
+class Finder(Bindings):
+    """The one walk over a module: the bindings (``Bindings``) and, on the way, every site with the
+    scope, function and statement it stands in."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.found: list[Found] = []
-        self._scopes: list[Scope] = []
         self._functions: list[cst.CSTNode] = []
         self._statements: list[cst.CSTNode] = []
         self._parents: list[cst.CSTNode] = []
+        self.parent: dict[cst.CSTNode, cst.CSTNode] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        scope = self.bindings.scopes.get(node)
-        if scope is not None:
-            self._scopes.append(scope)
-            if scope.kind != "class":
-                self._functions.append(node)
-        if isinstance(node, cst.BaseStatement | cst.BaseSmallStatement) and not isinstance(node, cst.BaseSmallStatement):
+        descend = super().on_visit(node)
+        if self._parents:
+            self.parent[node] = self._parents[-1]  # Bindings' own visit_… (a function or class opens its scope here)
+        if node is self._stack[-1].node and self._stack[-1].kind != "class":
+            self._functions.append(node)
+        if isinstance(node, cst.BaseStatement):
             self._statements.append(node)
         if isinstance(node, cst.Call):
             self._call(node)
         self._parents.append(node)
-        return True
+        return descend
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         self._parents.pop()
         if self._statements and self._statements[-1] is original_node:
             self._statements.pop()
-        if self._scopes and self._scopes[-1].node is original_node:
-            scope = self._scopes.pop()
-            if scope.kind != "class":
-                self._functions.pop()
+        if self._functions and self._functions[-1] is original_node:
+            self._functions.pop()
+        super().on_leave(original_node)
+
+    def finish(self) -> None:
+        """Posts whose URL is a name: a site only if the name turned out to hold a chat URL (it may be
+        assigned after the function that reads it)."""
+        self.found = [f for f in self.found if f.kind != "http" or is_chat_post(f.call, self.strings)]
 
     def _call(self, node: cst.Call) -> None:
         parts = _parts(node.func)
         if parts is not None:
             receiver, method, wrapper = parts
-            found = Found(node, "sdk", receiver, method, wrapper, self._statements[-1], self._scopes[-1], self._functions[-1])
+            found = self._found(node, "sdk", receiver, method, wrapper)
         elif _patches_chat(node):
-            found = Found(node, "mock", node.func, "patch", None, self._statements[-1], self._scopes[-1], self._functions[-1])
+            found = self._found(node, "mock", node.func, "patch")
         elif _builds_completion(node):
-            found = Found(node, "fixture", node.func, "build", None, self._statements[-1], self._scopes[-1], self._functions[-1])
-        elif is_chat_post(node):
-            assert isinstance(node.func, cst.Attribute)
-            found = Found(node, "http", node.func.value, node.func.attr.value, None, self._statements[-1], self._scopes[-1],
-                          self._functions[-1])
+            found = self._found(node, "fixture", node.func, "build")
+        elif isinstance(node.func, cst.Attribute) and (is_chat_post(node, self.strings) or _posts_to_name(node)):
+            found = self._found(node, "http", node.func.value, node.func.attr.value)  # a name's URL: checked in finish()
+        elif names_chat_url(node):
+            found = self._found(node, "url", node.func, "url")
         else:
             return
         self._place(found)
         self.found.append(found)
+
+    def _found(self, node: cst.Call, kind: Kind, receiver: cst.BaseExpression, method: str, wrapper: str | None = None) -> Found:
+        return Found(node, kind, receiver, method, wrapper, self._statements[-1], self._stack[-1], self._functions[-1])
 
     def _place(self, found: Found) -> None:
         """Where the result goes: bound to a name, read on the spot, dropped, or passed on."""

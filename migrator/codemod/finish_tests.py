@@ -12,7 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..mapping.rules import RENAME, TABLES, VALUES
-from .literals import string_value
+from .literals import expression_with, string_value
 
 _FINISH = VALUES["finish_reason"]
 OUTPUT = TABLES["chat.completion"]["choices"].to or ""
@@ -20,10 +20,7 @@ _REASON_OF = {rule.to: reason for reason, rule in VALUES["incomplete_reason"].it
 _CALLED = frozenset({"tool_calls", "function_call"})
 FUNCTION_CALL = "function_call"
 """The type of the output items a chat ``tool_call`` of type function becomes (``ResponseFunctionToolCall``)."""
-
-
-def _called(base: str) -> str:
-    return f'any(item.type == "{FUNCTION_CALL}" for item in {base}.{OUTPUT})'
+_CALLED_TEST = f'any(item.type == "{FUNCTION_CALL}" for item in {{base}}.{OUTPUT})'
 
 
 def finish_test(base: cst.BaseExpression, value: str, negate: bool) -> cst.BaseExpression | str:
@@ -31,18 +28,16 @@ def finish_test(base: cst.BaseExpression, value: str, negate: bool) -> cst.BaseE
     rule = _FINISH.get(value)
     if rule is None or rule.do is not RENAME or not rule.to:
         return f"`finish_reason == {value!r}` has no Response counterpart"
-    code = cst.Module([]).code_for_node(base)
     if value in _CALLED:
-        test = _called(code)
+        test = _CALLED_TEST
     elif rule.to == "incomplete":
         reason = _REASON_OF.get(value)
         if reason is None:
             return f"no incomplete reason stands for `{value}`"
-        test = f'({code}.status == "incomplete" and {code}.incomplete_details.reason == "{reason}")'
+        test = f'({{base}}.status == "incomplete" and {{base}}.incomplete_details.reason == "{reason}")'
     else:
-        test = f'({code}.status == "{rule.to}" and not {_called(code)})'
-    expr = cst.parse_expression(f"not {test}" if negate else test)
-    return _PutBase(code, base).put(expr)
+        test = f'({{base}}.status == "{rule.to}" and not {_CALLED_TEST})'
+    return expression_with(f"not {test}" if negate else test, base=base)
 
 
 def compared(node: cst.Comparison) -> tuple[cst.BaseExpression, str, bool] | None:
@@ -60,21 +55,3 @@ def compared(node: cst.Comparison) -> tuple[cst.BaseExpression, str, bool] | Non
     if left is not None:
         return target.comparator, left, negate
     return None
-
-
-class _PutBase(cst.CSTTransformer):
-    """The printed base, parsed again, is a copy: put the original node back so the base's own
-    replacements (an alias renamed) still find it."""
-
-    def __init__(self, code: str, base: cst.BaseExpression) -> None:
-        self.code, self.base = code, base
-
-    def put(self, expr: cst.BaseExpression) -> cst.BaseExpression:
-        result = expr.visit(self)
-        assert isinstance(result, cst.BaseExpression)
-        return result
-
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
-        if isinstance(original_node, cst.BaseExpression) and cst.Module([]).code_for_node(original_node) == self.code:
-            return self.base
-        return updated_node

@@ -9,12 +9,13 @@ becomes the expression that joins them, as the SDK's ``output_text`` property do
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
 
 from .call import CallPlan, plan_arguments
-from .literals import string_value
+from .literals import expression_with, string_value
 from .names import UseVisitor
 from .reads import ReadPlan, Segment, rewrite_segments, spelled
 
@@ -54,12 +55,26 @@ def url_of(call: cst.Call) -> cst.Arg | None:
     return None
 
 
-def is_chat_post(call: cst.Call) -> bool:
+def url_literal(node: cst.BaseExpression, strings: Mapping[str, list[cst.BaseExpression]]) -> cst.BaseExpression | None:
+    """The chat URL literal ``node`` is, or names (``url = "…/chat/completions"``; assigned once)."""
+    if isinstance(node, cst.Name):
+        held = strings.get(node.value, [])
+        node = held[0] if len(held) == 1 else node
+    return node if chat_url(node) is not None else None
+
+
+def is_chat_post(call: cst.Call, strings: Mapping[str, list[cst.BaseExpression]]) -> bool:
     func = call.func
     if not (isinstance(func, cst.Attribute) and func.attr.value in HTTP_METHODS):
         return False
     arg = url_of(call)
-    return arg is not None and chat_url(arg.value) is not None
+    return arg is not None and url_literal(arg.value, strings) is not None
+
+
+def names_chat_url(call: cst.Call) -> bool:
+    """Any other call with a literal chat URL among its arguments: a helper that sends the request,
+    a test that mocks the endpoint. Reported, not rewritten: its body and reads are not followed."""
+    return any(chat_url(arg.value) is not None for arg in call.args)
 
 
 @dataclass
@@ -125,12 +140,9 @@ def rewrite_json_read(base: cst.BaseExpression, segments: list[Segment], text_fi
     if isinstance(new, str):
         return new
     if new and new[0] == text_field:
-        code = TEXT_OF_OUTPUT.format(data=cst.Module([]).code_for_node(base))
-        node: cst.BaseExpression = cst.parse_expression(f"({code})" if len(new) > 1 else code)
-        rest = new[1:]
-        if rest:
+        if new[1:]:
             return "the text is indexed further"
-        return node
+        return expression_with(TEXT_OF_OUTPUT, data=base)
     node = base
     for segment in new:
         key = cst.Integer(str(segment)) if isinstance(segment, int) else cst.SimpleString(f'"{segment}"')

@@ -46,28 +46,53 @@ class _Assigned(UseVisitor):
 
 
 def _body_dict(found: Found) -> tuple[cst.Dict | None, str | None]:
-    """The literal dict the post sends as ``json=``, or why there is none to rewrite."""
+    """The literal dict the post sends, as ``json=`` or as ``data=json.dumps(…)``, or why there is none."""
     for arg in found.call.args:
-        if arg.keyword is None or arg.keyword.value != "json":
+        if arg.keyword is None or arg.keyword.value not in ("json", "data", "content"):
             continue
-        if isinstance(arg.value, cst.Dict):
-            return arg.value, None
-        if isinstance(arg.value, cst.Name):
-            seen = _Assigned(arg.value.value)
+        value = arg.value
+        if arg.keyword.value != "json":
+            dumped = value.args[0].value if isinstance(value, cst.Call) and value.args and _dotted_name(value.func) == "json.dumps" else None
+            if dumped is None:
+                return None, "the body is serialized by hand: pass the dict as `json=` (or `json.dumps` of it) to let it be rewritten"
+            value = dumped
+        if isinstance(value, cst.Dict):
+            return value, None
+        if isinstance(value, cst.Name):
+            seen = _Assigned(value.value)
             visit_body(found.function, seen)
+            if not seen.dicts and found.function is not None:
+                held = found.constants.get(value.value)
+                if isinstance(held, cst.Dict):
+                    return held, None
             if len(seen.dicts) == 1 and seen.assignments == 1 and seen.reads == 1:
                 return seen.dicts[0], None
-            return None, f"the body `{arg.value.value}` is not one dict literal used only by this request"
+            return None, f"the body `{value.value}` is not one dict literal used only by this request"
         return None, "the body is not a literal"
-    if any(a.keyword is not None and a.keyword.value in ("data", "content") for a in found.call.args):
-        return None, "the body is serialized by hand (`data=`/`content=`): pass the dict as `json=` to let it be rewritten"
     return None, "the request has no `json=` body"
+
+
+def _dotted_name(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = _dotted_name(node.value)
+        return None if head is None else f"{head}.{node.attr.value}"
+    return None
 
 
 def decide_http(found: Found, options: Options, indent: str) -> Decision:
     url_arg = url_of(found.call)
     assert url_arg is not None
-    client = client_for_url(string_value(url_arg.value), source_of(url_arg.value))
+    url = url_arg.value
+    constants: set[str] = set()
+    if isinstance(url, cst.Name):
+        held = found.constants.get(url.value)
+        if held is None:
+            return left([f"the URL `{url.value}` is also read elsewhere: move it to `/responses` with every request that uses it"])
+        constants.add(url.value)
+        url = held
+    client = client_for_url(string_value(url), source_of(url))
     refused, reasons = host_reasons(client, options)
     if refused is not None:
         return left([refused], host=client.host)
@@ -81,9 +106,9 @@ def decide_http(found: Found, options: Options, indent: str) -> Decision:
         return left(["a streamed answer is parsed by hand (`data:` lines, `[DONE]`): Responses streams typed events "
                      "(`event:` + `data:`, no `[DONE]`); rewrite the parser with the request"], host=client.host)
     edits = Edits()
-    new_url = chat_url(url_arg.value)
+    new_url = chat_url(url)
     assert new_url is not None
-    edits.replacements[url_arg.value] = new_url
+    edits.replacements[url] = new_url
     edits.replacements[body] = planned.new_body
     notes = list(planned.plan.notes)
     if found.escapes or found.chained is not None:
@@ -98,4 +123,5 @@ def decide_http(found: Found, options: Options, indent: str) -> Decision:
         edits.replacements.update(reads.replacements)
     for message in notes:
         edits.note(found.statement, message)
-    return Decision("migrated with notes" if notes else "migrated", "safe", [*notes, *reasons], edits, client.host)
+    return Decision("migrated with notes" if notes else "migrated", "safe", [*notes, *reasons], edits, client.host,
+                    constants=constants)

@@ -17,6 +17,8 @@ from typing import Any
 
 import libcst as cst
 
+from .walk import Visitor, comments, walk
+
 HOLE_MARK = "\x00migrator-hole:"
 
 
@@ -128,32 +130,25 @@ def literal_of(node: cst.BaseExpression) -> Any:
 
 def has_comment(node: cst.CSTNode) -> bool:
     """Printing a value anew would lose a comment inside it: such values are kept or the site is left."""
-    found = False
+    return bool(comments(node))
 
-    class _Find(cst.CSTVisitor):
-        def visit_Comment(self, node: cst.Comment) -> bool:
-            nonlocal found
-            found = True
-            return False
 
-    node.visit(_Find())
-    return found
+class _FirstString(Visitor):
+    def __init__(self) -> None:
+        self.quote = ""
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.quote = self.quote or node.quote
 
 
 def quote_of(nodes: Any) -> str:
     """``'`` when the first string literal among ``nodes`` is single-quoted, else ``"``."""
-    found: list[str] = []
-
-    class _First(cst.CSTVisitor):
-        def visit_SimpleString(self, node: cst.SimpleString) -> None:
-            if not found:
-                found.append(node.quote)
-
+    first = _FirstString()
     for node in nodes:
-        node.visit(_First())
-        if found:
+        walk(node, first)
+        if first.quote:
             break
-    return "'" if found and found[0] == "'" else '"'
+    return "'" if first.quote == "'" else '"'
 
 
 def to_expr(value: Any, holes: Holes, indent: str | None = "") -> cst.BaseExpression:
@@ -164,6 +159,17 @@ def to_expr(value: Any, holes: Holes, indent: str | None = "") -> cst.BaseExpres
     put_back = expr.visit(_PutBack(holes.stand_ins))
     assert isinstance(put_back, cst.BaseExpression)
     return put_back
+
+
+def expression_with(template: str, **nodes: cst.BaseExpression) -> cst.BaseExpression:
+    """``template`` parsed, with each ``{name}`` in it the very node given (not a printed copy, so
+    the node's own replacements, an alias renamed, still find it)."""
+    stand_ins = {f"__migrator_{key}__": node for key, node in nodes.items()}
+    for key in nodes:
+        template = template.replace("{" + key + "}", f"__migrator_{key}__")
+    expr = cst.parse_expression(template).visit(_PutBack(stand_ins))
+    assert isinstance(expr, cst.BaseExpression)
+    return expr
 
 
 class _PutBack(cst.CSTTransformer):
@@ -298,18 +304,56 @@ def _rewrite_list(value: list[Any], original: list[Any], node: cst.List | cst.Tu
 
 
 def with_commas(items: list[Any], original: Any) -> list[Any]:
-    """Separators as the original sequence had them: each item keeps its own comma, the last one
-    the original last's (a trailing comma stays trailing, none stays none)."""
+    """Separators as the original sequence had them. An item keeps its comma, and with it the
+    comment written after it; an item that moves to the end or away from it keeps its comment but
+    takes the line break and indentation of its new place; a new item gets a plain separator (a
+    trailing comma stays trailing, none stays none)."""
     if not items:
         return items
     original = list(original)
     default = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
     last_comma = original[-1].comma if original else cst.MaybeSentinel.DEFAULT
-    inner = next((a.comma for a in original[:-1] if isinstance(a.comma, cst.Comma)), default)
-    fixed = [a.with_changes(comma=a.comma if isinstance(a.comma, cst.Comma) and a.comma is not last_comma else inner)
-             for a in items[:-1]]
-    fixed.append(items[-1].with_changes(comma=last_comma))
+    inner = _no_comment(next((a.comma for a in original[:-1] if isinstance(a.comma, cst.Comma)), default))
+    fixed = []
+    for item in items[:-1]:
+        comma = item.comma
+        if comma is last_comma:
+            fixed.append(item.with_changes(comma=_retarget(comma, inner)))
+        elif isinstance(comma, cst.Comma):
+            fixed.append(item)
+        else:
+            fixed.append(item.with_changes(comma=inner))
+    final = items[-1]
+    if final.comma is not last_comma:
+        final = final.with_changes(comma=_retarget(final.comma, last_comma) if isinstance(final.comma, cst.Comma)
+                                   else _no_comment(last_comma))
+    fixed.append(final)
     return fixed
+
+
+def _comment_line(comma: Any) -> cst.TrailingWhitespace | None:
+    ws = comma.whitespace_after if isinstance(comma, cst.Comma) else None
+    if isinstance(ws, cst.ParenthesizedWhitespace) and ws.first_line.comment is not None:
+        return ws.first_line
+    return None
+
+
+def _retarget(comma: Any, layout: Any) -> Any:
+    """``comma``'s comment, with ``layout``'s line break and indentation."""
+    line = _comment_line(comma)
+    if line is None:
+        return layout
+    if isinstance(layout, cst.Comma) and isinstance(layout.whitespace_after, cst.ParenthesizedWhitespace):
+        return layout.with_changes(whitespace_after=layout.whitespace_after.with_changes(first_line=line))
+    return comma  # no line break to take: the comment keeps its own
+
+
+def _no_comment(comma: Any) -> Any:
+    line = _comment_line(comma)
+    if line is None:
+        return comma
+    return comma.with_changes(whitespace_after=comma.whitespace_after.with_changes(
+        first_line=cst.TrailingWhitespace(newline=line.newline)))
 
 
 def _deeper(indent: str | None) -> str | None:

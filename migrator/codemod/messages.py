@@ -24,6 +24,7 @@ from .finish_tests import OUTPUT
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value
 from .names import UseVisitor, visit_body
 from .reads import chain_of
+from .walk import Visitor, walk
 
 _GROWERS = frozenset({"append", "extend", "insert"})
 MESSAGE_OF_ANSWER = ["choices", 0, "message"]
@@ -92,7 +93,7 @@ class _Uses(UseVisitor):
         return False
 
 
-class _Aliases(cst.CSTVisitor):
+class _Aliases(Visitor):
     """Names bound to an answer's message: ``message = r.choices[0].message``."""
 
     def __init__(self, answers: set[str]) -> None:
@@ -136,7 +137,7 @@ def plan_messages(name: str, function: cst.CSTNode, calls: set[cst.Call], answer
     aliases = _Aliases(answers)
     params = function.params if isinstance(function, cst.FunctionDef) else None
     if params is not None:
-        params.visit(uses)
+        walk(params, uses)
     visit_body(function, uses)
     visit_body(function, aliases)
     if uses.problems:

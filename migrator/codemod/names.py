@@ -1,4 +1,4 @@
-"""Which ``Name`` nodes are reads of a variable: not an attribute's name, not a keyword.
+"""Which ``Name`` nodes are reads of a variable: not an attribute's name, a keyword or an ``as`` binding.
 
 ``self.messages`` holds a ``Name("messages")`` and ``create(stream=True)`` a ``Name("stream")``:
 every visitor that follows a variable must pass them over, so they share this base.
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import libcst as cst
 
+from .walk import Visitor, walk
 
-class UseVisitor(cst.CSTVisitor):
+
+class UseVisitor(Visitor):
     def __init__(self) -> None:
         self.not_uses: set[cst.CSTNode] = set()
 
@@ -23,13 +25,16 @@ class UseVisitor(cst.CSTVisitor):
     def visit_ImportAlias_name(self, node: cst.ImportAlias) -> None:
         self.not_uses.add(node.name)
 
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self.not_uses.add(node.name)  # ``with … as r``, ``import … as r``, ``except … as r``: bindings
+
     def is_use(self, node: cst.Name) -> bool:
         return node not in self.not_uses
 
 
-def visit_body(function: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+def visit_body(function: cst.CSTNode, visitor: Visitor) -> None:
     """Run ``visitor`` over the statements of a function (or of the module): its own scope's code,
     not its signature, decorators or name."""
     body = function.body if isinstance(function, cst.FunctionDef) else function
     for statement in getattr(body, "body", ()):
-        statement.visit(visitor)
+        walk(statement, visitor)

@@ -15,8 +15,10 @@ import libcst as cst
 
 from ..mapping.rules import COPY, RENAME, TABLES, Table
 from .finish_tests import FUNCTION_CALL, OUTPUT, compared
+from .literals import expression_with
 from .names import UseVisitor
 from .outcome import Applicability
+from .walk import walk
 
 Segment = str | int  # an attribute name, or a literal integer index
 _COMPLETION = TABLES["chat.completion"]
@@ -26,6 +28,7 @@ _SAME_NAME = frozenset({"id", "model"})
 MESSAGE: list[Segment] = ["choices", 0, "message"]
 TOOL_CALLS: list[Segment] = [*MESSAGE, "tool_calls"]
 FINISH_REASON: list[Segment] = ["choices", 0, "finish_reason"]
+REFUSAL: list[Segment] = [*MESSAGE, "refusal"]
 _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 PARSED = {"parsed": "output_parsed"}
 """What ``chat.completions.parse`` adds to the message, and its name on ``responses.parse``'s result:
@@ -269,6 +272,12 @@ def _function_calls(base: cst.BaseExpression) -> cst.BaseExpression:
                                            [cst.ComparisonTarget(cst.Equal(), cst.SimpleString(f'"{FUNCTION_CALL}"'))]))]))
 
 
+def _refusal(base: cst.BaseExpression) -> cst.BaseExpression:
+    """The refusal part of a Response's message items, or None: what ``message.refusal`` held."""
+    return expression_with(f'next((part.refusal for item in {{base}}.{OUTPUT} if item.type == "message" '
+                           'for part in item.content if part.type == "refusal"), None)', base=base)
+
+
 def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_tests: set[cst.CSTNode],
                base_for: dict[cst.CSTNode, cst.BaseExpression] | None = None, parse: bool = False,
                alias_values: set[cst.CSTNode] | None = None, prefix: list[Segment] | None = None) -> ReadPlan:
@@ -280,6 +289,9 @@ def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_test
         base = (base_for or {}).get(node, found[0])
         if alias_values and node in alias_values:
             plan.replacements[node] = base  # ``message = r.choices[0].message`` → ``message = r``
+            continue
+        if segments == REFUSAL:
+            plan.replacements[node] = _refusal(base)
             continue
         if segments[:4] == TOOL_CALLS:
             rest = segments[4:]
@@ -340,7 +352,7 @@ class NameChains(UseVisitor):
 def plan_tool_loop(var: str, loop: cst.For) -> ReadPlan:
     plan = ReadPlan()
     uses = NameChains(var)
-    loop.body.visit(uses)
+    walk(loop.body, uses)
     if uses.bare:
         plan.blockers.append(f"the tool call `{var}` is used whole")
     for node, segments in uses.chains:

@@ -18,8 +18,9 @@ from .stream_loops import plan_stream
 
 METHODS = frozenset({"create", "parse", "stream"})
 RAW_FIELDS = frozenset({"headers", "http_request", "http_response", "status_code", "request_id", "url", "elapsed", "retries_taken"})
-"""What a raw response (``with_raw_response``) offers besides ``.parse()``: the same on both endpoints."""
-NOT_REWRITTEN: dict[str, str] = {}
+"""What a raw response (``with_raw_response``, ``with_streaming_response``) offers besides ``.parse()``:
+the same on both endpoints. Its body read as bytes or lines (``iter_lines()``, ``read()``) is not."""
+RAW_BODY = frozenset({"iter_lines", "iter_text", "iter_bytes", "iter_raw", "read", "text", "json", "content"})
 STORED = "stored chat completions (`chat.completions.{method}`) have no Responses counterpart; stored responses are read with `responses.retrieve`"
 
 
@@ -29,10 +30,7 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
     if refused is not None:
         return left([refused], host=client.host)
     if found.method not in METHODS:
-        why = NOT_REWRITTEN.get(found.method) or STORED.format(method=found.method)
-        return left([why], host=client.host)
-    if found.wrapper == "with_streaming_response":
-        why = "`with_streaming_response`: the body is read as raw lines; rewrite it with `responses.with_streaming_response`"
+        why = STORED.format(method=found.method)
         return left([why], host=client.host)
     parse = found.method in ("parse", "stream")  # the stream helper takes a model class as response_format too
     calls = {peer.call for peer in found.peers}
@@ -123,7 +121,7 @@ def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode
         if found.wrapper is not None:
             return ReadPlan(blockers=["a raw streamed response is read as lines"])
         return plan_stream(found.bound, found.function)
-    if found.wrapper == "with_raw_response":
+    if found.wrapper is not None:  # ``with_raw_response`` / ``with_streaming_response``: the same fields on both
         return _raw_reads(found.bound, found, parse)
     return _completion_reads(found.bound, found.function, parse, skip)
 
@@ -165,7 +163,11 @@ def _raw_reads(name: str, found: Found, parse: bool) -> ReadPlan:
             continue
         if segments == ["parse"] and node in uses.parse_calls:
             continue
-        plan.blockers.append(f"`{name}.{spelled(segments)}` is not a raw-response field")
+        if segments and segments[0] in RAW_BODY:
+            plan.blockers.append(f"`{name}.{segments[0]}` reads the body as it came: a Response's JSON and events differ "
+                                 "from a ChatCompletion's; read it through `.parse()`")
+        else:
+            plan.blockers.append(f"`{name}.{spelled(segments)}` is not a raw-response field")
     if len(parsed) != len(uses.parse_calls):
         plan.blockers.append(f"`{name}.parse()` is used where the codemod cannot follow it")
     for target in parsed:

@@ -14,6 +14,8 @@ import libcst as cst
 from .clients import Scope
 from .outcome import Applicability, Verdict
 
+Kind = Literal["sdk", "http", "url", "mock", "fixture"]
+
 
 @dataclass
 class Found:
@@ -21,7 +23,7 @@ class Found:
     Chat Completions resource or a hand-built ``ChatCompletion``, before any decision."""
 
     call: cst.Call
-    kind: Literal["sdk", "http", "mock", "fixture"]
+    kind: Kind
     receiver: cst.BaseExpression
     method: str
     wrapper: str | None

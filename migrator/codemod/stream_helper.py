@@ -16,6 +16,7 @@ from .finish_tests import compared
 from .literals import string_value
 from .names import UseVisitor, visit_body
 from .reads import ReadPlan, chain_of
+from .walk import Visitor, walk
 
 EVENTS: dict[str, tuple[str, dict[str, str]]] = {
     "content.delta": ("response.output_text.delta", {"delta": "delta", "snapshot": "snapshot"}),
@@ -111,10 +112,6 @@ class _StreamUses(UseVisitor):
             else:
                 self.blockers.append(f"`{self.name}.{node.attr.value}` has no counterpart on the Responses stream helper")
 
-    def visit_WithItem_asname(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self.not_uses.add(node.asname.name)
-
     def visit_Name(self, node: cst.Name) -> None:
         if self.is_use(node) and node.value == self.name and node not in self._ok:
             self.blockers.append(f"the stream `{self.name}` is used whole")
@@ -129,7 +126,7 @@ def plan_helper_stream(name: str, function: cst.CSTNode) -> tuple[ReadPlan, list
     for loop in uses.loops:
         assert isinstance(loop.target, cst.Name)
         events = _Events(loop.target.value)
-        loop.body.visit(events)
+        walk(loop.body, events)
         plan.blockers.extend(events.blockers)
         plan.replacements.update(events.replacements)
     for node, new in uses.finals:
@@ -144,15 +141,19 @@ def plan_helper_stream(name: str, function: cst.CSTNode) -> tuple[ReadPlan, list
 
 def _bound_to_finals(name: str, function: cst.CSTNode) -> list[str]:
     """``final = stream.get_final_completion()`` → ``["final"]``."""
-    names: list[str] = []
+    finals = _Finals(name)
+    visit_body(function, finals)
+    return finals.names
 
-    class _Finals(cst.CSTVisitor):
-        def visit_Assign(self, node: cst.Assign) -> None:
-            value = node.value
-            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "get_final_completion" \
-                    and isinstance(value.func.value, cst.Name) and value.func.value.value == name \
-                    and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-                names.append(node.targets[0].target.value)
 
-    visit_body(function, _Finals())
-    return names
+class _Finals(Visitor):
+    def __init__(self, stream: str) -> None:
+        self.stream = stream
+        self.names: list[str] = []
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "get_final_completion" \
+                and isinstance(value.func.value, cst.Name) and value.func.value.value == self.stream \
+                and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.names.append(node.targets[0].target.value)

@@ -14,6 +14,7 @@ import libcst as cst
 
 from .names import UseVisitor, visit_body
 from .reads import NameChains, ReadPlan, Segment, spelled
+from .walk import walk
 
 TEXT_DELTA = "response.output_text.delta"
 """The type of the event that carries output text (``ResponseTextDeltaEvent`` in the SDK)."""
@@ -64,7 +65,7 @@ def plan_stream(name: str, function: cst.CSTNode) -> ReadPlan:
     delta_reads: list[cst.BaseExpression] = []
     for statement in statements:
         reads = NameChains(var)
-        statement.visit(reads)
+        walk(statement, reads)
         others = [spelled(segments) for _, segments in reads.chains if segments != _DELTA_CONTENT]
         if others or reads.bare:
             what = f"`{var}.{others[0]}`" if others else f"the chunk `{var}` whole"

@@ -9,22 +9,25 @@ identity. A site's plans are applied together or not at all.
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .clients import Bindings, NotAClient, Resolver, root_name
 from .constants import chat_only_literals
-from .finder import Finder
+from .finder import SITE_TEXT, Finder
 from .http_site import decide_http
 from .notes import with_notes
 from .outcome import Options, Outcome, Site
+from .positions import locate
 from .sdk_site import decide_sdk
 from .site import Decision, Edits, Found, left
+from .walk import walk
 
 UNTRACED = "the receiver could not be traced to an OpenAI client (openai.OpenAI, AsyncOpenAI, AzureOpenAI)"
 IMPORTED = ("`{name}` comes from another module and clients are traced within a file: migrate this call with "
             "the module that builds the client, or build it here")
 MOCK = ("this patch target is the Chat Completions resource: once the code calls `responses`, it intercepts nothing; "
         "patch `openai.resources.responses.Responses.create` (`AsyncResponses` for async) and return a Response")
+URL = ("this call sends to (or mocks) `/chat/completions` through code the codemod does not follow: move it to "
+       "`/responses` together with its body (`messages` → `input`, docs/mapping.md) and the reads of its answer")
 FIXTURE = ("a hand-built ChatCompletion: code migrated to Responses reads a Response (output items, `output_text`); "
            "`migrator translate --to responses` turns this body into one")
 
@@ -34,9 +37,20 @@ class _Apply(cst.CSTTransformer):
     expressions a rewritten literal keeps): their own replacements go in too, so the tool loop's
     ``tool_call.id`` → ``call_id`` reaches into the tool result literal the list rewrote."""
 
-    def __init__(self, edits: Edits) -> None:
+    def __init__(self, edits: Edits, parent: dict[cst.CSTNode, cst.CSTNode]) -> None:
         self.edits = edits
         self._expanding: set[cst.CSTNode] = set()
+        # Only the paths down to an edit are rebuilt: a transformer that enters every node costs
+        # more than all the analysis of a file.
+        self._paths: set[cst.CSTNode] = set()
+        for target in (*edits.replacements, *edits.notes):
+            node: cst.CSTNode | None = target
+            while node is not None and node not in self._paths:
+                self._paths.add(node)
+                node = parent.get(node)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return bool(self._expanding) or node in self._paths
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
         replacement = self.edits.replacements.get(original_node)
@@ -59,7 +73,7 @@ def _together(decisions: list[tuple[Found, Decision]]) -> None:
     while changed:
         changed = False
         for found, decision in decisions:
-            if decision.verdict == "left for a person" or found.kind != "sdk":
+            if decision.verdict == "left for a person" or found.kind not in ("sdk", "http"):
                 continue
             for other, theirs in decisions:
                 if other is found or theirs.verdict != "left for a person":
@@ -92,33 +106,39 @@ def _names_passed(found: Found) -> set[str]:
 
 
 def transform_code(code: str, options: Options) -> Outcome:
-    """Raises ``libcst.ParserSyntaxError`` for code that does not parse; the runner reports it."""
+    """Raises ``libcst.ParserSyntaxError`` for code that does not parse (and may hold a site); the
+    runner reports it."""
+    if SITE_TEXT.search(code) is None:
+        return Outcome(code)
     module = cst.parse_module(code)
-    bindings = Bindings()
-    module.visit(bindings)
-    finder = Finder(bindings)
-    module.visit(finder)
+    finder = Finder()
+    walk(module, finder)
+    finder.finish()
+    bindings: Bindings = finder
     if not finder.found:
         return Outcome(code)
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = locate(code, module, [found.call for found in finder.found])
     resolver = Resolver(bindings)
     uses_openai = bindings.imports_openai
     by_function: dict[cst.CSTNode, list[Found]] = {}
     for found in finder.found:
         if found.kind == "sdk":
             by_function.setdefault(found.function, []).append(found)
-    constants = chat_only_literals(module, finder.found)
+    constants = chat_only_literals(bindings, finder.found)
+    for found in finder.found:
+        found.constants = constants
     for peers in by_function.values():
         for found in peers:
             found.peers = peers
-            found.constants = constants
     decisions: list[tuple[Found, Decision]] = []
     for found in finder.found:
-        indent = " " * positions[found.statement].start.column
+        indent = positions[found.call].indent
         if found.kind == "http":
             decision = decide_http(found, options, indent)
         elif found.kind == "mock":
             decision = left([MOCK])
+        elif found.kind == "url":
+            decision = left([URL])
         elif found.kind == "fixture":
             if not uses_openai:
                 continue
@@ -143,9 +163,9 @@ def transform_code(code: str, options: Options) -> Outcome:
                 edits.note(found.statement, message)
         else:
             edits.merge(decision.edits)
-        start = positions[found.call].start
+        start = positions[found.call]
         rule = found.method if found.kind == "sdk" else found.kind
         sites.append(Site(start.line, start.column, rule, decision.verdict, decision.applicability,
                           tuple(decision.reasons), decision.host))
-    new = module.visit(_Apply(edits)) if edits.replacements or edits.notes else module
+    new = module.visit(_Apply(edits, finder.parent)) if edits.replacements or edits.notes else module
     return Outcome(new.code, tuple(sites))

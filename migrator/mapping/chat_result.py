@@ -10,7 +10,8 @@ from .context import Context, usable_time
 from .finish import response_status
 from .ids import ctc_id, fc_id, output_id, response_id_of
 from .logprobs import check_logprobs, part_logprob
-from .rules import TABLES
+from .moderation import chat_moderation
+from .rules import TABLES, targets
 from .shapes import complete_response
 from .usage import chat_usage_to_responses
 
@@ -19,18 +20,14 @@ _CHOICE = TABLES["chat.choice"]
 _MESSAGE = TABLES["chat.completion_message"]
 _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 _ANNOTATION = TABLES["chat.annotation"]
-_MODERATION = TABLES["chat.moderation"]
-_MODERATION_SIDE = TABLES["chat.moderation.side"]
 #: What a ChatCompletion says of itself that its Response carries as it is.
 _KNOWN = ("service_tier", "metadata")
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
-_CREATED_AT = _COMPLETION["created"].to_parts[-1]
-_CALL_ID = _TOOL_CALL["id"].to_parts[-1]
-_PART_LOGPROBS = _CHOICE["content"].to_parts[-1]
-_OUTPUT = _COMPLETION["choices"].to or ""
-_USAGE = _COMPLETION["usage"].to or ""
-_MODERATION_OUT = _COMPLETION["moderation"].to or ""
-_STATUS = _CHOICE["finish_reason"].to or ""
+_ID, _OBJECT, _CREATED_AT, _OUTPUT, _USAGE, _MODERATION_OUT = targets(
+    _COMPLETION, "id", "object", "created", "choices", "usage", "moderation")
+_CALL_ID, _FUNCTION_NAME, _CUSTOM_NAME = targets(_TOOL_CALL, "id", "function", "custom")
+_PART_LOGPROBS, _STATUS = targets(_CHOICE, "content", "finish_reason")
+_ANNOTATIONS, _REFUSAL = targets(_MESSAGE, "annotations", "refusal")
 
 def response_skeleton(response_id: str, created_at: float, model: str, echo: dict[str, Any] | None,
                       known: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -39,7 +36,7 @@ def response_skeleton(response_id: str, created_at: float, model: str, echo: dic
     ``known`` holds what the answer itself says (service_tier, metadata): it wins
     over the request's echo, which wins over the API's defaults.
     """
-    body: dict[str, Any] = {"id": response_id, "object": "response", _CREATED_AT: created_at, "status": "in_progress",
+    body: dict[str, Any] = {_ID: response_id, _OBJECT: "response", _CREATED_AT: created_at, "status": "in_progress",
                             "model": model, "output": []}
     if known:
         body.update(known)
@@ -115,13 +112,13 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
             ctx.problem(f"{p}.content", "a string or null", content)
         else:
             part: dict[str, Any] = {"type": "output_text", "text": content,
-                                    "annotations": _annotations(msg.get("annotations"), f"{p}.annotations", ctx)}
+                                    _ANNOTATIONS: _annotations(msg.get("annotations"), f"{p}.annotations", ctx)}
             logprobs = choice.get("logprobs")
             if type(logprobs) is dict and type(logprobs.get("content")) is list:
                 part[_PART_LOGPROBS] = [part_logprob(lp) for lp in logprobs["content"]]
             parts.append(part)
     if type(refusal) is str:
-        parts.append({"type": "refusal", "refusal": refusal})
+        parts.append({"type": "refusal", _REFUSAL: refusal})
     calls = msg.get("tool_calls")
     has_calls = type(calls) is list and bool(calls)
     if parts and (content or refusal is not None or not has_calls):  # "" beside tool calls is no message, as in streams
@@ -140,7 +137,7 @@ def _output(choice: dict[str, Any], response_id: str, status: str, ctx: Context)
         ctx.check(legacy, _TOOL_CALL, f"{p}.function_call", at="function")
         call_id = output_id("call_", response_id, "function_call")
         items.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id,
-                      "name": legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": call_status})
+                      _FUNCTION_NAME: legacy.get("name", ""), "arguments": legacy.get("arguments", ""), "status": call_status})
     return items
 
 
@@ -160,14 +157,14 @@ def _call(call: Any, path: str, ctx: Context, status: str) -> dict[str, Any] | N
         custom = call.get("custom") or {}
         ctx.check(custom, _TOOL_CALL, f"{path}.custom", at="custom")
         return {"type": "custom_tool_call", "id": ctc_id(call_id), _CALL_ID: call_id,
-                "name": custom.get("name", ""), "input": custom.get("input", "")}
+                _CUSTOM_NAME: custom.get("name", ""), "input": custom.get("input", "")}
     fn = call.get("function")
     if type(fn) is not dict:
         ctx.problem(f"{path}.function", "an object with name and arguments", fn)
         return None
     ctx.check(fn, _TOOL_CALL, f"{path}.function", at="function")
     return {"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id,
-            "name": fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": status}
+            _FUNCTION_NAME: fn.get("name", ""), "arguments": fn.get("arguments") or "", "status": status}
 
 
 def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
@@ -188,43 +185,3 @@ def _annotations(anns: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
         out.append({"type": "url_citation", "url": cite.get("url"), "title": cite.get("title"),
                     "start_index": cite.get("start_index"), "end_index": cite.get("end_index")})
     return out
-
-
-def chat_moderation(moderation: Any, ctx: Context) -> Any:
-    """{input/output: {type: moderation_results, results: [R, ...]}} → {input/output: R}; only known keys go on."""
-    if type(moderation) is not dict:
-        return moderation
-    ctx.check(moderation, _MODERATION, "$.moderation")
-    rule = _COMPLETION["moderation"]
-    out: dict[str, Any] = {}
-    for side in ("input", "output"):
-        value = moderation.get(side)
-        if type(value) is not dict:
-            if side in moderation:
-                out[side] = value
-            continue
-        path = f"$.moderation.{side}"
-        if value.get("type") == "error":
-            ctx.check(value, _MODERATION_SIDE, path, at="error")
-            out[side] = _known(value, _MODERATION_SIDE.levels["error"])
-            continue
-        ctx.check(value, _MODERATION_SIDE, path)
-        results = value.get("results")
-        if type(results) is not list:
-            results = []  # absent, or a wrong type the table check above reported
-        for i, result in enumerate(results):
-            if type(result) is not dict:
-                ctx.problem(f"{path}.results[{i}]", "a moderation result object", result)
-        if len(results) > 1:
-            ctx.loss(f"{path}.results[1]", "moderation", rule.kind, rule.reason)
-        first = results[0] if results else None
-        if type(first) is dict:
-            ctx.check(first, _MODERATION_SIDE, f"{path}.results[0]", at="results")
-            first = _known(first, _MODERATION_SIDE.levels["results"])
-        out[side] = first
-    return out
-
-
-def _known(obj: dict[str, Any], rules: dict[str, Any]) -> dict[str, Any]:
-    """The keys a table knows at this level: what was reported as unknown is not forwarded."""
-    return {k: v for k, v in obj.items() if k in rules}

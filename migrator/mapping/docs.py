@@ -177,6 +177,16 @@ def _render_table(name: str, table: dict[str, Any], *, values: bool) -> Iterator
     if sdk:
         yield f"SDK: {sdk}"
         yield ""
+    target = ", ".join(code(ref) for ref in table.get("target_sdk", []))
+    if target:
+        yield f"Targets resolve in: {target}"
+        yield ""
+    whole = table.get("dropped_whole")
+    if whole:
+        values_name, _, value = whole.rpartition(".")
+        yield (f"Dropped whole: one loss, as value {code(value)} of [{code(values_name)}](#{anchor('values', values_name)})"
+               " says; the fields below only say what it holds and are not mapped one by one.")
+        yield ""
     extra = table.get("extra_fields")
     if extra:
         yield "Also known, beyond the SDK types: " + ", ".join(code(f) for f in extra)
@@ -271,7 +281,9 @@ How to read the tables. **carried as** says what the target gets:
 - *≈ `x`*: carried as the nearby value `x`, reported as **approximated**;
 - *omitted, no loss*: left out on purpose, without a loss entry (output-only echoes and the like).
 
-A field that no table lists is reported as **unsupported** and never forwarded.
+A field that no table lists is reported as **unsupported** and never forwarded. *Targets resolve in*
+names the target SDK types each `→ x` of a table is a field of (checked by `tests/test_sdk_coverage.py`);
+a table *dropped whole* is one loss, as its value rule says, and its fields are not mapped one by one.
 
 **type** is the JSON type a present value must have: `string`, `integer`, `number` (an integer or
 a fraction), `boolean` (never a number), `object`, `array`, `null`, or a union of them (`a | b`). It

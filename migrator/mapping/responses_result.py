@@ -10,7 +10,8 @@ from .context import Context, usable_time
 from .finish import finish_reason
 from .ids import completion_id_of, mint, seed_of
 from .logprobs import chat_logprob, check_logprobs
-from .rules import DROP, TABLES, VALUES
+from .moderation import response_moderation
+from .rules import DROP, TABLES, VALUES, targets
 from .shapes import complete_completion
 from .usage import responses_usage_to_chat
 
@@ -23,22 +24,16 @@ _ANNOTATIONS = VALUES["annotation_types"]
 _SERVICE_TIER = VALUES["service_tier"]
 _ERROR = TABLES["response.error"]
 _ANNOTATION = TABLES["response.annotation"]
-_MODERATION = TABLES["response.moderation"]
-_MODERATION_SIDE = TABLES["response.moderation.side"]
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
-_CREATED = _RESPONSE["created_at"].to_parts[-1]
-_CHOICES = _RESPONSE["output"].to or ""
-_FINISH_REASON = _RESPONSE["status"].to or ""
-_USAGE = _RESPONSE["usage"].to or ""
-_OUT_SERVICE_TIER = _RESPONSE["service_tier"].to or ""
-_MODERATION_OUT = _RESPONSE["moderation"].to or ""
-_ID = _OUT_CALL["call_id"].to_parts[-1]
+_OUT_ID, _OBJECT, _CREATED, _CHOICES, _FINISH_REASON, _USAGE, _OUT_SERVICE_TIER, _MODERATION_OUT = targets(
+    _RESPONSE, "id", "object", "created_at", "output", "status", "usage", "service_tier", "moderation")
+_CONTENT, _REFUSAL, _MESSAGE_ANNOTATIONS = targets(_OUT_TEXT, "text", "refusal", "annotations")
+_LOGPROBS, _LOGPROBS_CONTENT = _OUT_TEXT["logprobs"].to_parts
+_ID, _ARGUMENTS = targets(_OUT_CALL, "call_id", "arguments")
 _FUNCTION, _NAME = _OUT_CALL["name"].to_parts
-_ARGUMENTS = _OUT_CALL["arguments"].to_parts[-1]
 _CUSTOM, _INPUT = _OUT_CALL["input"].to_parts
 _CITATION = _ANNOTATION["url"].to_parts[0]
-_URL, _TITLE = _ANNOTATION["url"].to_parts[-1], _ANNOTATION["title"].to_parts[-1]
-_START, _END = _ANNOTATION["start_index"].to_parts[-1], _ANNOTATION["end_index"].to_parts[-1]
+_URL, _TITLE, _START, _END = targets(_ANNOTATION, "url", "title", "start_index", "end_index")
 
 
 def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -100,17 +95,17 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
                 ctx.loss(p, itype, rule.kind, rule.reason)
             else:
                 ctx.loss(p, str(itype), "unsupported", f"{itype!r} is not an output item type migrator knows; it was not forwarded")
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None,
-                               "refusal": "".join(refusals) if refusals else None}
+    message: dict[str, Any] = {"role": "assistant", _CONTENT: "".join(texts) if texts else None,
+                               _REFUSAL: "".join(refusals) if refusals else None}
     if annotations:
-        message["annotations"] = annotations
+        message[_MESSAGE_ANNOTATIONS] = annotations
     if calls:
         message["tool_calls"] = calls
     choice: dict[str, Any] = {"index": 0, "message": message, _FINISH_REASON: finish_reason(status, body.get("incomplete_details"), bool(calls), ctx),
-                              "logprobs": {"content": logprobs, "refusal": None} if logprobs else None}
+                              _LOGPROBS: {_LOGPROBS_CONTENT: logprobs, "refusal": None} if logprobs else None}
     out: dict[str, Any] = {
-        "id": completion_id_of(response_id) if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
-        "object": "chat.completion",
+        _OUT_ID: completion_id_of(response_id) if type(response_id) is str else mint("chatcmpl-", seed_of(body)),
+        _OBJECT: "chat.completion",
         _CREATED: int(created) if isinstance(created, (int, float)) else int(time.time()),
         "model": model if type(model) is str else "unknown",
         _CHOICES: [choice],
@@ -124,7 +119,7 @@ def response_to_chat_completion(body: dict[str, Any], ctx: Context) -> dict[str,
     if body.get("metadata"):  # {} is what a Response carries when there is none: nothing to say
         out["metadata"] = body["metadata"]
     if body.get("moderation") is not None:
-        out[_MODERATION_OUT] = _moderation(body["moderation"], ctx)
+        out[_MODERATION_OUT] = response_moderation(body["moderation"], ctx)
     return complete_completion(out)
 
 
@@ -196,22 +191,3 @@ def _call(item: dict[str, Any], itype: str, p: str, ctx: Context) -> dict[str, A
     if itype == "custom_tool_call":
         return {_ID: call_id, "type": "custom", _CUSTOM: {_NAME: name, _INPUT: item.get("input") or ""}}
     return {_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: item.get("arguments") or ""}}
-
-
-def _moderation(moderation: Any, ctx: Context) -> Any:
-    """{input/output: R} → {input/output: {type: moderation_results, model, results: [R]}}; only known keys go on."""
-    if type(moderation) is not dict:
-        return moderation
-    ctx.check(moderation, _MODERATION, "$.moderation")
-    out: dict[str, Any] = {}
-    for side in ("input", "output"):
-        value = moderation.get(side)
-        if type(value) is not dict:
-            if side in moderation:
-                out[side] = value
-            continue
-        level = "error" if value.get("type") == "error" else ""
-        ctx.check(value, _MODERATION_SIDE, f"$.moderation.{side}", at=level)
-        kept = {k: v for k, v in value.items() if k in _MODERATION_SIDE.levels[level]}
-        out[side] = kept if level else {"type": "moderation_results", "model": value.get("model"), "results": [kept]}
-    return out

@@ -156,6 +156,19 @@ class Table(dict[str, Rule]):
         self.quiet = self.quiet_at.get("", frozenset())
 
 
+def targets(table: Table, *keys: str) -> tuple[str, ...]:
+    """The key each named rule writes (the last segment of its ``to``), read once at import so the
+    converters write what the table says at the cost of a literal. A rule that names no target is a
+    broken table: the import fails naming it, rather than a converter writing a key ``""``."""
+    out = []
+    for key in keys:
+        parts = table[key].to_parts
+        if not parts:
+            raise ValueError(f"mappings/: {table.name}.{key} states no target (`to`), which the engine writes")
+        out.append(parts[-1])
+    return tuple(out)
+
+
 def _load() -> tuple[dict[str, Table], dict[str, Table], dict[str, Any]]:
     folder = mappings_dir()
     tables: dict[str, Table] = {}

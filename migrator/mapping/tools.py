@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .context import Context
-from .rules import ABSENT, DROP, RENAME, TABLES, VALUES, optional
+from .context import Context, set_path
+from .rules import ABSENT, DROP, RENAME, TABLES, VALUES, optional, targets
 
 _C_FUNCTION = TABLES["chat.tool.function"]
 _C_CUSTOM = TABLES["chat.tool.custom"]
@@ -41,11 +41,21 @@ _TOOL_CHOICE_STRINGS = ("none", "auto", "required")
 _FUNCTION_RENAMES = {k: r.to_parts for k, r in _R_FUNCTION.items() if r.do is RENAME}
 _NESTS_AS_IS = all(parts == ("function", k) for k, parts in _FUNCTION_RENAMES.items())
 _PLAIN_FUNCTION_KEYS = frozenset(_FUNCTION_RENAMES) | {"type"} if _NESTS_AS_IS else frozenset()
-_FN_PARAMETERS, _FN_DESCRIPTION, _FN_STRICT = (_R_FUNCTION[k].to_parts[-1] for k in ("parameters", "description", "strict"))
+_FN_PARAMETERS, _FN_DESCRIPTION, _FN_STRICT = targets(_R_FUNCTION, "parameters", "description", "strict")
 # The web search location's fields (flat in Responses) and where the table nests them.
 _LOCATION_TARGETS = {k: r.to_parts for k, r in _R_WEB.levels["user_location"].items() if r.do is RENAME}
 _APPROXIMATE = _R_WEB["city"].to_parts[0]
 _ALLOWED, _ALLOWED_MODE = _R_ALLOWED["mode"].to_parts
+(_ALLOWED_TOOLS,) = targets(_R_ALLOWED, "tools")
+(_R_NAME,) = targets(_R_NAMED, "name")
+_R_CUSTOM_FORMAT_AT = _R_CUSTOM["format"].to_parts
+# Chat → Responses: where a named choice's name, an allowed_tools choice's mode and tools, a custom
+# tool's format and a web search location go.
+_C_NAME = {kind: targets(_C_NAMED, kind)[0] for kind in ("function", "custom")}
+_C_MODE, _C_TOOLS = targets(_C_ALLOWED, "allowed_tools", "tools")
+(_C_FORMAT,) = targets(_C_CUSTOM, "format")
+(_C_USER_LOCATION,) = targets(_C_WEB, "user_location")
+(_R_USER_LOCATION,) = targets(_R_WEB, "user_location")
 # The declared types of the plain function fields (a missing one is fine): the fast paths check them.
 _C_DESCRIPTION, _C_PARAMETERS, _C_STRICT = (optional(_C_FUNCTION.levels["function"][k].types)
                                             for k in ("description", "parameters", "strict"))
@@ -108,7 +118,7 @@ def chat_tools(tools: Any, path: str, ctx: Context) -> list[dict[str, Any]]:
             ctx.carry(custom, _C_CUSTOM, f"{p}.custom", new, at="custom")
             fmt = custom.get("format")
             if fmt is not None:
-                new["format"] = _chat_custom_format(fmt, f"{p}.custom.format", ctx)
+                new[_C_FORMAT] = _chat_custom_format(fmt, f"{p}.custom.format", ctx)
             out.append(new)
         else:
             ctx.problem(f"{p}.type", "function or custom", ttype)
@@ -149,17 +159,23 @@ def chat_functions(functions: Any, path: str, ctx: Context) -> list[dict[str, An
     return out
 
 
-def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
+def _not_an_object(choice: Any, path: str, ctx: Context, objects: str) -> Any:
+    """A tool choice that is no object: a mode string goes on as it is (a problem when unknown),
+    anything else is a problem (None)."""
     if type(choice) is str:
         if choice not in _TOOL_CHOICE_STRINGS:
-            ctx.problem(path, "none, auto, required or a named tool choice", choice)
+            ctx.problem(path, f"none, auto, required or {objects}", choice)
         return choice
+    ctx.problem(path, "a string or a tool choice object", choice)
+    return None
+
+
+def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
     if type(choice) is not dict:
-        ctx.problem(path, "a string or a tool choice object", choice)
-        return None
+        return _not_an_object(choice, path, ctx, "a named tool choice")
     ctype = choice.get("type")
     if ctype == "function" or ctype == "custom":
-        return {"type": ctype, "name": _named(choice, ctype, path, ctx)}
+        return {"type": ctype, _C_NAME[ctype]: _named(choice, ctype, path, ctx)}
     if ctype == "allowed_tools":
         allowed = choice.get("allowed_tools")
         if type(allowed) is not dict:
@@ -178,10 +194,10 @@ def chat_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
                 continue
             rtype = ref.get("type")
             if rtype in ("function", "custom"):
-                refs.append({"type": rtype, "name": _named(ref, rtype, rp, ctx)})
+                refs.append({"type": rtype, _C_NAME[rtype]: _named(ref, rtype, rp, ctx)})
             else:
                 ctx.problem(f"{rp}.type", "function or custom", rtype)
-        return {"type": "allowed_tools", "mode": allowed.get("mode"), "tools": refs}
+        return {"type": "allowed_tools", _C_MODE: allowed.get("mode"), _C_TOOLS: refs}
     ctx.problem(f"{path}.type", "function, custom or allowed_tools", ctype)
     return None
 
@@ -244,7 +260,7 @@ def chat_web_search(options: Any, path: str, ctx: Context) -> dict[str, Any] | N
             approx = location.get("approximate")
             if type(approx) is dict:
                 ctx.carry(approx, _C_LOCATION, f"{path}.user_location.approximate", flat, at="approximate")
-            tool["user_location"] = flat
+            tool[_C_USER_LOCATION] = flat
     return tool
 
 
@@ -308,7 +324,7 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
             ctx.carry(tool, _R_CUSTOM, p, new)
             fmt = tool.get("format")
             if fmt is not None:
-                new["custom"]["format"] = _responses_custom_format(fmt, f"{p}.format", ctx)
+                set_path(new, _R_CUSTOM_FORMAT_AT, _responses_custom_format(fmt, f"{p}.format", ctx))
             chat_tools_out.append(new)
         else:  # a web search tool
             if "web_search_options" in out:
@@ -323,7 +339,7 @@ def responses_tools(tools: Any, path: str, ctx: Context, out: dict[str, Any]) ->
                 approx = {targets[k][-1]: v for k, v in location.items() if k in targets and v is not None}
                 ctx.check(location, _R_WEB, f"{p}.user_location", at="user_location")
                 nested[_APPROXIMATE] = approx
-                options["user_location"] = nested
+                options[_R_USER_LOCATION] = nested
             out["web_search_options"] = options
     if chat_tools_out:
         out["tools"] = chat_tools_out
@@ -339,13 +355,8 @@ def _responses_custom_format(fmt: Any, path: str, ctx: Context) -> Any:
 
 
 def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
-    if type(choice) is str:
-        if choice not in _TOOL_CHOICE_STRINGS:
-            ctx.problem(path, "none, auto, required or a tool choice object", choice)
-        return choice
     if type(choice) is not dict:
-        ctx.problem(path, "a string or a tool choice object", choice)
-        return None
+        return _not_an_object(choice, path, ctx, "a tool choice object")
     ctype = choice.get("type")
     rule = _R_CHOICE_TYPES.get(ctype) if type(ctype) is str else None
     if rule is None:
@@ -356,7 +367,7 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         return None
     if ctype == "function" or ctype == "custom":
         ctx.check(choice, _R_NAMED, path)
-        return {"type": ctype, ctype: {"name": _name(choice, path, ctx)}}
+        return {"type": ctype, ctype: {_R_NAME: _name(choice, path, ctx)}}
     # allowed_tools
     ctx.check(choice, _R_ALLOWED, path)
     refs = []
@@ -372,7 +383,7 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
         rtype = ref.get("type")
         if rtype in ("function", "custom"):
             ctx.check(ref, _R_NAMED, rp)
-            refs.append({"type": rtype, rtype: {"name": _name(ref, rp, ctx)}})
+            refs.append({"type": rtype, rtype: {_R_NAME: _name(ref, rp, ctx)}})
         elif type(rtype) is not str:
             ctx.problem(f"{rp}.type", "a tool type (a string)", rtype)
         else:
@@ -381,7 +392,7 @@ def responses_tool_choice(choice: Any, path: str, ctx: Context) -> Any:
     if not refs:
         ctx.loss(path, "allowed_tools", rule.kind, rule.reason)
         return None
-    return {"type": "allowed_tools", _ALLOWED: {_ALLOWED_MODE: choice.get("mode"), "tools": refs}}
+    return {"type": "allowed_tools", _ALLOWED: {_ALLOWED_MODE: choice.get("mode"), _ALLOWED_TOOLS: refs}}
 
 
 def responses_text_format(fmt: Any, path: str, ctx: Context) -> dict[str, Any] | None:

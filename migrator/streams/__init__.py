@@ -237,20 +237,31 @@ class SSEEncoder:
         return CHAT_DONE if self.to == "chat" and not self.errored else b""
 
 
+def _feed(translator: StreamTranslator, encoder: SSEEncoder, frame: Any) -> Iterator[bytes]:
+    """One frame in, its translated events out as SSE bytes, each as soon as it is encoded (what both
+    the sync and async loops do)."""
+    encoder.frame += 1
+    for out in translator.feed(frame):
+        yield encoder.encode(out)
+
+
+def _finish(translator: StreamTranslator, encoder: SSEEncoder) -> Iterator[bytes]:
+    """The events the end of the stream produces, then the target's terminator (``[DONE]`` for chat)."""
+    for out in translator.finish():
+        yield encoder.encode(out)
+    tail = encoder.close()
+    if tail:
+        yield tail
+
+
 def translate_sse(chunks: Iterable[bytes | str], to: Dialect, *, request: dict[str, Any] | None = None,
                   include_usage: bool = False, translator: StreamTranslator | None = None) -> Iterator[bytes]:
     """SSE bytes in (split anywhere), SSE bytes out in the target dialect's framing."""
     translator = translator or StreamTranslator(to, request=request, include_usage=include_usage)
     encoder = SSEEncoder(to)
     for frame in iter_frames(chunks):
-        encoder.frame += 1
-        for out in translator.feed(frame):
-            yield encoder.encode(out)
-    for out in translator.finish():
-        yield encoder.encode(out)
-    tail = encoder.close()
-    if tail:
-        yield tail
+        yield from _feed(translator, encoder, frame)
+    yield from _finish(translator, encoder)
 
 
 async def atranslate_sse(chunks: AsyncIterable[bytes | str], to: Dialect, *, request: dict[str, Any] | None = None,
@@ -258,11 +269,7 @@ async def atranslate_sse(chunks: AsyncIterable[bytes | str], to: Dialect, *, req
     translator = translator or StreamTranslator(to, request=request, include_usage=include_usage)
     encoder = SSEEncoder(to)
     async for frame in aiter_frames(chunks):
-        encoder.frame += 1
-        for out in translator.feed(frame):
-            yield encoder.encode(out)
-    for out in translator.finish():
-        yield encoder.encode(out)
-    tail = encoder.close()
-    if tail:
-        yield tail
+        for data in _feed(translator, encoder, frame):
+            yield data
+    for data in _finish(translator, encoder):
+        yield data
