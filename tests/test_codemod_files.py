@@ -255,9 +255,17 @@ def test_cell_magics_are_left_out_with_a_note_and_percent_continuations_stay_pyt
     data = _nb(["%%bash\necho chat.completions.create(\n", fmt + h.SAMPLE])
     result = transform_bytes("n.ipynb", data, Options(), h.rename, notebook=True)
     assert result.errors == ()
-    assert [n.cell for n in result.notes] == [0] and "cell magic" in result.notes[0].message
+    assert [n.cell for n in result.notes] == [0] and "the cell magic %%bash" in result.notes[0].message
     assert result.new is not None
     assert _cells(result.new) == ["%%bash\necho chat.completions.create(\n", fmt + h.MIGRATED]
+
+
+def test_a_cell_whose_source_is_not_text_is_an_error_and_the_others_migrated() -> None:
+    nb = json.loads(_nb(["x = 1\n", h.SAMPLE]))
+    nb["cells"][0]["source"] = [1, 2]
+    result = transform_bytes("n.ipynb", json.dumps(nb, indent=1).encode(), Options(), h.rename, notebook=True)
+    assert [(e.cell, e.message) for e in result.errors] == [(0, "skipped: its source is neither a string nor a list of strings")]
+    assert result.new is not None and "".join(json.loads(result.new)["cells"][1]["source"]) == h.MIGRATED
 
 
 def test_a_notebook_of_another_language_is_not_touched() -> None:

@@ -88,12 +88,16 @@ def transform_notebook(text: str, options: Options, transform: Transform) -> Not
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
-        code = "".join(source) if isinstance(source, list) else source
-        if not isinstance(code, str):
+        if isinstance(source, list) and all(isinstance(part, str) for part in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            errors.append(CellNote(index, 1, 0, "skipped: its source is neither a string nor a list of strings"))
             continue
-        if code.lstrip().startswith("%%"):
-            notes.append(CellNote(index, 1, 0, "skipped: a cell magic makes this cell not Python"))
+        if source.lstrip().startswith("%%"):
+            magic = source.lstrip().split(None, 1)[0]
+            notes.append(CellNote(index, 1, 0, f"skipped: the cell magic {magic} runs this cell, not Python"))
             continue
+        code = source
         cells.append(_mask(index, code))
     outcome, kept = _transform_cells(cells, options, transform, errors)
     if outcome is None:
