@@ -30,6 +30,8 @@ URL = ("this call sends to (or mocks) `/chat/completions` through code the codem
        "`/responses` together with its body (`messages` → `input`, docs/mapping.md) and the reads of its answer")
 FIXTURE = ("a hand-built ChatCompletion: code migrated to Responses reads a Response (output items, `output_text`); "
            "`migrator translate --to responses` turns this body into one")
+"""Noted at the site only in a file that also calls or patches the API; elsewhere (library code that
+builds completions, its own tests) the report lists it without a note."""
 
 
 class _Apply(cst.CSTTransformer):
@@ -155,10 +157,13 @@ def transform_code(code: str, options: Options) -> Outcome:
                 decision = decide_sdk(found, client, options, indent)
         decisions.append((found, decision))
     _together(decisions)
+    if not any(found.kind in ("sdk", "http", "mock") for found, _ in decisions):
+        for _, decision in decisions:
+            decision.note = decision.reasons != [FIXTURE]  # library code and tests of it that stay on Chat: the report says it
     edits = Edits()
     sites: list[Site] = []
     for found, decision in decisions:
-        if decision.verdict == "left for a person":
+        if decision.verdict == "left for a person" and decision.note:
             for message in decision.reasons:
                 edits.note(found.statement, message)
         else:
