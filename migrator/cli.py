@@ -64,6 +64,25 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--access-log", metavar="PATH", help="JSON lines to this file (default stderr; - for none)")
     sv.add_argument("--strict", action="store_true", help="answer 400 naming every loss instead of translating approximately")
 
+    cm = sub.add_parser("codemod", help="rewrite Python code (files, directories, notebooks) from chat.completions to responses")
+    cm.add_argument("paths", nargs="+", metavar="PATH",
+                    help="files and directories to migrate (.py and .ipynb), or - for standard input to standard output")
+    mode = cm.add_mutually_exclusive_group()
+    mode.add_argument("--diff", dest="mode", action="store_const", const="diff",
+                      help="print a unified diff of the changes, write nothing (the default); exit 1 when changes are pending")
+    mode.add_argument("--write", dest="mode", action="store_const", const="write", help="rewrite the files in place (atomically)")
+    mode.add_argument("--check", dest="mode", action="store_const", const="check",
+                      help="print the files that would change, write nothing; exit 1 when changes are pending")
+    cm.add_argument("--unsafe-fixes", action="store_true", help="also apply fixes that may change what the code means")
+    cm.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
+                    help="processes that parse files (default: the CPU count)")
+    cm.add_argument("--report", metavar="PATH", help="write every site, error and note as JSON to PATH")
+    cm.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                    help="skip paths matching this .gitignore-style pattern (relative to the PATH walked); repeatable")
+    cm.add_argument("--responses-host", action="append", default=[], metavar="HOST",
+                    help="a non-OpenAI host that serves /v1/responses: its clients are migrated too; repeatable")
+    cm.add_argument("--transform", metavar="MODULE:FUNCTION", help=argparse.SUPPRESS)
+
     demo = sub.add_parser("demo", help="translate the embedded examples both ways (offline, no key)")
     demo.add_argument("--json", action="store_true", help="print the translations as JSON")
     return parser
@@ -235,6 +254,12 @@ def _cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_BAD_INPUT
 
 
+def _cmd_codemod(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    from .codemod.command import run_command
+
+    return run_command(args, stdin, stdout, stderr)
+
+
 def _cmd_demo(args: argparse.Namespace, stdout: TextIO) -> int:
     from .demo import run_demo
 
@@ -250,6 +275,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     if args.command == "serve":
         return _cmd_serve(args, stdout, stderr)
     try:
+        if args.command == "codemod":
+            code = _cmd_codemod(args, stdin, stdout, stderr)
+            stdout.flush()
+            return code
         code = _cmd_translate(args, stdin, stdout, stderr) if args.command == "translate" else _cmd_demo(args, stdout)
         stdout.flush()  # here, not at interpreter exit, so a closed pipe is caught below
     except BrokenPipeError:

@@ -23,6 +23,7 @@ from .literals import Holes, NotLiteral, quote_of, rewrite, to_value, with_comma
 from .messages import MessagesPlan
 from .notes import source_of
 from .outcome import Applicability
+from .walk import comments
 
 SDK_OPTIONS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
 """Keyword arguments of every SDK method that are not part of the request body: carried as they are."""
@@ -289,11 +290,4 @@ def _arg_text(arg: cst.Arg) -> str:
 def _comment_of(node: cst.CSTNode | cst.MaybeSentinel) -> str | None:
     if not isinstance(node, cst.CSTNode):
         return None
-    found: list[str] = []
-
-    class _Find(cst.CSTVisitor):
-        def visit_Comment(self, node: cst.Comment) -> None:
-            found.append(node.value)
-
-    node.visit(_Find())
-    return " ".join(found) or None
+    return " ".join(comments(node)) or None

@@ -345,6 +345,21 @@ def host_reasons(client: Client, options: Options) -> tuple[str | None, list[str
     return None, []
 
 
+class _Returns(Visitor):
+    """What a function returns (not its inner functions)."""
+
+    def __init__(self, function: cst.FunctionDef) -> None:
+        self.function = function
+        self.values: list[cst.BaseExpression] = []
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self.values.append(node.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.function
+
+
 class Resolver:
     """Pass 2's question: what does this receiver, read in this scope, hold?"""
 
@@ -391,19 +406,9 @@ class Resolver:
         annotated = self.b._annotated(func.returns)
         if isinstance(annotated, Client):
             return annotated
-        results: list[Resolution] = []
-
-        class _Returns(Visitor):
-            def visit_Return(self, node: cst.Return) -> None:
-                if node.value is not None:
-                    results.append(resolver.resolve(node.value, scope, depth + 1))
-
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-                return node is func
-
-        resolver = self
-        walk(func, _Returns())
-        return self._merge(results)
+        returns = _Returns(func)
+        walk(func, returns)
+        return self._merge([self.resolve(value, scope, depth + 1) for value in returns.values])
 
     def _lookup(self, name: str, scope: Scope) -> list[Resolution | str] | None:
         current: Scope | None = scope

@@ -75,9 +75,12 @@ class Finder(Bindings):
         self._functions: list[cst.CSTNode] = []
         self._statements: list[cst.CSTNode] = []
         self._parents: list[cst.CSTNode] = []
+        self.parent: dict[cst.CSTNode, cst.CSTNode] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        descend = super().on_visit(node)  # Bindings' own visit_… (a function or class opens its scope here)
+        descend = super().on_visit(node)
+        if self._parents:
+            self.parent[node] = self._parents[-1]  # Bindings' own visit_… (a function or class opens its scope here)
         if node is self._stack[-1].node and self._stack[-1].kind != "class":
             self._functions.append(node)
         if isinstance(node, cst.BaseStatement):

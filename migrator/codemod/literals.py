@@ -17,6 +17,8 @@ from typing import Any
 
 import libcst as cst
 
+from .walk import Visitor, comments, walk
+
 HOLE_MARK = "\x00migrator-hole:"
 
 
@@ -128,32 +130,25 @@ def literal_of(node: cst.BaseExpression) -> Any:
 
 def has_comment(node: cst.CSTNode) -> bool:
     """Printing a value anew would lose a comment inside it: such values are kept or the site is left."""
-    found = False
+    return bool(comments(node))
 
-    class _Find(cst.CSTVisitor):
-        def visit_Comment(self, node: cst.Comment) -> bool:
-            nonlocal found
-            found = True
-            return False
 
-    node.visit(_Find())
-    return found
+class _FirstString(Visitor):
+    def __init__(self) -> None:
+        self.quote = ""
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.quote = self.quote or node.quote
 
 
 def quote_of(nodes: Any) -> str:
     """``'`` when the first string literal among ``nodes`` is single-quoted, else ``"``."""
-    found: list[str] = []
-
-    class _First(cst.CSTVisitor):
-        def visit_SimpleString(self, node: cst.SimpleString) -> None:
-            if not found:
-                found.append(node.quote)
-
+    first = _FirstString()
     for node in nodes:
-        node.visit(_First())
-        if found:
+        walk(node, first)
+        if first.quote:
             break
-    return "'" if found and found[0] == "'" else '"'
+    return "'" if first.quote == "'" else '"'
 
 
 def to_expr(value: Any, holes: Holes, indent: str | None = "") -> cst.BaseExpression:

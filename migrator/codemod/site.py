@@ -63,6 +63,7 @@ class Decision:
     a ``messages`` list that takes their message whole must go to ``input`` with theirs."""
     messages: str | None = None  # the ``messages`` variable, shared with the other calls that pass it
     constants: set[str] = field(default_factory=set)  # literals held in names that this decision rewrites
+    note: bool = True  # False: in the report only (a fixture in a file that neither calls nor patches the API)
 
 def left(reasons: list[str], applicability: Applicability = "display", host: str | None = None) -> Decision:
     """The site stays as it was; its notes say why (a second run finds them and adds nothing)."""

@@ -141,15 +141,19 @@ def plan_helper_stream(name: str, function: cst.CSTNode) -> tuple[ReadPlan, list
 
 def _bound_to_finals(name: str, function: cst.CSTNode) -> list[str]:
     """``final = stream.get_final_completion()`` → ``["final"]``."""
-    names: list[str] = []
+    finals = _Finals(name)
+    visit_body(function, finals)
+    return finals.names
 
-    class _Finals(Visitor):
-        def visit_Assign(self, node: cst.Assign) -> None:
-            value = node.value
-            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "get_final_completion" \
-                    and isinstance(value.func.value, cst.Name) and value.func.value.value == name \
-                    and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-                names.append(node.targets[0].target.value)
 
-    visit_body(function, _Finals())
-    return names
+class _Finals(Visitor):
+    def __init__(self, stream: str) -> None:
+        self.stream = stream
+        self.names: list[str] = []
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "get_final_completion" \
+                and isinstance(value.func.value, cst.Name) and value.func.value.value == self.stream \
+                and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.names.append(node.targets[0].target.value)

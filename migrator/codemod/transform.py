@@ -30,6 +30,8 @@ URL = ("this call sends to (or mocks) `/chat/completions` through code the codem
        "`/responses` together with its body (`messages` → `input`, docs/mapping.md) and the reads of its answer")
 FIXTURE = ("a hand-built ChatCompletion: code migrated to Responses reads a Response (output items, `output_text`); "
            "`migrator translate --to responses` turns this body into one")
+"""Noted at the site only in a file that also calls or patches the API; elsewhere (library code that
+builds completions, its own tests) the report lists it without a note."""
 
 
 class _Apply(cst.CSTTransformer):
@@ -37,9 +39,20 @@ class _Apply(cst.CSTTransformer):
     expressions a rewritten literal keeps): their own replacements go in too, so the tool loop's
     ``tool_call.id`` → ``call_id`` reaches into the tool result literal the list rewrote."""
 
-    def __init__(self, edits: Edits) -> None:
+    def __init__(self, edits: Edits, parent: dict[cst.CSTNode, cst.CSTNode]) -> None:
         self.edits = edits
         self._expanding: set[cst.CSTNode] = set()
+        # Only the paths down to an edit are rebuilt: a transformer that enters every node costs
+        # more than all the analysis of a file.
+        self._paths: set[cst.CSTNode] = set()
+        for target in (*edits.replacements, *edits.notes):
+            node: cst.CSTNode | None = target
+            while node is not None and node not in self._paths:
+                self._paths.add(node)
+                node = parent.get(node)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return bool(self._expanding) or node in self._paths
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
         replacement = self.edits.replacements.get(original_node)
@@ -144,10 +157,13 @@ def transform_code(code: str, options: Options) -> Outcome:
                 decision = decide_sdk(found, client, options, indent)
         decisions.append((found, decision))
     _together(decisions)
+    if not any(found.kind in ("sdk", "http", "mock") for found, _ in decisions):
+        for _, decision in decisions:
+            decision.note = decision.reasons != [FIXTURE]  # library code and tests of it that stay on Chat: the report says it
     edits = Edits()
     sites: list[Site] = []
     for found, decision in decisions:
-        if decision.verdict == "left for a person":
+        if decision.verdict == "left for a person" and decision.note:
             for message in decision.reasons:
                 edits.note(found.statement, message)
         else:
@@ -156,5 +172,5 @@ def transform_code(code: str, options: Options) -> Outcome:
         rule = found.method if found.kind == "sdk" else found.kind
         sites.append(Site(start.line, start.column, rule, decision.verdict, decision.applicability,
                           tuple(decision.reasons), decision.host))
-    new = module.visit(_Apply(edits)) if edits.replacements or edits.notes else module
+    new = module.visit(_Apply(edits, finder.parent)) if edits.replacements or edits.notes else module
     return Outcome(new.code, tuple(sites))

@@ -65,6 +65,24 @@ class Visitor:
             leave(self, node)
 
 
+def comments(node: cst.CSTNode) -> list[str]:
+    """Every comment inside ``node``: the one question that needs the whitespace the walk passes over."""
+    found: list[str] = []
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Comment):
+            found.append(current.value)
+            continue
+        for field in dataclasses.fields(current):
+            value = getattr(current, field.name)
+            if isinstance(value, cst.CSTNode):
+                stack.append(value)
+            elif isinstance(value, tuple | list):
+                stack.extend(v for v in reversed(value) if isinstance(v, cst.CSTNode))
+    return found
+
+
 def walk(node: cst.CSTNode, visitor: Visitor) -> None:
     if not visitor.on_visit(node):
         visitor.on_leave(node)
