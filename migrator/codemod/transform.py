@@ -147,12 +147,14 @@ def transform_code(code: str, options: Options) -> Outcome:
             decision = left([FIXTURE])
         else:
             client = resolver.resolve(found.receiver, found.scope)
-            if isinstance(client, NotAClient) or (client is None and not uses_openai
-                                                   and root_name(found.receiver) not in bindings.imported):
-                continue  # a look-alike, or a file that neither imports openai nor a client of its project
+            if isinstance(client, NotAClient):
+                continue  # a look-alike SDK's client: not ours, not touched, not reported
             if client is None:
                 root = root_name(found.receiver)
                 decision = left([IMPORTED.format(name=root) if root in bindings.imported else UNTRACED])
+                # In a file that neither imports openai nor a client of its project, the receiver may
+                # be anything (a parameter): the report lists the site, the code gets no note.
+                decision.note = uses_openai or root in bindings.imported
             else:
                 decision = decide_sdk(found, client, options, indent)
         decisions.append((found, decision))
