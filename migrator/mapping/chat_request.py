@@ -6,10 +6,18 @@ from typing import Any
 
 from . import content as _content
 from . import tools as T
-from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input, fast_chat_parts, fast_chat_text_parts
+from .content import (
+    INPUT_TEXT,
+    chat_parts_to_input,
+    chat_text_parts_to_input,
+    fast_assistant_parts,
+    fast_chat_parts,
+    fast_chat_text_parts,
+)
 from .context import Context, Handler, dispatch, lead, position
+from .fastpath import Positions, defaults_only
 from .ids import ctc_id, fc_id, mint
-from .rules import APPROXIMATE, DROP, OMIT, RENAME, TABLES, VALUES
+from .rules import OMIT, RENAME, TABLES, VALUES
 
 _REQUEST = TABLES["chat.request"]
 _STREAM_OPTIONS = TABLES["chat.stream_options"]
@@ -67,9 +75,10 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
     tool_quiet = _MESSAGE["tool"].quiet.issuperset
     assistant_quiet = _MESSAGE["assistant"].quiet.issuperset
     custom_calls = ctx.custom_calls
-    for msg in messages:  # no enumerate on the hot path: slow paths find the index
+    at = Positions(messages)
+    for msg in messages:  # no enumerate on the hot path: slow paths (and minted ids) find the index
         if type(msg) is not dict:
-            i = position(messages, msg)
+            i = at(msg)
             ctx.problem(f"{path}[{i}]", "a message object", msg)
             continue
         role: Any = msg.get("role")
@@ -99,14 +108,14 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
                     append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
                             _OUTPUT_CALL_ID: call_id, "output": output})
                     continue
-        elif role == "assistant" and (assistant_quiet(msg) or _defaults_only(msg)):
-            fast = _plain_assistant(msg, content)
+        elif role == "assistant" and (assistant_quiet(msg) or defaults_only(msg, _ASSISTANT_QUIET, _ASSISTANT_RULES)):
+            fast = _plain_assistant(msg, content, at)
             if fast is not None:
                 if fast and fast[0].get("type") == "function_call" and items and _assistant_text(items[-1]):
-                    _merged_turn(ctx, f"{path}[{position(messages, msg)}].tool_calls")
+                    _merged_turn(ctx, f"{path}[{at(msg)}].tool_calls")
                 items.extend(fast)
                 continue
-        i = position(messages, msg)
+        i = at(msg)
         _message(msg, role, i, f"{path}[{i}]", ctx, items)
     return items
 
@@ -120,26 +129,26 @@ def _merged_turn(ctx: Context, path: str) -> None:
     ctx.loss(path, "tool_calls", rule.kind, rule.reason)
 
 
-def _defaults_only(msg: dict[str, Any]) -> bool:
-    """Whether the keys beyond the quiet ones hold what their rule drops without a loss
-    (the SDK's ``audio: None`` on an echoed message): then the fast path may take it."""
-    for key, value in msg.items():
-        if key in _ASSISTANT_QUIET:
-            continue
-        rule = _ASSISTANT_RULES.get(key)
-        if rule is None or (rule.do is not DROP and rule.do is not APPROXIMATE) or type(value) not in rule.types \
-                or not rule.lossless_for(value):
-            return False
-    return True
+def _message_item(i: int, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """An assistant turn that needs parts (a refusal, a part list) as an output message item, its id minted from them."""
+    return {"type": "message", "id": mint("msg_", f"{i}:{parts!r}"), "role": "assistant", "status": "completed", "content": parts}
 
 
-def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] | None:
-    """The items of an assistant turn of text and function calls only, or None to take the checking path."""
-    if msg.get("refusal") is not None or msg.get("function_call") is not None or not (type(content) is str or content is None) \
+def _plain_assistant(msg: dict[str, Any], content: Any, at: Positions) -> list[dict[str, Any]] | None:
+    """The items of an assistant turn of text, refusal and function calls only, or None to take the checking path."""
+    if msg.get("function_call") is not None \
             or ("annotations" in msg and type(msg["annotations"]) not in _ANNOTATIONS_TYPES):  # omitted; a wrong type is the checking path's
         return None
     calls = msg.get("tool_calls")
-    out: list[dict[str, Any]] = [{"role": "assistant", "content": content}] if content or (content == "" and not calls) else []
+    refusal = msg.get("refusal")
+    out: list[dict[str, Any]]
+    if refusal is None and (type(content) is str or content is None):
+        out = [{"role": "assistant", "content": content}] if content or (content == "" and not calls) else []
+    else:
+        parts = fast_assistant_parts(content, refusal)
+        if parts is None:
+            return None
+        out = [_message_item(at(msg), parts)] if parts else []
     if calls is None:
         return out
     if type(calls) is not list:
@@ -236,8 +245,7 @@ def _assistant(msg: dict[str, Any], i: int, p: str, ctx: Context, items: list[di
         if refusal is not None:
             parts.append({"type": "refusal", "refusal": refusal})
         if parts:
-            items.append({"type": "message", "id": mint("msg_", f"{i}:{parts!r}"), "role": "assistant",
-                          "status": "completed", "content": parts})
+            items.append(_message_item(i, parts))
     elif content is not None:
         ctx.problem(f"{p}.content", "a string, a list of text/refusal parts, or null", content)
     if tool_calls is not None:

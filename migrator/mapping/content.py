@@ -107,6 +107,43 @@ def fast_chat_text_parts(parts: list[Any]) -> list[dict[str, Any]] | None:
     return out
 
 
+def fast_assistant_parts(content: Any, refusal: Any) -> list[dict[str, Any]] | None:
+    """The Responses parts of a chat assistant turn with a refusal or a list of plain text and
+    refusal parts (an echoed refused answer, an SDK's part list); None for anything else."""
+    if refusal is not None and type(refusal) is not str:
+        return None
+    if type(content) is str:
+        out: list[dict[str, Any]] = [{"type": "output_text", "text": content, "annotations": []}]
+    elif content is None:
+        out = []
+    elif type(content) is list:
+        out = []
+        for part in content:
+            try:  # a missing key falls to the checking path
+                if type(part) is not dict or len(part) != 2:
+                    return None
+                ptype = part["type"]
+                if ptype == "text":
+                    text = part["text"]
+                    if type(text) is not str:
+                        return None
+                    out.append({"type": "output_text", "text": text, "annotations": []})
+                elif ptype == "refusal":
+                    text = part["refusal"]
+                    if type(text) is not str:
+                        return None
+                    out.append({"type": "refusal", "refusal": text})
+                else:
+                    return None
+            except (KeyError, TypeError):
+                return None
+    else:
+        return None
+    if refusal is not None:
+        out.append({"type": "refusal", "refusal": refusal})
+    return out
+
+
 def fast_input_parts(parts: list[Any], text_only: bool) -> list[dict[str, Any]] | None:
     """The chat parts of Responses message content of plain input_text (and, for user
     messages, input_image with a URL and input_file) parts; None for anything else."""
