@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from . import content as _content
@@ -76,6 +77,7 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
     assistant_quiet = _MESSAGE["assistant"].quiet.issuperset
     custom_calls = ctx.custom_calls
     at = Positions(messages)
+    text_last = False  # the last item is assistant text: pure tool calls after it merge into its turn (a loss)
     for msg in messages:  # no enumerate on the hot path: slow paths (and minted ids) find the index
         if type(msg) is not dict:
             i = at(msg)
@@ -90,33 +92,58 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
         if quiet is not None and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
             if type(content) is str:
                 append({"role": role, "content": content})
+                text_last = False
                 continue
             if type(content) is list:
                 parts = fast_chat_parts(content)
                 if parts is not None:
                     append({"role": role, "content": parts})
+                    text_last = False
                     continue
         elif role == "tool":
             call_id = msg.get("tool_call_id")
             if str is type(call_id) is type(content) and (len(msg) == 3 or tool_quiet(msg)):
                 append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
                         _OUTPUT_CALL_ID: call_id, "output": content})
+                text_last = False
                 continue
             if type(content) is list and type(call_id) is str and (len(msg) == 3 or tool_quiet(msg)):
                 output = fast_chat_text_parts(content)
                 if output is not None:
                     append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
                             _OUTPUT_CALL_ID: call_id, "output": output})
+                    text_last = False
                     continue
-        elif role == "assistant" and (assistant_quiet(msg) or defaults_only(msg, _ASSISTANT_QUIET, _ASSISTANT_RULES)):
-            fast = _plain_assistant(msg, content, at)
-            if fast is not None:
-                if fast and fast[0].get("type") == "function_call" and items and _assistant_text(items[-1]):
-                    _merged_turn(ctx, f"{path}[{at(msg)}].tool_calls")
-                items.extend(fast)
+        elif role == "assistant":
+            n = len(msg)
+            if n == 2 and type(content) is str:  # {role, content}
+                append({"role": "assistant", "content": content})
+                text_last = True
                 continue
+            calls = msg.get("tool_calls")
+            # {role, content, tool_calls} (or no content): the commonest turn, nothing else to look at
+            if calls and type(calls) is list and (n == 2 or (n == 3 and (type(content) is str or "content" in msg))) \
+                    and (content is None or type(content) is str):
+                start = len(items)
+                if content:
+                    append({"role": "assistant", "content": content})
+                if _append_calls(calls, append):
+                    if text_last and not content:
+                        _merged_turn(ctx, f"{path}[{at(msg)}].tool_calls")
+                    text_last = False
+                    continue
+                del items[start:]
+            elif assistant_quiet(msg) or defaults_only(msg, _ASSISTANT_QUIET, _ASSISTANT_RULES):
+                turn = _plain_assistant(msg, content, at, items)
+                if turn is not None:
+                    if turn is _CALLS and text_last:
+                        _merged_turn(ctx, f"{path}[{at(msg)}].tool_calls")
+                    if turn is not _NOTHING:
+                        text_last = turn is _TEXT_LAST
+                    continue
         i = at(msg)
         _message(msg, role, i, f"{path}[{i}]", ctx, items)
+        text_last = bool(items) and _assistant_text(items[-1])
     return items
 
 
@@ -134,41 +161,56 @@ def _message_item(i: int, parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "message", "id": mint("msg_", f"{i}:{parts!r}"), "role": "assistant", "status": "completed", "content": parts}
 
 
-def _plain_assistant(msg: dict[str, Any], content: Any, at: Positions) -> list[dict[str, Any]] | None:
-    """The items of an assistant turn of text, refusal and function calls only, or None to take the checking path."""
+# What an assistant turn taken by the fast path ended with (the next turn's merge check needs it).
+_NOTHING, _TEXT_LAST, _CALLS, _TEXT_AND_CALLS = "nothing", "text", "calls", "text and calls"
+
+
+def _plain_assistant(msg: dict[str, Any], content: Any, at: Positions, items: list[dict[str, Any]]) -> str | None:
+    """Append the items of an assistant turn of text, refusal and function calls only, and say what it
+    ended with; or append nothing and return None to take the checking path."""
     if msg.get("function_call") is not None \
             or ("annotations" in msg and type(msg["annotations"]) not in _ANNOTATIONS_TYPES):  # omitted; a wrong type is the checking path's
         return None
     calls = msg.get("tool_calls")
     refusal = msg.get("refusal")
-    out: list[dict[str, Any]]
+    if calls is not None and type(calls) is not list:
+        return None
+    start = len(items)
     if refusal is None and (type(content) is str or content is None):
-        out = [{"role": "assistant", "content": content}] if content or (content == "" and not calls) else []
+        if content or (content == "" and not calls):
+            items.append({"role": "assistant", "content": content})
     else:
         parts = fast_assistant_parts(content, refusal)
         if parts is None:
             return None
-        out = [_message_item(at(msg), parts)] if parts else []
-    if calls is None:
-        return out
-    if type(calls) is not list:
+        if parts:
+            items.append(_message_item(at(msg), parts))
+    if not calls:
+        return _TEXT_LAST if len(items) > start else _NOTHING
+    texts = len(items) - start
+    if not _append_calls(calls, items.append):
+        del items[start:]
         return None
+    return _TEXT_AND_CALLS if texts else _CALLS
+
+
+def _append_calls(calls: list[Any], append: Callable[[dict[str, Any]], None]) -> bool:
+    """Append the function_call items of plain function calls; False at the first other one
+    (the caller takes back what was appended and sends the turn to the checking path)."""
     for call in calls:
         try:  # subscripts: a missing key or a non-object falls to the checking path
-            if call["type"] != "function":
-                return None
             fn = call["function"]
             call_id = call["id"]
             name = fn["name"]
             args = fn["arguments"]
+            # {id, type, function} and {name, arguments} hold nothing else; otherwise the tables look.
+            if call["type"] != "function" or not (str is type(call_id) is type(name) is type(args)) \
+                    or not (len(call) == 3 or _CALL_QUIET(call)) or type(fn) is not dict or not (len(fn) == 2 or _CALL_FN_QUIET(fn)):
+                return False
         except (KeyError, TypeError):
-            return None
-        # {id, type, function} and {name, arguments} hold nothing else; otherwise the tables look.
-        if not (str is type(call_id) is type(name) is type(args)) or not (len(call) == 3 or _CALL_QUIET(call)) \
-                or type(fn) is not dict or not (len(fn) == 2 or _CALL_FN_QUIET(fn)):
-            return None
-        out.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id, "name": name, "arguments": args})
-    return out
+            return False
+        append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id, "name": name, "arguments": args})
+    return True
 
 
 def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items: list[dict[str, Any]]) -> None:
