@@ -48,6 +48,8 @@ _CALL_ID = _CALL_FUNCTION["id"].to_parts[-1]
 _CUSTOM_CALL_ID = _CALL_CUSTOM["id"].to_parts[-1]
 _ASSISTANT_RULES = _MESSAGE["assistant"].levels[""]
 _ASSISTANT_QUIET = _MESSAGE["assistant"].quiet
+_ASSISTANT_QUIET_OF = _ASSISTANT_QUIET.issuperset
+_TOOL_QUIET = _MESSAGE["tool"].quiet.issuperset
 _ANNOTATIONS_TYPES = _ASSISTANT_RULES["annotations"].types if _ASSISTANT_RULES["annotations"].do is OMIT else frozenset()
 
 
@@ -73,34 +75,19 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
         return items
     append = items.append
     plain_quiet = _PLAIN_QUIET
-    tool_quiet = _MESSAGE["tool"].quiet.issuperset
-    assistant_quiet = _MESSAGE["assistant"].quiet.issuperset
+    tool_quiet = _TOOL_QUIET
+    assistant_quiet = _ASSISTANT_QUIET_OF
     custom_calls = ctx.custom_calls
-    at = Positions(messages)
+    at: Positions | None = None  # made when a slow path first needs an index
     text_last = False  # the last item is assistant text: pure tool calls after it merge into its turn (a loss)
     for msg in messages:  # no enumerate on the hot path: slow paths (and minted ids) find the index
         if type(msg) is not dict:
-            i = at(msg)
-            ctx.problem(f"{path}[{i}]", "a message object", msg)
+            at = at or Positions(messages)
+            ctx.problem(f"{path}[{at(msg)}]", "a message object", msg)
             continue
         role: Any = msg.get("role")
         content = msg.get("content")
-        try:  # free unless raised
-            quiet = plain_quiet.get(role)
-        except TypeError:  # a list or object role is unhashable: the checking path reports it
-            quiet = None
-        if quiet is not None and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
-            if type(content) is str:
-                append({"role": role, "content": content})
-                text_last = False
-                continue
-            if type(content) is list:
-                parts = fast_chat_parts(content)
-                if parts is not None:
-                    append({"role": role, "content": parts})
-                    text_last = False
-                    continue
-        elif role == "tool":
+        if role == "tool":  # tool and assistant first: two comparisons are cheaper than a lookup
             call_id = msg.get("tool_call_id")
             if str is type(call_id) is type(content) and (len(msg) == 3 or tool_quiet(msg)):
                 append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
@@ -129,11 +116,13 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
                     append({"role": "assistant", "content": content})
                 if _append_calls(calls, append):
                     if text_last and not content:
+                        at = at or Positions(messages)
                         _merged_turn(ctx, f"{path}[{at(msg)}].tool_calls")
                     text_last = False
                     continue
                 del items[start:]
             elif assistant_quiet(msg) or defaults_only(msg, _ASSISTANT_QUIET, _ASSISTANT_RULES):
+                at = at or Positions(messages)
                 turn = _plain_assistant(msg, content, at, items)
                 if turn is not None:
                     if turn is _CALLS and text_last:
@@ -141,6 +130,23 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
                     if turn is not _NOTHING:
                         text_last = turn is _TEXT_LAST
                     continue
+        else:
+            try:  # free unless raised
+                quiet = plain_quiet.get(role)
+            except TypeError:  # a list or object role is unhashable: the checking path reports it
+                quiet = None
+            if quiet is not None and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
+                if type(content) is str:
+                    append({"role": role, "content": content})
+                    text_last = False
+                    continue
+                if type(content) is list:
+                    parts = fast_chat_parts(content)
+                    if parts is not None:
+                        append({"role": role, "content": parts})
+                        text_last = False
+                        continue
+        at = at or Positions(messages)
         i = at(msg)
         _message(msg, role, i, f"{path}[{i}]", ctx, items)
         text_last = bool(items) and _assistant_text(items[-1])

@@ -86,10 +86,11 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
     message_quiet = _MESSAGE.quiet.issuperset
     text_quiet = _OUT_TEXT_QUIET.issuperset
     fast = _content.FAST_PATH
-    position = Positions(items)
+    at: Positions | None = None  # made when a slow path first needs an index
     for item in items:  # no enumerate on the hot path: slow paths find the index
         if type(item) is not dict:
-            i = position(item)
+            at = at or Positions(items)
+            i = at(item)
             ctx.problem(f"{path}[{i}]", "an input item object", item)
             continue
         itype = item.get("type")
@@ -112,7 +113,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             if fast and (plain or (str is type(call_id) is type(name) is type(args) and call_quiet(item) and well_typed(item, _CALL_TYPES))):
                 call = {_CALL_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: args}}
             else:
-                checked = _call(item, itype, f"{path}[{position(item)}]", ctx)
+                at = at or Positions(items)
+                checked = _call(item, itype, f"{path}[{at(item)}]", ctx)
                 if checked is None:
                     continue
                 call = checked
@@ -156,12 +158,15 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             if plain and fast:
                 if type(content) is str:
                     msg = {"role": role, "content": content}
-                elif role != "assistant" and type(content) is list:
+                elif type(content) is not list:
+                    pass
+                elif role != "assistant":
                     in_parts = fast_input_parts(content, role != "user")
                     if in_parts is not None:
                         msg = {"role": role, "content": in_parts}
-                elif role == "assistant" and type(content) is list:
+                else:
                     parts = []
+                    refused = False
                     for part in content:
                         try:  # a part that is not an object, or lacks a key, takes the checking path
                             ptype = part["type"]
@@ -175,15 +180,17 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                                 parts.append({"type": CHAT_OUT_TEXT, "text": text})
                             elif ptype == "refusal" and type(part) is dict and len(part) == 2 and type(part["refusal"]) is str:
                                 parts.append({"type": "refusal", "refusal": part["refusal"]})
+                                refused = True
                             else:
                                 break
                         except (KeyError, TypeError):
                             break
                     else:  # one refusal part is an echoed refused answer
                         msg = {"role": "assistant", "content": None, "refusal": parts[0]["refusal"]} \
-                            if len(parts) == 1 and parts[0]["type"] == "refusal" else {"role": "assistant", "content": parts}
+                            if refused and len(parts) == 1 else {"role": "assistant", "content": parts}
             if msg is None:
-                msg = _message(item, f"{path}[{position(item)}]", ctx)
+                at = at or Positions(items)
+                msg = _message(item, f"{path}[{at(item)}]", ctx)
                 if msg is None:
                     continue
                 role = msg["role"]
@@ -191,7 +198,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             turn = msg if role == "assistant" else None
             turn_calls = None
             continue
-        p = f"{path}[{position(item)}]"
+        at = at or Positions(items)
+        p = f"{path}[{at(item)}]"
         if itype is None:
             ctx.problem(f"{p}.type", "an item type (or a message with a role)", None)
         elif itype == "custom_tool_call":
