@@ -304,21 +304,18 @@ def checking_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-@pytest.mark.parametrize("shape", _COMMON_CHAT, ids=lambda s: json.dumps(s)[:60])
-def test_every_common_chat_shape_takes_the_fast_path(shape: dict[str, Any], checking_calls: list[str]) -> None:
-    body = {"model": "m", "messages": [{"role": "user", "content": "q"}, shape, {"role": "user", "content": "and?"}]}
-    translate(copy.deepcopy(body), "responses")
-    assert checking_calls == []
-    _assert_same(body, "responses")
-    assert checking_calls  # the checking path ran for the comparison: the spies see it
+_COMMON = [pytest.param(shape, "messages", "responses", id="chat " + json.dumps(shape)[:60]) for shape in _COMMON_CHAT] \
+    + [pytest.param(shape, "input", "chat", id="responses " + json.dumps(shape)[:60]) for shape in _COMMON_RESPONSES]
 
 
-@pytest.mark.parametrize("shape", _COMMON_RESPONSES, ids=lambda s: json.dumps(s)[:60])
-def test_every_common_responses_shape_takes_the_fast_path(shape: dict[str, Any], checking_calls: list[str]) -> None:
-    body = {"model": "m", "input": [{"role": "user", "content": "q"}, shape, {"role": "user", "content": "and?"}]}
-    translate(copy.deepcopy(body), "chat")
+@pytest.mark.parametrize(("shape", "key", "to"), _COMMON)
+def test_every_common_shape_takes_the_fast_path(shape: dict[str, Any], key: str, to: str, checking_calls: list[str]) -> None:
+    body = {"model": "m", key: [{"role": "user", "content": "q"}, shape, {"role": "user", "content": "and?"}]}
+    translate(copy.deepcopy(body), to)
     assert checking_calls == []
-    _assert_same(body, "chat")
+    _assert_same(body, to)
+    if key == "messages":
+        assert checking_calls  # the checking path ran for the comparison: the spies see it
 
 
 def test_the_sdk_shapes_are_what_the_sdk_echoes() -> None:

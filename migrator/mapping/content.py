@@ -118,25 +118,13 @@ def fast_assistant_parts(content: Any, refusal: Any) -> list[dict[str, Any]] | N
         out = []
     elif type(content) is list:
         out = []
-        for part in content:
-            try:  # a missing key falls to the checking path
-                if type(part) is not dict or len(part) != 2:
-                    return None
-                ptype = part["type"]
-                if ptype == "text":
-                    text = part["text"]
-                    if type(text) is not str:
-                        return None
-                    out.append({"type": "output_text", "text": text, "annotations": []})
-                elif ptype == "refusal":
-                    text = part["refusal"]
-                    if type(text) is not str:
-                        return None
-                    out.append({"type": "refusal", "refusal": text})
-                else:
-                    return None
-            except (KeyError, TypeError):
+        for part in content:  # {type: text, text} and {type: refusal, refusal}: the type names the one other key
+            ptype = part.get("type") if type(part) is dict and len(part) == 2 else None
+            value = part.get(ptype) if ptype == "text" or ptype == "refusal" else None
+            if type(value) is not str:
                 return None
+            out.append({"type": "output_text", "text": value, "annotations": []} if ptype == "text"
+                       else {"type": "refusal", "refusal": value})
     else:
         return None
     if refusal is not None:
