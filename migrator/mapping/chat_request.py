@@ -85,10 +85,16 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
             at = at or Positions(messages)
             ctx.problem(f"{path}[{at(msg)}]", "a message object", msg)
             continue
-        role: Any = msg.get("role")
+        try:  # subscripts beat .get(); free unless raised
+            role: Any = msg["role"]
+        except KeyError:
+            role = None
         content = msg.get("content")
         if role == "tool":  # tool and assistant first: two comparisons are cheaper than a lookup
-            call_id = msg.get("tool_call_id")
+            try:
+                call_id = msg["tool_call_id"]
+            except KeyError:
+                call_id = None
             if str is type(call_id) is type(content) and (len(msg) == 3 or tool_quiet(msg)):
                 append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
                         _OUTPUT_CALL_ID: call_id, "output": content})
