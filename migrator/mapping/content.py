@@ -107,6 +107,31 @@ def fast_chat_text_parts(parts: list[Any]) -> list[dict[str, Any]] | None:
     return out
 
 
+def fast_assistant_parts(content: Any, refusal: Any) -> list[dict[str, Any]] | None:
+    """The Responses parts of a chat assistant turn with a refusal or a list of plain text and
+    refusal parts (an echoed refused answer, an SDK's part list); None for anything else."""
+    if refusal is not None and type(refusal) is not str:
+        return None
+    if type(content) is str:
+        out: list[dict[str, Any]] = [{"type": "output_text", "text": content, "annotations": []}]
+    elif content is None:
+        out = []
+    elif type(content) is list:
+        out = []
+        for part in content:  # {type: text, text} and {type: refusal, refusal}: the type names the one other key
+            ptype = part.get("type") if type(part) is dict and len(part) == 2 else None
+            value = part.get(ptype) if ptype == "text" or ptype == "refusal" else None
+            if type(value) is not str:
+                return None
+            out.append({"type": "output_text", "text": value, "annotations": []} if ptype == "text"
+                       else {"type": "refusal", "refusal": value})
+    else:
+        return None
+    if refusal is not None:
+        out.append({"type": "refusal", "refusal": refusal})
+    return out
+
+
 def fast_input_parts(parts: list[Any], text_only: bool) -> list[dict[str, Any]] | None:
     """The chat parts of Responses message content of plain input_text (and, for user
     messages, input_image with a URL and input_file) parts; None for anything else."""
