@@ -253,3 +253,26 @@ def test_the_request_target_keeps_the_base_urls_prefix_and_the_host_its_port() -
     assert "content-length" not in head
     assert Pool("https://gw.example/v1").head("GET", "/models", [], None).decode().split("\r\n")[1] == "host: gw.example"
     assert Pool("http://[::1]:8080/v1").authority == "[::1]:8080"
+
+
+def test_a_redirect_is_a_502_naming_where_it_points() -> None:
+    from migrator.server.upstream import HTTPBackend, UpstreamError
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 307 Temporary Redirect\r\nlocation: https://elsewhere.example/v1/chat/completions\r\n"
+                     b"content-length: 0\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    async def test(pool: Pool, seen: dict[str, Any]) -> None:
+        backend = HTTPBackend(f"http://127.0.0.1:{pool.port}/v1", "chat")
+        try:
+            with pytest.raises(UpstreamError) as exc:
+                await backend.send({"model": "m", "messages": []}, {"x-request-id": "req_1"})
+        finally:
+            await backend.aclose()
+        assert exc.value.status == 502 and exc.value.body["error"]["code"] == "upstream_redirect"
+        assert "https://elsewhere.example/v1/chat/completions" in exc.value.body["error"]["message"]
+
+    _run(handler, test)

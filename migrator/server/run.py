@@ -119,7 +119,8 @@ def serve(config: ServeConfig, out: IO[str] = sys.stdout) -> int:
             out.flush()
             sys.stderr.write(f"migrator serve: {mode}; Ctrl-C or SIGTERM stops it after in-flight requests\n")
 
-    uv_config = uvicorn.Config(create_app(state), log_level="warning", access_log=False, lifespan="on",
+    # No proxy-headers middleware: nothing here reads the client's address or scheme, and it ran on every request.
+    uv_config = uvicorn.Config(create_app(state), log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
                                timeout_graceful_shutdown=int(config.graceful_timeout))
     server = _Server(uv_config)
     server.run(sockets=[sock])
