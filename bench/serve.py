@@ -4,16 +4,18 @@ Run from the repository root (LiteLLM's proxy needs its server packages, see ben
 
     python bench/serve.py                  # full run, about 5 minutes
     python bench/serve.py --json out.json  # also write every number as JSON
-    python bench/serve.py --quick          # a smoke test of ~30 s, not a measurement
+    python bench/serve.py --quick          # a smoke test (~3 min, most of it starting the proxies), not a measurement
     python bench/run.py --only serve       # the same, from the bench runner
 
-One offline ``migrator serve`` (no upstream) is the upstream. In front of it:
-a ``migrator serve --upstream-api chat`` bridge and a LiteLLM proxy. 32
-concurrent clients (one asyncio process, the same client code for every path)
-send the same chat-style request to each path; paths are measured in batches
-whose order rotates from round to round. Latency is reported per path, and the
-latency a bridge adds as the difference of its percentiles and those of the
-direct path measured in the same run. See bench/README.md#bridge.
+One offline ``migrator serve`` (no upstream) is the upstream. In front of it: a
+``migrator serve --upstream-api chat`` bridge and LiteLLM's proxy with one worker
+and with two. The same client code (one asyncio process) sends the same
+chat-style request to every path under three loads: one client (service time),
+arrivals at a fixed rate below what LiteLLM's proxy was measured to sustain
+(paced), and 32 closed-loop clients (saturating). Batches rotate from round to
+round; the latency a bridge adds is the difference of its percentiles and those
+of the direct path in the same run, and each server's CPU per request is read
+around every batch. See bench/README.md#bridge.
 """
 
 from __future__ import annotations
@@ -537,6 +539,7 @@ class Collected:
     samples: list[Sample] = field(default_factory=list)
     wall_s: float = 0.0
     cpu_ns: dict[str, int] = field(default_factory=dict)
+    primed: int = 0  # untimed requests that opened the batches' connections
 
 
 async def run_batch(client: Client, url: str, body: bytes, p: BenchPath, regime: Regime, n: int, seed: int) -> list[Sample]:
@@ -564,11 +567,23 @@ async def run_batch(client: Client, url: str, body: bytes, p: BenchPath, regime:
     return list(await asyncio.gather(*tasks))
 
 
-async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str, str], regimes: Sequence[Regime],
-                     servers: dict[str, Server], args: argparse.Namespace
-                     ) -> tuple[dict[tuple[str, str], Collected], int, dict[str, str], dict[str, float]]:
-    """Warm up, then rounds: every (regime, path) unit once per round, in an order that rotates.
+async def idle_cpu(servers: dict[str, Server], seconds: float) -> dict[str, float]:
+    """Each server's CPU time per second while nobody calls it (timers, housekeeping), in ns."""
+    pids = {name: s.pids() for name, s in servers.items()}
+    before = {name: cpu_ns(ps) for name, ps in pids.items()}
+    t0 = time.perf_counter()
+    await asyncio.sleep(seconds)
+    wall = time.perf_counter() - t0
+    return {name: max(0.0, (cpu_ns(ps) - before[name]) / wall) for name, ps in pids.items()}
 
+
+async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str, str], regimes: Sequence[Regime],
+                     servers: dict[str, Server], args: argparse.Namespace, idle: dict[str, float]
+                     ) -> tuple[dict[tuple[str, str], Collected], int, dict[str, str], dict[str, float]]:
+    """Rounds: every (regime, path) unit once per round, in an order that rotates.
+
+    A server's CPU per batch is counted less what it spends idle over the batch's wall time
+    (``idle``, ns per second), so a slow batch does not bill the requests for the server's timers.
     A server that exits is reported (with the end of its log) and its paths are not timed any further.
     """
     bodies = {p.key: p.body() for p in paths}
@@ -603,16 +618,25 @@ async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str
             if p.server in dead:
                 continue
             c = got[(r.name, p.key)]
+            # The batch starts on open connections, as a client that keeps them would: one untimed
+            # request per connection it will use (the client drops idle ones after 4 s, and a
+            # bridge's own hop upstream may have been closed meanwhile). Opening and closing
+            # connections would otherwise be billed to the few requests of a short batch.
+            prime = Regime("prime", r.clients if r.rate is None else 2, 0, None, "")
+            n_prime = min(prime.clients, r.per_batch)
+            await run_batch(client, urls[p.key], bodies[p.key], p, prime, n_prime, 0)
+            c.primed += n_prime
             cpu0 = {name: cpu_ns(ps) for name, ps in pids.items() if name not in dead}
             cpu0["client"] = time.process_time_ns()
             t0 = time.perf_counter()
             c.samples += await run_batch(client, urls[p.key], bodies[p.key], p, r, r.per_batch, seed=rnd * 1000 + len(c.samples))
-            c.wall_s += time.perf_counter() - t0
+            wall = time.perf_counter() - t0
+            c.wall_s += wall
             reap(f"in round {rnd + 1}")
             cpu1 = {name: cpu_ns(ps) for name, ps in pids.items() if name not in dead}
             cpu1["client"] = time.process_time_ns()
             for name in cpu1.keys() & cpu0.keys():
-                c.cpu_ns[name] = c.cpu_ns.get(name, 0) + cpu1[name] - cpu0[name]
+                c.cpu_ns[name] = c.cpu_ns.get(name, 0) + cpu1[name] - cpu0[name] - int(idle.get(name, 0.0) * wall)
         rounds_done = rnd + 1
         print(f"  round {rounds_done}/{args.rounds} done, {time.perf_counter() - t_start:.0f} s", flush=True)
     (busy1, steal1), ours1 = machine_cpu_ns(), ours()
@@ -949,6 +973,9 @@ async def _measure(args: argparse.Namespace, servers: dict[str, Server], skipped
         warm = Regime("warmup", 4, args.warmup, None, "")
         for p in paths:
             await run_batch(client, bases[p.server] + p.url_path, p.body(), p, warm, args.warmup, 0)
+        idle = await idle_cpu(servers, args.idle_seconds)
+        print("\nidle CPU (ms per s, subtracted from each batch's CPU): "
+              + ", ".join(f"{name} {v / 1e6:.1f}" for name, v in idle.items()))
         sent = len(paths) * args.warmup
         probed = [p for p in paths if p.endpoint == "responses" or p.server == "upstream"]
         print(f"\ncapacity: {args.probe_requests} requests per path from {args.clients} closed-loop clients (req/s):")
@@ -962,9 +989,9 @@ async def _measure(args: argparse.Namespace, servers: dict[str, Server], skipped
         regimes = [r for r in default_regimes(args, rate) if args.regime in ("all", r.name)]
         print(f"\ntiming: up to {args.rounds} rounds (at most {args.max_seconds:g} s); every (regime, path) once a round, "
               "order rotating")
-        got, rounds_done, dead, load = await time_paths(client, paths, bases, regimes, servers, args)
+        got, rounds_done, dead, load = await time_paths(client, paths, bases, regimes, servers, args, idle)
     upstream_lines = len(_log_lines(upstream_log)) - lines_before
-    sent += sum(len(c.samples) for c in got.values())
+    sent += sum(len(c.samples) + c.primed for c in got.values())
     all_results: dict[str, dict[str, PathResult]] = {}
     targets: list[Target] = []
     for r in regimes:
@@ -1002,11 +1029,13 @@ async def _measure(args: argparse.Namespace, servers: dict[str, Server], skipped
         "config": {k: v for k, v in vars(args).items() if k != "json"},
         "regimes": [asdict(r) for r in regimes],
         "capacity_rps": cap,
+        "idle_cpu_ns_per_s": idle,
         "paced_rate_rps": rate,
         "requests": {"chat": request_body("chat", False), "responses": request_body("responses", False),
                      "stream": "the same with stream: true (chat: and stream_options.include_usage: true)"},
         "checks": {k: asdict(v) for k, v in checks.items()},
         "rounds_done": rounds_done,
+        "priming_requests": sum(c.primed for c in got.values()),
         "servers_that_exited": dead,
         "cpu_while_timing": load,
         "upstream_requests": upstream_lines,
@@ -1033,6 +1062,8 @@ def add_arguments(p: Any, prefix: str = "") -> None:
                    help="paced regime: arrivals per second on every path (default: --rate-share x the capacity of the "
                         "slowest one-worker LiteLLM path, measured first)")
     p.add_argument(f"--{prefix}rate-share", type=float, default=0.5, help="see --rate (default 0.5)")
+    p.add_argument(f"--{prefix}idle-seconds", type=float, default=3.0,
+                   help="how long each server's idle CPU is measured, to subtract it from the batches (default 3)")
     p.add_argument(f"--{prefix}regime", choices=("all", "single", "paced", "saturating"), default="all", help="default all")
     p.add_argument(f"--{prefix}target-regime", choices=("single", "paced", "saturating"), default="paced",
                    help="the regime whose targets are hard (default paced; the others' are printed too)")
@@ -1049,7 +1080,7 @@ def add_arguments(p: Any, prefix: str = "") -> None:
 
 def quick(args: argparse.Namespace) -> None:
     args.rounds, args.single_per_batch, args.paced_per_batch, args.per_client = 1, 5, 8, 1
-    args.warmup, args.probe_requests = 4, 32
+    args.warmup, args.probe_requests, args.idle_seconds = 4, 32, 1.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

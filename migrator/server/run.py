@@ -16,6 +16,12 @@ from .logs import AccessLog
 from .store import ResponseStore, StoreLimits
 from .upstream import HTTPBackend, RetryPolicy
 
+KEEPALIVE_SECONDS = 75
+"""How long an idle client connection is kept open. uvicorn's default, 5 s, equals the OpenAI SDK's
+(httpx's) idle expiry and is below aiohttp's 15 s, so a client reusing a connection at that moment
+races the server's close and fails; 75 s outlasts them and the 60 s idle timeout of common load
+balancers in front."""
+
 
 class ServeConfig(BaseModel):
     """What ``migrator serve`` runs with; pydantic names the exact bad option."""
@@ -121,6 +127,7 @@ def serve(config: ServeConfig, out: IO[str] = sys.stdout) -> int:
 
     # No proxy-headers middleware: nothing here reads the client's address or scheme, and it ran on every request.
     uv_config = uvicorn.Config(create_app(state), log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
+                               timeout_keep_alive=KEEPALIVE_SECONDS,
                                timeout_graceful_shutdown=int(config.graceful_timeout))
     server = _Server(uv_config)
     server.run(sockets=[sock])
