@@ -2,7 +2,7 @@
 
 Run from the repository root (LiteLLM's proxy needs its server packages, see bench/README.md#bridge)::
 
-    python bench/serve.py                  # full run, about 5 minutes
+    python bench/serve.py                  # full run, 5-7 minutes
     python bench/serve.py --json out.json  # also write every number as JSON
     python bench/serve.py --quick          # a smoke test (~3 min, most of it starting the proxies), not a measurement
     python bench/run.py --only serve       # the same, from the bench runner
