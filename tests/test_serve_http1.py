@@ -276,3 +276,11 @@ def test_a_redirect_is_a_502_naming_where_it_points() -> None:
         assert "https://elsewhere.example/v1/chat/completions" in exc.value.body["error"]["message"]
 
     _run(handler, test)
+
+
+@pytest.mark.parametrize(("url", "said"), [("http://:8080/v1", "with a host"), ("http://127.0.0.1:99999/v1", "port")])
+def test_an_upstream_url_the_client_cannot_use_is_a_config_error_at_startup(url: str, said: str) -> None:
+    from migrator.server.run import ConfigError, ServeConfig, build_state
+
+    with pytest.raises(ConfigError, match=f"--upstream: .*{said}"):
+        build_state(ServeConfig(upstream=url))

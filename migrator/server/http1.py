@@ -274,10 +274,14 @@ class Pool:
     def __init__(self, base_url: str) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url}")
+            raise ValueError(f"expected an http(s) URL with a host, got {base_url!r}")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"the port of {base_url!r} is not a number from 0 to 65535") from None
         self.secure = parts.scheme == "https"
         self.host = parts.hostname
-        self.port = parts.port or (443 if self.secure else 80)
+        self.port = port or (443 if self.secure else 80)
         default = (self.secure and self.port == 443) or (not self.secure and self.port == 80)
         shown = f"[{self.host}]" if ":" in self.host else self.host
         self.authority = shown if default else f"{shown}:{self.port}"

@@ -71,8 +71,11 @@ def build_state(config: ServeConfig, log_stream: IO[str] | None = None) -> Serve
     if config.upstream is None:
         backend: object = OfflineBackend(config.latency_ms)
     else:
-        backend = HTTPBackend(config.upstream, config.upstream_api, key=_secret(config.upstream_key_env, "--upstream-key-env"),
-                              timeout=config.upstream_timeout, retry=RetryPolicy(retries=config.retries))
+        try:
+            backend = HTTPBackend(config.upstream, config.upstream_api, key=_secret(config.upstream_key_env, "--upstream-key-env"),
+                                  timeout=config.upstream_timeout, retry=RetryPolicy(retries=config.retries))
+        except ValueError as exc:  # no host, or a port out of range: said at startup, not on every request
+            raise ConfigError(f"--upstream: {exc}") from None
     if config.access_log == "-":
         log = AccessLog(enabled=False)
     elif config.access_log:
