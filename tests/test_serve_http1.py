@@ -284,3 +284,24 @@ def test_an_upstream_url_the_client_cannot_use_is_a_config_error_at_startup(url:
 
     with pytest.raises(ConfigError, match=f"--upstream: .*{said}"):
         build_state(ServeConfig(upstream=url))
+
+
+def test_bytes_on_an_idle_connection_retire_it() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(_json_answer({"ok": True}))
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n")  # unasked, while idle
+        await writer.drain()
+        await asyncio.sleep(2)
+
+    async def test(pool: Pool, seen: dict[str, Any]) -> None:
+        answer = await pool.request(_request(pool, {}), _deadline())
+        assert json.loads(await answer.read(_deadline())) == {"ok": True}
+        await asyncio.sleep(0.2)
+        assert not pool._open  # the 408 closed it: it is not handed to the next exchange
+        answer = await pool.request(_request(pool, {}), _deadline())
+        assert json.loads(await answer.read(_deadline())) == {"ok": True}
+
+    assert _run(handler, test)["connections"] == 2

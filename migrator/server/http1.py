@@ -50,6 +50,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self.reused = False  # carried an exchange before: a failure before any byte may be a stale connection
+        self.active = False  # an exchange is under way (bytes from an idle connection are no answer to anything)
         self._reset()
 
     def _reset(self) -> None:
@@ -74,6 +75,9 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport subclasses
 
     def data_received(self, data: bytes) -> None:
+        if not self.active:
+            self.close()  # e.g. a "408 Request Timeout" sent to an idle connection: it cannot carry the next exchange
+            return
         self.got_bytes = True
         try:
             self.parser.feed_data(data)
@@ -176,6 +180,7 @@ class _Connection(asyncio.Protocol):
     def send(self, data: bytes) -> None:
         assert self.transport is not None
         self._reset()
+        self.active = True
         self.transport.write(data)
 
     def take(self) -> bytes:
@@ -347,6 +352,7 @@ class Pool:
         return conn
 
     def _give_back(self, conn: _Connection) -> None:
+        conn.active = False
         if conn.reusable():
             conn.idle_since = conn.loop.time()
             conn.wake_on_body = False
