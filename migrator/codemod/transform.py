@@ -26,6 +26,8 @@ IMPORTED = ("`{name}` comes from another module and clients are traced within a 
             "the module that builds the client, or build it here")
 MOCK = ("this patch target is the Chat Completions resource: once the code calls `responses`, it intercepts nothing; "
         "patch `openai.resources.responses.Responses.create` (`AsyncResponses` for async) and return a Response")
+MOCK_SETUP = ("this mock stands in for `chat.completions.create`: once the code calls `responses.create`, it is never "
+              "called and what the test sets or asserts here sees nothing; mock `responses.create` with a Response")
 URL = ("this call sends to (or mocks) `/chat/completions` through code the codemod does not follow: move it to "
        "`/responses` together with its body (`messages` → `input`, docs/mapping.md) and the reads of its answer")
 FIXTURE = ("a hand-built ChatCompletion: code migrated to Responses reads a Response (output items, `output_text`); "
@@ -117,9 +119,10 @@ def transform_code(code: str, options: Options) -> Outcome:
     walk(module, finder)
     finder.finish()
     bindings: Bindings = finder
-    if not finder.found:
+    if not finder.found and not finder.mock_setups:
         return Outcome(code)
     positions = locate(code, module, [found.call for found in finder.found])
+    setups = locate(code, module, [node for node, _ in finder.mock_setups])
     resolver = Resolver(bindings)
     uses_openai = bindings.imports_openai
     by_function: dict[cst.CSTNode, list[Found]] = {}
@@ -174,5 +177,13 @@ def transform_code(code: str, options: Options) -> Outcome:
         rule = found.method if found.kind == "sdk" else found.kind
         sites.append(Site(start.line, start.column, rule, decision.verdict, decision.applicability,
                           tuple(decision.reasons), decision.host))
+    noted_mocks: set[str] = set()
+    for node, statement in finder.mock_setups:
+        mock = root_name(node) or ""
+        if mock not in noted_mocks:  # one note for a mock's setup and checks, at the first of them
+            noted_mocks.add(mock)
+            edits.note(statement, MOCK_SETUP)
+        sites.append(Site(setups[node].line, setups[node].column, "mock", "left for a person", "display", (MOCK_SETUP,)))
+    sites.sort(key=lambda site: (site.line, site.column))
     new = module.visit(_Apply(edits, finder.parent)) if edits.replacements or edits.notes else module
     return Outcome(new.code, tuple(sites))
