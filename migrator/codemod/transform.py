@@ -100,6 +100,13 @@ def _together(decisions: list[tuple[Found, Decision]]) -> None:
                 break
 
 
+def _function_of(node: cst.CSTNode, parent: dict[cst.CSTNode, cst.CSTNode]) -> cst.CSTNode | None:
+    current: cst.CSTNode | None = node
+    while current is not None and not isinstance(current, cst.FunctionDef):
+        current = parent.get(current)
+    return current
+
+
 def _call_name(found: Found) -> str:
     """How a note names another call: by the name its answer gets (line numbers move as notes are added)."""
     return f"the call whose answer is `{found.bound}`" if found.bound else "another chat call"
@@ -177,10 +184,10 @@ def transform_code(code: str, options: Options) -> Outcome:
         rule = found.method if found.kind == "sdk" else found.kind
         sites.append(Site(start.line, start.column, rule, decision.verdict, decision.applicability,
                           tuple(decision.reasons), decision.host))
-    noted_mocks: set[str] = set()
+    noted_mocks: set[tuple[cst.CSTNode | None, str]] = set()
     for node, statement in finder.mock_setups:
-        mock = root_name(node) or ""
-        if mock not in noted_mocks:  # one note for a mock's setup and checks, at the first of them
+        mock = (_function_of(node, finder.parent), root_name(node) or "")
+        if mock not in noted_mocks:  # one note for a mock's setup and checks in a function, at the first
             noted_mocks.add(mock)
             edits.note(statement, MOCK_SETUP)
         sites.append(Site(setups[node].line, setups[node].column, "mock", "left for a person", "display", (MOCK_SETUP,)))
