@@ -18,7 +18,7 @@ from .content import (
 from .context import Context, Handler, dispatch, lead, position
 from .fastpath import Positions, defaults_only
 from .ids import ctc_id, fc_id, mint
-from .rules import OMIT, RENAME, TABLES, VALUES
+from .rules import OMIT, RENAME, TABLES, VALUES, targets
 
 _REQUEST = TABLES["chat.request"]
 _STREAM_OPTIONS = TABLES["chat.stream_options"]
@@ -36,12 +36,9 @@ _LEAD = ("model", "instructions", _INPUT)  # what a Responses body reads first
 # Roles whose string-content messages map one to one (a dict lookup gives the key check).
 _PLAIN_QUIET = {role: _MESSAGE[role].quiet.issuperset for role in ("system", "developer", "user")}
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
-_STORE = _REQUEST["store"].to or ""
-_MAX_OUTPUT = _REQUEST["max_tokens"].to or ""
+_STORE, _MAX_OUTPUT, _TOOL_CHOICE, _FUNCTION_CHOICE, _OUT_STREAM_OPTIONS = targets(
+    _REQUEST, "store", "max_tokens", "tool_choice", "function_call", "stream_options")
 _TEXT, _FORMAT = _REQUEST["response_format"].to_parts
-_TOOL_CHOICE = _REQUEST["tool_choice"].to or ""
-_FUNCTION_CHOICE = _REQUEST["function_call"].to or ""
-_OUT_STREAM_OPTIONS = _REQUEST["stream_options"].to or ""
 _OUTPUT_CALL_ID = _MESSAGE["tool"]["tool_call_id"].to_parts[-1]
 _FUNCTION_OUTPUT = _MESSAGE["function"]["content"].to_parts[-1]
 _CALL_ID = _CALL_FUNCTION["id"].to_parts[-1]

@@ -16,7 +16,7 @@ from .content import (
 )
 from .context import Context, Handler, dispatch, lead
 from .fastpath import Positions, defaults_only
-from .rules import DROP, TABLES, VALUES, well_typed
+from .rules import DROP, TABLES, VALUES, targets, well_typed
 
 _REQUEST = TABLES["responses.request"]
 _STREAM_OPTIONS = TABLES["responses.stream_options"]
@@ -46,13 +46,9 @@ _MESSAGE_TYPES = _MESSAGE.types_at[""]
 _MESSAGE_RULES = _MESSAGE.levels[""]
 _OUT_TEXT_TYPES = TABLES["responses.part.output_text"].types_at[""]
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
-_TOP_LOGPROBS = _REQUEST["top_logprobs"].to or ""
-_PARALLEL = _REQUEST["parallel_tool_calls"].to or ""
-_OUT_SERVICE_TIER = _REQUEST["service_tier"].to or ""
-_OUT_CACHE_OPTIONS = _REQUEST["prompt_cache_options"].to or ""
-_RESPONSE_FORMAT = _REQUEST["text"].to or ""
-_TOOL_CHOICE = _REQUEST["tool_choice"].to or ""
-_OUT_STREAM_OPTIONS = _REQUEST["stream_options"].to or ""
+_TOP_LOGPROBS, _PARALLEL, _OUT_SERVICE_TIER, _OUT_CACHE_OPTIONS, _RESPONSE_FORMAT, _TOOL_CHOICE, _OUT_STREAM_OPTIONS = targets(
+    _REQUEST, "top_logprobs", "parallel_tool_calls", "service_tier", "prompt_cache_options", "text", "tool_choice",
+    "stream_options")
 _CALL_ID = _FUNCTION_CALL["call_id"].to_parts[-1]
 _FUNCTION, _NAME = _FUNCTION_CALL["name"].to_parts
 _ARGUMENTS = _FUNCTION_CALL["arguments"].to_parts[-1]
