@@ -82,7 +82,8 @@ def _together(decisions: list[tuple[Found, Decision]]) -> None:
             for other, theirs in decisions:
                 if other is found or theirs.verdict != "left for a person":
                     continue
-                shares = decision.messages is not None and theirs.messages == decision.messages
+                shares = (decision.messages is not None and theirs.messages == decision.messages) \
+                    or (found.bound is not None and found.bound == other.bound)
                 answers = other.bound is not None and other.bound in decision.requires
                 constant = next(iter(decision.constants & _names_passed(other)), None)
                 if constant is not None:
@@ -91,7 +92,9 @@ def _together(decisions: list[tuple[Found, Decision]]) -> None:
                     changed = True
                     break
                 if (shares or answers) and other.function is found.function:
-                    why = (f"`{decision.messages}` also goes to {_call_name(other)}, which is left for a person" if shares
+                    shared = decision.messages if decision.messages is not None and theirs.messages == decision.messages \
+                        else found.bound
+                    why = (f"`{shared}` also goes to {_call_name(other)}, which is left for a person" if shares
                            else f"`{decision.messages}` takes the answer of {_call_name(other)}, which is left for a person")
                     decisions[decisions.index((found, decision))] = (found, left([why], host=decision.host))
                     changed = True
