@@ -439,6 +439,7 @@ class ImportTime:
     importtime_cumulative_ms: float | None
     heaviest: list[tuple[str, float]]
     first_call_ms: float | None = None
+    all_kinds_ms: float | None = None  # import + a request each way + a chat completion → Response
     error: str | None = None
     httpx_ms: float | None = None  # what `import httpx` adds over a bare interpreter, same runs
     httpx_error: str | None = None
@@ -457,6 +458,10 @@ def measure_import(runs: int) -> ImportTime:
     with the largest self time (to show where an import budget goes).
     """
     env = child_env()
+    # As installed: pip compiles every module to bytecode at install time (httpx's are), while a work
+    # tree under PYTHONDONTWRITEBYTECODE would compile migrator from source on every run. The warm-up
+    # run below writes migrator's __pycache__, so both sides load bytecode.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     exe = sys.executable
 
     def wall(code: str) -> float:
@@ -515,11 +520,19 @@ def measure_import(runs: int) -> ImportTime:
 
     # Import plus one small translation, to catch work deferred to the first call.
     first = [wall(_FIRST_CALL) for _ in range(max(3, runs // 2))]
+    every = [wall(_EVERY_KIND) for _ in range(max(3, runs // 2))]
     return ImportTime(runs, b, f, f - b, statistics.median(cumulative) if cumulative else None, heaviest,
-                      statistics.median(first) - b, None, statistics.median(hx) - b if hx else None, httpx_error)
+                      statistics.median(first) - b, statistics.median(every) - b, None,
+                      statistics.median(hx) - b if hx else None, httpx_error)
 
 
 _FIRST_CALL = "import migrator\nmigrator.translate({'model': 'm', 'input': [{'role': 'user', 'content': 'hi'}]}, to='chat')\n"
+# What is deferred to first use (the result converters, hashlib for minted ids) shows here.
+_EVERY_KIND = _FIRST_CALL + (
+    "migrator.translate({'model': 'm', 'messages': [{'role': 'user', 'content': 'hi'}]}, to='responses')\n"
+    "migrator.translate({'id': 'chatcmpl-1', 'object': 'chat.completion', 'created': 1, 'model': 'm', 'choices': [{'index': 0,"
+    " 'message': {'role': 'assistant', 'content': 'hi'}, 'finish_reason': 'stop'}]}, to='responses')\n"
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -767,6 +780,7 @@ def run_requests(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]
         print(f"  -X importtime cumulative for 'migrator': {fmt(imp.importtime_cumulative_ms, '.1f', ' ms')}")
         print("  largest self times: " + ", ".join(f"{n} {ms:.1f}ms" for n, ms in imp.heaviest[:6]))
         print(f"  import + first small translate() (deferred loading shows here): {fmt(imp.first_call_ms, '.1f', ' ms')}")
+        print(f"  import + a request each way + a chat completion → Response: {fmt(imp.all_kinds_ms, '.1f', ' ms')}")
 
     print_table(table)
     if imp.error is None:

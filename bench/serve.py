@@ -2,18 +2,20 @@
 
 Run from the repository root (LiteLLM's proxy needs its server packages, see bench/README.md#bridge)::
 
-    python bench/serve.py                  # full run, about 5 minutes
+    python bench/serve.py                  # full run, 5-7 minutes
     python bench/serve.py --json out.json  # also write every number as JSON
-    python bench/serve.py --quick          # a smoke test of ~30 s, not a measurement
+    python bench/serve.py --quick          # a smoke test (~3 min, most of it starting the proxies), not a measurement
     python bench/run.py --only serve       # the same, from the bench runner
 
-One offline ``migrator serve`` (no upstream) is the upstream. In front of it:
-a ``migrator serve --upstream-api chat`` bridge and a LiteLLM proxy. 32
-concurrent clients (one asyncio process, the same client code for every path)
-send the same chat-style request to each path; paths are measured in batches
-whose order rotates from round to round. Latency is reported per path, and the
-latency a bridge adds as the difference of its percentiles and those of the
-direct path measured in the same run. See bench/README.md#bridge.
+One offline ``migrator serve`` (no upstream) is the upstream. In front of it: a
+``migrator serve --upstream-api chat`` bridge and LiteLLM's proxy with one worker
+and with two. The same client code (one asyncio process) sends the same
+chat-style request to every path under three loads: one client (service time),
+arrivals at a fixed rate below what LiteLLM's proxy was measured to sustain
+(paced), and 32 closed-loop clients (saturating). Batches rotate from round to
+round; the latency a bridge adds is the difference of its percentiles and those
+of the direct path in the same run, and each server's CPU per request is read
+around every batch. See bench/README.md#bridge.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ MODEL = "migrator-offline"
 SYSTEM = "You are a concise assistant. Answer in one sentence."
 USER = "What is the capital of France, and what is it known for?"
 READY = re.compile(r"migrator serve: listening on (http://\S+)")
+KEEPALIVE_S = 4.0  # the client's idle-connection expiry: below the servers' 5 s
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
@@ -94,6 +97,9 @@ class BenchPath:
         return json.dumps(request_body(self.endpoint, self.stream), separators=(",", ":")).encode()
 
 
+LITELLMS = {"litellm": 1, "litellm2": 2}  # server name -> LiteLLM proxy workers
+
+
 def all_paths() -> list[BenchPath]:
     out: list[BenchPath] = []
     for stream in (False, True):
@@ -106,6 +112,9 @@ def all_paths() -> list[BenchPath]:
             BenchPath(f"litellm responses{tail}", "litellm", "responses", stream,
                       "LiteLLM /v1/responses -> its chat bridge -> upstream chat"),
             BenchPath(f"litellm chat{tail}", "litellm", "chat", stream, "LiteLLM /v1/chat/completions -> upstream chat"),
+            BenchPath(f"litellm2 responses{tail}", "litellm2", "responses", stream,
+                      "the same LiteLLM path, proxy with 2 workers"),
+            BenchPath(f"litellm2 chat{tail}", "litellm2", "chat", stream, "the same LiteLLM path, proxy with 2 workers"),
         ]
     return out
 
@@ -296,7 +305,7 @@ def litellm_env(master_key: str) -> dict[str, str]:
     })
 
 
-def litellm_argv(config: Path, port: int) -> list[str] | str:
+def litellm_argv(config: Path, port: int, workers: int = 1) -> list[str] | str:
     """The proxy's command, or why it cannot run."""
     if importlib.util.find_spec("litellm") is None:
         return "litellm is not installed"
@@ -306,7 +315,7 @@ def litellm_argv(config: Path, port: int) -> list[str] | str:
                 "how to install it when litellm-proxy itself is not on the index)")
     script = Path(sys.executable).with_name("litellm")
     head = [str(script)] if script.exists() else [sys.executable, "-m", "litellm.proxy.proxy_cli"]
-    return [*head, "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"]
+    return [*head, "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", str(workers)]
 
 
 def start_litellm(server: Server, master_key: str, timeout: float = 120.0) -> bool:
@@ -375,13 +384,17 @@ class Client:
         if self.kind == "aiohttp":
             import aiohttp
 
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=self.connections, force_close=False)
+            # Idle connections are dropped after 4 s, before the servers' own 5 s (uvicorn's default) runs out:
+            # reusing one a server has just closed fails the request (seen while another path's batch ran long).
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=self.connections, force_close=False,
+                                             keepalive_timeout=KEEPALIVE_S)
             self._session = aiohttp.ClientSession(connector=connector, headers=self.headers, trust_env=False,
                                                   timeout=aiohttp.ClientTimeout(total=60), auto_decompress=False)
         else:
             import httpx
 
-            limits = httpx.Limits(max_connections=self.connections * 4, max_keepalive_connections=self.connections * 4)
+            limits = httpx.Limits(max_connections=self.connections * 4, max_keepalive_connections=self.connections * 4,
+                                  keepalive_expiry=KEEPALIVE_S)
             self._session = httpx.AsyncClient(headers=self.headers, trust_env=False, timeout=60.0, limits=limits)
         return self
 
@@ -512,8 +525,12 @@ async def check_paths(client: Client, paths: Sequence[BenchPath], bases: dict[st
 
 @dataclass
 class Regime:
+    """How a batch loads a path: ``clients`` closed-loop workers, or arrivals at ``rate`` per second."""
+
     name: str
-    think_ms: float
+    clients: int
+    per_batch: int
+    rate: float | None
     what: str
 
 
@@ -522,42 +539,56 @@ class Collected:
     samples: list[Sample] = field(default_factory=list)
     wall_s: float = 0.0
     cpu_ns: dict[str, int] = field(default_factory=dict)
+    primed: int = 0  # untimed requests that opened the batches' connections
 
 
-async def run_batch(client: Client, url: str, body: bytes, p: BenchPath, clients: int, per_client: int, think_s: float,
-                    seed: int) -> list[Sample]:
-    """``clients`` concurrent workers, each sending ``per_client`` requests (with think time when paced)."""
+async def run_batch(client: Client, url: str, body: bytes, p: BenchPath, regime: Regime, n: int, seed: int) -> list[Sample]:
+    """``n`` requests: from ``regime.clients`` closed-loop workers (each sends its next request when
+    its answer has ended), or, with a rate, arriving at that rate (gaps uniform in 0.5-1.5 x the mean)
+    whatever the server does, so a server that cannot keep up builds a queue."""
     import random
 
-    rng = random.Random(seed)
-    delays = [[rng.uniform(0.5, 1.5) * think_s for _ in range(per_client)] for _ in range(clients)]
-    starts = [rng.uniform(0, think_s) for _ in range(clients)]
     out: list[Sample] = []
+    if regime.rate is None:
+        left = [n]
 
-    async def worker(i: int) -> None:
-        if think_s:
-            await asyncio.sleep(starts[i])
-        for k in range(per_client):
-            out.append(await client.request(url, body, p.stream, p.endpoint))
-            if think_s and k + 1 < per_client:
-                await asyncio.sleep(delays[i][k])
+        async def worker() -> None:
+            while left[0] > 0:
+                left[0] -= 1
+                out.append(await client.request(url, body, p.stream, p.endpoint))
 
-    await asyncio.gather(*(worker(i) for i in range(clients)))
-    return out
+        await asyncio.gather(*(worker() for _ in range(min(regime.clients, n))))
+        return out
+    rng = random.Random(seed)
+    tasks = []
+    for _ in range(n):
+        tasks.append(asyncio.ensure_future(client.request(url, body, p.stream, p.endpoint)))
+        await asyncio.sleep(rng.uniform(0.5, 1.5) / regime.rate)
+    return list(await asyncio.gather(*tasks))
+
+
+async def idle_cpu(servers: dict[str, Server], seconds: float) -> dict[str, float]:
+    """Each server's CPU time per second while nobody calls it (timers, housekeeping), in ns."""
+    pids = {name: s.pids() for name, s in servers.items()}
+    before = {name: cpu_ns(ps) for name, ps in pids.items()}
+    t0 = time.perf_counter()
+    await asyncio.sleep(seconds)
+    wall = time.perf_counter() - t0
+    return {name: max(0.0, (cpu_ns(ps) - before[name]) / wall) for name, ps in pids.items()}
 
 
 async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str, str], regimes: Sequence[Regime],
-                     servers: dict[str, Server], args: argparse.Namespace
+                     servers: dict[str, Server], args: argparse.Namespace, idle: dict[str, float]
                      ) -> tuple[dict[tuple[str, str], Collected], int, dict[str, str], dict[str, float]]:
-    """Warm up, then rounds: every (regime, path) unit once per round, in an order that rotates.
+    """Rounds: every (regime, path) unit once per round, in an order that rotates.
 
+    A server's CPU per batch is counted less what it spends idle over the batch's wall time
+    (``idle``, ns per second), so a slow batch does not bill the requests for the server's timers.
     A server that exits is reported (with the end of its log) and its paths are not timed any further.
     """
     bodies = {p.key: p.body() for p in paths}
     urls = {p.key: bases[p.server] + p.url_path for p in paths}
     units = [(r, p) for r in regimes for p in paths]
-    for r, p in units:  # warmup: one batch each, not recorded
-        await run_batch(client, urls[p.key], bodies[p.key], p, args.clients, args.warmup_per_client, r.think_ms / 1000, 0)
     pids = {name: s.pids() for name, s in servers.items()}
     got: dict[tuple[str, str], Collected] = {(r.name, p.key): Collected() for r, p in units}
     t_start = time.perf_counter()
@@ -587,17 +618,25 @@ async def time_paths(client: Client, paths: Sequence[BenchPath], bases: dict[str
             if p.server in dead:
                 continue
             c = got[(r.name, p.key)]
+            # The batch starts on open connections, as a client that keeps them would: one untimed
+            # request per connection it will use (the client drops idle ones after 4 s, and a
+            # bridge's own hop upstream may have been closed meanwhile). Opening and closing
+            # connections would otherwise be billed to the few requests of a short batch.
+            prime = Regime("prime", r.clients if r.rate is None else 2, 0, None, "")
+            n_prime = min(prime.clients, r.per_batch)
+            await run_batch(client, urls[p.key], bodies[p.key], p, prime, n_prime, 0)
+            c.primed += n_prime
             cpu0 = {name: cpu_ns(ps) for name, ps in pids.items() if name not in dead}
             cpu0["client"] = time.process_time_ns()
             t0 = time.perf_counter()
-            c.samples += await run_batch(client, urls[p.key], bodies[p.key], p, args.clients, args.per_client,
-                                         r.think_ms / 1000, seed=rnd * 1000 + len(c.samples))
-            c.wall_s += time.perf_counter() - t0
+            c.samples += await run_batch(client, urls[p.key], bodies[p.key], p, r, r.per_batch, seed=rnd * 1000 + len(c.samples))
+            wall = time.perf_counter() - t0
+            c.wall_s += wall
             reap(f"in round {rnd + 1}")
             cpu1 = {name: cpu_ns(ps) for name, ps in pids.items() if name not in dead}
             cpu1["client"] = time.process_time_ns()
             for name in cpu1.keys() & cpu0.keys():
-                c.cpu_ns[name] = c.cpu_ns.get(name, 0) + cpu1[name] - cpu0[name]
+                c.cpu_ns[name] = c.cpu_ns.get(name, 0) + cpu1[name] - cpu0[name] - int(idle.get(name, 0.0) * wall)
         rounds_done = rnd + 1
         print(f"  round {rounds_done}/{args.rounds} done, {time.perf_counter() - t_start:.0f} s", flush=True)
     (busy1, steal1), ours1 = machine_cpu_ns(), ours()
@@ -747,8 +786,8 @@ def ratios(results: dict[str, PathResult]) -> dict[str, dict[str, dict[str, floa
     The ratio is None when migrator's added latency is not distinguishable from 0 (its ~95% range reaches 0 or below).
     """
     out: dict[str, dict[str, dict[str, float | None]]] = {}
-    for kind in ("responses", "chat", "responses stream", "chat stream"):
-        m, lt = results.get(f"migrator {kind}"), results.get(f"litellm {kind}")
+    for proxy, kind in ((x, k) for x in LITELLMS for k in ("responses", "chat", "responses stream", "chat stream")):
+        m, lt = results.get(f"migrator {kind}"), results.get(f"{proxy} {kind}")
         if m is None or lt is None:
             continue
         row: dict[str, dict[str, float | None]] = {}
@@ -760,7 +799,7 @@ def ratios(results: dict[str, PathResult]) -> dict[str, dict[str, dict[str, floa
                 ma, la, lo = getattr(a, stat), getattr(b, stat), getattr(a, f"{stat}_range")[0]
                 row[f"{label} {stat}"] = {"litellm_added_ms": la, "migrator_added_ms": ma,
                                           "ratio": la / ma if lo > 0 and ma > 0 else None}
-        out[kind] = row
+        out[f"{kind} ({LITELLMS[proxy]} worker{'s' if LITELLMS[proxy] > 1 else ''})"] = row
     return out
 
 
@@ -771,7 +810,7 @@ def print_ratios(rs: dict[str, dict[str, dict[str, float | None]]]) -> None:
     for kind, row in rs.items():
         parts = [f"{stat} {v['litellm_added_ms']:+.1f}/{v['migrator_added_ms']:+.2f} ms = "
                  + ("-" if v["ratio"] is None else f"{v['ratio']:.0f}x") for stat, v in row.items()]
-        print(f"    {kind:<17} " + "; ".join(parts))
+        print(f"    {kind:<30} " + "; ".join(parts))
 
 
 def evaluate(results: dict[str, PathResult], regime: str, hard: bool) -> list[Target]:
@@ -791,6 +830,11 @@ def evaluate(results: dict[str, PathResult], regime: str, hard: bool) -> list[Ta
         at_most(f"migrator {kind} added p99", f"< 5 ms ({what})", get(f"migrator {kind}", "added", "p99"), 5.0)
         at_most(f"migrator {kind} stream +TTFT p50", "<= 1 ms (first token)", get(f"migrator {kind} stream", "added_ttft", "p50"),
                 1.0 + 1e-9)
+    r = results.get("migrator responses")
+    cpu = r.cpu_us_per_request if r is not None else {}
+    share = cpu["migrator"] / cpu["upstream"] if cpu.get("upstream") and "migrator" in cpu else None
+    targets.append(Target.judged(f"bridge CPU / upstream CPU, translated request [{regime}]", "<= 1 (aim 0.5)", share,
+                                 lambda x: x <= 1.0, hard, "x"))
     return targets
 
 
@@ -814,22 +858,32 @@ def plan_cpus(pin: str) -> dict[str, list[int] | None]:
     return {"client": [cpus[0]], "upstream": [cpus[0]], "bridges": [cpus[1]]}
 
 
-def default_regimes(think_ms: float) -> list[Regime]:
+def default_regimes(args: argparse.Namespace, rate: float) -> list[Regime]:
     return [
-        Regime("paced", think_ms, f"32 clients, each waits {think_ms * 0.5:g}-{think_ms * 1.5:g} ms (uniform) between requests: "
-                                  "where a server keeps up, latency is mostly service time (a path whose req/s falls "
-                                  "below the direct one's is saturated even here)"),
-        Regime("saturating", 0.0, "32 clients, closed loop, no think time: the servers are the bottleneck, latency is mostly queueing"),
+        Regime("single", 1, args.single_per_batch, None,
+               "1 client, closed loop: no queue anywhere, latency is service time"),
+        Regime("paced", args.clients, args.paced_per_batch, rate,
+               f"requests arrive at {rate:g}/s (gaps uniform 0.5-1.5x the mean) on every path, below what the slowest "
+               "server sustains: latency is service time plus the little queueing of random arrivals"),
+        Regime("saturating", args.clients, args.clients * args.per_client, None,
+               f"{args.clients} clients, closed loop, no think time: the slowest server on the path sets the pace, "
+               "latency is mostly queueing"),
     ]
+
+
+async def capacity(client: Client, paths: Sequence[BenchPath], bases: dict[str, str], clients: int, n: int) -> dict[str, float]:
+    """Requests per second each path serves under a closed loop of ``clients`` (what the paced rate must stay below)."""
+    out: dict[str, float] = {}
+    probe = Regime("probe", clients, n, None, "")
+    for p in paths:
+        t0 = time.perf_counter()
+        samples = await run_batch(client, bases[p.server] + p.url_path, p.body(), p, probe, n, 0)
+        out[p.key] = sum(s.ok for s in samples) / (time.perf_counter() - t0)
+    return out
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]]:
     """Start the servers, check and time every path, stop the servers; returns the JSON document and the targets."""
-    regimes = default_regimes(args.think_ms)
-    for r in regimes:
-        r.what = r.what.replace("32 clients", f"{args.clients} clients")
-    if args.regime != "both":
-        regimes = [r for r in regimes if r.name == args.regime]
     if args.client == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
         print("aiohttp is not installed: the client uses httpx")
         args.client = "httpx"
@@ -840,9 +894,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]]:
     servers: dict[str, Server] = {}
     skipped: dict[str, str] = {}
     old_affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    print(f"\nbridge latency: loopback, {args.clients} concurrent clients ({args.client}), "
-          f"{args.rounds} rounds x {args.clients} clients x {args.per_client} requests per path and regime; "
-          f"{os.cpu_count()} cpus")
+    print(f"\nbridge latency: loopback, client {args.client}, {args.rounds} rounds; per path and round: "
+          f"single {args.single_per_batch} requests, paced {args.paced_per_batch}, saturating "
+          f"{args.clients} x {args.per_client}; {os.cpu_count()} cpus")
     print(f"pinning: {plan_summary(plan)}")
     try:
         up = Server("upstream", migrator_argv("--access-log", str(upstream_log)), plan["upstream"], workdir / "upstream.log", cwd=str(workdir))
@@ -855,28 +909,29 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[Target]]:
         servers["migrator"] = br
         if not start_migrator(br):
             raise RuntimeError(f"the migrator bridge did not start: {br.error} (logs in {workdir})")
-        if args.no_litellm:
-            skipped["litellm"] = "--no-litellm"
-        else:
-            cfg = workdir / "litellm.yaml"
-            cfg.write_text(LITELLM_CONFIG.format(model=MODEL, api_base=upstream_v1))
-            argv = litellm_argv(cfg, _free_port())
+        cfg = workdir / "litellm.yaml"
+        cfg.write_text(LITELLM_CONFIG.format(model=MODEL, api_base=upstream_v1))
+        for name, workers in LITELLMS.items():
+            if args.no_litellm or (workers > 1 and args.no_litellm2):
+                skipped[name] = "--no-litellm" if args.no_litellm else "--no-litellm2"
+                continue
+            argv = litellm_argv(cfg, _free_port(), workers)
             if isinstance(argv, str):
-                skipped["litellm"] = argv
-            else:
-                ll = Server("litellm", argv, plan["bridges"], workdir / "litellm.log", cwd=str(workdir))
-                servers["litellm"] = ll
-                if not start_litellm(ll, master_key):
-                    skipped["litellm"] = f"the proxy did not start: {ll.error}"
-                    ll.stop()
-                    del servers["litellm"]
+                skipped[name] = argv
+                continue
+            ll = Server(name, argv, plan["bridges"], workdir / f"{name}.log", cwd=str(workdir))
+            servers[name] = ll
+            if not start_litellm(ll, master_key):
+                skipped[name] = f"the proxy did not start: {ll.error}"
+                ll.stop()
+                del servers[name]
         for s in servers.values():
             print(f"  {s.name:<9} {s.base}  ready in {s.ready_s:.1f} s: {' '.join(s.command())}")
         for name, why in skipped.items():
             print(f"  SKIP {name}: {why}")
         if plan["client"] is not None and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, set(plan["client"]))
-        doc, targets = asyncio.run(_measure(args, regimes, servers, skipped, upstream_log, master_key))
+        doc, targets = asyncio.run(_measure(args, servers, skipped, upstream_log, master_key))
     finally:
         for s in reversed(list(servers.values())):
             s.stop()
@@ -903,7 +958,7 @@ def plan_summary(plan: dict[str, list[int] | None]) -> str:
             "(only one bridge is loaded at a time; the other idles)")
 
 
-async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dict[str, Server], skipped: dict[str, str],
+async def _measure(args: argparse.Namespace, servers: dict[str, Server], skipped: dict[str, str],
                    upstream_log: Path, master_key: str) -> tuple[dict[str, Any], list[Target]]:
     bases = {name: s.base for name, s in servers.items()}
     paths = [p for p in all_paths() if p.server in bases]
@@ -915,19 +970,35 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
             print(f"  {'ok  ' if c.ok else 'BAD '}{p.key:<25} {c.summary}")
         paths = [p for p in paths if checks[p.key].ok or not checks[p.key].summary.startswith("raised")]
         lines_before = len(_log_lines(upstream_log))
-        print(f"\ntiming: warmup {args.warmup_per_client} requests per client per path and regime, then up to {args.rounds} rounds "
-              f"(at most {args.max_seconds:g} s); every (regime, path) once a round, order rotating")
-        got, rounds_done, dead, load = await time_paths(client, paths, bases, regimes, servers, args)
+        warm = Regime("warmup", 4, args.warmup, None, "")
+        for p in paths:
+            await run_batch(client, bases[p.server] + p.url_path, p.body(), p, warm, args.warmup, 0)
+        idle = await idle_cpu(servers, args.idle_seconds)
+        print("\nidle CPU (ms per s, subtracted from each batch's CPU): "
+              + ", ".join(f"{name} {v / 1e6:.1f}" for name, v in idle.items()))
+        sent = len(paths) * args.warmup
+        probed = [p for p in paths if p.endpoint == "responses" or p.server == "upstream"]
+        print(f"\ncapacity: {args.probe_requests} requests per path from {args.clients} closed-loop clients (req/s):")
+        cap = await capacity(client, probed, bases, args.clients, args.probe_requests)
+        sent += len(probed) * args.probe_requests
+        print("  " + ", ".join(f"{k} {v:.0f}" for k, v in cap.items()))
+        slowest = [v for k, v in cap.items() if k.startswith("litellm ")] or list(cap.values())
+        rate = args.rate or max(1.0, round(args.rate_share * min(slowest), 1))
+        print(f"  paced rate: {rate:g} req/s" + ("" if args.rate else f" ({args.rate_share:g} x the slowest "
+              + ("one-worker LiteLLM path" if any(k.startswith("litellm ") for k in cap) else "path") + ")"))
+        regimes = [r for r in default_regimes(args, rate) if args.regime in ("all", r.name)]
+        print(f"\ntiming: up to {args.rounds} rounds (at most {args.max_seconds:g} s); every (regime, path) once a round, "
+              "order rotating")
+        got, rounds_done, dead, load = await time_paths(client, paths, bases, regimes, servers, args, idle)
     upstream_lines = len(_log_lines(upstream_log)) - lines_before
-    sent = sum(len(c.samples) for c in got.values())
-    sent += len(regimes) * len(paths) * args.clients * args.warmup_per_client
+    sent += sum(len(c.samples) + c.primed for c in got.values())
     all_results: dict[str, dict[str, PathResult]] = {}
     targets: list[Target] = []
     for r in regimes:
         results = summarize(paths, {p.key: got[(r.name, p.key)] for p in paths}, checks)
         all_results[r.name] = results
     print("\n" + "=" * 130)
-    print(f"bridge latency, {args.clients} concurrent clients, loopback; added = bridge percentile - direct percentile "
+    print("bridge latency, loopback; added = bridge percentile - direct percentile "
           "(same run); ~95% = conservative range from the order-statistic intervals of both percentiles")
     rat: dict[str, Any] = {}
     for r in regimes:
@@ -941,7 +1012,7 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
     for name, why in dead.items():
         print(f"!! {name} {why.split('; its log ends')[0]}: its rows hold the batches before that, and their errors")
     errors = sum(1 for c in got.values() for s in c.samples if not s.ok)
-    print(f"upstream requests during timing: {upstream_lines} for {sent} client requests (warmup included), "
+    print(f"upstream requests during timing: {upstream_lines} for {sent} client requests (warmup and capacity included), "
           f"{errors} of which failed: " + ("one upstream request each" if upstream_lines == sent else
                                            f"{sent - upstream_lines} never reached the upstream"))
     if load:
@@ -957,10 +1028,14 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
     doc = {
         "config": {k: v for k, v in vars(args).items() if k != "json"},
         "regimes": [asdict(r) for r in regimes],
+        "capacity_rps": cap,
+        "idle_cpu_ns_per_s": idle,
+        "paced_rate_rps": rate,
         "requests": {"chat": request_body("chat", False), "responses": request_body("responses", False),
                      "stream": "the same with stream: true (chat: and stream_options.include_usage: true)"},
         "checks": {k: asdict(v) for k, v in checks.items()},
         "rounds_done": rounds_done,
+        "priming_requests": sum(c.primed for c in got.values()),
         "servers_that_exited": dead,
         "cpu_while_timing": load,
         "upstream_requests": upstream_lines,
@@ -974,27 +1049,38 @@ async def _measure(args: argparse.Namespace, regimes: list[Regime], servers: dic
 
 def add_arguments(p: Any, prefix: str = "") -> None:
     """The bench's options on a parser or an argument group (``prefix`` namespaces them inside bench/run.py)."""
-    p.add_argument(f"--{prefix}clients", type=int, default=32, help="concurrent clients (default 32)")
-    p.add_argument(f"--{prefix}rounds", type=int, default=6, help="rounds; each times every (regime, path) once (default 6)")
-    p.add_argument(f"--{prefix}per-client", type=int, default=8, help="requests per client per batch (default 8)")
-    p.add_argument(f"--{prefix}warmup-per-client", type=int, default=2, help="warmup requests per client per path and regime (default 2)")
-    p.add_argument(f"--{prefix}think-ms", type=float, default=250.0,
-                   help="paced regime: mean wait between a client's requests, uniform in 0.5x-1.5x (default 250)")
-    p.add_argument(f"--{prefix}regime", choices=("both", "paced", "saturating"), default="both", help="default both")
-    p.add_argument(f"--{prefix}target-regime", choices=("paced", "saturating"), default="paced",
-                   help="the regime whose targets are hard (default paced; the other's are printed too)")
+    p.add_argument(f"--{prefix}clients", type=int, default=32,
+                   help="concurrent clients of the saturating regime and the capacity probe (default 32)")
+    p.add_argument(f"--{prefix}rounds", type=int, default=3, help="rounds; each times every (regime, path) once (default 3)")
+    p.add_argument(f"--{prefix}single-per-batch", type=int, default=16, help="single regime: requests per batch (default 16)")
+    p.add_argument(f"--{prefix}paced-per-batch", type=int, default=24, help="paced regime: requests per batch (default 24)")
+    p.add_argument(f"--{prefix}per-client", type=int, default=1, help="saturating regime: requests per client per batch (default 1)")
+    p.add_argument(f"--{prefix}warmup", type=int, default=16, help="warmup requests per path, 4 at a time (default 16)")
+    p.add_argument(f"--{prefix}probe-requests", type=int, default=96,
+                   help="capacity probe: requests per /v1/responses path and direct path (default 96)")
+    p.add_argument(f"--{prefix}rate", type=float, default=None,
+                   help="paced regime: arrivals per second on every path (default: --rate-share x the capacity of the "
+                        "slowest one-worker LiteLLM path, measured first)")
+    p.add_argument(f"--{prefix}rate-share", type=float, default=0.5, help="see --rate (default 0.5)")
+    p.add_argument(f"--{prefix}idle-seconds", type=float, default=3.0,
+                   help="how long each server's idle CPU is measured, to subtract it from the batches (default 3)")
+    p.add_argument(f"--{prefix}regime", choices=("all", "single", "paced", "saturating"), default="all", help="default all")
+    p.add_argument(f"--{prefix}target-regime", choices=("single", "paced", "saturating"), default="paced",
+                   help="the regime whose targets are hard (default paced; the others' are printed too)")
     p.add_argument(f"--{prefix}max-seconds", type=float, default=600.0, help="stop starting rounds after this (default 600)")
     p.add_argument(f"--{prefix}pin", choices=PIN_LAYOUTS, default="none",
                    help="CPU pinning on a 2-CPU machine: none (default), client-alone (upstream and bridges share the "
                         "other CPU) or bridge-alone (client and upstream share one CPU); with 3+ CPUs any pinning "
                         "gives each party a CPU of its own")
     p.add_argument(f"--{prefix}client", choices=("aiohttp", "httpx"), default="aiohttp", help="HTTP client library (default aiohttp)")
-    p.add_argument(f"--{prefix}no-litellm", action="store_true", help="do not start LiteLLM's proxy")
+    p.add_argument(f"--{prefix}no-litellm", action="store_true", help="do not start LiteLLM's proxies")
+    p.add_argument(f"--{prefix}no-litellm2", action="store_true", help="do not start the two-worker LiteLLM proxy")
     p.add_argument(f"--{prefix}keep-logs", action="store_true", help="keep the servers' logs and config (the path is printed)")
 
 
 def quick(args: argparse.Namespace) -> None:
-    args.rounds, args.per_client, args.warmup_per_client = 2, 2, 1
+    args.rounds, args.single_per_batch, args.paced_per_batch, args.per_client = 1, 5, 8, 1
+    args.warmup, args.probe_requests, args.idle_seconds = 4, 32, 1.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -128,6 +128,7 @@ def test_sites_are_reported_at_their_line_and_column_even_when_two_read_alike() 
     code = ("from openai import OpenAI\n\nclient = OpenAI()\n"
             "# client.chat.completions.create(model=\"m\", messages=[])\n"
             "a = client.chat.completions.create(model=\"m\", messages=[])\n"
-            "if True:\n    b = client.chat.completions.create(model=\"m\", messages=[])\n")
+            "if True:\n    b = client.chat.completions.create(model=\"m\", messages=[])\n"
+            "def f():\n    c = client.chat.completions.create(\n        model=\"m\",\n        messages=[],\n    )\n")
     sites = transform_code(code, Options()).sites
-    assert [(s.line, s.column) for s in sites] == [(5, 4), (7, 8)]
+    assert [(s.line, s.column) for s in sites] == [(5, 4), (7, 8), (9, 8)]

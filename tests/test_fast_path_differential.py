@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from migrator import MappingError, StrictModeError, translate
-from migrator.mapping import content
+from migrator.mapping import chat_request, content, responses_request
+from migrator.mapping.context import Context
 from tests import strategies as S
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mapping"
@@ -202,6 +203,49 @@ _RESPONSES_SHAPES: list[dict[str, Any]] = [
     {"type": "function_call_output", "call_id": "call_1", "output": "42"},
     {"type": "function_call_output", "call_id": "call_2", "output": [{"type": "input_text", "text": "42"}]},
 ]
+# What programs send, as they send it: the SDK echoes an answer it parsed from the API back into the
+# next request as model_dump(exclude_unset=True, mode="json") (openai/_utils/_transform.py); a hand-written
+# loop often calls model_dump() itself. Each shape must take the fast path, not only agree with the checking one.
+def _sdk(cls: Any, api_json: dict[str, Any], **dump: Any) -> dict[str, Any]:
+    return cls.model_validate(api_json).model_dump(mode="json", **dump)  # type: ignore[no-any-return]
+
+
+def _sdk_chat_shapes() -> list[dict[str, Any]]:
+    from openai.types.chat import ChatCompletionMessage
+
+    calls = [{"id": "call_7", "type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}}]
+    api = [{"role": "assistant", "content": None, "refusal": None, "annotations": [], "tool_calls": calls},
+           {"role": "assistant", "content": "done", "refusal": None, "annotations": []},
+           {"role": "assistant", "content": None, "refusal": "I can't help with that.", "annotations": []}]
+    return [_sdk(ChatCompletionMessage, a, **dump) for a in api for dump in ({"exclude_unset": True}, {})]
+
+
+def _sdk_responses_shapes() -> list[dict[str, Any]]:
+    from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseReasoningItem
+
+    text = {"type": "output_text", "text": "done", "annotations": [], "logprobs": []}
+    message = {"type": "message", "id": "msg_9", "role": "assistant", "status": "completed", "content": [text]}
+    refused = dict(message, content=[{"type": "refusal", "refusal": "no"}])
+    call = {"type": "function_call", "id": "fc_9", "call_id": "call_9", "name": "f", "arguments": "{}", "status": "completed"}
+    reasoning = {"type": "reasoning", "id": "rs_9", "summary": [{"type": "summary_text", "text": "Thinking it over."}],
+                 "encrypted_content": None}
+    shapes = [_sdk(ResponseOutputMessage, m, exclude_unset=True) for m in (message, refused)]
+    shapes += [_sdk(ResponseOutputMessage, message), _sdk(ResponseOutputMessage, message, exclude_none=True)]
+    shapes += [_sdk(ResponseFunctionToolCall, call, exclude_unset=True), _sdk(ResponseReasoningItem, reasoning, exclude_unset=True),
+               _sdk(ResponseReasoningItem, reasoning)]
+    return shapes
+
+
+_COMMON_CHAT = [*_CHAT_SHAPES, *_sdk_chat_shapes(),
+                {"role": "developer", "content": [{"type": "text", "text": "be brief"}]},
+                {"role": "assistant", "content": [{"type": "text", "text": "a"}], "tool_calls": [
+                    {"id": "call_3", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "assistant", "content": "partly", "refusal": "the rest, no"}]
+_COMMON_RESPONSES = [*_RESPONSES_SHAPES, *_sdk_responses_shapes(),
+                     {"type": "message", "role": "assistant", "content": [
+                         {"type": "output_text", "text": "a", "annotations": []}, {"type": "refusal", "refusal": "b"}]}]
+
+
 _WRONG: list[Any] = [None, 5, 1.5, True, "", "x", [], [{"type": "text", "text": "t"}], {}, {"url": "u"}]
 _EXTRA_KEYS = ["type", "role", "content", "text", "detail", "refusal", "annotations", "name", "id", "status", "x_extra"]
 
@@ -225,7 +269,7 @@ def _variants(shape: dict[str, Any]) -> Iterator[dict[str, Any]]:
 _MISSING = object()
 
 
-@pytest.mark.parametrize("shape", _CHAT_SHAPES, ids=lambda s: json.dumps(s)[:60])
+@pytest.mark.parametrize("shape", _COMMON_CHAT, ids=lambda s: json.dumps(s)[:60])
 def test_every_fast_chat_shape_and_its_mistakes_agree(shape: dict[str, Any]) -> None:
     for variant in _variants(shape):
         # alone, and after a tool-calling turn (tool outputs answer it; assistant turns may merge)
@@ -233,8 +277,67 @@ def test_every_fast_chat_shape_and_its_mistakes_agree(shape: dict[str, Any]) -> 
         _assert_same({"model": "m", "messages": [_CHAT_SHAPES[4], variant]}, "responses")
 
 
-@pytest.mark.parametrize("shape", _RESPONSES_SHAPES, ids=lambda s: json.dumps(s)[:60])
+@pytest.mark.parametrize("shape", _COMMON_RESPONSES, ids=lambda s: json.dumps(s)[:60])
 def test_every_fast_responses_shape_and_its_mistakes_agree(shape: dict[str, Any]) -> None:
     for variant in _variants(shape):
         _assert_same({"model": "m", "input": [variant]}, "chat")
         _assert_same({"model": "m", "input": [_RESPONSES_SHAPES[3], variant]}, "chat")
+
+
+@pytest.fixture
+def checking_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call of a checking converter (or of the table walk they use), by name."""
+    calls: list[str] = []
+
+    def spy(owner: Any, name: str) -> None:
+        real = getattr(owner, name)
+
+        def wrapper(*a: Any, **k: Any) -> Any:
+            calls.append(name)
+            return real(*a, **k)
+        monkeypatch.setattr(owner, name, wrapper)
+
+    for owner, names in ((chat_request, ("_message", "_assistant", "_tool_calls")), (responses_request, ("_message", "_call")),
+                         (Context, ("check", "carry"))):
+        for name in names:
+            spy(owner, name)
+    return calls
+
+
+_COMMON = [pytest.param(shape, "messages", "responses", id="chat " + json.dumps(shape)[:60]) for shape in _COMMON_CHAT] \
+    + [pytest.param(shape, "input", "chat", id="responses " + json.dumps(shape)[:60]) for shape in _COMMON_RESPONSES]
+
+
+@pytest.mark.parametrize(("shape", "key", "to"), _COMMON)
+def test_every_common_shape_takes_the_fast_path(shape: dict[str, Any], key: str, to: str, checking_calls: list[str]) -> None:
+    body = {"model": "m", key: [{"role": "user", "content": "q"}, shape, {"role": "user", "content": "and?"}]}
+    translate(copy.deepcopy(body), to)
+    assert checking_calls == []
+    _assert_same(body, to)
+    if key == "messages":
+        assert checking_calls  # the checking path ran for the comparison: the spies see it
+
+
+def test_the_sdk_shapes_are_what_the_sdk_echoes() -> None:
+    """The shapes above really carry the SDK's extra keys (a dump that dropped them would test nothing new)."""
+    chat, responses = _sdk_chat_shapes(), _sdk_responses_shapes()
+    assert {"refusal", "annotations", "audio", "function_call"} <= set(chat[1]) and chat[0]["tool_calls"]
+    assert responses[2].get("phase", 0) is None and "logprobs" in responses[0]["content"][0]
+    assert any(s["type"] == "reasoning" and s["summary"] for s in responses)
+
+
+def test_many_items_that_need_their_index_stay_linear() -> None:
+    """Refusals mint ids from their index and reasoning items report a path: past a few, the index is
+    mapped once, and the answers are those of a scan (the first occurrence of that very object)."""
+    from migrator.mapping.fastpath import Positions
+
+    seq: list[Any] = [{"n": i % 3} for i in range(50)]
+    shared = seq[7]
+    seq.append(shared)
+    at = Positions(seq)
+    asked = [at(seq[i]) for i in (3, 10, 20, 49, 50)] + [at({"n": 0})]
+    assert asked == [3, 10, 20, 49, 7, -1] and at.index is not None
+    body = {"model": "m", "input": [{"type": "reasoning", "id": f"rs_{i}", "summary": []} for i in range(5)]
+            + [{"role": "user", "content": "q"}]}
+    losses = translate(body, "chat").losses
+    assert [x.path for x in losses] == [f"$.input[{i}]" for i in range(5)]

@@ -239,8 +239,7 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
             continue
         target = (rule.to or name).split(".")[0]
         if target not in out:
-            plan.notes.append(f"removed `{_arg_text(arg)}`: {rule.reason or 'no Responses counterpart'} "
-                              "(it held the default, so nothing changes)")
+            plan.notes.append(f"removed `{_arg_text(arg)}`: {_why_lossless(name, body.get(name))}")
     emitted: set[str] = set()
     args: list[cst.Arg] = []
 
@@ -278,6 +277,20 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
         return plan.leave(str(exc))
     plan.args = with_commas(args, given)
     return plan
+
+
+def _why_lossless(name: str, value: Any) -> str:
+    """Why removing an argument the engine reported no loss for loses nothing, in the tables' words:
+    a dropped parameter holding its default, or an object whose every field the Responses API implies."""
+    rule = _REQUEST[name]
+    if rule.do is DROP:
+        return f"{rule.reason} (it held the default, so nothing changes)"
+    inner = TABLES.get(f"chat.{name}")
+    if inner is not None and isinstance(value, dict):
+        reasons = [inner[key].reason for key in value if key in inner and inner[key].reason]
+        if reasons:
+            return "; ".join(dict.fromkeys(reasons))
+    return rule.reason or rule.how or "nothing of it is carried, and nothing is lost"
 
 
 def _arg_text(arg: cst.Arg) -> str:

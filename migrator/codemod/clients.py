@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import libcst as cst
 
 from .literals import string_value
-from .names import UseVisitor
+from .names import UseVisitor, dotted
 from .outcome import Options
 from .walk import Visitor, walk
 
@@ -57,15 +57,6 @@ def root_name(node: cst.BaseExpression) -> str | None:
     while isinstance(node, cst.Attribute | cst.Call | cst.Subscript):
         node = node.value if not isinstance(node, cst.Call) else node.func
     return node.value if isinstance(node, cst.Name) else None
-
-
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        head = _dotted(node.value)
-        return None if head is None else f"{head}.{node.attr.value}"
-    return None
 
 
 def _keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:
@@ -162,7 +153,7 @@ class Bindings(UseVisitor):
     # imports ----------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
-            name = _dotted(alias.name)
+            name = dotted(alias.name)
             if name and name.partition(".")[0] not in LOOKALIKE_PACKAGES and name != "openai":
                 local = alias.asname.name if alias.asname else None
                 self.imported.add(local.value if isinstance(local, cst.Name) else name.partition(".")[0])
@@ -175,7 +166,7 @@ class Bindings(UseVisitor):
                 self.openai_modules.add(local.value if isinstance(local, cst.Name) else "openai")
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        module = _dotted(node.module) if node.module else None
+        module = dotted(node.module) if node.module else None
         root = (module or "").partition(".")[0]
         self.imports_openai |= root == "openai"
         if root != "openai" and root not in LOOKALIKE_PACKAGES and not isinstance(node.names, cst.ImportStar):
@@ -191,10 +182,10 @@ class Bindings(UseVisitor):
         if module is None or not (module == "openai" or module.startswith("openai.")) or isinstance(node.names, cst.ImportStar):
             return
         for alias in node.names:
-            name = _dotted(alias.name)
+            name = dotted(alias.name)
             if name in CONSTRUCTORS:
                 local = alias.asname.name if alias.asname and isinstance(alias.asname.name, cst.Name) else alias.name
-                local_name = _dotted(local) or name
+                local_name = dotted(local) or name
                 self.constructors[local_name] = CONSTRUCTORS[name]
                 if name.startswith("Async"):
                     self.async_constructors.add(local_name)
@@ -249,7 +240,7 @@ class Bindings(UseVisitor):
             for element in target.elements:
                 if isinstance(element.value, cst.Name):
                     self._stack[-1].bind(element.value.value, None)
-        if isinstance(target, cst.Attribute) and target.attr.value == "base_url" and _dotted(target.value) in self.openai_modules:
+        if isinstance(target, cst.Attribute) and target.attr.value == "base_url" and dotted(target.value) in self.openai_modules:
             text = string_value(value)
             self.module_base_url = text if text is not None else "<configured>"
 
@@ -268,14 +259,14 @@ class Bindings(UseVisitor):
             client = self.constructed(value)
             if client is not None:
                 return client
-            name = _dotted(value.func)
+            name = dotted(value.func)
             if name is not None and name.partition(".")[0] in self.lookalikes:
                 return NOT_A_CLIENT
             if name is not None and "." not in name:
                 return f"factory:{name}"
             return None
         if isinstance(value, cst.Name | cst.Attribute):
-            name = _dotted(value)
+            name = dotted(value)
             return f"alias:{name}" if name else None
         return None
 
@@ -284,7 +275,7 @@ class Bindings(UseVisitor):
 
     def constructed(self, call: cst.Call) -> Client | None:
         """The client a constructor call builds, or None when it is not an OpenAI constructor."""
-        name = _dotted(call.func)
+        name = dotted(call.func)
         if name is None:
             return None
         head, _, last = name.rpartition(".")
@@ -299,7 +290,7 @@ class Bindings(UseVisitor):
     def _annotated(self, annotation: cst.Annotation | None) -> Resolution:
         if annotation is None:
             return None
-        name = _dotted(annotation.annotation)
+        name = dotted(annotation.annotation)
         if name is None:
             text = string_value(annotation.annotation)
             name = text.strip() if text else None
@@ -373,7 +364,7 @@ class Resolver:
             client = self.b.constructed(node)
             if client is not None:
                 return client
-            name = _dotted(node.func)
+            name = dotted(node.func)
             if name is not None and name in self.b.factories:
                 return self._factory(name, depth)
             if name is not None and name.partition(".")[0] in self.b.lookalikes:

@@ -19,6 +19,14 @@ CHAT_RESOURCE = "openai.resources.chat"
 """The module of ``Completions``/``AsyncCompletions``: a patch target under it stops intercepting once
 the code calls ``responses``."""
 CHAT_TYPES = frozenset({"ChatCompletion", "ChatCompletionChunk", "ChatCompletionMessage"})
+MOCK_ATTRIBUTES = frozenset({
+    "return_value", "side_effect", "assert_called", "assert_called_once", "assert_called_with", "assert_called_once_with",
+    "assert_any_call", "assert_has_calls", "assert_not_called", "assert_awaited", "assert_awaited_once",
+    "assert_awaited_with", "assert_awaited_once_with", "call_args", "call_args_list", "call_count", "called", "mock_calls",
+    "await_args", "await_count", "awaited",
+})
+"""What a test reads or sets on a mocked ``….chat.completions.create``: once the code calls
+``responses.create``, the mock is never called and these silently see nothing."""
 
 
 def _posts_to_name(call: cst.Call) -> bool:
@@ -76,17 +84,20 @@ class Finder(Bindings):
         self._statements: list[cst.CSTNode] = []
         self._parents: list[cst.CSTNode] = []
         self.parent: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.mock_setups: list[tuple[cst.Attribute, cst.CSTNode]] = []  # ``fake.chat.completions.create.return_value``
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        descend = super().on_visit(node)
+        descend = super().on_visit(node)  # Bindings' own visit_… (a function or class opens its scope here)
         if self._parents:
-            self.parent[node] = self._parents[-1]  # Bindings' own visit_… (a function or class opens its scope here)
+            self.parent[node] = self._parents[-1]
         if node is self._stack[-1].node and self._stack[-1].kind != "class":
             self._functions.append(node)
         if isinstance(node, cst.BaseStatement):
             self._statements.append(node)
         if isinstance(node, cst.Call):
             self._call(node)
+        elif isinstance(node, cst.Attribute) and node.attr.value in MOCK_ATTRIBUTES and _parts(node.value) is not None:
+            self.mock_setups.append((node, self._statements[-1]))
         self._parents.append(node)
         return descend
 

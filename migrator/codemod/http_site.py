@@ -8,7 +8,7 @@ from ..mapping.rules import TABLES
 from .clients import client_for_url, host_reasons
 from .http_calls import JsonUses, chat_url, plan_body, plan_json_reads, url_of
 from .literals import string_value
-from .names import UseVisitor, visit_body
+from .names import UseVisitor, dotted, visit_body
 from .notes import source_of
 from .outcome import Options
 from .site import Decision, Edits, Found, left
@@ -52,7 +52,7 @@ def _body_dict(found: Found) -> tuple[cst.Dict | None, str | None]:
             continue
         value = arg.value
         if arg.keyword.value != "json":
-            dumped = value.args[0].value if isinstance(value, cst.Call) and value.args and _dotted_name(value.func) == "json.dumps" else None
+            dumped = value.args[0].value if isinstance(value, cst.Call) and value.args and dotted(value.func) == "json.dumps" else None
             if dumped is None:
                 return None, "the body is serialized by hand: pass the dict as `json=` (or `json.dumps` of it) to let it be rewritten"
             value = dumped
@@ -70,15 +70,6 @@ def _body_dict(found: Found) -> tuple[cst.Dict | None, str | None]:
             return None, f"the body `{value.value}` is not one dict literal used only by this request"
         return None, "the body is not a literal"
     return None, "the request has no `json=` body"
-
-
-def _dotted_name(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        head = _dotted_name(node.value)
-        return None if head is None else f"{head}.{node.attr.value}"
-    return None
 
 
 def decide_http(found: Found, options: Options, indent: str) -> Decision:

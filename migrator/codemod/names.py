@@ -38,3 +38,13 @@ def visit_body(function: cst.CSTNode, visitor: Visitor) -> None:
     body = function.body if isinstance(function, cst.FunctionDef) else function
     for statement in getattr(body, "body", ()):
         walk(statement, visitor)
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """``openai.OpenAI`` → ``"openai.OpenAI"``; None for anything but names and attributes."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = dotted(node.value)
+        return None if head is None else f"{head}.{node.attr.value}"
+    return None

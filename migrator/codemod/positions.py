@@ -24,7 +24,9 @@ def locate(code: str, module: cst.Module, nodes: list[cst.CSTNode]) -> dict[cst.
     found: dict[cst.CSTNode, Located] = {}
     cursor = 0
     for node in nodes:
-        text = module.code_for_node(node)
+        # Only the first line: printed alone, a node's continuation lines lose the indentation of
+        # the block around it (libcst stores it relative), so they would not match the source.
+        text = module.code_for_node(node).split("\n", 1)[0]
         at = _in_code(code, text, cursor)
         if at < 0:
             at = max(_in_code(code, text, 0), code.find(text), 0)

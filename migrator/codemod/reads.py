@@ -170,6 +170,7 @@ class Uses(UseVisitor):
         self.bare: list[cst.Name] = []
         self.none_tests: set[cst.CSTNode] = set()
         self.targets: set[cst.CSTNode] = set()
+        self.assigned_values: list[cst.BaseExpression] = []
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         return self._chain(node)
@@ -221,6 +222,8 @@ class Uses(UseVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
+        if any(isinstance(t.target, cst.Name) and t.target.value == self.name for t in node.targets):
+            self.assigned_values.append(value.expression if isinstance(value, cst.Await) else value)
         found = chain_of(value)
         if found is not None and isinstance(found[0], cst.Name) and found[0].value == self.name and not self.prefix \
                 and found[1] == MESSAGE and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):

@@ -123,14 +123,16 @@ def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode
         return plan_stream(found.bound, found.function)
     if found.wrapper is not None:  # ``with_raw_response`` / ``with_streaming_response``: the same fields on both
         return _raw_reads(found.bound, found, parse)
-    return _completion_reads(found.bound, found.function, parse, skip)
+    return _completion_reads(found.bound, found.function, parse, skip, calls={peer.call for peer in found.peers})
 
 
 def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[cst.CSTNode] | None = None,
-                      prefix: list[Segment] | None = None) -> ReadPlan:
+                      prefix: list[Segment] | None = None, calls: set[cst.Call] | None = None) -> ReadPlan:
+    """``calls``: the chat calls of the function; a name each of them may have bound (``response =
+    client…create(…)`` again after the tool results) reads the same on every one, once all migrate."""
     uses = Uses(name, prefix, skip)
     visit_body(function, uses)
-    if len(uses.targets) > 1:
+    if len(uses.targets) > 1 and not (calls and all(value in calls for value in uses.assigned_values)):
         return ReadPlan(blockers=[f"`{name}` is assigned more than once: the reads cannot be tied to this call"])
     reads = plan_reads(uses.chains, uses.none_tests, parse=parse, alias_values=uses.alias_values)
     for comparison, value, negate in uses.finish_tests:

@@ -26,6 +26,8 @@ IMPORTED = ("`{name}` comes from another module and clients are traced within a 
             "the module that builds the client, or build it here")
 MOCK = ("this patch target is the Chat Completions resource: once the code calls `responses`, it intercepts nothing; "
         "patch `openai.resources.responses.Responses.create` (`AsyncResponses` for async) and return a Response")
+MOCK_SETUP = ("this mock stands in for `chat.completions.create`: once the code calls `responses.create`, it is never "
+              "called and what the test sets or asserts here sees nothing; mock `responses.create` with a Response")
 URL = ("this call sends to (or mocks) `/chat/completions` through code the codemod does not follow: move it to "
        "`/responses` together with its body (`messages` → `input`, docs/mapping.md) and the reads of its answer")
 FIXTURE = ("a hand-built ChatCompletion: code migrated to Responses reads a Response (output items, `output_text`); "
@@ -80,7 +82,8 @@ def _together(decisions: list[tuple[Found, Decision]]) -> None:
             for other, theirs in decisions:
                 if other is found or theirs.verdict != "left for a person":
                     continue
-                shares = decision.messages is not None and theirs.messages == decision.messages
+                shares = (decision.messages is not None and theirs.messages == decision.messages) \
+                    or (found.bound is not None and found.bound == other.bound)
                 answers = other.bound is not None and other.bound in decision.requires
                 constant = next(iter(decision.constants & _names_passed(other)), None)
                 if constant is not None:
@@ -89,13 +92,22 @@ def _together(decisions: list[tuple[Found, Decision]]) -> None:
                     changed = True
                     break
                 if (shares or answers) and other.function is found.function:
-                    why = (f"`{decision.messages}` also goes to {_call_name(other)}, which is left for a person" if shares
+                    shared = decision.messages if decision.messages is not None and theirs.messages == decision.messages \
+                        else found.bound
+                    why = (f"`{shared}` also goes to {_call_name(other)}, which is left for a person" if shares
                            else f"`{decision.messages}` takes the answer of {_call_name(other)}, which is left for a person")
                     decisions[decisions.index((found, decision))] = (found, left([why], host=decision.host))
                     changed = True
                     break
             if changed:
                 break
+
+
+def _function_of(node: cst.CSTNode, parent: dict[cst.CSTNode, cst.CSTNode]) -> cst.CSTNode | None:
+    current: cst.CSTNode | None = node
+    while current is not None and not isinstance(current, cst.FunctionDef):
+        current = parent.get(current)
+    return current
 
 
 def _call_name(found: Found) -> str:
@@ -117,9 +129,10 @@ def transform_code(code: str, options: Options) -> Outcome:
     walk(module, finder)
     finder.finish()
     bindings: Bindings = finder
-    if not finder.found:
+    if not finder.found and not finder.mock_setups:
         return Outcome(code)
     positions = locate(code, module, [found.call for found in finder.found])
+    setups = locate(code, module, [node for node, _ in finder.mock_setups])
     resolver = Resolver(bindings)
     uses_openai = bindings.imports_openai
     by_function: dict[cst.CSTNode, list[Found]] = {}
@@ -147,12 +160,14 @@ def transform_code(code: str, options: Options) -> Outcome:
             decision = left([FIXTURE])
         else:
             client = resolver.resolve(found.receiver, found.scope)
-            if isinstance(client, NotAClient) or (client is None and not uses_openai
-                                                   and root_name(found.receiver) not in bindings.imported):
-                continue  # a look-alike, or a file that neither imports openai nor a client of its project
+            if isinstance(client, NotAClient):
+                continue  # a look-alike SDK's client: not ours, not touched, not reported
             if client is None:
                 root = root_name(found.receiver)
                 decision = left([IMPORTED.format(name=root) if root in bindings.imported else UNTRACED])
+                # In a file that neither imports openai nor a client of its project, the receiver may
+                # be anything (a parameter): the report lists the site, the code gets no note.
+                decision.note = uses_openai or root in bindings.imported
             else:
                 decision = decide_sdk(found, client, options, indent)
         decisions.append((found, decision))
@@ -172,5 +187,13 @@ def transform_code(code: str, options: Options) -> Outcome:
         rule = found.method if found.kind == "sdk" else found.kind
         sites.append(Site(start.line, start.column, rule, decision.verdict, decision.applicability,
                           tuple(decision.reasons), decision.host))
+    noted_mocks: set[tuple[cst.CSTNode | None, str]] = set()
+    for node, statement in finder.mock_setups:
+        mock = (_function_of(node, finder.parent), root_name(node) or "")
+        if mock not in noted_mocks:  # one note for a mock's setup and checks in a function, at the first
+            noted_mocks.add(mock)
+            edits.note(statement, MOCK_SETUP)
+        sites.append(Site(setups[node].line, setups[node].column, "mock", "left for a person", "display", (MOCK_SETUP,)))
+    sites.sort(key=lambda site: (site.line, site.column))
     new = module.visit(_Apply(edits, finder.parent)) if edits.replacements or edits.notes else module
     return Outcome(new.code, tuple(sites))

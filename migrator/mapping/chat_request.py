@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from . import content as _content
 from . import tools as T
-from .content import INPUT_TEXT, chat_parts_to_input, chat_text_parts_to_input, fast_chat_parts, fast_chat_text_parts
+from .content import (
+    INPUT_TEXT,
+    chat_parts_to_input,
+    chat_text_parts_to_input,
+    fast_assistant_parts,
+    fast_chat_parts,
+    fast_chat_text_parts,
+)
 from .context import Context, Handler, dispatch, lead, position
+from .fastpath import Positions, defaults_only
 from .ids import ctc_id, fc_id, mint
-from .rules import APPROXIMATE, DROP, OMIT, RENAME, TABLES, VALUES
+from .rules import OMIT, RENAME, TABLES, VALUES, targets
 
 _REQUEST = TABLES["chat.request"]
 _STREAM_OPTIONS = TABLES["chat.stream_options"]
@@ -27,18 +36,17 @@ _LEAD = ("model", "instructions", _INPUT)  # what a Responses body reads first
 # Roles whose string-content messages map one to one (a dict lookup gives the key check).
 _PLAIN_QUIET = {role: _MESSAGE[role].quiet.issuperset for role in ("system", "developer", "user")}
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
-_STORE = _REQUEST["store"].to or ""
-_MAX_OUTPUT = _REQUEST["max_tokens"].to or ""
+_STORE, _MAX_OUTPUT, _TOOL_CHOICE, _FUNCTION_CHOICE, _OUT_STREAM_OPTIONS = targets(
+    _REQUEST, "store", "max_tokens", "tool_choice", "function_call", "stream_options")
 _TEXT, _FORMAT = _REQUEST["response_format"].to_parts
-_TOOL_CHOICE = _REQUEST["tool_choice"].to or ""
-_FUNCTION_CHOICE = _REQUEST["function_call"].to or ""
-_OUT_STREAM_OPTIONS = _REQUEST["stream_options"].to or ""
 _OUTPUT_CALL_ID = _MESSAGE["tool"]["tool_call_id"].to_parts[-1]
 _FUNCTION_OUTPUT = _MESSAGE["function"]["content"].to_parts[-1]
 _CALL_ID = _CALL_FUNCTION["id"].to_parts[-1]
 _CUSTOM_CALL_ID = _CALL_CUSTOM["id"].to_parts[-1]
 _ASSISTANT_RULES = _MESSAGE["assistant"].levels[""]
 _ASSISTANT_QUIET = _MESSAGE["assistant"].quiet
+_ASSISTANT_QUIET_OF = _ASSISTANT_QUIET.issuperset
+_TOOL_QUIET = _MESSAGE["tool"].quiet.issuperset
 _ANNOTATIONS_TYPES = _ASSISTANT_RULES["annotations"].types if _ASSISTANT_RULES["annotations"].do is OMIT else frozenset()
 
 
@@ -64,50 +72,87 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
         return items
     append = items.append
     plain_quiet = _PLAIN_QUIET
-    tool_quiet = _MESSAGE["tool"].quiet.issuperset
-    assistant_quiet = _MESSAGE["assistant"].quiet.issuperset
+    tool_quiet = _TOOL_QUIET
+    assistant_quiet = _ASSISTANT_QUIET_OF
     custom_calls = ctx.custom_calls
-    for msg in messages:  # no enumerate on the hot path: slow paths find the index
+    at: Positions | None = None  # made when a slow path first needs an index
+    text_last = False  # the last item is assistant text: pure tool calls after it merge into its turn (a loss)
+    for msg in messages:  # no enumerate on the hot path: slow paths (and minted ids) find the index
         if type(msg) is not dict:
-            i = position(messages, msg)
-            ctx.problem(f"{path}[{i}]", "a message object", msg)
+            at = at or Positions(messages)
+            ctx.problem(f"{path}[{at(msg)}]", "a message object", msg)
             continue
-        role: Any = msg.get("role")
+        try:  # subscripts beat .get(); free unless raised
+            role: Any = msg["role"]
+        except KeyError:
+            role = None
         content = msg.get("content")
-        try:  # free unless raised
-            quiet = plain_quiet.get(role)
-        except TypeError:  # a list or object role is unhashable: the checking path reports it
-            quiet = None
-        if quiet is not None and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
-            if type(content) is str:
-                append({"role": role, "content": content})
-                continue
-            if type(content) is list:
-                parts = fast_chat_parts(content)
-                if parts is not None:
-                    append({"role": role, "content": parts})
-                    continue
-        elif role == "tool":
-            call_id = msg.get("tool_call_id")
+        if role == "tool":  # tool and assistant first: two comparisons are cheaper than a lookup
+            try:
+                call_id = msg["tool_call_id"]
+            except KeyError:
+                call_id = None
             if str is type(call_id) is type(content) and (len(msg) == 3 or tool_quiet(msg)):
                 append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
                         _OUTPUT_CALL_ID: call_id, "output": content})
+                text_last = False
                 continue
             if type(content) is list and type(call_id) is str and (len(msg) == 3 or tool_quiet(msg)):
                 output = fast_chat_text_parts(content)
                 if output is not None:
                     append({"type": "custom_tool_call_output" if call_id in custom_calls else "function_call_output",
                             _OUTPUT_CALL_ID: call_id, "output": output})
+                    text_last = False
                     continue
-        elif role == "assistant" and (assistant_quiet(msg) or _defaults_only(msg)):
-            fast = _plain_assistant(msg, content)
-            if fast is not None:
-                if fast and fast[0].get("type") == "function_call" and items and _assistant_text(items[-1]):
-                    _merged_turn(ctx, f"{path}[{position(messages, msg)}].tool_calls")
-                items.extend(fast)
+        elif role == "assistant":
+            n = len(msg)
+            if n == 2 and type(content) is str:  # {role, content}
+                append({"role": "assistant", "content": content})
+                text_last = True
                 continue
-        i = position(messages, msg)
+            calls = msg.get("tool_calls")
+            # {role, content, tool_calls} (or no content): the commonest turn, nothing else to look at
+            if calls and type(calls) is list and (n == 2 or (n == 3 and (type(content) is str or "content" in msg))) \
+                    and (content is None or type(content) is str):
+                start = len(items)
+                if content:
+                    append({"role": "assistant", "content": content})
+                if _append_calls(calls, append):
+                    if text_last and not content:
+                        at = at or Positions(messages)
+                        _merged_turn(ctx, f"{path}[{at(msg)}].tool_calls")
+                    text_last = False
+                    continue
+                del items[start:]
+            elif assistant_quiet(msg) or defaults_only(msg, _ASSISTANT_QUIET, _ASSISTANT_RULES):
+                at = at or Positions(messages)
+                turn = _plain_assistant(msg, content, at, items)
+                if turn is not None:
+                    if turn is _CALLS and text_last:
+                        _merged_turn(ctx, f"{path}[{at(msg)}].tool_calls")
+                    if turn is not _NOTHING:
+                        text_last = turn is _TEXT_LAST
+                    continue
+        else:
+            try:  # free unless raised
+                quiet = plain_quiet.get(role)
+            except TypeError:  # a list or object role is unhashable: the checking path reports it
+                quiet = None
+            if quiet is not None and (len(msg) == 2 or quiet(msg)):  # two keys: role and content
+                if type(content) is str:
+                    append({"role": role, "content": content})
+                    text_last = False
+                    continue
+                if type(content) is list:
+                    parts = fast_chat_parts(content)
+                    if parts is not None:
+                        append({"role": role, "content": parts})
+                        text_last = False
+                        continue
+        at = at or Positions(messages)
+        i = at(msg)
         _message(msg, role, i, f"{path}[{i}]", ctx, items)
+        text_last = bool(items) and _assistant_text(items[-1])
     return items
 
 
@@ -120,46 +165,61 @@ def _merged_turn(ctx: Context, path: str) -> None:
     ctx.loss(path, "tool_calls", rule.kind, rule.reason)
 
 
-def _defaults_only(msg: dict[str, Any]) -> bool:
-    """Whether the keys beyond the quiet ones hold what their rule drops without a loss
-    (the SDK's ``audio: None`` on an echoed message): then the fast path may take it."""
-    for key, value in msg.items():
-        if key in _ASSISTANT_QUIET:
-            continue
-        rule = _ASSISTANT_RULES.get(key)
-        if rule is None or (rule.do is not DROP and rule.do is not APPROXIMATE) or type(value) not in rule.types \
-                or not rule.lossless_for(value):
-            return False
-    return True
+def _message_item(i: int, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """An assistant turn that needs parts (a refusal, a part list) as an output message item, its id minted from them."""
+    return {"type": "message", "id": mint("msg_", f"{i}:{parts!r}"), "role": "assistant", "status": "completed", "content": parts}
 
 
-def _plain_assistant(msg: dict[str, Any], content: Any) -> list[dict[str, Any]] | None:
-    """The items of an assistant turn of text and function calls only, or None to take the checking path."""
-    if msg.get("refusal") is not None or msg.get("function_call") is not None or not (type(content) is str or content is None) \
+# What an assistant turn taken by the fast path ended with (the next turn's merge check needs it).
+_NOTHING, _TEXT_LAST, _CALLS, _TEXT_AND_CALLS = "nothing", "text", "calls", "text and calls"
+
+
+def _plain_assistant(msg: dict[str, Any], content: Any, at: Positions, items: list[dict[str, Any]]) -> str | None:
+    """Append the items of an assistant turn of text, refusal and function calls only, and say what it
+    ended with; or append nothing and return None to take the checking path."""
+    if msg.get("function_call") is not None \
             or ("annotations" in msg and type(msg["annotations"]) not in _ANNOTATIONS_TYPES):  # omitted; a wrong type is the checking path's
         return None
     calls = msg.get("tool_calls")
-    out: list[dict[str, Any]] = [{"role": "assistant", "content": content}] if content or (content == "" and not calls) else []
-    if calls is None:
-        return out
-    if type(calls) is not list:
+    refusal = msg.get("refusal")
+    if calls is not None and type(calls) is not list:
         return None
+    start = len(items)
+    if refusal is None and (type(content) is str or content is None):
+        if content or (content == "" and not calls):
+            items.append({"role": "assistant", "content": content})
+    else:
+        parts = fast_assistant_parts(content, refusal)
+        if parts is None:
+            return None
+        if parts:
+            items.append(_message_item(at(msg), parts))
+    if not calls:
+        return _TEXT_LAST if len(items) > start else _NOTHING
+    texts = len(items) - start
+    if not _append_calls(calls, items.append):
+        del items[start:]
+        return None
+    return _TEXT_AND_CALLS if texts else _CALLS
+
+
+def _append_calls(calls: list[Any], append: Callable[[dict[str, Any]], None]) -> bool:
+    """Append the function_call items of plain function calls; False at the first other one
+    (the caller takes back what was appended and sends the turn to the checking path)."""
     for call in calls:
         try:  # subscripts: a missing key or a non-object falls to the checking path
-            if call["type"] != "function":
-                return None
             fn = call["function"]
             call_id = call["id"]
             name = fn["name"]
             args = fn["arguments"]
+            # {id, type, function} and {name, arguments} hold nothing else; otherwise the tables look.
+            if call["type"] != "function" or not (str is type(call_id) is type(name) is type(args)) \
+                    or not (len(call) == 3 or _CALL_QUIET(call)) or type(fn) is not dict or not (len(fn) == 2 or _CALL_FN_QUIET(fn)):
+                return False
         except (KeyError, TypeError):
-            return None
-        # {id, type, function} and {name, arguments} hold nothing else; otherwise the tables look.
-        if not (str is type(call_id) is type(name) is type(args)) or not (len(call) == 3 or _CALL_QUIET(call)) \
-                or type(fn) is not dict or not (len(fn) == 2 or _CALL_FN_QUIET(fn)):
-            return None
-        out.append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id, "name": name, "arguments": args})
-    return out
+            return False
+        append({"type": "function_call", "id": fc_id(call_id), _CALL_ID: call_id, "name": name, "arguments": args})
+    return True
 
 
 def _message(msg: dict[str, Any], role: Any, i: int, p: str, ctx: Context, items: list[dict[str, Any]]) -> None:
@@ -236,8 +296,7 @@ def _assistant(msg: dict[str, Any], i: int, p: str, ctx: Context, items: list[di
         if refusal is not None:
             parts.append({"type": "refusal", "refusal": refusal})
         if parts:
-            items.append({"type": "message", "id": mint("msg_", f"{i}:{parts!r}"), "role": "assistant",
-                          "status": "completed", "content": parts})
+            items.append(_message_item(i, parts))
     elif content is not None:
         ctx.problem(f"{p}.content", "a string, a list of text/refusal parts, or null", content)
     if tool_calls is not None:

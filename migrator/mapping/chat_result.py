@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from .context import Context, usable_time
@@ -46,7 +45,12 @@ def response_skeleton(response_id: str, created_at: float, model: str, echo: dic
 def chat_completion_to_response(body: dict[str, Any], ctx: Context, echo: dict[str, Any] | None = None) -> dict[str, Any]:
     ctx.check(body, _COMPLETION, "$")
     chat_id = body.get("id")
-    response_id = response_id_of(chat_id) if type(chat_id) is str else "resp_" + uuid.uuid4().hex
+    if type(chat_id) is str:
+        response_id = response_id_of(chat_id)
+    else:
+        import uuid  # only for a completion without an id: uuid loads platform and more at import
+
+        response_id = "resp_" + uuid.uuid4().hex
     created = body.get("created")
     if created is not None and not usable_time(created):
         ctx.problem("$.created", "a Unix time in seconds (an integer)", created)

@@ -93,17 +93,47 @@ def fast_chat_parts(parts: list[Any]) -> list[dict[str, Any]] | None:
     return out
 
 
-def fast_chat_text_parts(parts: list[Any]) -> list[dict[str, Any]] | None:
-    """Plain ``{type: text, text}`` parts of a tool message as input_text; None for anything else."""
+def _plain_text_parts(parts: list[Any], source: str, target: str | None) -> list[dict[str, Any]] | None:
+    """``{type: source, text}`` parts, and nothing else, as ``{type: target, text}``; None otherwise."""
     out: list[dict[str, Any]] = []
     for part in parts:
         try:
             text = part["text"]
-            if len(part) != 2 or part["type"] != "text" or type(text) is not str:
+            if len(part) != 2 or part["type"] != source or type(text) is not str:
                 return None
         except (KeyError, TypeError):
             return None
-        out.append({"type": INPUT_TEXT, "text": text})
+        out.append({"type": target, "text": text})
+    return out
+
+
+def fast_chat_text_parts(parts: list[Any]) -> list[dict[str, Any]] | None:
+    """Plain ``{type: text, text}`` parts of a tool message as input_text; None for anything else."""
+    return _plain_text_parts(parts, "text", INPUT_TEXT)
+
+
+def fast_assistant_parts(content: Any, refusal: Any) -> list[dict[str, Any]] | None:
+    """The Responses parts of a chat assistant turn with a refusal or a list of plain text and
+    refusal parts (an echoed refused answer, an SDK's part list); None for anything else."""
+    if refusal is not None and type(refusal) is not str:
+        return None
+    if type(content) is str:
+        out: list[dict[str, Any]] = [{"type": "output_text", "text": content, "annotations": []}]
+    elif content is None:
+        out = []
+    elif type(content) is list:
+        out = []
+        for part in content:  # {type: text, text} and {type: refusal, refusal}: the type names the one other key
+            ptype = part.get("type") if type(part) is dict and len(part) == 2 else None
+            value = part.get(ptype) if ptype == "text" or ptype == "refusal" else None
+            if type(value) is not str:
+                return None
+            out.append({"type": "output_text", "text": value, "annotations": []} if ptype == "text"
+                       else {"type": "refusal", "refusal": value})
+    else:
+        return None
+    if refusal is not None:
+        out.append({"type": "refusal", "refusal": refusal})
     return out
 
 
@@ -154,16 +184,7 @@ def fast_tool_output(parts: list[Any]) -> list[dict[str, Any]] | None:
     """Plain ``{type: input_text, text}`` parts of a function_call_output as chat text; None for anything else."""
     if not parts or not _TOOL_TEXT_KEPT:
         return None  # an empty list becomes "" on the checking path
-    out: list[dict[str, Any]] = []
-    for part in parts:
-        try:
-            text = part["text"]
-            if len(part) != 2 or part["type"] != "input_text" or type(text) is not str:
-                return None
-        except (KeyError, TypeError):
-            return None
-        out.append({"type": TOOL_TEXT, "text": text})
-    return out
+    return _plain_text_parts(parts, "input_text", TOOL_TEXT)
 
 
 def _text(part: dict[str, Any], path: str, ctx: Context) -> str | None:

@@ -7,7 +7,6 @@ derivation here is what keeps them in step.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from .errors import describe
@@ -20,7 +19,9 @@ def mint(prefix: str, seed: str) -> str:
     same item ids, so a growing conversation keeps a stable prefix (prompt
     caching) and fixtures stay comparable.
     """
-    return prefix + hashlib.blake2b(seed.encode("utf-8", "surrogatepass"), digest_size=24).hexdigest()
+    from hashlib import blake2b  # on first use: hashlib loads OpenSSL, a tenth of import migrator
+
+    return prefix + blake2b(seed.encode("utf-8", "surrogatepass"), digest_size=24).hexdigest()
 
 
 def seed_of(value: Any) -> str:

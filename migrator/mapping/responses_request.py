@@ -14,8 +14,9 @@ from .content import (
     output_parts_to_chat,
     tool_output_to_chat,
 )
-from .context import Context, Handler, dispatch, lead, position
-from .rules import DROP, TABLES, VALUES, well_typed
+from .context import Context, Handler, dispatch, lead
+from .fastpath import Positions, defaults_only
+from .rules import DROP, TABLES, VALUES, targets, well_typed
 
 _REQUEST = TABLES["responses.request"]
 _STREAM_OPTIONS = TABLES["responses.stream_options"]
@@ -42,15 +43,12 @@ _OUT_TEXT_QUIET = TABLES["responses.part.output_text"].quiet
 _CALL_TYPES = _FUNCTION_CALL.types_at[""]
 _OUTPUT_TYPES = _FUNCTION_OUTPUT.types_at[""]
 _MESSAGE_TYPES = _MESSAGE.types_at[""]
+_MESSAGE_RULES = _MESSAGE.levels[""]
 _OUT_TEXT_TYPES = TABLES["responses.part.output_text"].types_at[""]
 # Target names as the tables state them (read once: as cheap as literals on the hot path).
-_TOP_LOGPROBS = _REQUEST["top_logprobs"].to or ""
-_PARALLEL = _REQUEST["parallel_tool_calls"].to or ""
-_OUT_SERVICE_TIER = _REQUEST["service_tier"].to or ""
-_OUT_CACHE_OPTIONS = _REQUEST["prompt_cache_options"].to or ""
-_RESPONSE_FORMAT = _REQUEST["text"].to or ""
-_TOOL_CHOICE = _REQUEST["tool_choice"].to or ""
-_OUT_STREAM_OPTIONS = _REQUEST["stream_options"].to or ""
+_TOP_LOGPROBS, _PARALLEL, _OUT_SERVICE_TIER, _OUT_CACHE_OPTIONS, _RESPONSE_FORMAT, _TOOL_CHOICE, _OUT_STREAM_OPTIONS = targets(
+    _REQUEST, "top_logprobs", "parallel_tool_calls", "service_tier", "prompt_cache_options", "text", "tool_choice",
+    "stream_options")
 _CALL_ID = _FUNCTION_CALL["call_id"].to_parts[-1]
 _FUNCTION, _NAME = _FUNCTION_CALL["name"].to_parts
 _ARGUMENTS = _FUNCTION_CALL["arguments"].to_parts[-1]
@@ -84,9 +82,11 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
     message_quiet = _MESSAGE.quiet.issuperset
     text_quiet = _OUT_TEXT_QUIET.issuperset
     fast = _content.FAST_PATH
+    at: Positions | None = None  # made when a slow path first needs an index
     for item in items:  # no enumerate on the hot path: slow paths find the index
         if type(item) is not dict:
-            i = position(items, item)
+            at = at or Positions(items)
+            i = at(item)
             ctx.problem(f"{path}[{i}]", "an input item object", item)
             continue
         itype = item.get("type")
@@ -109,7 +109,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             if fast and (plain or (str is type(call_id) is type(name) is type(args) and call_quiet(item) and well_typed(item, _CALL_TYPES))):
                 call = {_CALL_ID: call_id, "type": "function", _FUNCTION: {_NAME: name, _ARGUMENTS: args}}
             else:
-                checked = _call(item, itype, f"{path}[{position(items, item)}]", ctx)
+                at = at or Positions(items)
+                checked = _call(item, itype, f"{path}[{at(item)}]", ctx)
                 if checked is None:
                     continue
                 call = checked
@@ -144,7 +145,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
                 n = len(item)
                 plain = role in _MESSAGE_ROLES and (
                     n == 2 or (n == 5 and itype is not None and str is type(item["id"]) is type(item["status"]))
-                    or (message_quiet(item) and well_typed(item, _MESSAGE_TYPES)))
+                    or ((message_quiet(item) or defaults_only(item, _MESSAGE.quiet, _MESSAGE_RULES))
+                        and well_typed(item, _MESSAGE_TYPES)))
             except (KeyError, TypeError):
                 role = content = None
                 plain = False
@@ -152,33 +154,39 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             if plain and fast:
                 if type(content) is str:
                     msg = {"role": role, "content": content}
-                elif role != "assistant" and type(content) is list:
+                elif type(content) is not list:
+                    pass
+                elif role != "assistant":
                     in_parts = fast_input_parts(content, role != "user")
                     if in_parts is not None:
                         msg = {"role": role, "content": in_parts}
-                elif role == "assistant" and type(content) is list:
-                    refusal = _refusal_only(content)
-                    if refusal is not None:
-                        msg = {"role": "assistant", "content": None, "refusal": refusal}
-                    else:
-                        parts = []
-                        for part in content:
-                            try:  # a part that is not an object, or lacks a key, takes the checking path
+                else:
+                    parts = []
+                    refused = False
+                    for part in content:
+                        try:  # a part that is not an object, or lacks a key, takes the checking path
+                            ptype = part["type"]
+                            if ptype == "output_text":
                                 text = part["text"]
                                 m = len(part)
                                 # {type, text}, or with the annotations an output carries (a list, as declared)
-                                fit = part["type"] == "output_text" and type(text) is str and (
-                                    m == 2 or (m == 3 and type(part["annotations"]) is list)
-                                    or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES)))
-                            except (KeyError, TypeError):
-                                fit = False
-                            if not fit:
+                                if type(text) is not str or not ((m == 3 and type(part["annotations"]) is list) or m == 2
+                                                                 or (text_quiet(part) and well_typed(part, _OUT_TEXT_TYPES))):
+                                    break
+                                parts.append({"type": CHAT_OUT_TEXT, "text": text})
+                            elif ptype == "refusal" and type(part) is dict and len(part) == 2 and type(part["refusal"]) is str:
+                                parts.append({"type": "refusal", "refusal": part["refusal"]})
+                                refused = True
+                            else:
                                 break
-                            parts.append({"type": CHAT_OUT_TEXT, "text": text})
-                        else:
-                            msg = {"role": "assistant", "content": parts}
+                        except (KeyError, TypeError):
+                            break
+                    else:  # one refusal part is an echoed refused answer
+                        msg = {"role": "assistant", "content": None, "refusal": parts[0]["refusal"]} \
+                            if refused and len(parts) == 1 else {"role": "assistant", "content": parts}
             if msg is None:
-                msg = _message(item, f"{path}[{position(items, item)}]", ctx)
+                at = at or Positions(items)
+                msg = _message(item, f"{path}[{at(item)}]", ctx)
                 if msg is None:
                     continue
                 role = msg["role"]
@@ -186,7 +194,8 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             turn = msg if role == "assistant" else None
             turn_calls = None
             continue
-        p = f"{path}[{position(items, item)}]"
+        at = at or Positions(items)
+        p = f"{path}[{at(item)}]"
         if itype is None:
             ctx.problem(f"{p}.type", "an item type (or a message with a role)", None)
         elif itype == "custom_tool_call":
@@ -219,17 +228,6 @@ def input_to_messages(items: Any, ctx: Context, path: str = "$.input") -> list[d
             else:
                 ctx.problem(f"{p}.type", "an input item type", itype)
     return messages
-
-
-def _refusal_only(content: list[Any]) -> str | None:
-    """The refusal of content that is one plain refusal part (an echoed refused answer), else None."""
-    if len(content) != 1:
-        return None
-    part = content[0]
-    if type(part) is not dict or len(part) != 2 or part.get("type") != "refusal":
-        return None
-    refusal = part.get("refusal")
-    return refusal if type(refusal) is str else None
 
 
 def _message(item: dict[str, Any], p: str, ctx: Context) -> dict[str, Any] | None:

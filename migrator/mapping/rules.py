@@ -13,8 +13,10 @@ import json
 import os
 import re
 import sys
-from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 COPY: Final = "copy"
 RENAME: Final = "rename"
@@ -40,14 +42,26 @@ def mappings_dir() -> Path:
 
     ``MIGRATOR_MAPPINGS`` points elsewhere: the tests load an engine on a mutated copy of the
     tables to prove the output follows them (read once, at import)."""
+    from pathlib import Path  # not at import: pathlib (and urllib.parse under it) is for tools, not translate
+
+    return Path(_mappings_folder())
+
+
+def _mappings_folder() -> str:
     override = os.environ.get("MIGRATOR_MAPPINGS")
     if override:
-        return Path(override)
-    here = Path(__file__).resolve().parent.parent
-    packaged = here / "mappings"
-    if packaged.is_dir():
+        return override
+    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    packaged = os.path.join(here, "mappings")
+    if os.path.isdir(packaged):
         return packaged
-    return here.parent / "mappings"
+    return os.path.join(os.path.dirname(here), "mappings")
+
+
+def read_mappings(name: str) -> Any:
+    """One file of ``mappings/``, parsed."""
+    with open(os.path.join(_mappings_folder(), name), encoding="utf-8") as f:
+        return json.load(f)
 
 
 class Rule:
@@ -170,16 +184,15 @@ def targets(table: Table, *keys: str) -> tuple[str, ...]:
 
 
 def _load() -> tuple[dict[str, Table], dict[str, Table], dict[str, Any]]:
-    folder = mappings_dir()
     tables: dict[str, Table] = {}
     values: dict[str, Table] = {}
     for stem in FILES:
-        raw = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
+        raw = read_mappings(f"{stem}.json")
         for name, t in raw.get("tables", {}).items():
             tables[name] = Table(name, t, "fields")
         for name, t in raw.get("values", {}).items():
             values[name] = Table(name, t, "values")
-    models = json.loads((folder / "models.json").read_text(encoding="utf-8"))
+    models = read_mappings("models.json")
     return tables, values, models
 
 

@@ -11,10 +11,9 @@ so gets the API's default.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .rules import mappings_dir
+from .rules import read_mappings
 
 _SCALARS = (str, int, float, bool, type(None))
 _UNSET: Any = object()
@@ -47,7 +46,7 @@ class Shape:
 
 
 def _load() -> dict[str, Shape]:
-    raw = json.loads((mappings_dir() / "shapes.json").read_text(encoding="utf-8"))
+    raw = read_mappings("shapes.json")
     return {name: Shape(shape) for name, shape in raw["shapes"].items()}
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any, Literal, get_args
 
 from .chat_request import chat_request_to_responses
-from .chat_result import chat_completion_to_response
 from .context import Context, child
-from .echo import request_echo
 from .errors import Loss, MappingError, StrictModeError
 from .params import unknown_parameters
 from .responses_request import responses_request_to_chat
-from .responses_result import response_to_chat_completion
 from .rules import TABLES
+
+# The result converters (and the shapes and usage tables under them) load on the first result a
+# program translates: a gateway that translates requests never pays for them at import.
 
 Dialect = Literal["chat", "responses"]
 """An API: what ``translate``, the stream translators and the adapters translate to."""
@@ -132,8 +132,13 @@ def translate(
         elif kind == "responses.request":
             out = responses_request_to_chat(body, ctx)
         elif kind == "chat.completion":
+            from .chat_result import chat_completion_to_response
+            from .echo import request_echo
+
             out = chat_completion_to_response(body, ctx, request_echo(request, default_store=default_store))
         else:
+            from .responses_result import response_to_chat_completion
+
             out = response_to_chat_completion(body, ctx)
             if "error" in out:
                 target = "error"
@@ -157,8 +162,12 @@ def _validate_native(body: dict[str, Any], kind: Kind, ctx: Context) -> dict[str
     elif kind == "responses.request":
         responses_request_to_chat(body, probe)
     elif kind == "chat.completion":
+        from .chat_result import chat_completion_to_response
+
         chat_completion_to_response(body, probe)
     else:
+        from .responses_result import response_to_chat_completion
+
         response_to_chat_completion(body, probe)
     ctx.problems.extend(probe.problems)
     if kind in _REQUEST_TABLES:

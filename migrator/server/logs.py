@@ -11,8 +11,8 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import IO
+from dataclasses import dataclass, field
+from typing import IO, Any
 
 from ..mapping import Loss
 
@@ -53,6 +53,27 @@ class AccessRecord:
             self.latency_ms = round((time.perf_counter() - self.started) * 1000, 3)
 
 
+_LINE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder for every line (json.dumps makes one per call)
+
+
+def line_of(record: AccessRecord) -> dict[str, Any]:
+    """The fields of one log line, in their order (``note`` only when set, then the wall-clock ``time``).
+
+    Written out field by field: ``dataclasses.asdict`` deep-copies every value and cost
+    about four times as much, on every request.
+    """
+    data: dict[str, Any] = {
+        "request_id": record.request_id, "method": record.method, "path": record.path, "endpoint": record.endpoint,
+        "direction": record.direction, "status": record.status, "upstream_status": record.upstream_status,
+        "latency_ms": record.latency_ms, "ttft_ms": record.ttft_ms, "tokens": record.tokens, "losses": record.losses,
+        "loss_paths": list(record.loss_paths),
+    }
+    if record.note is not None:
+        data["note"] = record.note
+    data["time"] = round(time.time(), 3)
+    return data
+
+
 class AccessLog:
     """Writes records as JSON lines to a stream (stderr by default) or a file."""
 
@@ -64,12 +85,7 @@ class AccessLog:
     def write(self, record: AccessRecord) -> None:
         if not self.enabled:
             return
-        data = asdict(record)
-        del data["started"]
-        if data["note"] is None:
-            del data["note"]
-        data["time"] = round(time.time(), 3)
-        line = json.dumps(data, separators=(",", ":"))
+        line = _LINE(line_of(record))
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()

@@ -16,6 +16,12 @@ from .logs import AccessLog
 from .store import ResponseStore, StoreLimits
 from .upstream import HTTPBackend, RetryPolicy
 
+KEEPALIVE_SECONDS = 75
+"""How long an idle client connection is kept open. uvicorn's default, 5 s, equals the OpenAI SDK's
+(httpx's) idle expiry and is below aiohttp's 15 s, so a client reusing a connection at that moment
+races the server's close and fails; 75 s outlasts them and the 60 s idle timeout of common load
+balancers in front."""
+
 
 class ServeConfig(BaseModel):
     """What ``migrator serve`` runs with; pydantic names the exact bad option."""
@@ -65,8 +71,11 @@ def build_state(config: ServeConfig, log_stream: IO[str] | None = None) -> Serve
     if config.upstream is None:
         backend: object = OfflineBackend(config.latency_ms)
     else:
-        backend = HTTPBackend(config.upstream, config.upstream_api, key=_secret(config.upstream_key_env, "--upstream-key-env"),
-                              timeout=config.upstream_timeout, retry=RetryPolicy(retries=config.retries))
+        try:
+            backend = HTTPBackend(config.upstream, config.upstream_api, key=_secret(config.upstream_key_env, "--upstream-key-env"),
+                                  timeout=config.upstream_timeout, retry=RetryPolicy(retries=config.retries))
+        except ValueError as exc:  # no host, or a port out of range: said at startup, not on every request
+            raise ConfigError(f"--upstream: {exc}") from None
     if config.access_log == "-":
         log = AccessLog(enabled=False)
     elif config.access_log:
@@ -119,7 +128,9 @@ def serve(config: ServeConfig, out: IO[str] = sys.stdout) -> int:
             out.flush()
             sys.stderr.write(f"migrator serve: {mode}; Ctrl-C or SIGTERM stops it after in-flight requests\n")
 
-    uv_config = uvicorn.Config(create_app(state), log_level="warning", access_log=False, lifespan="on",
+    # No proxy-headers middleware: nothing here reads the client's address or scheme, and it ran on every request.
+    uv_config = uvicorn.Config(create_app(state), log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
+                               timeout_keep_alive=KEEPALIVE_SECONDS,
                                timeout_graceful_shutdown=int(config.graceful_timeout))
     server = _Server(uv_config)
     server.run(sockets=[sock])

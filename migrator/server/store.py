@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS responses (
 CREATE INDEX IF NOT EXISTS responses_created ON responses (created_at);
 """
 
+_DUMP = json.JSONEncoder(separators=(",", ":")).encode  # one encoder: json.dumps with options makes one per call
+
 ANONYMOUS = "anonymous"
 """The owner of responses created without a bearer token: one shared owner, as documented."""
 
@@ -75,17 +77,17 @@ class ResponseStore:
             self._db.close()
 
     def put(self, response: dict[str, Any], input_items: list[dict[str, Any]], context: list[dict[str, Any]],
-            owner: str) -> None:
+            owner: str, encoded: str | None = None) -> None:
         """Keep ``response``; ``input_items`` are this request's (listed by the API), ``context``
-        the whole conversation that produced it (earlier turns expanded), which a follow-up continues."""
+        the whole conversation that produced it (earlier turns expanded), which a follow-up continues.
+        ``encoded`` is ``response`` as JSON when the caller has it already (the server encodes the
+        answer once, for the client and for this row)."""
         created = time.time()  # retention counts from storing: an upstream's clock (or a fixed example time) is not ours
-        dump = json.dumps
+        row = (response["id"], created, _DUMP(response) if encoded is None else encoded, _DUMP(input_items), _DUMP(context), owner)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO responses (id, created_at, response, input_items, context, owner) VALUES (?, ?, ?, ?, ?, ?)",
-                (response["id"], created, dump(response, separators=(",", ":")), dump(input_items, separators=(",", ":")),
-                 dump(context, separators=(",", ":")), owner),
-            )
+                row)
             self._puts += 1
             if self._puts % 64 == 1:  # pruning costs two queries; once every 64 stores keeps the limits within 64
                 self._prune(time.time())

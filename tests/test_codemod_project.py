@@ -1,0 +1,55 @@
+"""A whole sample project, migrated by the real codemod: ``fixtures/codemod/project/before`` becomes
+``after`` file for file, byte for byte (bump-pydantic's golden-tree test).
+
+The project mixes what a repository holds: an SDK client with calls and reads, a tool loop over
+a tools constant, a streamed loop, a raw gateway post, a notebook, a test that patches the chat
+resource, a look-alike SDK, and code the walk must not enter (an ignored build folder, a
+virtualenv) or read (a README).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from migrator.cli import main
+
+PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "codemod" / "project"
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _codemod(*args: str) -> tuple[int, str]:
+    out, err = io.BytesIO(), io.StringIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8")
+    code = main(["codemod", *args], stdin=io.StringIO(""), stdout=stdout, stderr=err)
+    stdout.flush()
+    return code, out.getvalue().decode("utf-8")
+
+
+def test_the_sample_project_becomes_the_golden_tree_and_stays_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "project"
+    shutil.copytree(PROJECT / "before", work)
+    monkeypatch.chdir(work)
+    code, diff = _codemod(".", "--report", str(tmp_path / "report.json"))
+    assert code == 1 and "+++ b/app/llm.py" in diff
+    assert _files(work) == _files(PROJECT / "before"), "--diff wrote something"
+
+    assert _codemod(".", "--write")[0] == 0
+    assert _files(work) == _files(PROJECT / "after")
+    assert _codemod(".", "--check")[0] == 0, "a second run would change something"
+
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    by_file: dict[str, list[str]] = {}
+    for site in report["sites"]:
+        by_file.setdefault(Path(site["file"]).name, []).append(site["verdict"])
+    assert by_file["llm.py"] == ["migrated with notes", "migrated"]
+    assert by_file["agent.py"] == ["migrated", "migrated"]
+    assert by_file["test_llm.py"] == ["left for a person"]
+    assert {"generated.py", "site.py", "other_provider.py", "README.md"}.isdisjoint(by_file)
