@@ -65,8 +65,8 @@ CODEMOD_PENDING: dict[str, str] = {
     "streaming": "a stream loop with an `if not chunk.choices: continue` guard and `delta = chunk.choices[0].delta`: left",
     "streaming_tools": "streamed tool-call deltas gathered by index: left; Responses has output_item.added + "
                        "function_call_arguments.delta events",
-    "tools": "a `while message.tool_calls:` loop that assigns `completion` before and inside the loop: left "
-             "('`completion` is assigned more than once')",
+    "tools": "a `while message.tool_calls:` loop where `message = completion.choices[0].message` is bound before and "
+             "inside the loop: left ('`message` is assigned more than once')",
     "usage": "`usage = completion.usage`, then its fields and *_details: left ('the usage object is used whole')",
     "wrapper_kwargs": "a client on self, messages built in a variable and **kwargs forwarded (callers pass max_tokens): left",
 }
