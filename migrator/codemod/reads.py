@@ -29,6 +29,10 @@ MESSAGE: list[Segment] = ["choices", 0, "message"]
 TOOL_CALLS: list[Segment] = [*MESSAGE, "tool_calls"]
 FINISH_REASON: list[Segment] = ["choices", 0, "finish_reason"]
 REFUSAL: list[Segment] = [*MESSAGE, "refusal"]
+CONTENT: list[Segment] = [*MESSAGE, "content"]
+NO_TEXT = 'not any(part.type == "output_text" for item in {base}.%s if item.type == "message" for part in item.content)'
+"""When a chat message's ``content`` is None: the Response has no output text part at all
+(``output_text`` is then ``""``, so ``output_text is None`` would never be true)."""
 _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 PARSED = {"parsed": "output_parsed"}
 """What ``chat.completions.parse`` adds to the message, and its name on ``responses.parse``'s result:
@@ -162,6 +166,8 @@ class Uses(UseVisitor):
         self.alias_values: set[cst.CSTNode] = set()
         self.tool_loops: list[tuple[str, cst.For]] = []  # ``for call in name.choices[0].message.tool_calls:``
         self.finish_tests: list[tuple[cst.Comparison, str, bool]] = []  # ``name.choices[0].finish_reason == "stop"``
+        self.content_none_tests: list[tuple[cst.Comparison, bool]] = []  # ``name.choices[0].message.content is None``
+        self.content_names: set[str] = set()  # ``text = name.choices[0].message.content``
         self.parse_calls: set[cst.CSTNode] = set()  # ``name.parse`` chains that are called (raw responses)
         self.parsed_into: list[str] = []  # names assigned ``name.parse()``
         self.awaited_into: list[str] = []  # names assigned ``await name`` (a coroutine awaited later)
@@ -213,6 +219,12 @@ class Uses(UseVisitor):
         operands = [node.left, *(t.comparator for t in node.comparisons)]
         if any(isinstance(o, cst.Name) and o.value == "None" for o in operands):
             self.none_tests.update(o for o in operands if not (isinstance(o, cst.Name) and o.value == "None"))
+            none_test = _none_test(node)
+            content = chain_of(none_test[0]) if none_test is not None else None
+            if none_test is not None and content is not None and isinstance(content[0], cst.Name) \
+                    and content[0].value == self.name and [*self.prefix, *content[1]] == CONTENT:
+                self.content_none_tests.append((node, none_test[1]))
+                self.skip.add(none_test[0])
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -222,6 +234,10 @@ class Uses(UseVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
+        held = chain_of(value)
+        if held is not None and isinstance(held[0], cst.Name) and held[0].value == self.name \
+                and [*self.prefix, *held[1]] == CONTENT:
+            self.content_names.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
         if any(isinstance(t.target, cst.Name) and t.target.value == self.name for t in node.targets):
             self.assigned_values.append(value.expression if isinstance(value, cst.Await) else value)
         found = chain_of(value)
@@ -275,13 +291,33 @@ def _function_calls(base: cst.BaseExpression) -> cst.BaseExpression:
                                            [cst.ComparisonTarget(cst.Equal(), cst.SimpleString(f'"{FUNCTION_CALL}"'))]))]))
 
 
+def _none_test(node: cst.Comparison) -> tuple[cst.BaseExpression, bool] | None:
+    """``x is None`` / ``x == None`` → (x, False); ``is not`` / ``!=`` → (x, True); None otherwise."""
+    if len(node.comparisons) != 1:
+        return None
+    target = node.comparisons[0]
+    if not (isinstance(target.comparator, cst.Name) and target.comparator.value == "None"):
+        return None
+    if isinstance(target.operator, cst.Is | cst.Equal):
+        return node.left, False
+    if isinstance(target.operator, cst.IsNot | cst.NotEqual):
+        return node.left, True
+    return None
+
+
+def no_text(base: cst.BaseExpression, negate: bool) -> cst.BaseExpression:
+    """The Response test for ``<base>.choices[0].message.content is None`` (``is not`` with ``negate``)."""
+    template = NO_TEXT % OUTPUT
+    return expression_with(template.removeprefix("not ") if negate else template, base=base)
+
+
 def _refusal(base: cst.BaseExpression) -> cst.BaseExpression:
     """The refusal part of a Response's message items, or None: what ``message.refusal`` held."""
     return expression_with(f'next((part.refusal for item in {{base}}.{OUTPUT} if item.type == "message" '
                            'for part in item.content if part.type == "refusal"), None)', base=base)
 
 
-def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_tests: set[cst.CSTNode],
+def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]],
                base_for: dict[cst.CSTNode, cst.BaseExpression] | None = None, parse: bool = False,
                alias_values: set[cst.CSTNode] | None = None, prefix: list[Segment] | None = None) -> ReadPlan:
     """``prefix``: the chains are read on an alias of ``r.choices[0].message`` (which becomes ``r`` itself)."""
@@ -316,10 +352,6 @@ def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_test
             plan.blockers.append(new)
             continue
         plan.replacements[node] = rebuild(base, new)
-        if node in none_tests and segments[:4] == ["choices", 0, "message", "content"]:
-            plan.applicability = "unsafe"
-            plan.notes.append("`output_text` is \"\" where `message.content` was None (a tool-call-only answer): "
-                              "the `None` test here now always takes the other branch")
     return plan
 
 

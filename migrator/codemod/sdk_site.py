@@ -11,7 +11,7 @@ from .finish_tests import finish_test
 from .messages import plan_messages
 from .names import visit_body
 from .outcome import Applicability, Options
-from .reads import MESSAGE, ReadPlan, Segment, Uses, chain_of, plan_reads, plan_tool_loop, spelled
+from .reads import MESSAGE, ReadPlan, Segment, Uses, chain_of, no_text, plan_reads, plan_tool_loop, spelled
 from .site import Decision, Edits, Found, left
 from .stream_helper import plan_helper_stream
 from .stream_loops import plan_stream
@@ -68,7 +68,7 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
         replaced_base: cst.BaseExpression = new_call
         if isinstance(call_base, cst.Await):
             replaced_base = call_base.with_changes(expression=new_call)
-        reads = plan_reads([(found.chained, chain[1])], set(), {found.chained: replaced_base})
+        reads = plan_reads([(found.chained, chain[1])], {found.chained: replaced_base})
         if reads.blockers:
             return left(reads.blockers, host=client.host)
         edits.replacements.update(reads.replacements)
@@ -134,7 +134,14 @@ def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[c
     visit_body(function, uses)
     if len(uses.targets) > 1 and not (calls and all(value in calls for value in uses.assigned_values)):
         return ReadPlan(blockers=[f"`{name}` is assigned more than once: the reads cannot be tied to this call"])
-    reads = plan_reads(uses.chains, uses.none_tests, parse=parse, alias_values=uses.alias_values)
+    reads = plan_reads(uses.chains, parse=parse, alias_values=uses.alias_values)
+    for comparison, negate in uses.content_none_tests:
+        reads.replacements[comparison] = no_text(cst.Name(name), negate)
+    tested = {o.value for o in uses.none_tests if isinstance(o, cst.Name)} & uses.content_names
+    if tested:
+        reads.applicability = "unsafe"
+        reads.notes.append(f"`{sorted(tested)[0]}` now holds `output_text`, which is \"\" where `message.content` was None "
+                           "(a tool-call-only answer): its `None` test here never passes; test the output for text instead")
     for comparison, value, negate in uses.finish_tests:
         test = finish_test(cst.Name(name), value, negate)
         if isinstance(test, str):
