@@ -30,6 +30,10 @@ TOOL_CALLS: list[Segment] = [*MESSAGE, "tool_calls"]
 FINISH_REASON: list[Segment] = ["choices", 0, "finish_reason"]
 REFUSAL: list[Segment] = [*MESSAGE, "refusal"]
 CONTENT: list[Segment] = [*MESSAGE, "content"]
+ALIASES: dict[tuple[Segment, ...], list[Segment]] = {("choices", 0): [], tuple(MESSAGE): [], ("usage",): ["usage"]}
+"""Parts of a result a name may hold (``choice = r.choices[0]``, ``usage = r.usage``) → what the name
+holds after the rewrite, as a path on the Response: ``r`` itself for the choice and its message (the
+Response carries what they held), ``r.usage`` for the usage."""
 NO_TEXT = 'not any(part.type == "output_text" for item in {base}.%s if item.type == "message" for part in item.content)'
 """When a chat message's ``content`` is None: the Response has no output text part at all
 (``output_text`` is then ``""``, so ``output_text is None`` would never be true)."""
@@ -162,8 +166,8 @@ class Uses(UseVisitor):
         self.name = name
         self.prefix = prefix or []  # an alias of ``r.choices[0].message`` reads with that prefix
         self.skip = skip or set()  # nodes another plan takes whole (``messages.append(r.choices[0].message)``)
-        self.aliases: list[str] = []  # names bound to ``name.choices[0].message``
-        self.alias_values: set[cst.CSTNode] = set()
+        self.aliases: list[tuple[str, list[Segment]]] = []  # ``message = name.choices[0].message``, ``usage = name.usage``
+        self.alias_values: dict[cst.CSTNode, list[Segment]] = {}
         self.tool_loops: list[tuple[str, cst.For]] = []  # ``for call in name.choices[0].message.tool_calls:``
         self.finish_tests: list[tuple[cst.Comparison, str, bool]] = []  # ``name.choices[0].finish_reason == "stop"``
         self.content_none_tests: list[tuple[cst.Comparison, bool]] = []  # ``name.choices[0].message.content is None``
@@ -242,9 +246,9 @@ class Uses(UseVisitor):
             self.assigned_values.append(value.expression if isinstance(value, cst.Await) else value)
         found = chain_of(value)
         if found is not None and isinstance(found[0], cst.Name) and found[0].value == self.name and not self.prefix \
-                and found[1] == MESSAGE and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            self.aliases.append(node.targets[0].target.value)
-            self.alias_values.add(value)
+                and tuple(found[1]) in ALIASES and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.aliases.append((node.targets[0].target.value, found[1]))
+            self.alias_values[value] = found[1]
         if isinstance(value, cst.Await) and isinstance(value.expression, cst.Name) and value.expression.value == self.name \
                 and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             self.awaited_into.append(node.targets[0].target.value)
@@ -319,15 +323,17 @@ def _refusal(base: cst.BaseExpression) -> cst.BaseExpression:
 
 def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]],
                base_for: dict[cst.CSTNode, cst.BaseExpression] | None = None, parse: bool = False,
-               alias_values: set[cst.CSTNode] | None = None, prefix: list[Segment] | None = None) -> ReadPlan:
-    """``prefix``: the chains are read on an alias of ``r.choices[0].message`` (which becomes ``r`` itself)."""
+               alias_values: dict[cst.CSTNode, list[Segment]] | None = None, held: list[Segment] | None = None) -> ReadPlan:
+    """``held``: the chains are read on an alias that holds this path of the Response (``[]`` for the
+    result itself, ``["usage"]`` for its usage): the rewritten reads are taken relative to it."""
     plan = ReadPlan()
+    strip = held or []
     for node, segments in chains:
         found = chain_of(node)
         assert found is not None
         base = (base_for or {}).get(node, found[0])
-        if alias_values and node in alias_values:
-            plan.replacements[node] = base  # ``message = r.choices[0].message`` → ``message = r``
+        if alias_values and node in alias_values:  # ``message = r.choices[0].message`` → ``message = r``
+            plan.replacements[node] = rebuild(base, ALIASES[tuple(alias_values[node])])
             continue
         if segments == REFUSAL:
             plan.replacements[node] = _refusal(base)
@@ -351,7 +357,10 @@ def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]],
         if isinstance(new, str):
             plan.blockers.append(new)
             continue
-        plan.replacements[node] = rebuild(base, new)
+        if new[:len(strip)] != strip:
+            plan.blockers.append(f"`{spelled(segments)}` is read through a name that holds another part of the result")
+            continue
+        plan.replacements[node] = rebuild(base, new[len(strip):])
     return plan
 
 
