@@ -51,9 +51,9 @@ def test_before_becomes_after(case: Path) -> None:
 
 
 def test_the_unsafe_case_is_left_without_the_flag() -> None:
-    before = (ROOT / "unsafe" / "none_test" / "before.py").read_text(encoding="utf-8")
+    before = (ROOT / "unsafe" / "none_test_through_name" / "before.py").read_text(encoding="utf-8")
     outcome = transform_code(before, Options())
-    assert outcome.code == (ROOT / "left" / "none_test" / "after.py").read_text(encoding="utf-8")
+    assert outcome.code == (ROOT / "left" / "none_test_through_name" / "after.py").read_text(encoding="utf-8")
     assert [s.applicability for s in outcome.sites] == ["unsafe"]
 
 

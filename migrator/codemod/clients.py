@@ -70,6 +70,8 @@ def client_for_url(url: str | None, code: str) -> Client:
     """The client an HTTP call stands for: its URL's host (``code`` names a URL built at run time)."""
     if url is None:
         return Client("openai", f"the URL's host ({code})", "configured", False)
+    if urlsplit(url).hostname is None:  # a path on a client's base_url: ``httpx.Client(base_url=…).post("/chat/completions")``
+        return Client("openai", f"the HTTP client's base_url (the request names only {url})", "configured", False)
     host = _host_of(url)
     kind: HostKind = "openai" if host in OPENAI_HOSTS else "azure" if host.endswith(AZURE_SUFFIXES) else "literal"
     return Client("openai", host, kind, False)

@@ -29,6 +29,14 @@ MESSAGE: list[Segment] = ["choices", 0, "message"]
 TOOL_CALLS: list[Segment] = [*MESSAGE, "tool_calls"]
 FINISH_REASON: list[Segment] = ["choices", 0, "finish_reason"]
 REFUSAL: list[Segment] = [*MESSAGE, "refusal"]
+CONTENT: list[Segment] = [*MESSAGE, "content"]
+ALIASES: dict[tuple[Segment, ...], list[Segment]] = {("choices", 0): [], tuple(MESSAGE): [], ("usage",): ["usage"]}
+"""Parts of a result a name may hold (``choice = r.choices[0]``, ``usage = r.usage``) → what the name
+holds after the rewrite, as a path on the Response: ``r`` itself for the choice and its message (the
+Response carries what they held), ``r.usage`` for the usage."""
+NO_TEXT = 'not any(part.type == "output_text" for item in {base}.%s if item.type == "message" for part in item.content)'
+"""When a chat message's ``content`` is None: the Response has no output text part at all
+(``output_text`` is then ``""``, so ``output_text is None`` would never be true)."""
 _TOOL_CALL = TABLES["chat.completion_message.tool_call"]
 PARSED = {"parsed": "output_parsed"}
 """What ``chat.completions.parse`` adds to the message, and its name on ``responses.parse``'s result:
@@ -158,10 +166,12 @@ class Uses(UseVisitor):
         self.name = name
         self.prefix = prefix or []  # an alias of ``r.choices[0].message`` reads with that prefix
         self.skip = skip or set()  # nodes another plan takes whole (``messages.append(r.choices[0].message)``)
-        self.aliases: list[str] = []  # names bound to ``name.choices[0].message``
-        self.alias_values: set[cst.CSTNode] = set()
+        self.aliases: list[tuple[str, list[Segment]]] = []  # ``message = name.choices[0].message``, ``usage = name.usage``
+        self.alias_values: dict[cst.CSTNode, list[Segment]] = {}
         self.tool_loops: list[tuple[str, cst.For]] = []  # ``for call in name.choices[0].message.tool_calls:``
         self.finish_tests: list[tuple[cst.Comparison, str, bool]] = []  # ``name.choices[0].finish_reason == "stop"``
+        self.content_none_tests: list[tuple[cst.Comparison, bool]] = []  # ``name.choices[0].message.content is None``
+        self.content_names: set[str] = set()  # ``text = name.choices[0].message.content``
         self.parse_calls: set[cst.CSTNode] = set()  # ``name.parse`` chains that are called (raw responses)
         self.parsed_into: list[str] = []  # names assigned ``name.parse()``
         self.awaited_into: list[str] = []  # names assigned ``await name`` (a coroutine awaited later)
@@ -213,6 +223,12 @@ class Uses(UseVisitor):
         operands = [node.left, *(t.comparator for t in node.comparisons)]
         if any(isinstance(o, cst.Name) and o.value == "None" for o in operands):
             self.none_tests.update(o for o in operands if not (isinstance(o, cst.Name) and o.value == "None"))
+            none_test = _none_test(node)
+            content = chain_of(none_test[0]) if none_test is not None else None
+            if none_test is not None and content is not None and isinstance(content[0], cst.Name) \
+                    and content[0].value == self.name and [*self.prefix, *content[1]] == CONTENT:
+                self.content_none_tests.append((node, none_test[1]))
+                self.skip.add(none_test[0])
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -222,13 +238,17 @@ class Uses(UseVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
+        held = chain_of(value)
+        if held is not None and isinstance(held[0], cst.Name) and held[0].value == self.name \
+                and [*self.prefix, *held[1]] == CONTENT:
+            self.content_names.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
         if any(isinstance(t.target, cst.Name) and t.target.value == self.name for t in node.targets):
             self.assigned_values.append(value.expression if isinstance(value, cst.Await) else value)
         found = chain_of(value)
         if found is not None and isinstance(found[0], cst.Name) and found[0].value == self.name and not self.prefix \
-                and found[1] == MESSAGE and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            self.aliases.append(node.targets[0].target.value)
-            self.alias_values.add(value)
+                and tuple(found[1]) in ALIASES and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.aliases.append((node.targets[0].target.value, found[1]))
+            self.alias_values[value] = found[1]
         if isinstance(value, cst.Await) and isinstance(value.expression, cst.Name) and value.expression.value == self.name \
                 and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             self.awaited_into.append(node.targets[0].target.value)
@@ -275,23 +295,45 @@ def _function_calls(base: cst.BaseExpression) -> cst.BaseExpression:
                                            [cst.ComparisonTarget(cst.Equal(), cst.SimpleString(f'"{FUNCTION_CALL}"'))]))]))
 
 
+def _none_test(node: cst.Comparison) -> tuple[cst.BaseExpression, bool] | None:
+    """``x is None`` / ``x == None`` → (x, False); ``is not`` / ``!=`` → (x, True); None otherwise."""
+    if len(node.comparisons) != 1:
+        return None
+    target = node.comparisons[0]
+    if not (isinstance(target.comparator, cst.Name) and target.comparator.value == "None"):
+        return None
+    if isinstance(target.operator, cst.Is | cst.Equal):
+        return node.left, False
+    if isinstance(target.operator, cst.IsNot | cst.NotEqual):
+        return node.left, True
+    return None
+
+
+def no_text(base: cst.BaseExpression, negate: bool) -> cst.BaseExpression:
+    """The Response test for ``<base>.choices[0].message.content is None`` (``is not`` with ``negate``)."""
+    template = NO_TEXT % OUTPUT
+    return expression_with(template.removeprefix("not ") if negate else template, base=base)
+
+
 def _refusal(base: cst.BaseExpression) -> cst.BaseExpression:
     """The refusal part of a Response's message items, or None: what ``message.refusal`` held."""
     return expression_with(f'next((part.refusal for item in {{base}}.{OUTPUT} if item.type == "message" '
                            'for part in item.content if part.type == "refusal"), None)', base=base)
 
 
-def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_tests: set[cst.CSTNode],
+def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]],
                base_for: dict[cst.CSTNode, cst.BaseExpression] | None = None, parse: bool = False,
-               alias_values: set[cst.CSTNode] | None = None, prefix: list[Segment] | None = None) -> ReadPlan:
-    """``prefix``: the chains are read on an alias of ``r.choices[0].message`` (which becomes ``r`` itself)."""
+               alias_values: dict[cst.CSTNode, list[Segment]] | None = None, held: list[Segment] | None = None) -> ReadPlan:
+    """``held``: the chains are read on an alias that holds this path of the Response (``[]`` for the
+    result itself, ``["usage"]`` for its usage): the rewritten reads are taken relative to it."""
     plan = ReadPlan()
+    strip = held or []
     for node, segments in chains:
         found = chain_of(node)
         assert found is not None
         base = (base_for or {}).get(node, found[0])
-        if alias_values and node in alias_values:
-            plan.replacements[node] = base  # ``message = r.choices[0].message`` → ``message = r``
+        if alias_values and node in alias_values:  # ``message = r.choices[0].message`` → ``message = r``
+            plan.replacements[node] = rebuild(base, ALIASES[tuple(alias_values[node])])
             continue
         if segments == REFUSAL:
             plan.replacements[node] = _refusal(base)
@@ -315,11 +357,10 @@ def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]], none_test
         if isinstance(new, str):
             plan.blockers.append(new)
             continue
-        plan.replacements[node] = rebuild(base, new)
-        if node in none_tests and segments[:4] == ["choices", 0, "message", "content"]:
-            plan.applicability = "unsafe"
-            plan.notes.append("`output_text` is \"\" where `message.content` was None (a tool-call-only answer): "
-                              "the `None` test here now always takes the other branch")
+        if new[:len(strip)] != strip:
+            plan.blockers.append(f"`{spelled(segments)}` is read through a name that holds another part of the result")
+            continue
+        plan.replacements[node] = rebuild(base, new[len(strip):])
     return plan
 
 

@@ -11,7 +11,7 @@ from .finish_tests import finish_test
 from .messages import plan_messages
 from .names import visit_body
 from .outcome import Applicability, Options
-from .reads import MESSAGE, ReadPlan, Segment, Uses, chain_of, plan_reads, plan_tool_loop, spelled
+from .reads import ALIASES, ReadPlan, Segment, Uses, chain_of, no_text, plan_reads, plan_tool_loop, spelled
 from .site import Decision, Edits, Found, left
 from .stream_helper import plan_helper_stream
 from .stream_loops import plan_stream
@@ -68,7 +68,7 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
         replaced_base: cst.BaseExpression = new_call
         if isinstance(call_base, cst.Await):
             replaced_base = call_base.with_changes(expression=new_call)
-        reads = plan_reads([(found.chained, chain[1])], set(), {found.chained: replaced_base})
+        reads = plan_reads([(found.chained, chain[1])], {found.chained: replaced_base})
         if reads.blockers:
             return left(reads.blockers, host=client.host)
         edits.replacements.update(reads.replacements)
@@ -123,18 +123,28 @@ def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode
         return plan_stream(found.bound, found.function)
     if found.wrapper is not None:  # ``with_raw_response`` / ``with_streaming_response``: the same fields on both
         return _raw_reads(found.bound, found, parse)
-    return _completion_reads(found.bound, found.function, parse, skip, calls={peer.call for peer in found.peers})
+    return _completion_reads(found.bound, found.function, parse, skip, calls=set[cst.CSTNode](peer.call for peer in found.peers))
 
 
 def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[cst.CSTNode] | None = None,
-                      prefix: list[Segment] | None = None, calls: set[cst.Call] | None = None) -> ReadPlan:
-    """``calls``: the chat calls of the function; a name each of them may have bound (``response =
-    client…create(…)`` again after the tool results) reads the same on every one, once all migrate."""
+                      prefix: list[Segment] | None = None, calls: set[cst.CSTNode] | None = None,
+                      held: list[Segment] | None = None) -> ReadPlan:
+    """``calls``: what ``name`` may be bound to more than once and still read the same: the chat calls
+    of the function (``response = client…create(…)`` again after the tool results, all migrated
+    together), or for an alias the parts of results it is bound to (``message = response.choices[0].message``
+    before the loop and again inside it)."""
     uses = Uses(name, prefix, skip)
     visit_body(function, uses)
     if len(uses.targets) > 1 and not (calls and all(value in calls for value in uses.assigned_values)):
         return ReadPlan(blockers=[f"`{name}` is assigned more than once: the reads cannot be tied to this call"])
-    reads = plan_reads(uses.chains, uses.none_tests, parse=parse, alias_values=uses.alias_values)
+    reads = plan_reads(uses.chains, parse=parse, alias_values=uses.alias_values, held=held)
+    for comparison, negate in uses.content_none_tests:
+        reads.replacements[comparison] = no_text(cst.Name(name), negate)
+    tested = {o.value for o in uses.none_tests if isinstance(o, cst.Name)} & uses.content_names
+    if tested:
+        reads.applicability = "unsafe"
+        reads.notes.append(f"`{sorted(tested)[0]}` now holds `output_text`, which is \"\" where `message.content` was None "
+                           "(a tool-call-only answer): its `None` test here never passes; test the output for text instead")
     for comparison, value, negate in uses.finish_tests:
         test = finish_test(cst.Name(name), value, negate)
         if isinstance(test, str):
@@ -144,7 +154,13 @@ def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[c
     if uses.bare:
         reads.blockers.append(f"`{name}` is used whole (passed, returned or printed): its fields differ on a Response")
     inner_plans = [_completion_reads(awaited, function, parse, skip) for awaited in uses.awaited_into]
-    inner_plans += [_completion_reads(alias, function, parse, skip, MESSAGE) for alias in uses.aliases]
+    alias_values = set(uses.alias_values)
+    parts: dict[str, set[tuple[Segment, ...]]] = {}
+    for alias, part in uses.aliases:
+        parts.setdefault(alias, set()).add(tuple(part))
+    reads.blockers += [f"`{alias}` holds different parts of the result" for alias, held in parts.items() if len(held) > 1]
+    inner_plans += [_completion_reads(alias, function, parse, skip, part, alias_values, held=ALIASES[tuple(part)])
+                    for alias, part in dict(uses.aliases).items()]
     inner_plans += [plan_tool_loop(var, loop) for var, loop in uses.tool_loops]
     for inner in inner_plans:  # ``reply = await coro``; ``message = r.choices[0].message``; ``for call in ….tool_calls``
         reads.merge(inner)

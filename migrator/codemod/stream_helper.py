@@ -41,7 +41,10 @@ class _Events(UseVisitor):
         self._kind: dict[cst.If, str | None] = {}
 
     def visit_If(self, node: cst.If) -> None:
-        test = compared(node.test) if isinstance(node.test, cst.Comparison) else None
+        condition = node.test
+        while isinstance(condition, cst.BooleanOperation) and isinstance(condition.operator, cst.And):
+            condition = condition.left  # ``event.type == "content.delta" and event.delta``: the type test leads
+        test = compared(condition) if isinstance(condition, cst.Comparison) else None
         kind: str | None = None
         if test is not None and cst.Module([]).code_for_node(test[0]) == f"{self.var}.type" and not test[2]:
             kind = test[1]
@@ -49,15 +52,21 @@ class _Events(UseVisitor):
             if target is None:
                 self.blockers.append(f"the `{kind}` event has no counterpart among the Responses helper's events")
             else:
-                literal = node.test.comparisons[0].comparator if isinstance(node.test, cst.Comparison) else None
+                literal = condition.comparisons[0].comparator if isinstance(condition, cst.Comparison) else None
                 if literal is not None and string_value(literal) == kind:
                     self.replacements[literal] = cst.SimpleString(f'"{target[0]}"')
                 else:
                     self.blockers.append("the event type is tested in a form the codemod cannot rewrite")
         self._kind[node] = kind
 
+    def visit_If_test(self, node: cst.If) -> None:
+        self._types.append(self._kind.get(node))  # known in the rest of the condition and in the body,
+
+    def leave_If_test(self, node: cst.If) -> None:
+        self._types.pop()
+
     def visit_If_body(self, node: cst.If) -> None:
-        self._types.append(self._kind.get(node))  # the type is known in the body, not in the else branch
+        self._types.append(self._kind.get(node))  # not in the else branch
 
     def leave_If_body(self, node: cst.If) -> None:
         self._types.pop()
