@@ -50,24 +50,18 @@ CODEMOD_PENDING: dict[str, str] = {
                        "Responses has it on the response.completed event",
     "chat_history": "a history list that gets {'role': 'assistant', 'content': reply} appended in a loop: left "
                     "('`history` is used where the codemod cannot follow it')",
-    "finish_reason": "`choice = completion.choices[0]`, then finish_reason 'length'/'stop' tests: left; "
-                     "Responses has status / incomplete_details.reason",
-    "forced_tool": "`choice = completion.choices[0]`, then finish_reason == 'tool_calls' and .message.tool_calls: left",
+    "finish_reason": "`choice = completion.choices[0]`, then finish_reason 'length'/'stop' tests: left ('`finish_reason` "
+                     "becomes `status` and `incomplete_details.reason`, with other values')",
+    "forced_tool": "migrated without a note, but `for call in choice.message.tool_calls or []:` becomes a loop over the "
+                   "function_call items whose body still reads `call.function.name` / `call.function.arguments`: "
+                   "AttributeError: 'ResponseFunctionToolCall' object has no attribute 'function'",
     "gather_calls": "asyncio.gather(*[client.chat.completions.create(…) for …]) whose results are read in a loop: "
                     "left ('the result is passed on where its reads cannot be followed')",
-    "none_test": "with --unsafe-fixes the test becomes `reply.output_text is None`, never true on Responses: a tool-call-only "
-                 "answer now prints '' instead of taking the None branch (the note says so); `not any(item.type == "
-                 "'message' …)` would keep the meaning",
-    "raw_httpx": "httpx.Client(base_url=<env>).post('/chat/completions'): left, the note takes the relative path for a host "
-                 "('/chat/completions may not serve /v1/responses … --responses-host /chat/completions')",
-    "stream_helper": "chat.completions.stream whose loop tests `event.type == 'content.delta' and event.delta`: left "
-                     "('`event.delta` is read where the event's type is not known')",
     "streaming": "a stream loop with an `if not chunk.choices: continue` guard and `delta = chunk.choices[0].delta`: left",
     "streaming_tools": "streamed tool-call deltas gathered by index: left; Responses has output_item.added + "
                        "function_call_arguments.delta events",
-    "tools": "a `while message.tool_calls:` loop where `message = completion.choices[0].message` is bound before and "
-             "inside the loop: left ('`message` is assigned more than once')",
-    "usage": "`usage = completion.usage`, then its fields and *_details: left ('the usage object is used whole')",
+    "usage": "`usage = completion.usage`, then its fields and *_details, and a cost computed from them: left ('`usage` is "
+             "used whole (passed, returned or printed)')",
     "wrapper_kwargs": "a client on self, messages built in a variable and **kwargs forwarded (callers pass max_tokens): left",
 }
 """Programs whose codemod output does not behave like ``before.py`` yet, with the rewrite each needs."""
