@@ -52,16 +52,11 @@ CODEMOD_PENDING: dict[str, str] = {
                     "('`history` is used where the codemod cannot follow it')",
     "finish_reason": "`choice = completion.choices[0]`, then finish_reason 'length'/'stop' tests: left ('`finish_reason` "
                      "becomes `status` and `incomplete_details.reason`, with other values')",
-    "forced_tool": "migrated without a note, but `for call in choice.message.tool_calls or []:` becomes a loop over the "
-                   "function_call items whose body still reads `call.function.name` / `call.function.arguments`: "
-                   "AttributeError: 'ResponseFunctionToolCall' object has no attribute 'function'",
     "gather_calls": "asyncio.gather(*[client.chat.completions.create(…) for …]) whose results are read in a loop: "
                     "left ('the result is passed on where its reads cannot be followed')",
     "streaming": "a stream loop with an `if not chunk.choices: continue` guard and `delta = chunk.choices[0].delta`: left",
     "streaming_tools": "streamed tool-call deltas gathered by index: left; Responses has output_item.added + "
                        "function_call_arguments.delta events",
-    "usage": "`usage = completion.usage`, then its fields and *_details, and a cost computed from them: left ('`usage` is "
-             "used whole (passed, returned or printed)')",
     "wrapper_kwargs": "a client on self, messages built in a variable and **kwargs forwarded (callers pass max_tokens): left",
 }
 """Programs whose codemod output does not behave like ``before.py`` yet, with the rewrite each needs."""

@@ -50,6 +50,6 @@ def test_the_sample_project_becomes_the_golden_tree_and_stays_there(tmp_path: Pa
     for site in report["sites"]:
         by_file.setdefault(Path(site["file"]).name, []).append(site["verdict"])
     assert by_file["llm.py"] == ["migrated with notes", "migrated"]
-    assert by_file["agent.py"] == ["migrated", "migrated"]
+    assert by_file["agent.py"] == ["migrated with notes", "migrated with notes"]  # include=[reasoning.encrypted_content]
     assert by_file["test_llm.py"] == ["left for a person"]
     assert {"generated.py", "site.py", "other_provider.py", "README.md"}.isdisjoint(by_file)

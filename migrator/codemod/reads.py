@@ -169,6 +169,7 @@ class Uses(UseVisitor):
         self.aliases: list[tuple[str, list[Segment]]] = []  # ``message = name.choices[0].message``, ``usage = name.usage``
         self.alias_values: dict[cst.CSTNode, list[Segment]] = {}
         self.tool_loops: list[tuple[str, cst.For]] = []  # ``for call in name.choices[0].message.tool_calls:``
+        self.tool_calls_ok: set[cst.CSTNode] = set()  # tool-call lists looped over or tested, nothing else
         self.finish_tests: list[tuple[cst.Comparison, str, bool]] = []  # ``name.choices[0].finish_reason == "stop"``
         self.content_none_tests: list[tuple[cst.Comparison, bool]] = []  # ``name.choices[0].message.content is None``
         self.content_names: set[str] = set()  # ``text = name.choices[0].message.content``
@@ -201,10 +202,36 @@ class Uses(UseVisitor):
         return True
 
     def visit_For(self, node: cst.For) -> None:
-        found = chain_of(node.iter)
-        if found is not None and isinstance(found[0], cst.Name) and found[0].value == self.name \
-                and [*self.prefix, *found[1]] == TOOL_CALLS and isinstance(node.target, cst.Name):
+        calls = node.iter
+        if isinstance(calls, cst.BooleanOperation) and isinstance(calls.operator, cst.Or):
+            calls = calls.left  # ``for call in message.tool_calls or []``
+        if self._is_tool_calls(calls) and isinstance(node.target, cst.Name):
             self.tool_loops.append((node.target.value, node))
+            self.tool_calls_ok.add(calls)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._tested(node.test)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._tested(node.test)
+
+    def _tested(self, test: cst.BaseExpression) -> None:
+        """The tool calls tested for being there (``if message.tool_calls:``, ``not …``, ``len(…)``, and/or):
+        the comprehension that replaces them answers alike; anything else reads their items."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            self._tested(test.expression)
+        elif isinstance(test, cst.BooleanOperation):
+            self._tested(test.left)
+            self._tested(test.right)
+        elif isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "len" and len(test.args) == 1:
+            self._tested(test.args[0].value)
+        elif self._is_tool_calls(test):
+            self.tool_calls_ok.add(test)
+
+    def _is_tool_calls(self, node: cst.BaseExpression) -> bool:
+        found = chain_of(node)
+        return found is not None and isinstance(found[0], cst.Name) and found[0].value == self.name \
+            and [*self.prefix, *found[1]] == TOOL_CALLS
 
     def visit_Name(self, node: cst.Name) -> None:
         if not self.is_use(node):
@@ -224,6 +251,8 @@ class Uses(UseVisitor):
         if any(isinstance(o, cst.Name) and o.value == "None" for o in operands):
             self.none_tests.update(o for o in operands if not (isinstance(o, cst.Name) and o.value == "None"))
             none_test = _none_test(node)
+            if none_test is not None and isinstance(none_test[0], cst.Name) and none_test[0].value == self.name:
+                self.skip.add(none_test[0])  # ``assert usage is not None``: a Response's parts are optional alike
             content = chain_of(none_test[0]) if none_test is not None else None
             if none_test is not None and content is not None and isinstance(content[0], cst.Name) \
                     and content[0].value == self.name and [*self.prefix, *content[1]] == CONTENT:
@@ -323,7 +352,8 @@ def _refusal(base: cst.BaseExpression) -> cst.BaseExpression:
 
 def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]],
                base_for: dict[cst.CSTNode, cst.BaseExpression] | None = None, parse: bool = False,
-               alias_values: dict[cst.CSTNode, list[Segment]] | None = None, held: list[Segment] | None = None) -> ReadPlan:
+               alias_values: dict[cst.CSTNode, list[Segment]] | None = None, held: list[Segment] | None = None,
+               tool_calls_ok: set[cst.CSTNode] | None = None) -> ReadPlan:
     """``held``: the chains are read on an alias that holds this path of the Response (``[]`` for the
     result itself, ``["usage"]`` for its usage): the rewritten reads are taken relative to it."""
     plan = ReadPlan()
@@ -348,8 +378,9 @@ def plan_reads(chains: list[tuple[cst.BaseExpression, list[Segment]]],
                     plan.blockers.append(fields)
                     continue
                 plan.replacements[node] = rebuild(calls, fields)
-            elif rest:
-                plan.blockers.append("the tool calls are read as a list in a way the codemod cannot follow")
+            elif rest or (tool_calls_ok is not None and node not in tool_calls_ok):
+                plan.blockers.append("the tool calls are used where the reads of each call cannot be followed "
+                                     "(loop over them, or test them, where the call is made)")
             else:
                 plan.replacements[node] = calls
             continue

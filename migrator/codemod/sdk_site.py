@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..mapping.rules import TABLES
+from ..mapping.rules import TABLES, VALUES
 from .call import CallPlan, plan_call
 from .clients import Client, host_reasons
 from .finish_tests import finish_test
+from .literals import with_commas
 from .messages import plan_messages
 from .names import visit_body
 from .outcome import Applicability, Options
@@ -49,9 +50,10 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
     if found.wrapper is not None:
         resource = cst.Attribute(value=resource, attr=cst.Name(found.wrapper))
     new_func = cst.Attribute(value=resource, attr=cst.Name(found.method))
-    new_call = found.call.with_changes(func=new_func, args=plan.args)
+    args, reasoning_note = _encrypted_reasoning(plan)
+    new_call = found.call.with_changes(func=new_func, args=args)
     applicability: Applicability = plan.applicability
-    notes = list(plan.notes)
+    notes = list(plan.notes) + reasoning_note
     skip: set[cst.CSTNode] = set()
     requires: set[str] = set()
     for old, new in plan.constants.values():
@@ -96,6 +98,28 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
                     requires, messages, set(plan.constants))
 
 
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+if ENCRYPTED_REASONING not in VALUES["include"]:
+    raise ValueError(f"mappings/: the include value {ENCRYPTED_REASONING} is gone from the include table")
+
+
+def _encrypted_reasoning(plan: CallPlan) -> tuple[list[cst.Arg], list[str]]:
+    """A list that sends a Response's output back (a tool loop) carries its reasoning items; with
+    ``store=False`` (Chat did not store, so neither does the migrated call) the API takes them back
+    only encrypted, and answers 404 for a reasoning model otherwise: ask for them encrypted."""
+    assert plan.args is not None
+    keywords = {arg.keyword.value: arg for arg in plan.args if arg.keyword is not None}
+    store = keywords.get("store")
+    if plan.messages is None or not plan.messages.answers or "include" in keywords \
+            or store is None or not (isinstance(store.value, cst.Name) and store.value.value == "False"):
+        return plan.args, []
+    include = cst.Arg(keyword=cst.Name("include"), value=cst.parse_expression(f'["{ENCRYPTED_REASONING}"]'),
+                      equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
+    return with_commas([*plan.args, include], plan.args), [
+        f"added include=[\"{ENCRYPTED_REASONING}\"]: the output this call's input sends back holds a reasoning model's "
+        "reasoning items, which a request with store=False can only send back encrypted"]
+
+
 AZURE_MIN_OUTPUT_TOKENS = 16
 _OUTPUT_LIMIT = TABLES["chat.request"]["max_tokens"].to
 
@@ -137,7 +161,7 @@ def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[c
     visit_body(function, uses)
     if len(uses.targets) > 1 and not (calls and all(value in calls for value in uses.assigned_values)):
         return ReadPlan(blockers=[f"`{name}` is assigned more than once: the reads cannot be tied to this call"])
-    reads = plan_reads(uses.chains, parse=parse, alias_values=uses.alias_values, held=held)
+    reads = plan_reads(uses.chains, parse=parse, alias_values=uses.alias_values, held=held, tool_calls_ok=uses.tool_calls_ok)
     for comparison, negate in uses.content_none_tests:
         reads.replacements[comparison] = no_text(cst.Name(name), negate)
     tested = {o.value for o in uses.none_tests if isinstance(o, cst.Name)} & uses.content_names
