@@ -340,11 +340,7 @@ def _tool_calls(calls: Any, path: str, ctx: Context, items: list[dict[str, Any]]
     if type(calls) is not list:
         ctx.problem(path, "a list of tool calls", calls)
         return
-    for j, call in enumerate(calls):
-        cp = f"{path}[{j}]"
-        if type(call) is not dict:
-            ctx.problem(cp, "a tool call object", call)
-            continue
+    for cp, call in ctx.objects(calls, path, "a tool call object"):
         call_id = call.get("id")
         if type(call_id) is not str:
             ctx.problem(f"{cp}.id", "a string (the call id)", call_id)

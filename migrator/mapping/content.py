@@ -198,11 +198,7 @@ def _text(part: dict[str, Any], path: str, ctx: Context) -> str | None:
 def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant: bool = False) -> list[dict[str, Any]]:
     """Chat content parts → Responses parts (input_* for user/system, output_text for assistant)."""
     out: list[dict[str, Any]] = []
-    for j, part in enumerate(parts):
-        p = f"{path}[{j}]"
-        if type(part) is not dict:
-            ctx.problem(p, "a content part object", part)
-            continue
+    for p, part in ctx.objects(parts, path, "a content part object"):
         ptype = part.get("type")
         if ptype == "text":
             text = _text(part, p, ctx)
@@ -262,11 +258,7 @@ def chat_parts_to_input(parts: list[Any], path: str, ctx: Context, *, assistant:
 def chat_text_parts_to_input(parts: list[Any], path: str, ctx: Context) -> list[dict[str, Any]]:
     """Text-only chat content (tool messages) → input_text parts."""
     out: list[dict[str, Any]] = []
-    for j, part in enumerate(parts):
-        p = f"{path}[{j}]"
-        if type(part) is not dict:
-            ctx.problem(p, "a text part {type: text, text}", part)
-            continue
+    for p, part in ctx.objects(parts, path, "a text part {type: text, text}"):
         if part.get("type") != "text":
             ctx.problem(f"{p}.type", "text (a tool message holds text parts only)", part.get("type"))
             continue
@@ -284,11 +276,7 @@ def input_parts_to_chat(parts: list[Any], path: str, ctx: Context, *, text_only:
     ``text_only`` is for system and developer messages, whose chat content is text.
     """
     out: list[dict[str, Any]] = []
-    for j, part in enumerate(parts):
-        p = f"{path}[{j}]"
-        if type(part) is not dict:
-            ctx.problem(p, "a content part object", part)
-            continue
+    for p, part in ctx.objects(parts, path, "a content part object"):
         ptype = part.get("type")
         rule = _INSTRUCTION_PARTS.get(ptype) if text_only and type(ptype) is str else None
         if rule is not None and rule.do == "drop":
@@ -337,11 +325,7 @@ def output_parts_to_chat(parts: list[Any], path: str, ctx: Context) -> tuple[lis
     """Assistant history parts (output_text, refusal) → chat assistant parts; says if any refusal."""
     out: list[dict[str, Any]] = []
     refused = False
-    for j, part in enumerate(parts):
-        p = f"{path}[{j}]"
-        if type(part) is not dict:
-            ctx.problem(p, "a content part object", part)
-            continue
+    for p, part in ctx.objects(parts, path, "a content part object"):
         ptype = part.get("type")
         if ptype == "output_text" or ptype == "input_text" or ptype == "text":
             text = _text(part, p, ctx)
@@ -370,11 +354,7 @@ def tool_output_to_chat(output: Any, path: str, ctx: Context) -> str | list[dict
         ctx.problem(path, "a string or a list of input_text / input_image / input_file parts", output)
         return None
     out: list[dict[str, Any]] = []
-    for j, part in enumerate(output):
-        p = f"{path}[{j}]"
-        if type(part) is not dict:
-            ctx.problem(p, "a content part object", part)
-            continue
+    for p, part in ctx.objects(output, path, "a content part object"):
         ptype = part.get("type")
         rule = _TOOL_PARTS.get(ptype) if type(ptype) is str else None
         if rule is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import Loss, LossKind, Problem, describe
@@ -98,6 +98,16 @@ class Context:
     def loss(self, path: str, field: Any, kind: str | None, reason: str) -> None:
         k: LossKind = kind if kind in ("dropped", "approximated", "unsupported") else "dropped"  # type: ignore[assignment]
         self.losses.append(Loss(path, field if type(field) is str else describe(field), k, reason))
+
+    def objects(self, items: list[Any], path: str, expected: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(path of the item, item)`` for each object of a list; anything else is a problem, passed over
+        (the checking paths read lists of parts, calls, annotations… alike)."""
+        for i, item in enumerate(items):
+            at = f"{path}[{i}]"
+            if type(item) is dict:
+                yield at, item
+            else:
+                self.problem(at, expected, item)
 
     def problem(self, path: str, expected: str, found: Any) -> None:
         """One problem per place: a converter and a table's type check may both see a wrong value."""

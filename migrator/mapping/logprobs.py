@@ -21,11 +21,7 @@ def check_logprobs(entries: list[Any], path: str, source: str, ctx: Context) -> 
     """Every token logprob (and each of its top alternatives) in ``source``'s shape ("chat" or
     "responses") is an object of the declared field types."""
     table = _TABLES[source]
-    for i, lp in enumerate(entries):
-        p = f"{path}[{i}]"
-        if type(lp) is not dict:
-            ctx.problem(p, "a token logprob object", lp)
-            continue
+    for p, lp in ctx.objects(entries, path, "a token logprob object"):
         ctx.check(lp, table, p)
         top = lp.get("top_logprobs")
         if type(top) is list:
