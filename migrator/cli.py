@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="skip paths matching this .gitignore-style pattern (relative to the PATH walked); repeatable")
     cm.add_argument("--responses-host", action="append", default=[], metavar="HOST",
                     help="a non-OpenAI host that serves /v1/responses: its clients are migrated too; repeatable")
+    cm.add_argument("--instructions", action="store_true",
+                    help="move a literal leading system message into instructions= (not carried by previous_response_id)")
     cm.add_argument("--transform", metavar="MODULE:FUNCTION", help=argparse.SUPPRESS)
 
     demo = sub.add_parser("demo", help="translate the embedded examples both ways (offline, no key)")

@@ -183,7 +183,7 @@ def test_the_report_lists_every_site_with_its_place_rule_verdict_and_host(tmp_pa
     report: dict[str, Any] = json.loads((tmp_path / "r.json").read_text())
     assert set(report) == REPORT_KEYS
     assert report["mode"] == "check"
-    assert report["options"] == {"unsafe_fixes": True, "responses_hosts": ["llm.internal"]}
+    assert report["options"] == {"unsafe_fixes": True, "responses_hosts": ["llm.internal"], "instructions": False}
     assert report["skipped"] == [{"file": "gen.py", "reason": "generated (@" "generated)"}]
     assert [(s["file"], s["cell"], s["line"], s["column"]) for s in report["sites"]] == [
         ("nb.ipynb", 1, 1, 6), ("pkg/uses_0.py", None, 4, 10), ("pkg/uses_1.py", None, 4, 10)]

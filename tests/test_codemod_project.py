@@ -53,3 +53,21 @@ def test_the_sample_project_becomes_the_golden_tree_and_stays_there(tmp_path: Pa
     assert by_file["agent.py"] == ["migrated with notes", "migrated with notes"]  # include=[reasoning.encrypted_content]
     assert by_file["test_llm.py"] == ["left for a person"]
     assert {"generated.py", "site.py", "other_provider.py", "README.md"}.isdisjoint(by_file)
+
+
+def test_instructions_option_moves_the_leading_system_message() -> None:
+    code = ('from openai import OpenAI\nclient = OpenAI()\nr = client.chat.completions.create(model="m", messages=['
+            '{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}])\nprint(r.choices[0].message.content)\n')
+    out, err = io.BytesIO(), io.StringIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8")
+    code_plain = main(["codemod", "-"], stdin=io.StringIO(code), stdout=stdout, stderr=err)
+    stdout.flush()
+    plain = out.getvalue().decode("utf-8")
+    out2 = io.BytesIO()
+    stdout2 = io.TextIOWrapper(out2, encoding="utf-8")
+    code_hoisted = main(["codemod", "-", "--instructions"], stdin=io.StringIO(code), stdout=stdout2, stderr=err)
+    stdout2.flush()
+    hoisted = out2.getvalue().decode("utf-8")
+    assert code_plain in (0, 1) and code_hoisted in (0, 1)
+    assert "instructions=" not in plain and '"role": "system"' in plain
+    assert 'instructions="Be brief."' in hoisted and '"role": "system"' not in hoisted

@@ -30,7 +30,8 @@ EXIT_INTERRUPTED = 130
 
 
 def run_command(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    options = Options(unsafe_fixes=args.unsafe_fixes, responses_hosts=frozenset(args.responses_host))
+    options = Options(unsafe_fixes=args.unsafe_fixes, responses_hosts=frozenset(args.responses_host),
+                      hoist_instructions=args.instructions)
     try:
         transform = _load_transform(args.transform)
     except (ImportError, AttributeError, ValueError) as exc:

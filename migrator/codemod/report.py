@@ -41,7 +41,8 @@ def report_json(results: Sequence[FileResult], *, mode: str, options: Options, p
         "version": __version__,
         "report_version": REPORT_VERSION,
         "mode": mode,
-        "options": {"unsafe_fixes": options.unsafe_fixes, "responses_hosts": sorted(options.responses_hosts)},
+        "options": {"unsafe_fixes": options.unsafe_fixes, "responses_hosts": sorted(options.responses_hosts),
+                    "instructions": options.hoist_instructions},
         "summary": summary_counts(results, len(problems)),
         "files": [{"file": r.path, "changed": r.changed, "sites": len(r.sites), "errors": len(r.errors)}
                   for r in results if r.skipped is None],
