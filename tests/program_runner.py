@@ -187,15 +187,11 @@ class ProgramRunner:
         return Run(status, out.read_text(encoding="utf-8"), err.read_text(encoding="utf-8"))
 
     def close(self) -> None:
+        from tests.serve_helpers import end  # the parent's side only: the child never loads the server helpers
+
         if self.proc.stdin is not None:
             self.proc.stdin.close()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        end(self.proc)
 
 
 if __name__ == "__main__":

@@ -126,12 +126,8 @@ class ServerProcess:
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc.stdout is not None:
+            end(self.proc)
+        elif self.proc.stdout is not None:
             self.proc.stdout.close()
         return self.proc.returncode
 
@@ -392,3 +388,14 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         assert isinstance(value, dict), line
         records.append(value)
     return records
+
+
+def end(proc: subprocess.Popen[Any]) -> None:
+    """Wait 5 s for a process asked to end, then kill it; close its output pipe."""
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    if proc.stdout is not None:
+        proc.stdout.close()
