@@ -22,7 +22,6 @@ from ..mapping.rules import DROP, TABLES
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value, with_commas
 from .messages import MessagesPlan
 from .notes import source_of
-from .outcome import Applicability
 from .walk import comments
 
 SDK_OPTIONS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
@@ -59,7 +58,6 @@ class CallPlan:
     args: list[cst.Arg] | None  # None: the site is left as it was
     notes: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
-    applicability: Applicability = "safe"
     stream: bool | None = False  # None: decided at run time
     messages: MessagesPlan | None = None  # how a ``messages`` variable goes to ``input``
     constants: dict[str, tuple[cst.CSTNode, cst.CSTNode]] = field(default_factory=dict)

@@ -50,6 +50,9 @@ class NotAClient:
 
 NOT_A_CLIENT = NotAClient()
 Resolution = Client | NotAClient | None  # None: traces to nothing the codemod can see
+Held = Resolution | str | cst.BaseExpression
+"""What a name is bound to: a traced client, the name of a function of the module called to make it
+(resolved as a factory later), or another name or attribute it was copied from (resolved in place)."""
 
 
 def root_name(node: cst.BaseExpression) -> str | None:
@@ -86,9 +89,9 @@ class Scope:
 
     def __init__(self, node: cst.CSTNode, parent: Scope | None, kind: str) -> None:
         self.node, self.parent, self.kind = node, parent, kind
-        self.values: dict[str, list[Resolution | str]] = {}  # a factory name is stored as "factory:<name>"
+        self.values: dict[str, list[Held]] = {}
 
-    def bind(self, name: str, value: Resolution | str) -> None:
+    def bind(self, name: str, value: Held) -> None:
         self.values.setdefault(name, []).append(value)
 
 
@@ -113,15 +116,13 @@ class Bindings(UseVisitor):
         self.module_base_url: str | None = None
         self._stack: list[Scope] = []
         self._returns: dict[cst.FunctionDef, list[cst.BaseExpression]] = {}
-        self._self_attrs: dict[cst.ClassDef, Scope] = {}
 
     # scopes -----------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
         self._push(node, "module")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        scope = self._push(node, "class")
-        self._self_attrs[node] = scope
+        self._push(node, "class")
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self._stack.pop()
@@ -216,7 +217,7 @@ class Bindings(UseVisitor):
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
             self._assigned(node.target, node.value)
-        value: Resolution | str = self._annotated(node.annotation)
+        value: Held = self._annotated(node.annotation)
         if node.value is not None:
             self._bind_target(node.target, node.value)
         elif isinstance(node.target, cst.Name):
@@ -246,7 +247,7 @@ class Bindings(UseVisitor):
             text = string_value(value)
             self.module_base_url = text if text is not None else "<configured>"
 
-    def _bind_self(self, target: cst.Attribute, held: Resolution | str) -> None:
+    def _bind_self(self, target: cst.Attribute, held: Held) -> None:
         if not (isinstance(target.value, cst.Name) and target.value.value in ("self", "cls")):
             return
         for scope in reversed(self._stack):
@@ -254,7 +255,7 @@ class Bindings(UseVisitor):
                 scope.bind(f"self.{target.attr.value}", held)
                 return
 
-    def _value(self, value: cst.BaseExpression) -> Resolution | str:
+    def _value(self, value: cst.BaseExpression) -> Held:
         if isinstance(value, cst.Await):
             return None
         if isinstance(value, cst.Call):
@@ -265,11 +266,10 @@ class Bindings(UseVisitor):
             if name is not None and name.partition(".")[0] in self.lookalikes:
                 return NOT_A_CLIENT
             if name is not None and "." not in name:
-                return f"factory:{name}"
+                return name
             return None
         if isinstance(value, cst.Name | cst.Attribute):
-            name = dotted(value)
-            return f"alias:{name}" if name else None
+            return value if dotted(value) else None
         return None
 
     def _is_constructor(self, node: cst.BaseExpression) -> bool:
@@ -403,7 +403,7 @@ class Resolver:
         walk(func, returns)
         return self._merge([self.resolve(value, scope, depth + 1) for value in returns.values])
 
-    def _lookup(self, name: str, scope: Scope) -> list[Resolution | str] | None:
+    def _lookup(self, name: str, scope: Scope) -> list[Held] | None:
         current: Scope | None = scope
         first = True
         while current is not None:
@@ -414,17 +414,16 @@ class Resolver:
             current = current.parent
         return None
 
-    def _held(self, values: list[Resolution | str] | None, scope: Scope, depth: int) -> Resolution:
+    def _held(self, values: list[Held] | None, scope: Scope, depth: int) -> Resolution:
         if not values:
             return None
         return self._merge([self._one(v, scope, depth) for v in values])
 
-    def _one(self, value: Resolution | str, scope: Scope, depth: int) -> Resolution:
+    def _one(self, value: Held, scope: Scope, depth: int) -> Resolution:
         if isinstance(value, str):
-            kind, _, name = value.partition(":")
-            if kind == "factory":
-                return self._factory(name, depth + 1) if name in self.b.factories else None
-            return self.resolve(cst.parse_expression(name), scope, depth + 1) if name else None
+            return self._factory(value, depth + 1) if value in self.b.factories else None
+        if isinstance(value, cst.BaseExpression):
+            return self.resolve(value, scope, depth + 1)
         return value
 
     @staticmethod

@@ -119,15 +119,6 @@ def to_value(node: cst.BaseExpression, holes: Holes, hole: Callable[[cst.BaseExp
     return hole(node) if hole is not None else holes.string(node)
 
 
-def literal_of(node: cst.BaseExpression) -> Any:
-    """``node`` read as JSON with no hole at all, or ``NotLiteral``."""
-    holes = Holes()
-    value = to_value(node, holes)
-    if holes.exprs or holes.ints:
-        raise NotLiteral("not a literal")
-    return value
-
-
 def has_comment(node: cst.CSTNode) -> bool:
     """Printing a value anew would lose a comment inside it: such values are kept or the site is left."""
     return bool(comments(node))

@@ -52,7 +52,7 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
     new_func = cst.Attribute(value=resource, attr=cst.Name(found.method))
     args, reasoning_note = _encrypted_reasoning(plan)
     new_call = found.call.with_changes(func=new_func, args=args)
-    applicability: Applicability = plan.applicability
+    applicability: Applicability = "safe"  # the arguments' rewrite; a read may make it unsafe
     notes = list(plan.notes) + reasoning_note
     skip: set[cst.CSTNode] = set()
     requires: set[str] = set()

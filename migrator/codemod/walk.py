@@ -27,6 +27,7 @@ _PUNCTUATION = frozenset({
     "quote", "whitespace_before_colon",
 })
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_EVERY_FIELD: dict[type, tuple[str, ...]] = {}
 Hook = Callable[[Any, Any], Any]  # an unbound method: (visitor, node)
 _HOOKS: dict[tuple[type, type], tuple[Hook | None, Hook | None, tuple[tuple[str, Hook | None, Hook | None], ...]]] = {}
 
@@ -74,8 +75,11 @@ def comments(node: cst.CSTNode) -> list[str]:
         if isinstance(current, cst.Comment):
             found.append(current.value)
             continue
-        for field in dataclasses.fields(current):
-            value = getattr(current, field.name)
+        names = _EVERY_FIELD.get(type(current))
+        if names is None:
+            names = _EVERY_FIELD[type(current)] = tuple(f.name for f in dataclasses.fields(current))
+        for name in names:
+            value = getattr(current, name)
             if isinstance(value, cst.CSTNode):
                 stack.append(value)
             elif isinstance(value, tuple | list):
