@@ -134,8 +134,13 @@ def test_request_option_echoes_the_request_into_the_response(tmp_path: Path) -> 
 def test_demo_runs_offline_and_shows_losses() -> None:
     code, out, _ = run(["demo", "--json"])
     assert code == 0
-    results = json.loads(out)
+    demo = json.loads(out)
+    results = demo["translations"]
     assert {r["target"] for r in results} == {"responses.request", "chat.request", "response", "chat.completion"}
+    codemod = demo["codemod"]
+    assert "+    response = client.responses.create(" in codemod["diff"] and "+    return response.output_text" in codemod["diff"]
+    assert "# migrator: removed `seed=7" in codemod["diff"]
+    assert [s["verdict"] for s in codemod["sites"]] == ["migrated with notes"]
     seed = next(r for r in results if r["example"] == "response.json")
     assert seed["body"]["choices"][0]["message"]["content"] == '{"name":"email","type":"string"}'
     assert any(loss["path"] == "$.stop" for r in results for loss in r["losses"])
@@ -145,6 +150,7 @@ def test_demo_renders_for_people() -> None:
     code, out, _ = run(["demo"])
     assert code == 0
     assert "chat.request → responses.request" in out and "$.messages[1].name" in out
+    assert "migrator codemod" in out and "client.responses.create(" in out
 
 
 @pytest.mark.slow
