@@ -71,3 +71,18 @@ def test_instructions_option_moves_the_leading_system_message() -> None:
     assert code_plain in (0, 1) and code_hoisted in (0, 1)
     assert "instructions=" not in plain and '"role": "system"' in plain
     assert 'instructions="Be brief."' in hoisted and '"role": "system"' not in hoisted
+
+
+def test_source_nested_past_the_recursion_limit_is_that_files_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deep = "[" * 400 + "]" * 400
+    (tmp_path / "deep.py").write_text(
+        f'from openai import OpenAI\nc = OpenAI()\nr = c.chat.completions.create(model="m", messages=[{{"role": "user", "content": {deep}}}])\n')
+    (tmp_path / "fine.py").write_text('from openai import OpenAI\nc = OpenAI()\nr = c.chat.completions.create(model="m", messages=[])\n')
+    monkeypatch.chdir(tmp_path)
+    out, err = io.BytesIO(), io.StringIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8")
+    code = main(["codemod", ".", "--check"], stdin=io.StringIO(""), stdout=stdout, stderr=err)
+    assert code == 2
+    assert "deep.py:1:1: error: nested too deeply for the codemod to follow" in err.getvalue()
+    assert "Traceback" not in err.getvalue() and "internal error" not in err.getvalue()
+    assert "fine.py" in out.getvalue().decode("utf-8") + err.getvalue()  # the other file still ran

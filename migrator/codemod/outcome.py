@@ -27,6 +27,11 @@ BYTE_MARKER = b"ompletion"
 ``ChatCompletion``, ``openai.resources.chat.completions``): the runner skips it unparsed."""
 
 
+class TooDeep(Exception):
+    """Source nested deeper than the codemod can follow (Python's recursion limit): that file's
+    error, reported with its cause, the file left as it was."""
+
+
 @dataclass(frozen=True)
 class Options:
     unsafe_fixes: bool = False

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .files import Candidate, screen
-from .outcome import Options, Outcome, Site
+from .outcome import Options, Outcome, Site, TooDeep
 from .source import SourceError, decode, encode, syntax_error
 
 Transform = Callable[[str, Options], Outcome]
@@ -91,7 +91,7 @@ def transform_bytes(path: str, data: bytes, options: Options, transform: Transfo
     except ParserSyntaxError as exc:
         line, column, message = syntax_error(decoded.text, exc)
         return FileResult(path, errors=(Notice(line, column, f"does not parse: {message}"),))
-    except (SourceError, NotebookError) as exc:
+    except (SourceError, NotebookError, TooDeep) as exc:
         line, column = (exc.line, exc.column) if isinstance(exc, SourceError) else (1, 0)
         return FileResult(path, errors=(Notice(line, column, str(exc)),))
     except Exception as exc:  # a transformer bug must not end the run; it is that file's error

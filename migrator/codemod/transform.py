@@ -15,7 +15,7 @@ from .constants import chat_only_literals
 from .finder import SITE_TEXT, Finder
 from .http_site import decide_http
 from .notes import with_notes
-from .outcome import Options, Outcome, Site
+from .outcome import Options, Outcome, Site, TooDeep
 from .positions import locate
 from .sdk_site import decide_sdk
 from .site import Decision, Edits, Found, left
@@ -122,6 +122,14 @@ def _names_passed(found: Found) -> set[str]:
 def transform_code(code: str, options: Options) -> Outcome:
     """Raises ``libcst.ParserSyntaxError`` for code that does not parse (and may hold a site); the
     runner reports it."""
+    try:
+        return _transform(code, options)
+    except RecursionError:
+        raise TooDeep("nested too deeply for the codemod to follow (more levels than Python's recursion limit); "
+                      "file left unchanged") from None
+
+
+def _transform(code: str, options: Options) -> Outcome:
     if SITE_TEXT.search(code) is None:
         return Outcome(code)
     module = cst.parse_module(code)
