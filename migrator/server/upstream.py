@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from ..mapping import MappingError, json_text
 from ..mapping.api_error import error_body
-from .http1 import Answer as HopAnswer
-from .http1 import HopError, HopTimeout, Pool
+from ..transport.http1 import Answer as HopAnswer
+from ..transport.http1 import HopError, HopTimeout, Pool
 
 _JSON = json.JSONEncoder(separators=(",", ":")).encode
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

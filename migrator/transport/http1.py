@@ -1,4 +1,4 @@
-"""The bridge's HTTP/1.1 client: keep-alive connections to its one upstream, parsed by httptools.
+"""Keep-alive HTTP/1.1 client on httptools: the bridge's hop to its upstream and the replay harness's sender.
 
 Why not aiohttp (or httpx): the hop to the upstream was most of what the bridge cost. Against the
 offline upstream on loopback, aiohttp's client spent ~190 µs of CPU on a request and its answer,
