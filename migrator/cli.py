@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-body-mb", type=float, default=16.0, help="413 above this request size (default 16)")
     sv.add_argument("--max-concurrency", type=int, default=256, help="429 above this many requests at once (default 256)")
     sv.add_argument("--latency-ms", type=float, default=0.0, help="offline model: delay per answer and per streamed word")
+    sv.add_argument("--sampling", action="store_true",
+                    help="offline model: another answer on every call unless temperature is 0, like a real model")
     sv.add_argument("--access-log", metavar="PATH", help="JSON lines to this file (default stderr; - for none)")
     sv.add_argument("--strict", action="store_true", help="answer 400 naming every loss instead of translating approximately")
 

@@ -591,8 +591,12 @@ class Server:
         n = self._offline_n(body)
         upstream_body = self._translate_request({k: v for k, v in body.items() if k != "n"} if n else body, "responses",
                                                 record)
-        if n > 1:
-            return await self._offline_choices(upstream_body, n, streaming, body.get("stream_options"), record)
+        seed = body.get("seed") if getattr(backend, "sampling", False) else None  # only a sampling model has a use for it
+        if type(seed) is not int:
+            seed = None
+        if n > 1 or seed is not None:
+            return await self._offline_choices(upstream_body, max(n, 1), streaming, body.get("stream_options"), record,
+                                               seed=seed)
         if streaming:
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -616,23 +620,30 @@ class Server:
         return n
 
     async def _offline_choices(self, upstream_body: dict[str, Any], n: int, streaming: bool, options: Any,
-                               record: AccessRecord) -> Response:
-        """``n`` choices from the offline model: variant i of the answer is choice i, as the API numbers them."""
+                               record: AccessRecord, *, seed: int | None = None) -> Response:
+        """``n`` choices from the offline model: variant i of the answer is choice i, as the API numbers them.
+
+        Chat's ``seed`` (which the Responses form the model reads has no room for) picks the variants, so
+        a seeded request gets the same answer on every call even when the model samples (``--sampling``).
+        """
         from .offline_backend import OfflineBackend
 
         backend = self.state.backend
         assert isinstance(backend, OfflineBackend)
         rid, created = "resp_" + secrets.token_hex(24), time.time()
         record.upstream_status = 200
+        base = 0 if seed is None else ((seed % (1 << 40)) << 8) + 1
+        fixed = seed is not None
         if streaming:
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
             # Every variant is made before the status line: a body the model refuses is a 400, not a broken stream.
-            sources = [await backend.events(upstream_body, variant=i, response_id=rid, created_at=created) for i in range(n)]
+            sources = [await backend.events(upstream_body, variant=base + i, response_id=rid, created_at=created, fixed=fixed)
+                       for i in range(n)]
             return StreamingResponse(self._choice_stream(sources, include_usage, record),
                                      media_type="text/event-stream", headers=SSE_HEADERS)
         merged: dict[str, Any] | None = None
         for i in range(n):
-            answer = await backend.send(upstream_body, {}, variant=i, response_id=rid, created_at=created)
+            answer = await backend.send(upstream_body, {}, variant=base + i, response_id=rid, created_at=created, fixed=fixed)
             result = self._result(answer.body, "chat", record)
             if merged is None:
                 merged = result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -29,12 +30,27 @@ class OfflineBackend:
 
     api = "responses"
 
-    def __init__(self, latency_ms: float = 0.0) -> None:
+    def __init__(self, latency_ms: float = 0.0, *, sampling: bool = False) -> None:
         self.latency = max(0.0, latency_ms) / 1000
+        self.sampling = sampling
+
+    def _variant(self, body: dict[str, Any], variant: int, fixed: bool) -> int:
+        """With sampling on, a request whose ``temperature`` is not 0 gets another answer on every call.
+
+        Off by default, so answers are stable for tests. The replay harness turns it on: a real model
+        at temperature 1 (the API's default) rarely says the same thing twice, and the noise floor a
+        replay measures (chat sent twice) is only worth showing when there is noise to measure.
+        The ``n`` choices of one call stay distinct: the random part is shifted above them. ``fixed``:
+        the caller chose the variant (chat's ``seed``), as a seeded model answers the same every time.
+        """
+        if fixed or not self.sampling or body.get("temperature") == 0:
+            return variant
+        return (random.getrandbits(40) << 8) + variant + 1
 
     async def send(self, body: dict[str, Any], headers: Mapping[str, str], *, variant: int = 0,
-                   response_id: str | None = None, created_at: float | None = None) -> Answer:
+                   response_id: str | None = None, created_at: float | None = None, fixed: bool = False) -> Answer:
         """``variant`` > 0 is another answer to the same request (chat's ``n`` choices)."""
+        variant = self._variant(body, variant, fixed)
         response = _guarded(lambda: offline.generate(body, response_id=response_id or "resp_" + uuid.uuid4().hex,
                                                      created_at=created_at or time.time(), variant=variant))
         if self.latency:
@@ -46,12 +62,13 @@ class OfflineBackend:
         return self._encoded(events)
 
     async def events(self, body: dict[str, Any], *, variant: int, response_id: str,
-                     created_at: float) -> AsyncIterator[dict[str, Any]]:
+                     created_at: float, fixed: bool = False) -> AsyncIterator[dict[str, Any]]:
         """One variant's events as dicts (no SSE round trip: chat's ``n`` streams are built from them).
 
         The whole answer is made here, before the first event, so a body the model refuses is a
         400 and never a broken stream.
         """
+        variant = self._variant(body, variant, fixed)
         built = _guarded(lambda: list(offline.generate_events(body, response_id=response_id, created_at=created_at,
                                                               variant=variant)))
         return self._paced(built)

@@ -40,6 +40,7 @@ class ServeConfig(BaseModel):
     max_body_mb: float = Field(16.0, gt=0)
     max_concurrency: int = Field(256, ge=1)
     latency_ms: float = Field(0.0, ge=0)
+    sampling: bool = False  # offline model: another answer on every call when temperature is not 0
     access_log: str | None = None  # a file; stderr when None; "-" for none
     strict: bool = False  # a request that would lose a field is a 400 naming every loss
     graceful_timeout: float = Field(30.0, ge=0)
@@ -69,7 +70,7 @@ def build_state(config: ServeConfig, log_stream: IO[str] | None = None) -> Serve
     from .offline_backend import OfflineBackend
 
     if config.upstream is None:
-        backend: object = OfflineBackend(config.latency_ms)
+        backend: object = OfflineBackend(config.latency_ms, sampling=config.sampling)
     else:
         try:
             backend = HTTPBackend(config.upstream, config.upstream_api, key=_secret(config.upstream_key_env, "--upstream-key-env"),
