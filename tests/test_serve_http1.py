@@ -1,4 +1,4 @@
-"""The bridge's HTTP/1.1 client (migrator/server/http1.py) against small asyncio servers on loopback.
+"""The bridge's HTTP/1.1 client (migrator/transport/http1.py) against small asyncio servers on loopback.
 
 Each server here speaks raw HTTP so a test controls exactly what the client reads: how the body
 is framed (length, chunks, until close), compression, keep-alive, a close at the wrong moment,
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from migrator.server.http1 import HopError, HopTimeout, Pool
+from migrator.transport.http1 import HopError, HopTimeout, Pool
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
