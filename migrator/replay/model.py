@@ -15,7 +15,10 @@ Arms (Diffy's three-way idea, applied to one request):
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from typing_extensions import NotRequired  # typing has it from 3.11; annotations here are never evaluated
 
 Arm = Literal["P", "S", "C"]
 ARMS: tuple[Arm, ...] = ("P", "S", "C")
@@ -121,6 +124,7 @@ class Record(TypedDict):
     model: str | None  # the model that answered, date suffix masked (gpt-4o-2024-08-06 → gpt-4o)
     ttft_ms: float | None
     total_ms: float
+    choices: NotRequired[int]  # how many choices the answer holds (chat `n` > 1 gives several; a Response one)
 
 
 class Loss(TypedDict):
@@ -139,6 +143,16 @@ class FieldDiff(TypedDict):
     C: Any
     S: Any
     explained_by: list[Loss]  # the translation's losses that explain this difference; [] = unexplained
+
+
+class Judgement(TypedDict):
+    """What judge.py decides for one case: the parts of a CaseResult that come from comparing its arms."""
+
+    verdict: Verdict
+    reason: str
+    fields: list[FieldDiff]
+    noise: list[str]
+    scores: dict[str, list[float]]
 
 
 class CaseResult(TypedDict):
