@@ -15,10 +15,7 @@ Arms (Diffy's three-way idea, applied to one request):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
-
-if TYPE_CHECKING:
-    from typing_extensions import NotRequired  # typing has it from 3.11; annotations here are never evaluated
+from typing import Any, Literal, TypedDict
 
 Arm = Literal["P", "S", "C"]
 ARMS: tuple[Arm, ...] = ("P", "S", "C")
@@ -109,7 +106,13 @@ class Usage(TypedDict):
     output: int | None
 
 
-class Record(TypedDict):
+class _RecordOptional(TypedDict, total=False):
+    """Keys a Record may lack (written by hand in tests, or stored before they existed)."""
+
+    choices: int  # how many choices the answer holds (chat `n` > 1 gives several; a Response one)
+
+
+class Record(_RecordOptional):
     """One Exchange reduced to what both endpoints can be compared on (normalize.py)."""
 
     ok: bool  # an answer the API's shape, status 2xx
@@ -124,7 +127,6 @@ class Record(TypedDict):
     model: str | None  # the model that answered, date suffix masked (gpt-4o-2024-08-06 → gpt-4o)
     ttft_ms: float | None
     total_ms: float
-    choices: NotRequired[int]  # how many choices the answer holds (chat `n` > 1 gives several; a Response one)
 
 
 class Loss(TypedDict):
