@@ -140,7 +140,8 @@ def _shown(field: str, r: Record | None) -> Any:
 
 def judge(records: dict[str, list[Record]], losses: list[Loss], request: dict[str, Any]) -> Judgement:
     """The verdict for one case. ``records``: arm → one Record per sample; a case whose translation
-    failed has no "C" and its ``losses`` hold ``translation_failed(problems)``."""
+    failed has no "C" and its ``losses`` hold ``translation_failed(problems)``. ``request``: the chat
+    request (P's body); its ``n`` says whether the choice count is compared."""
     recs = records if type(records) is dict else {}
     P = list(recs.get("P") or [])
     S = list(recs.get("S") or [])
@@ -157,7 +158,8 @@ def judge(records: dict[str, list[Record]], losses: list[Loss], request: dict[st
     for arm in ARMS:
         for r in recs.get(arm) or []:
             if not r.get("ok") and r.get("error_type") in TRANSPORT:
-                return _error(f"arm {arm} got no answer: {r.get('error_type')} after retries", [_diff("error", "", P[0], C[0], _first(S), [])], scores)
+                why = f"arm {arm} got no answer: {r.get('error_type')} after retries"
+                return _error(why, [_diff("error", why, P[0], C[0], _first(S), [])], scores)
     failed = next((r for r in P if not r.get("ok")), None)
     if failed is not None:
         return _error(_p_failed(failed, C), [_diff("error", "the chat request fails", failed, C[0], _first(S), [])], scores)
@@ -167,9 +169,11 @@ def judge(records: dict[str, list[Record]], losses: list[Loss], request: dict[st
     Pok, Sok, Cok = ([r for r in arm if r.get("ok")] for arm in (P, S, C))
     for name, view in _ALWAYS.items():
         _exact(name, view, P, S, C, fields, noise)
+    several = type(request) is dict and type(request.get("n")) is int and request["n"] > 1
     if Cok:
         for name, view in _ANSWER.items():
-            _exact(name, view, Pok, Sok, Cok, fields, noise)
+            if name != "choices" or several:  # the choice count matters only where chat was asked for n > 1
+                _exact(name, view, Pok, Sok, Cok, fields, noise)
         _output(Pok, Sok, Cok, fields, noise)
         _text(Pok, Sok, Cok, fields, noise, scores)
 
