@@ -133,9 +133,10 @@ def test_tool_calls_parse_their_arguments_and_check_the_tool_schema() -> None:
         ("incomplete", {"reason": "steered"}, "length"),  # an approximate rule of the table
         ("incomplete", {"reason": "gremlins"}, "incomplete:gremlins"),  # kept, never guessed
         ("completed", None, "stop"),  # llama.cpp: completed, no details, even when cut at the token limit
+        (None, None, None),  # no status: no finish, never a guessed one
     ],
 )
-def test_a_responses_end_is_read_through_the_value_tables(status: str, details: Any, finish: str) -> None:
+def test_a_responses_end_is_read_through_the_value_tables(status: str | None, details: Any, finish: str | None) -> None:
     body = _response(_completion())
     body["status"], body["incomplete_details"] = status, details
     assert normalize(_exchange(body, path="/v1/responses"), {})["finish"] == finish

@@ -173,7 +173,7 @@ def _read_response(body: dict[str, Any], record: Record) -> None:
     record["text"] = "".join(texts)
     record["refusal"] = "".join(refusals) if refusals else None
     status = body.get("status")
-    if status == "completed" or (status is None and "output" in body):
+    if status == "completed":
         record["finish"] = "tool_calls" if record["tool_calls"] else _COMPLETED
     elif status == "incomplete":
         record["finish"] = _incomplete_finish(body.get("incomplete_details"))
