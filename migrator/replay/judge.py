@@ -5,8 +5,9 @@ a P-versus-C difference beyond it counts. Fields compare three ways:
 
 * exactly — status class, error type, finish, refusal present, tool calls (names as a multiset,
   arguments as parsed JSON, so key order, whitespace and the order of parallel calls do not count),
-  structured-output validity, input tokens, the (masked) model and the choice count. A field whose
-  P and S values already disagree is noise: listed in ``noise`` and not judged.
+  structured-output validity, input tokens, the (masked) model and, where chat asked for n > 1, the
+  choice count. A field whose P and S values already disagree is noise: listed in ``noise`` and not
+  judged.
 * output tokens by a band: the P/S range widened by its own width, and by at least ``OUTPUT_SLACK``
   (10%) or ``OUTPUT_TOKENS`` (2 tokens) when P and S agree; the median of C must fall inside.
 * text by similarity (similarity.py) against the P–S spread. P and S are two draws of the same
