@@ -133,7 +133,7 @@ def test_folder_corpus_sorted_recursively_with_relative_ids(tmp_path: Path) -> N
 
 
 def test_missing_paths() -> None:
-    with pytest.raises(ValueError, match="corpus not found: /no/such.jsonl"):
+    with pytest.raises(ValueError, match=r"corpus not found: /no/such\.jsonl"):
         check_paths(["/no/such.jsonl", "-"])
     with pytest.raises(ValueError, match="no corpus given"):
         check_paths([])
@@ -247,7 +247,7 @@ def test_append_read_back_and_refuse_a_second_fresh_run(tmp_path: Path) -> None:
     assert [r["id"] for r in iter_results(out)] == ["a", "b"]
     assert list(iter_results(out))[1]["reason"].endswith("caf\u00e9")
     assert list(iter_problems(out)) == [{"source": "c.jsonl", "line": 3, "path": "$", "message": "expected JSON"}]
-    with pytest.raises(RunExists, match="already holds a run .*pass --resume to continue it, or --out with another folder"):
+    with pytest.raises(RunExists, match=r"already holds a run .*pass --resume to continue it, or --out with another folder"):
         ResultStore(out)
     assert [r["id"] for r in iter_results(out)] == ["a", "b"]  # untouched by the refusal
 
@@ -439,13 +439,13 @@ def test_merge_refuses_different_settings(tmp_path: Path) -> None:
         merge([a, b], tmp_path / "out")
     assert not (tmp_path / "out").exists()
     c = shard_dir(tmp_path, "c", [result("2")], {"model": "gpt-4o", "repeat": 1}, [2, 3])
-    with pytest.raises(ValueError, match="a shard of 2 and .* a shard of 3"):
+    with pytest.raises(ValueError, match=r"a shard of 2 and .* a shard of 3"):
         merge([a, c], tmp_path / "out")
 
 
 def test_merge_refuses_bad_folders(tmp_path: Path) -> None:
     a = shard_dir(tmp_path, "a", [result("1")])
-    with pytest.raises(ValueError, match="holds no results.jsonl"):
+    with pytest.raises(ValueError, match=r"holds no results\.jsonl"):
         merge([a, tmp_path / "nothing"], tmp_path / "out")
     with pytest.raises(ValueError, match="is one of the folders to merge"):
         merge([a], a)
