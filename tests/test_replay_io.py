@@ -243,7 +243,7 @@ def test_append_read_back_and_refuse_a_second_fresh_run(tmp_path: Path) -> None:
     with ResultStore(out) as s:
         s.append(result("a"))
         s.append(result("b", "divergent", reason="differs because $.stop was dropped \u2014 caf\u00e9"))
-        s.add_problem({"source": "c.jsonl", "line": 3, "path": "$", "message": "expected JSON"})
+        s.problem({"source": "c.jsonl", "line": 3, "path": "$", "message": "expected JSON"})
     assert [r["id"] for r in iter_results(out)] == ["a", "b"]
     assert list(iter_results(out))[1]["reason"].endswith("caf\u00e9")
     assert list(iter_problems(out)) == [{"source": "c.jsonl", "line": 3, "path": "$", "message": "expected JSON"}]
@@ -409,7 +409,7 @@ def shard_dir(tmp_path: Path, name: str, results: list[CaseResult], settings: An
         for r in results:
             s.append(r)
         for p in problems or []:
-            s.add_problem(p)  # type: ignore[arg-type]
+            s.problem(p)  # type: ignore[arg-type]
     if settings is not None:
         write_json_atomic(d / "meta.json", {"settings": settings, "shard": shard_of})
     return d

@@ -69,7 +69,7 @@ class ResultStore:
         ordered = {"key": result["key"], "verdict": result["verdict"], **result}
         _write(self._results, _line(ordered))
 
-    def add_problem(self, problem: CorpusProblem) -> None:
+    def problem(self, problem: CorpusProblem) -> None:
         _write(self._problems, _line(problem))
 
     def close(self) -> None:
