@@ -26,6 +26,7 @@ from migrator.replay.table import DigestTable
 FAST = settings(max_examples=200, deadline=None)
 MSG = [{"role": "user", "content": "hi"}]
 BODY = {"model": "gpt-4o", "messages": MSG}
+CHAT_URL = "expected /v1/chat/completions (a chat request; the replay sends the other endpoint itself)"
 
 
 def write(tmp_path: Path, lines: list[bytes | str | dict[str, Any]], name: str = "corpus.jsonl") -> str:
@@ -88,10 +89,8 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     (b'{"id": {"x": 1}, "request": {"messages": []}}', "$.id", "expected a non-empty string or an integer, found an object with keys {x}"),
     (b'{"id": "", "request": {"messages": []}}', "$.id", "expected a non-empty string or an integer, found ''"),
     (b'{"id": true, "request": {"messages": []}}', "$.id", "expected a non-empty string or an integer, found true"),
-    (b'{"custom_id": "a", "url": "/v1/embeddings", "body": {"messages": []}}', "$.url",
-     "expected /v1/chat/completions (a chat request; the replay sends the other endpoint itself), found '/v1/embeddings'"),
-    (b'{"custom_id": "a", "url": [], "body": {"messages": []}}', "$.url",
-     "expected /v1/chat/completions (a chat request; the replay sends the other endpoint itself), found a list of 0"),
+    (b'{"custom_id": "a", "url": "/v1/embeddings", "body": {"messages": []}}', "$.url", f"{CHAT_URL}, found '/v1/embeddings'"),
+    (b'{"custom_id": "a", "url": [], "body": {"messages": []}}', "$.url", f"{CHAT_URL}, found a list of 0"),
     (b'{"custom_id": "a", "method": "GET", "body": {"messages": []}}', "$.method", "expected POST, found 'GET'"),
     (b'{"custom_id": "a", "url": "/v1/chat/completions"}', "$.body", "expected a chat request object, found nothing"),
     (b'{"custom_id": "a", "body": {"messages": {}}}', "$.body.messages", "expected a list of messages, found an empty object"),
