@@ -131,6 +131,11 @@ def test_folder_corpus_sorted_recursively_with_relative_ids(tmp_path: Path) -> N
     assert got[2]["path"] == "$.messages"
 
 
+def test_a_folder_without_json_files_is_a_problem(tmp_path: Path) -> None:
+    assert entries(str(tmp_path)) == [{"source": str(tmp_path), "line": 0, "path": "$",
+                                       "message": "expected a folder of *.json request files, found none"}]
+
+
 def test_missing_paths() -> None:
     with pytest.raises(ValueError, match=r"corpus not found: /no/such\.jsonl"):
         check_paths(["/no/such.jsonl", "-"])
@@ -298,6 +303,52 @@ def test_lines_of_another_form_are_read_in_full_and_junk_is_skipped(tmp_path: Pa
     (tmp_path / "results.jsonl").write_text("\n".join(lines) + "\n")
     assert finished_keys(tmp_path) == {"x", 'we"ird\\'}
     assert [r["id"] for r in iter_results(tmp_path)] == ["x", "w"]
+
+
+@FAST
+@given(st.lists(st.binary(max_size=80), max_size=6), st.booleans())
+def test_arbitrary_bytes_in_a_results_file_never_raise(chunks: list[bytes], newline_at_end: bool) -> None:
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        good = store._line(result("a"))
+        (Path(d) / "results.jsonl").write_bytes(good + b"\n".join(chunks) + (b"\n" if newline_at_end else b""))
+        keys = finished_keys(d)
+        results = list(iter_results(d))
+        assert "k-a" in keys and all(type(r) is dict and type(r["key"]) is str for r in results)
+        with ResultStore(d, resume=True) as s:
+            s.append(result("b"))
+        assert {"k-a", "k-b"} <= finished_keys(d)
+        assert [r["id"] for r in iter_results(d)][-1] == "b"
+
+
+@pytest.mark.slow
+def test_a_killed_writer_loses_nothing_it_finished(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+    script = (
+        "import sys\n"
+        "from migrator.replay.store import ResultStore\n"
+        "s = ResultStore(sys.argv[1])\n"
+        "i = 0\n"
+        "while True:\n"
+        "    s.append({'id': str(i), 'key': f'k{i}', 'verdict': 'equivalent', 'pad': 'x' * 5000})\n"
+        "    print(i, flush=True)\n"
+        "    i += 1\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    reported = [proc.stdout.readline() for _ in range(200)]  # each line printed after its result was written
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = {f"k{int(n)}" for n in reported}
+    assert finished <= finished_keys(tmp_path)
+    with ResultStore(tmp_path, resume=True) as s:
+        s.append(result("after"))
+    lines = (tmp_path / "results.jsonl").read_bytes().splitlines()
+    assert all(json.loads(line) for line in lines)  # no partial line left in the middle
+    assert json.loads(lines[-1])["id"] == "after"
 
 
 def test_a_nan_in_a_result_is_a_clear_error(tmp_path: Path) -> None:

@@ -77,6 +77,8 @@ def _read_lines(stream: IO[bytes], source: str, seen: _Ids) -> Iterator[Case | C
 
 def _read_folder(folder: Path, source: str, seen: _Ids) -> Iterator[Case | CorpusProblem]:
     files = sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob("*.json") if p.is_file())
+    if not files:
+        yield _problem(source, 0, "$", "a folder of *.json request files, found none")
     for relative, path in files:
         where = str(Path(source) / relative)
         try:
