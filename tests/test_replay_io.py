@@ -117,6 +117,20 @@ def test_repeated_ids_are_made_unique(tmp_path: Path) -> None:
     assert ids == ["a", "a#2", "a#3", "a#4", "line-1", "line-1#2"]
 
 
+@FAST
+@given(st.lists(st.text(alphabet="a#23", min_size=1, max_size=4), max_size=30))
+def test_ids_are_unique_and_a_first_use_keeps_its_id(given_ids: list[str]) -> None:
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl") as f:
+        f.write("".join(json.dumps({"id": i, "request": BODY}) + "\n" for i in given_ids))
+        f.flush()
+        ids = [c["id"] for c in read_corpus([f.name])]
+    assert len(ids) == len(set(ids)) == len(given_ids)
+    assert all(got == given or got.startswith(given + "#") for got, given in zip(ids, given_ids, strict=True))
+    first = {i: n for n, i in reversed(list(enumerate(given_ids)))}
+    assert all(ids[n] == i for i, n in first.items() if i not in ids[:n])
+
+
 def test_folder_corpus_sorted_recursively_with_relative_ids(tmp_path: Path) -> None:
     folder = tmp_path / "corpus"
     (folder / "sub").mkdir(parents=True)
@@ -502,6 +516,9 @@ def test_merge_refuses_bad_folders(tmp_path: Path) -> None:
     run = shard_dir(tmp_path, "run", [result("9")])
     with pytest.raises(ValueError, match="holds a replay run of its own"):
         merge([a], run)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match="afile cannot be a folder"):
+        merge([a], tmp_path / "afile")
     with pytest.raises(ValueError, match="at least one"):
         merge([], tmp_path / "out")
 

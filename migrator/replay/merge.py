@@ -36,7 +36,10 @@ def merge(dirs: Sequence[Path], out: Path) -> None:
             raise ValueError(f"--out {out} is one of the folders to merge; name a new folder")
     _refuse_run_in(out)
     settings = _same_settings(folders)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out {out} cannot be a folder: {exc.strerror or exc}") from None
     _replace(out / RESULTS, last_lines([f / RESULTS for f in folders]))
     _replace(out / PROBLEMS, _problem_lines([f / PROBLEMS for f in folders]))
     write_json_atomic(out / META, {"settings": settings, "shard": None, "merged": [str(f) for f in folders]})

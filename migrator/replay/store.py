@@ -155,7 +155,7 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 def _head(raw: bytes) -> tuple[str, str | None] | None:
     """(key, verdict) of a result line, read from its start when it has the written form."""
     match = _HEAD.match(raw)
-    if match:
+    if match and raw.endswith(b"}\n"):
         key = match[1].decode("utf-8", "surrogatepass")
         return (json.loads(b'"' + match[1] + b'"') if "\\" in key else key), match[2].decode()
     value = _parse(raw)
