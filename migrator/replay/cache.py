@@ -9,9 +9,11 @@ stored (status 2xx, no error); a failure is sent again next time.
 Nothing secret is stored: the bodies sent carry no key, and headers are not part of an Exchange.
 
 SQLite (standard library, one file, WAL) holds the entries. A put is an insert into a dict; the
-rows are written in one transaction every half second or thousand rows, and on close, so a put costs
-about a microsecond and a get a few (see the README's figures). A file that is not a cache (or breaks
-during the run) is a warning and a fresh cache, never a failed run: it is only a cache.
+rows are written in one transaction every half second or thousand rows, and on close. Measured at
+300,000 entries (a 314 MB file) on a busy 2-core machine: a put 29-42 µs with its share of the
+batched writes, a get 32-38 µs when found and 10-19 µs when not. Nothing is fsynced (a power cut may
+break the file, which the next run replaces). A file that is not a cache (or breaks during the run)
+is a warning and a fresh cache, never a failed run: it is only a cache.
 """
 
 from __future__ import annotations
