@@ -10,13 +10,17 @@ for a billion pairs (a million entries); the callers accept that, and say so whe
 from __future__ import annotations
 
 from array import array
-from hashlib import blake2b
+
+_MASK = (1 << 64) - 1
 
 
 def digest(text: str) -> int:
-    """A stable 64-bit digest of ``text`` (never 0, which marks an empty slot)."""
-    value = int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-    return value or 1
+    """A 64-bit digest of ``text`` (never 0, which marks an empty slot).
+
+    Python's own string hash (SipHash, 64 bits): a table lives within one process, so the hash
+    need not be the same in the next one, and it costs a tenth of a cryptographic digest.
+    """
+    return hash(text) & _MASK or 1
 
 
 class DigestTable:
