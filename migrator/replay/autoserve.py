@@ -125,9 +125,12 @@ class OfflineServer:
 
 
 @contextlib.asynccontextmanager
-async def offline_server(*, sampling: bool = True, timeout: float = READY_TIMEOUT) -> AsyncIterator[str]:
-    """``async with offline_server() as base_url:`` (``http://127.0.0.1:PORT/v1``); stopped on exit and on Ctrl-C."""
-    server = OfflineServer(sampling=sampling)
+async def offline_server(*, sampling: bool = True, timeout: float = READY_TIMEOUT,
+                         extra: tuple[str, ...] = ()) -> AsyncIterator[str]:
+    """``async with offline_server() as base_url:`` (``http://127.0.0.1:PORT/v1``); stopped on exit and on Ctrl-C.
+
+    ``extra``: more ``migrator serve`` options (``--latency-ms 5``)."""
+    server = OfflineServer(sampling=sampling, extra=extra)
     try:
         server.start()
         deadline = time.monotonic() + timeout
@@ -141,9 +144,10 @@ async def offline_server(*, sampling: bool = True, timeout: float = READY_TIMEOU
 
 
 @contextlib.contextmanager
-def offline_server_sync(*, sampling: bool = True, timeout: float = READY_TIMEOUT) -> Iterator[str]:
+def offline_server_sync(*, sampling: bool = True, timeout: float = READY_TIMEOUT,
+                        extra: tuple[str, ...] = ()) -> Iterator[str]:
     """The same for code (and tests) without an event loop."""
-    server = OfflineServer(sampling=sampling)
+    server = OfflineServer(sampling=sampling, extra=extra)
     try:
         server.start()
         deadline = time.monotonic() + timeout

@@ -165,7 +165,7 @@ class BaseSender:
         elif wired.failure is not None:  # the head came, then the body broke off
             body, error = None, wired.failure
         elif 200 <= status < 300:
-            body, error = json_answer(status, wired.raw or b"")
+            body, error = json_answer(status, self.redactor.answer(wired.raw or b""))
         else:
             body, error = None, error_facts(status, wired.raw or b"")
         retry = False
@@ -252,7 +252,7 @@ class Sender(BaseSender):
             if not reads_as_stream(streaming, status, headers):
                 raw = await answer.read(deadline)
                 return Wired(status, headers, raw, None, (loop.time() - start) * 1000), None
-            reader = StreamReader(call["path"].endswith("/responses"), status)
+            reader = StreamReader(call["path"].endswith("/responses"), status, self.redactor)
             chunks = [] if self.recorder is not None else None
             try:
                 async for chunk in answer.iter_chunks(self.stall, deadline):

@@ -35,12 +35,24 @@ class Redactor:
         # Longest first, so a secret that contains another is replaced whole.
         known = [re.escape(s) for s in sorted(spellings, key=len, reverse=True)]
         self._known = re.compile("|".join(known)) if known else None
+        self._plain = tuple(spellings)
+        self._plain_bytes = tuple(s.encode() for s in spellings)
         self._shapes = re.compile(f"({_BEARER})|({_SK})")
 
     def text(self, text: str) -> str:
         if self._known is not None:
             text = self._known.sub(MASK, text)
         return self._shapes.sub(_shape_mask, text)
+
+    def holds(self, text: str) -> bool:
+        """Whether a known secret is in ``text``: a plain substring search, cheap enough for every answer."""
+        return any(secret in text for secret in self._plain)
+
+    def answer(self, raw: bytes) -> bytes:
+        """An answer's bytes with the known secrets removed (a server may echo the key back in its text)."""
+        if any(secret in raw for secret in self._plain_bytes):
+            return self.text(raw.decode("utf-8", "replace")).encode()
+        return raw
 
     def value(self, value: Any) -> Any:
         """A copy of a JSON-able value with every string (keys included) redacted."""

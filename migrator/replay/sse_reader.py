@@ -18,6 +18,7 @@ from typing import Any
 
 from ..streams.sse import DONE, SSEDecoder, SSEEvent
 from .model import ErrorFacts, StreamFacts
+from .secrets import Redactor
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _FIRST_TOKEN = frozenset({"response.output_text.delta", "response.refusal.delta",
@@ -48,8 +49,9 @@ def frame_error(data: dict[str, Any], status: int | None) -> ErrorFacts:
 class StreamReader:
     """Feed the body's bytes as they come (with their time offset); :meth:`finish` gives the result."""
 
-    def __init__(self, responses: bool, status: int | None = 200) -> None:
+    def __init__(self, responses: bool, status: int | None = 200, redactor: Redactor | None = None) -> None:
         self.responses = responses
+        self.redactor = redactor  # known secrets a server echoes in an event are removed before parsing
         self.status = status
         self._decoder = SSEDecoder()
         self.events = 0
@@ -116,6 +118,8 @@ class StreamReader:
                 return
             if not data.strip():
                 continue
+            if self.redactor is not None and self.redactor.holds(data):
+                data = self.redactor.text(data)
             self.events += 1
             try:
                 frame = json.loads(data)
