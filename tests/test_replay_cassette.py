@@ -26,11 +26,12 @@ from migrator.replay.autoserve import AutoserveError, OfflineServer, offline_ser
 from migrator.replay.cassette import CassetteError, CassettePlayer, CassetteWriter, Tape, async_transport, transport
 from migrator.replay.client import Sender
 from migrator.replay.model import CHAT_PATH, RESPONSES_PATH, Call, Exchange
-from tests.replay_server import ScriptedServer, reply, sse
+from tests.replay_server import ScriptedServer, reply, reset, sse
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "fixtures" / "replay" / "cassettes"
 KEY = "sk-test-cassette-5ecret-Key-9876543210"
+GATEWAY_KEY = "gw-token.Secret+42"
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -146,6 +147,28 @@ def test_sender_records_and_the_player_replays_the_same_exchanges(tmp_path: Path
     assert replayed[3]["error"] is not None and replayed[3]["error"]["status"] == 400
     assert KEY not in json.dumps(live) and KEY not in json.dumps(replayed)
     assert replayed[0]["body"]["choices"][0]["message"]["content"] == "echo [REDACTED]?"
+
+
+def test_the_sender_keeps_its_key_out_even_of_a_writer_not_told_it(tmp_path: Path) -> None:
+    cassette = tmp_path / "echo.jsonl"  # a key of no known shape: only the sender knows it is one
+    echo = f'data: {{"id":"x","choices":[{{"index":0,"delta":{{"content":"{GATEWAY_KEY}"}},"finish_reason":"stop"}}]}}\n\n'
+    script = [reply(200, {"id": "a", "choices": [], "note": GATEWAY_KEY}, {"x-echo": GATEWAY_KEY}), sse(echo[:30], echo[30:]), reset]
+
+    async def record() -> list[Exchange]:
+        writer = CassetteWriter(cassette)  # no secrets given: the sender's own redaction must do
+        try:
+            async with ScriptedServer(script) as server, \
+                    Sender(server.url, GATEWAY_KEY, concurrency=1, rpm=None, timeout=10, recorder=writer, max_attempts=1) as sender:
+                body = {"model": "m", "messages": [{"role": "user", "content": f"my key is {GATEWAY_KEY}"}]}
+                return [await sender.send({"case": "k", "arm": "P", "sample": 0, "path": CHAT_PATH,
+                                           "body": {**body, **extra}}) for extra in ({}, {"stream": True}, {"n": 1})]
+        finally:
+            writer.close()
+
+    exchanges = asyncio.run(record())
+    assert exchanges[2]["error"] is not None and exchanges[2]["error"]["kind"] == "connection"
+    assert GATEWAY_KEY not in cassette.read_text(encoding="utf-8") and GATEWAY_KEY not in json.dumps(exchanges)
+    assert len(lines(cassette)) == 3
 
 
 def test_a_request_missing_from_the_cassette(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ from ..streams.sse import DONE, SSEDecoder, SSEEvent
 from .model import ErrorFacts, StreamFacts
 from .secrets import Redactor
 
+_decode = json.JSONDecoder().decode  # json.loads re-checks its argument's type on every event
+_HEAD = ("id", "created", "model", "system_fingerprint", "service_tier")
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _FIRST_TOKEN = frozenset({"response.output_text.delta", "response.refusal.delta",
                           "response.function_call_arguments.delta"})
@@ -68,6 +70,7 @@ class StreamReader:
         self.delta_text: list[str] = []
         # chat
         self.head: dict[str, Any] = {}
+        self._head_open = True  # until a chunk gave id, created and model (then the rest are skipped)
         self.choices: dict[int, dict[str, Any]] = {}
         self.usage: Any = None
         self.finish_reason: str | None = None
@@ -122,7 +125,7 @@ class StreamReader:
                 data = self.redactor.text(data)
             self.events += 1
             try:
-                frame = json.loads(data)
+                frame = _decode(data)
             except ValueError:
                 self._protocol(f"stream event {self.events} is not JSON: {data[:80]!r}")
                 return
@@ -202,10 +205,12 @@ class StreamReader:
         return response
 
     def _chat_chunk(self, frame: dict[str, Any], at_ms: float) -> None:
-        head = self.head
-        for key in ("id", "created", "model", "system_fingerprint", "service_tier"):
-            if head.get(key) is None and frame.get(key) is not None:
-                head[key] = frame[key]
+        if self._head_open:
+            head = self.head
+            for key in _HEAD:
+                if head.get(key) is None and frame.get(key) is not None:
+                    head[key] = frame[key]
+            self._head_open = not ("id" in head and "created" in head and "model" in head)
         if frame.get("usage") is not None:
             self.usage = frame["usage"]
         choices = frame.get("choices")
