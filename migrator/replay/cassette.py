@@ -265,7 +265,10 @@ Library = Literal["httpx", "httpx2"]
 
 def _library(name: Library) -> ModuleType:
     if name == "httpx2":
-        import httpx2
+        try:
+            import httpx2
+        except ImportError:
+            raise ValueError("library='httpx2' needs httpx2, which the openai SDK (3.x) installs") from None
         return httpx2
     if name == "httpx":
         import httpx
@@ -287,8 +290,9 @@ class _Core:
         return {"method": request.method, "path": request.url.path, "headers": dict(request.headers.items()),
                 "body": _body_value(body)}
 
-    def answer(self, request: Any, body: bytes) -> Any:
-        """A replayed answer as the library's Response, or the library's ConnectError naming what is missing."""
+    def replay(self, request: Any, body: bytes, stream: Any) -> Any:
+        """A replayed answer as the library's Response (``stream``: the sync or async byte stream class),
+        or the library's ConnectError naming what is missing."""
         assert self.tape is not None
         entry = self.tape.take(request.method, request.url.path, body)
         if entry is None:
@@ -299,7 +303,20 @@ class _Core:
             error = self.lib.ReadTimeout if failure["kind"] == "timeout" else self.lib.ConnectError
             raise error(f"recorded: {failure['message']}", request=request)
         headers = list((response.get("headers") or {}).items())
-        return response, headers
+        if "chunks" in response:
+            return self.lib.Response(response["status"], headers=headers, stream=stream(response["chunks"]),
+                                     request=request)
+        return self.lib.Response(response["status"], headers=headers, content=_response_bytes(response),
+                                 request=request)
+
+    def passed_on(self, upstream: Any, request: Any, *, stream: Any = None, content: bytes | None = None,
+                  line: dict[str, Any] | None = None, start: float = 0.0) -> Any:
+        """The recorded answer handed to the client: a stream (written when it closes) or a whole body (written now)."""
+        if stream is not None:
+            return self.lib.Response(upstream.status_code, headers=_kept(upstream.headers), stream=stream, request=request)
+        assert line is not None
+        self.write(line, upstream.status_code, upstream.headers, (time.perf_counter() - start) * 1000, body=content)
+        return self.lib.Response(upstream.status_code, headers=_kept(upstream.headers), content=content, request=request)
 
     def write(self, request_line: dict[str, Any], status: int, headers: Any, total_ms: float, *,
               body: bytes | None = None, chunks: list[tuple[float, bytes]] | None = None) -> None:
@@ -370,22 +387,15 @@ def transport(path: str | Path, mode: Mode = "replay", inner: Any = None, librar
         def handle_request(self, request: Any) -> Any:
             body = request.read()
             if mode == "replay":
-                response, headers = core.answer(request, body)
-                if "chunks" in response:
-                    return lib.Response(response["status"], headers=headers, stream=_Replay(response["chunks"]),
-                                        request=request)
-                return lib.Response(response["status"], headers=headers, content=_response_bytes(response),
-                                    request=request)
+                return core.replay(request, body, _Replay)
             start = time.perf_counter()
             line = core.request_line(request, body)
             upstream = self.inner.handle_request(request)
             if _is_stream(upstream.headers):
-                return lib.Response(upstream.status_code, headers=_kept(upstream.headers),
-                                    stream=_Recording(upstream, line, start), request=request)
+                return core.passed_on(upstream, request, stream=_Recording(upstream, line, start))
             content = upstream.read()
             upstream.close()
-            core.write(line, upstream.status_code, upstream.headers, (time.perf_counter() - start) * 1000, body=content)
-            return lib.Response(upstream.status_code, headers=_kept(upstream.headers), content=content, request=request)
+            return core.passed_on(upstream, request, content=content, line=line, start=start)
 
         def close(self) -> None:
             if self.inner is not None:
@@ -435,22 +445,15 @@ def async_transport(path: str | Path, mode: Mode = "replay", inner: Any = None, 
         async def handle_async_request(self, request: Any) -> Any:
             body = await request.aread()
             if mode == "replay":
-                response, headers = core.answer(request, body)
-                if "chunks" in response:
-                    return lib.Response(response["status"], headers=headers, stream=_Replay(response["chunks"]),
-                                        request=request)
-                return lib.Response(response["status"], headers=headers, content=_response_bytes(response),
-                                    request=request)
+                return core.replay(request, body, _Replay)
             start = time.perf_counter()
             line = core.request_line(request, body)
             upstream = await self.inner.handle_async_request(request)
             if _is_stream(upstream.headers):
-                return lib.Response(upstream.status_code, headers=_kept(upstream.headers),
-                                    stream=_Recording(upstream, line, start), request=request)
+                return core.passed_on(upstream, request, stream=_Recording(upstream, line, start))
             content = await upstream.aread()
             await upstream.aclose()
-            core.write(line, upstream.status_code, upstream.headers, (time.perf_counter() - start) * 1000, body=content)
-            return lib.Response(upstream.status_code, headers=_kept(upstream.headers), content=content, request=request)
+            return core.passed_on(upstream, request, content=content, line=line, start=start)
 
         async def aclose(self) -> None:
             if self.inner is not None:
