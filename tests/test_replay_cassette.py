@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -338,3 +339,29 @@ def _serve_has_sampling() -> bool:
     shown = subprocess.run([sys.executable, "-m", "migrator.cli", "serve", "--help"], capture_output=True, text=True,
                            check=True, cwd=ROOT)
     return "--sampling" in shown.stdout
+
+
+@pytest.mark.slow
+def test_offline_server_stops_on_ctrl_c(tmp_path: Path) -> None:
+    script = ("import asyncio, sys\n"
+              "from migrator.replay.autoserve import offline_server\n"
+              "async def main():\n"
+              "    async with offline_server() as url:\n"
+              "        print(url, flush=True)\n"
+              "        await asyncio.sleep(60)\n"
+              "try:\n"
+              "    asyncio.run(main())\n"
+              "except KeyboardInterrupt:\n"
+              "    sys.exit(130)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:") and not _port_closed(url)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 130
+        assert _port_closed(url)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
