@@ -14,6 +14,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator.replay.client import RateLimiter, Sender, retry_after
 from migrator.replay.model import CHAT_PATH, RESPONSES_PATH, Call, Exchange
@@ -487,3 +489,37 @@ def test_a_failed_stream_answered_as_sse_with_an_error_status() -> None:
     raw = b'data: {"error": {"message": "Error processing stream start", "type": "server_error"}}\n\ndata: [DONE]\n\n'
     (ex,), _, _ = run([sse(raw, status=500), reply(200, CHAT_OK)], chat_call(stream=True), max_attempts=1)
     assert ex["status"] == 500 and ex["error"] is not None and ex["error"]["type"] == "server_error"
+
+
+# ---------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=150, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=1, max_value=2000), max_size=12), responses=st.booleans())
+def test_a_stream_reads_the_same_however_it_is_split(cuts: list[int], responses: bool) -> None:
+    if responses:
+        data = _frames(_responses_events(["Grüß", " dich", " 👋"], seq=False), event_lines=True, done=True, crlf=True)
+    else:
+        data = _frames([_chunk({"content": "Grüß"}), _chunk({"content": " 👋"}, "stop")], event_lines=False, done=True)
+    whole = read_stream(data, responses)
+    reader = StreamReader(responses)
+    start = 0
+    for cut in sorted({c % len(data) for c in cuts}):
+        reader.feed(data[start:cut], 0.0)
+        start = cut
+    reader.feed(data[start:], 0.0)
+    split = reader.finish(1.0)
+    assert (split.body, split.facts, split.error) == (whole.body, whole.facts, whole.error)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x17F), min_size=4, max_size=40),
+       before=st.text(st.characters(min_codepoint=0x20), max_size=20),
+       after=st.text(st.characters(min_codepoint=0x20), max_size=20))
+def test_a_known_secret_never_survives_redaction(secret: str, before: str, after: str) -> None:
+    """Control characters stay out of the text around it: their JSON escapes (\\u0000) would spell hex "secrets"."""
+    red = Redactor([secret])
+    value = {"message": f"{before}{secret}{after}", "list": [secret, {secret: 1}]}
+    assert secret not in red.text(f"{before}{secret}{after}")
+    assert secret not in json.dumps(red.value(value), ensure_ascii=False)
+    assert secret not in red.text(json.dumps(value, ensure_ascii=False))

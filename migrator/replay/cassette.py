@@ -12,7 +12,7 @@ JSON body (sorted keys), in the order they were recorded, so repeats of one requ
 
 Secrets: request credentials are masked, the response headers that identify an account or a
 request (``set-cookie``, ``openai-organization``, ``openai-project``, ``x-request-id``) are
-dropped, and each whole line passes through the Redactor before it is written.
+dropped, and every string of a line (keys too) passes through the Redactor before it is written.
 
 Two players: :class:`CassettePlayer` answers a replay run's Calls like a Sender; :func:`transport`
 and :func:`async_transport` plug into an ``httpx`` or ``httpx2`` client (the openai SDK's), so a
@@ -121,7 +121,9 @@ class CassetteWriter:
             line["response"] = shown
         if failure is not None:
             line["failure"] = failure
-        text = self.redactor.text(json.dumps(line, ensure_ascii=False, separators=(",", ":"))) + "\n"
+        # Redacted value by value, not as serialized text: a replacement inside a JSON escape (\\u0000)
+        # would corrupt the line.
+        text = json.dumps(self.redactor.value(line), ensure_ascii=False, separators=(",", ":")) + "\n"
         with self._lock:
             self._file.write(text)
             self._file.flush()

@@ -291,10 +291,22 @@ class Sender(BaseSender):
             response = {"status": wired.status, "headers": red.headers(wired.headers.items()),
                         "total_ms": round(wired.total_ms, 3)}
             if chunks is not None:
-                response["chunks"] = [(at, red.answer(chunk)) for at, chunk in chunks]
+                response["chunks"] = _redacted_chunks(red, chunks)
             else:
                 response["body"] = red.answer(wired.raw or b"")
         failure: ErrorFacts | None = None
         if wired.failure is not None:
             failure = {**wired.failure, "message": red.text(wired.failure["message"])}
         self.recorder.record(request, response, failure)
+
+
+def _redacted_chunks(red: Redactor, chunks: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
+    """Chunks with the key removed; a key split across chunks makes them one chunk (its timing is then lost)."""
+    joined = b"".join(chunk for _, chunk in chunks)
+    if red.answer(joined) is joined:
+        return chunks
+    parts = [(at, red.answer(chunk)) for at, chunk in chunks]
+    rejoined = b"".join(chunk for _, chunk in parts)
+    if red.answer(rejoined) is not rejoined:
+        return [(chunks[0][0], red.answer(joined))]
+    return parts

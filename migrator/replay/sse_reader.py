@@ -100,9 +100,14 @@ class StreamReader:
                 body: Any = self.terminal
             else:
                 body = self._rebuilt_response()
+                if body is not None and self.redactor is not None and self.redactor.holds(json.dumps(body)):
+                    body = self.redactor.value(body)  # a key the model echoed token by token
         else:
             facts["terminal"] = self.finish_reason
             body = self._chat_completion()
+            if body is not None and self.redactor is not None and any(
+                    self.redactor.holds(text) for text in self._chat_texts()):
+                body = self.redactor.value(body)  # a key the model echoed token by token
         if body is None:
             return StreamResult(None, facts, self.ttft_ms, {
                 "kind": "protocol", "status": self.status, "type": None, "code": None,
@@ -260,6 +265,13 @@ class StreamReader:
                     target["function"]["arguments"] += arguments
                     if self.ttft_ms is None:
                         self.ttft_ms = at_ms
+
+    def _chat_texts(self) -> list[str]:
+        texts = []
+        for state in self.choices.values():
+            texts += [state["content"] or "", state["refusal"] or ""]
+            texts += [tool["function"]["arguments"] for tool in state["tools"]]
+        return texts
 
     def _chat_completion(self) -> dict[str, Any] | None:
         if not self.choices and not self.head:
