@@ -44,6 +44,15 @@ def sse(*chunks: bytes | str, status: int = 200, stall_after: bool = False) -> S
     return step
 
 
+async def trickle(writer: asyncio.StreamWriter) -> None:
+    """A stream that never stalls and never ends: a keep-alive comment every 20 ms."""
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+    while True:
+        writer.write(b"3\r\n:\n\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.02)
+
+
 async def reset(writer: asyncio.StreamWriter) -> None:
     """Drop the connection without a byte of answer."""
     writer.transport.abort()

@@ -21,7 +21,7 @@ from migrator.replay.client import RateLimiter, Sender, retry_after
 from migrator.replay.model import CHAT_PATH, RESPONSES_PATH, Call, Exchange
 from migrator.replay.secrets import Redactor
 from migrator.replay.sse_reader import StreamReader
-from tests.replay_server import ScriptedServer, hang, reply, reset, sse
+from tests.replay_server import ScriptedServer, hang, reply, reset, sse, trickle
 
 KEY = "sk-test-transport-5ecret-Key-0123456789"
 CHAT_OK = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o",
@@ -168,6 +168,12 @@ def test_no_answer_within_the_timeout() -> None:
     (ex,), _, _ = run([hang], chat_call(), timeout=0.2, max_attempts=1)
     assert ex["error"] is not None and ex["error"]["kind"] == "timeout" and ex["status"] is None
     assert "0.2 s timeout" in ex["error"]["message"]
+
+def test_a_stream_that_never_ends_meets_the_whole_request_timeout() -> None:
+    (ex,), _, _ = run([trickle], chat_call(stream=True), timeout=0.3, stall_timeout=5.0, max_attempts=1)
+    assert ex["error"] is not None and ex["error"]["kind"] == "timeout" and ex["status"] == 200
+    assert "0.3 s timeout" in ex["error"]["message"]
+
 
 def test_cancellation_propagates() -> None:
     async def go() -> None:
