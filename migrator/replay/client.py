@@ -125,6 +125,7 @@ class BaseSender:
         self._rand = rand
 
     async def send(self, call: Call) -> Exchange:
+        """The call's outcome; ``ttft_ms``/``total_ms`` are the last attempt's (backoff waits are not latency)."""
         body = call["body"]
         streaming = body.get("stream") is True
         try:
