@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="move a literal leading system message into instructions= (not carried by previous_response_id)")
     cm.add_argument("--transform", metavar="MODULE:FUNCTION", help=argparse.SUPPRESS)
 
+    rp = sub.add_parser("replay", help="replay a corpus of chat requests on both endpoints and judge the differences against the noise")
+    from .replay.command import add_replay_arguments
+
+    add_replay_arguments(rp)
+
     demo = sub.add_parser("demo", help="translate the embedded examples both ways (offline, no key)")
     demo.add_argument("--json", action="store_true", help="print the translations as JSON")
     return parser
@@ -275,10 +280,21 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) >= 2 and argv[0] == "replay" and argv[1] in ("export-batch", "import-batch", "merge"):
+        from .replay.command import run_tool
+
+        return run_tool(argv[1:], stdout, stderr)
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _cmd_serve(args, stdout, stderr)
     try:
+        if args.command == "replay":
+            from .replay.command import run_replay
+
+            code = run_replay(args, stdout, stderr)
+            stdout.flush()
+            return code
         if args.command == "codemod":
             code = _cmd_codemod(args, stdin, stdout, stderr)
             stdout.flush()
