@@ -74,8 +74,8 @@ class StreamFacts(TypedDict):
     rebuilt_matches_terminal: bool | None  # text rebuilt from deltas equals the terminal object's text (None: no terminal object)
 
 
-class Exchange(TypedDict):
-    """One Call's outcome as the client saw it."""
+class _ExchangeFields(TypedDict):
+    """The keys every Exchange has; ``Exchange`` adds the optional ones."""
 
     arm: Arm
     sample: int
@@ -88,6 +88,12 @@ class Exchange(TypedDict):
     total_ms: float
     attempts: int  # 1 + retries
     cached: bool  # taken from the cache, not sent
+
+
+class Exchange(_ExchangeFields, total=False):
+    """One Call's outcome as the client saw it."""
+
+    timed: bool  # False: no timing was measured (a Batch API answer: total_ms 0 means nothing); absent: measured
 
 
 class ToolCall(TypedDict):
