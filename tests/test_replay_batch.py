@@ -453,3 +453,58 @@ def test_an_imported_case_is_a_case(exported: tuple[Path, dict[str, Any]], outpu
     batch_case, _ = rows[0]
     plain: Case = batch_case  # what the judge and the store take
     assert plain["request"] == json.loads(io.StringIO((folder / "chat.jsonl").read_text()).readline())["body"]
+
+
+def test_unreadable_corpus_lines_pass_on_to_the_problems(tmp_path: Path) -> None:
+    unreadable: CorpusProblem = {"source": "corpus.jsonl", "line": 2, "path": "$", "message": "expected JSON"}
+    manifest = export_batch([case("a", hello()), unreadable, case("b", hello(), line=3)], tmp_path, model=None, noise=False)
+    assert (manifest["cases"], manifest["unreadable"], manifest["refused"]) == (2, 1, 0)
+    assert manifest["problems"] == [unreadable] and read_lines(tmp_path / "problems.jsonl") == [unreadable]
+    assert [line["custom_id"] for line in read_lines(tmp_path / "chat.jsonl")] == ["0-a", "1-b"]
+
+
+# ---------------------------------------------------------------------------- the commands' two steps
+# They wire this module to the corpus reader, the judge and the store (other modules of the replay
+# package): these tests run where those are present.
+
+
+def _pipeline() -> None:
+    for name in ("corpus", "store", "normalize", "judge"):
+        pytest.importorskip(f"migrator.replay.{name}")
+
+
+def test_export_cases_reads_the_corpus_as_a_stream_and_a_shard(tmp_path: Path) -> None:
+    _pipeline()
+    from migrator.replay.batch import export_cases
+
+    whole = export_cases([str(SAMPLE)], tmp_path / "all", model="gpt-4o-mini", noise=True)
+    assert whole["cases"] == 11 and whole["unreadable"] == 1 and whole["problems"][0]["line"] == 12
+    assert whole["models"] == {"gpt-4o-mini": 11}
+    halves = [export_cases([str(SAMPLE)], tmp_path / f"s{i}", shard=(i, 2)) for i in (1, 2)]
+    assert sum(h["cases"] for h in halves) == 11 and all(h["cases"] for h in halves)
+    with pytest.raises(ValueError, match="not found"):
+        export_cases([str(tmp_path / "nope.jsonl")], tmp_path / "x")
+
+
+def test_import_run_writes_the_run_folder_a_replay_writes(exported: tuple[Path, dict[str, Any]],
+                                                          outputs: dict[str, list[Path]], tmp_path: Path) -> None:
+    _pipeline()
+    from migrator.replay.batch import import_run
+    from migrator.replay.store import iter_problems, iter_results
+
+    folder, _ = exported
+    told: list[CorpusProblem] = []
+    meta = import_run(folder, outputs["chat"], outputs["responses"], outputs["chat-noise"], tmp_path / "run",
+                      on_problem=told.append)
+    assert meta["timed"] is False and meta["cases_run"] == 11
+    assert json.loads((tmp_path / "run" / "meta.json").read_text(encoding="utf-8"))["cases_run"] == 11
+    results = {r["id"]: r for r in iter_results(tmp_path / "run")}
+    assert len(results) == 11 and list(iter_problems(tmp_path / "run")) == told == []
+    assert results["greeting-t0"]["verdict"] == "equivalent"
+    assert results["too-hot"]["verdict"] == "error"  # both endpoints refused it
+    assert sorted(results["weather-tool"]["records"]) == ["C", "P", "S"]
+    assert results["weather-tool"]["records"]["P"][0]["tool_calls"][0]["name"] == "get_weather"
+    named = results["named-speaker"]
+    assert [loss["path"] for loss in named["losses"]] == ["$.seed", "$.messages[0].name"]
+    with pytest.raises(ValueError, match="already holds a run"):
+        import_run(folder, outputs["chat"], outputs["responses"], (), tmp_path / "run")

@@ -35,8 +35,10 @@ Choices, and why:
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
+import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -45,9 +47,10 @@ from typing import IO, Any, cast
 from ..mapping import MappingError, detect, translate
 from ..mapping.json_text import loads as json_loads
 from ..server.capture import redact
-from .model import CHAT_PATH, RESPONSES_PATH, Arm, Case, CorpusProblem, ErrorFacts, Exchange, Loss
+from .model import CHAT_PATH, RESPONSES_PATH, Arm, Case, CaseResult, CorpusProblem, ErrorFacts, Exchange, Loss
 
-__all__ = ["MAX_BYTES", "MAX_LINES", "STEMS", "BatchCase", "BatchError", "export_batch", "import_batch", "safe_id"]
+__all__ = ["MAX_BYTES", "MAX_LINES", "STEMS", "BatchCase", "BatchError", "export_batch", "export_cases", "import_batch",
+           "import_run", "safe_id"]
 
 MAX_LINES = 50_000
 MAX_BYTES = 200_000_000
@@ -64,7 +67,7 @@ _FILE_SHIFT = 40  # a position is file number << 40 | byte offset: files up to 1
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-class BatchError(Exception):
+class BatchError(ValueError):
     """An export or import that cannot go on (a missing folder, a changed export): exit 2, this message."""
 
 
@@ -162,12 +165,14 @@ def _prepare(case: Case, model: str | None) -> tuple[dict[str, Any], dict[str, A
     return body, translation.body, losses, streamed
 
 
-def export_batch(cases: Iterable[Case], out_dir: Path, *, model: str | None = None, noise: bool = True,
+def export_batch(cases: Iterable[Case | CorpusProblem], out_dir: Path, *, model: str | None = None, noise: bool = True,
                  max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
     """Write the Batch API input files of ``cases`` into ``out_dir``; return the manifest.
 
-    The returned manifest is ``manifest.json`` plus ``problems``, the list of the requests not
-    exported (each also a line of ``problems.jsonl``; ``refused`` counts them). Files of an earlier export in
+    ``cases`` is what the corpus reader yields: a CorpusProblem among them (an unreadable line)
+    is passed on to ``problems.jsonl``. The returned manifest is ``manifest.json`` plus
+    ``problems``, the list of every entry not exported (each also a line of ``problems.jsonl``;
+    ``unreadable`` and ``refused`` count them). Files of an earlier export in
     ``out_dir`` (the names this function writes) are replaced, stale parts removed.
     """
     try:
@@ -181,38 +186,29 @@ def export_batch(cases: Iterable[Case], out_dir: Path, *, model: str | None = No
     parts = _Parts(out_dir, stems, max_lines, max_bytes)
     problems: list[CorpusProblem] = []
     models: dict[str, int] = {}
-    exported = streamed = 0
+    exported = streamed = unreadable = refused = 0
     try:
         with open(out_dir / "losses.jsonl", "wb") as losses_file, open(out_dir / "problems.jsonl", "wb") as problems_file:
-            for case in cases:
-                prepared = _prepare(case, model)
-                lines: dict[str, bytes] = {}
-                if not isinstance(prepared, list):
-                    body, translated, losses, had_stream = prepared
-                    custom_id = safe_id(str(case["id"]), exported)
-                    try:
-                        chat = _line(custom_id, CHAT_PATH, body)
-                        lines = {"chat": chat, "responses": _line(custom_id, RESPONSES_PATH, translated)}
-                    except ValueError as exc:  # NaN or a lone surrogate the reader let through
-                        prepared = [_problem(case, "$", f"expected a body JSON can carry: {exc}")]
-                    else:
-                        if noise:
-                            lines["chat-noise"] = chat
-                        biggest = max(len(data) for data in lines.values())
-                        if biggest > max_bytes:
-                            prepared = [_problem(case, "$", f"expected a request under {max_bytes} bytes, the batch "
-                                                            f"file limit; its line is {biggest} bytes")]
-                if isinstance(prepared, list):
-                    for problem in prepared:
+            for entry in cases:
+                if "request" not in entry:
+                    problems.append(entry)
+                    problems_file.write(_dumps(entry).encode() + b"\n")
+                    unreadable += 1
+                    continue
+                case = cast(Case, entry)
+                encoded = _encode(case, model, noise, exported, max_bytes)
+                if isinstance(encoded, list):
+                    refused += 1
+                    for problem in encoded:
                         problems.append(problem)
                         problems_file.write(_dumps({"id": case["id"], **problem}).encode() + b"\n")
                     continue
+                lines, index_line, name, had_stream = encoded
                 parts.add(lines)
-                losses_file.write(_dumps({"custom_id": custom_id, "id": case["id"], "source": case["source"],
-                                          "line": case["line"], "losses": losses}).encode() + b"\n")
+                losses_file.write(index_line)
                 exported += 1
                 streamed += had_stream
-                models[body["model"]] = models.get(body["model"], 0) + 1
+                models[name] = models.get(name, 0) + 1
     except OSError as exc:
         raise BatchError(f"{out_dir}: cannot write the export: {exc.strerror or exc}") from None
     finally:
@@ -227,7 +223,8 @@ def export_batch(cases: Iterable[Case], out_dir: Path, *, model: str | None = No
     manifest: dict[str, Any] = {
         "format": "migrator.replay.batch/1",
         "cases": exported,
-        "refused": len({(p["source"], p["line"]) for p in problems}),
+        "unreadable": unreadable,
+        "refused": refused,
         "noise": noise,
         "model": model,
         "limits": {"lines": max_lines, "bytes": max_bytes},
@@ -244,6 +241,30 @@ def export_batch(cases: Iterable[Case], out_dir: Path, *, model: str | None = No
     except OSError as exc:
         raise BatchError(f"{out_dir}: cannot write manifest.json: {exc.strerror or exc}") from None
     return {**manifest, "problems": problems}
+
+
+def _encode(case: Case, model: str | None, noise: bool, number: int,
+            max_bytes: int) -> tuple[dict[str, bytes], bytes, str, bool] | list[CorpusProblem]:
+    """A case's lines (file stem -> line), its losses.jsonl line, its model, whether it streamed; or why not."""
+    prepared = _prepare(case, model)
+    if isinstance(prepared, list):
+        return prepared
+    body, translated, losses, had_stream = prepared
+    custom_id = safe_id(str(case["id"]), number)
+    try:
+        chat = _line(custom_id, CHAT_PATH, body)
+        lines = {"chat": chat, "responses": _line(custom_id, RESPONSES_PATH, translated)}
+        index_line = _dumps({"custom_id": custom_id, "id": case["id"], "source": case["source"], "line": case["line"],
+                             "losses": losses}).encode("utf-8") + b"\n"
+    except ValueError as exc:  # NaN or a lone surrogate the reader let through
+        return [_problem(case, "$", f"expected a body JSON can carry: {exc}")]
+    if noise:
+        lines["chat-noise"] = chat
+    biggest = max(len(data) for data in lines.values())
+    if biggest > max_bytes:
+        return [_problem(case, "$", f"expected a request under {max_bytes} bytes, the batch file limit; "
+                                    f"its line is {biggest} bytes")]
+    return lines, index_line, body["model"], had_stream
 
 
 def _line(custom_id: str, url: str, body: dict[str, Any]) -> bytes:
@@ -420,7 +441,7 @@ def _read_manifest(export_dir: Path) -> dict[str, Any]:
 
 def _export_lines(export_dir: Path, manifest: dict[str, Any], stem: str) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """(file name, line number, line) of one of the export's own files, in order."""
-    names = [stem + ".jsonl"] if stem == "losses" else [part["file"] for part in manifest["files"].get(stem, [])]
+    names = [stem + ".jsonl"] if stem in ("losses", "problems") else [part["file"] for part in manifest["files"].get(stem, [])]
     for name in names:
         try:
             with open(export_dir / name, "rb") as handle:
@@ -511,3 +532,81 @@ def _missing_message(case: BatchCase, missing: list[_Arm], arms: list[_Arm]) -> 
     tail = f"; it has one only in the {' and '.join(present)} output" if present else ""
     effect = "without a noise arm" if all(arm.arm == "S" for arm in missing) else "left out"
     return f"case {case['id']!r} (custom_id {case['custom_id']!r}): {lacking}{tail}; the case is {effect}"
+
+
+# ---------------------------------------------------------------------------- the commands' two steps
+
+
+def _sibling(name: str) -> Any:
+    """Another part of the replay package (the corpus reader, the judge, the store), imported when used.
+
+    Looked up by name so that writing and reading the Batch API files depends on none of them.
+    """
+    return importlib.import_module(f"{__package__}.{name}")
+
+
+def export_cases(corpus: Sequence[str], out_dir: Path, *, model: str | None = None, noise: bool = False,
+                 shard: tuple[int, int] | None = None) -> dict[str, Any]:
+    """``migrator replay export-batch``: the corpus files read as a stream (one shard of them), exported."""
+    reader = _sibling("corpus")
+    reader.check_paths(corpus)
+    entries = reader.read_corpus(corpus)
+    if shard is not None:
+        entries = reader.shard(entries, *shard)
+    return export_batch(entries, out_dir, model=model, noise=noise)
+
+
+def _key(case: BatchCase) -> str:
+    material = json.dumps([case["custom_id"], case["request"], case["translated"]], sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":"))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+
+def import_run(export_dir: Path, chat_output: Sequence[Path], responses_output: Sequence[Path],
+               noise_output: Sequence[Path], out: Path, *,
+               on_problem: Callable[[CorpusProblem], None] | None = None) -> dict[str, Any]:
+    """``migrator replay import-batch``: the imported cases judged and written as a run writes DIR.
+
+    ``DIR/results.jsonl`` gets one CaseResult per case (``order`` lists the arms present: a batch
+    has no sending order), ``DIR/problems.jsonl`` the export's own problems (requests never
+    exported) and the import's; returns the run's meta (also ``DIR/meta.json``), whose ``timed``
+    is False: the answers carry no latency, and the report must not show any.
+    """
+    store_module, normalize, judge = _sibling("store"), _sibling("normalize").normalize, _sibling("judge").judge
+    manifest = _read_manifest(export_dir)
+    store = store_module.ResultStore(out)
+
+    def report(problem: CorpusProblem) -> None:
+        store.problem(problem)
+        if on_problem is not None:
+            on_problem(problem)
+
+    meta: dict[str, Any] = {
+        "settings": {"base_url": "batch", "model": manifest.get("model"), "repeat": 1, "stream": False, "seed": 0},
+        "batch": {"export": str(export_dir), "chat": [str(p) for p in chat_output],
+                  "responses": [str(p) for p in responses_output], "noise": [str(p) for p in noise_output]},
+        "timed": False, "started": time.time(),
+    }
+    done = 0
+    try:
+        for _, _, problem in _export_lines(export_dir, manifest, "problems"):
+            report({"source": problem["source"], "line": problem["line"], "path": problem["path"],
+                    "message": f"not exported: {problem['message']}"})
+        for case, exchanges in import_batch(export_dir, chat_output, responses_output, noise_output, on_problem=report):
+            records = {arm: [normalize(exchange, case["translated"] if arm == "C" else case["request"]) for exchange in sent]
+                       for arm, sent in exchanges.items()}
+            judgement = judge(records, case["losses"], case["request"])
+            result: CaseResult = {
+                "id": case["id"], "key": _key(case), "source": case["source"], "line": case["line"],
+                "verdict": judgement["verdict"], "reason": judgement["reason"], "fields": judgement["fields"],
+                "noise": judgement["noise"], "losses": case["losses"], "order": [cast(Arm, arm) for arm in exchanges],
+                "request": case["request"], "translated": case["translated"], "records": records,
+                "scores": judgement["scores"],
+            }
+            store.append(result)
+            done += 1
+    finally:
+        store.close()
+    meta.update(finished=time.time(), cases_run=done)
+    store_module.write_json_atomic(out / "meta.json", meta)
+    return meta

@@ -74,8 +74,14 @@ class StreamFacts(TypedDict):
     rebuilt_matches_terminal: bool | None  # text rebuilt from deltas equals the terminal object's text (None: no terminal object)
 
 
-class _ExchangeFields(TypedDict):
-    """The keys every Exchange has; ``Exchange`` adds the optional ones."""
+class _ExchangeOptional(TypedDict, total=False):
+    """Keys an Exchange may lack."""
+
+    timed: bool  # False: no timing was measured (a Batch API answer: total_ms 0 means nothing); absent: measured
+
+
+class Exchange(_ExchangeOptional):
+    """One Call's outcome as the client saw it."""
 
     arm: Arm
     sample: int
@@ -88,12 +94,6 @@ class _ExchangeFields(TypedDict):
     total_ms: float
     attempts: int  # 1 + retries
     cached: bool  # taken from the cache, not sent
-
-
-class Exchange(_ExchangeFields, total=False):
-    """One Call's outcome as the client saw it."""
-
-    timed: bool  # False: no timing was measured (a Batch API answer: total_ms 0 means nothing); absent: measured
 
 
 class ToolCall(TypedDict):
