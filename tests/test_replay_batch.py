@@ -26,7 +26,9 @@ from migrator.replay.batch import (
     BatchError,
     exchange_of,
     export_batch,
+    export_cases,
     import_batch,
+    import_run,
     safe_id,
 )
 from migrator.replay.model import Case, CorpusProblem, Exchange
@@ -68,6 +70,10 @@ def hello(text: str = "Hello", **extra: Any) -> dict[str, Any]:
 
 def read_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def write_lines(path: Path, lines: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
 
 
 def arm_files(folder: Path, manifest: dict[str, Any], stem: str) -> list[Path]:
@@ -113,7 +119,7 @@ def run_batch(inputs: list[Path], out_dir: Path, name: str, chat: TestClient, *,
     written = []
     for suffix, lines in (("output", good), ("errors", bad)):
         path = out_dir / f"{name}.{suffix}.jsonl"
-        path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+        write_lines(path, lines)
         written.append(path)
     return written
 
@@ -313,12 +319,16 @@ def test_split_exports_import_from_several_output_files(tmp_path: Path, chat_ser
     assert all(e["P"][0]["status"] == e["C"][0]["status"] == 200 for _, e in rows)
 
 
+def drop_answer(path: Path, custom_id: str) -> Path:
+    """The output file without the answer to ``custom_id``, as a batch that lost it would be."""
+    write_lines(path, [line for line in read_lines(path) if line["custom_id"] != custom_id])
+    return path
+
+
 def test_a_custom_id_in_one_output_only_is_a_clear_problem(exported: tuple[Path, dict[str, Any]],
                                                            outputs: dict[str, list[Path]]) -> None:
     folder, _ = exported
-    responses_out = outputs["responses"][0]
-    kept = [line for line in read_lines(responses_out) if line["custom_id"] != "2-weather-tool"]
-    responses_out.write_text("".join(json.dumps(line) + "\n" for line in kept), encoding="utf-8")
+    responses_out = drop_answer(outputs["responses"][0], "2-weather-tool")
     rows, problems = collect(folder, outputs)
     assert "weather-tool" not in [c["id"] for c, _ in rows] and len(rows) == 10
     (problem,) = problems
@@ -332,9 +342,7 @@ def test_a_custom_id_in_one_output_only_is_a_clear_problem(exported: tuple[Path,
 def test_a_missing_noise_answer_keeps_the_case_without_s(exported: tuple[Path, dict[str, Any]],
                                                          outputs: dict[str, list[Path]]) -> None:
     folder, _ = exported
-    noise_out = outputs["chat-noise"][0]
-    kept = [line for line in read_lines(noise_out) if line["custom_id"] != "0-greeting-t0"]
-    noise_out.write_text("".join(json.dumps(line) + "\n" for line in kept), encoding="utf-8")
+    drop_answer(outputs["chat-noise"][0], "0-greeting-t0")
     rows, problems = collect(folder, outputs)
     first, arms = rows[0]
     assert first["id"] == "greeting-t0" and sorted(arms) == ["C", "P"]
@@ -393,7 +401,7 @@ def test_a_bad_status_line_is_a_problem_and_the_case_is_left_out(exported: tuple
     lines = read_lines(chat_out)
     target = next(i for i, line in enumerate(lines) if line["custom_id"] == "1-support-reply")
     lines[target]["response"]["status_code"] = "200"
-    chat_out.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    write_lines(chat_out, lines)
     rows, problems = collect(folder, outputs)
     assert "support-reply" not in [c["id"] for c, _ in rows]
     assert (problems[0]["source"], problems[0]["line"], problems[0]["path"]) == (str(chat_out), target + 1, "$.response")
@@ -475,8 +483,6 @@ def _pipeline() -> None:
 
 def test_export_cases_reads_the_corpus_as_a_stream_and_a_shard(tmp_path: Path) -> None:
     _pipeline()
-    from migrator.replay.batch import export_cases
-
     whole = export_cases([str(SAMPLE)], tmp_path / "all", model="gpt-4o-mini", noise=True)
     assert whole["cases"] == 11 and whole["unreadable"] == 1 and whole["problems"][0]["line"] == 12
     assert whole["models"] == {"gpt-4o-mini": 11}
@@ -489,17 +495,15 @@ def test_export_cases_reads_the_corpus_as_a_stream_and_a_shard(tmp_path: Path) -
 def test_import_run_writes_the_run_folder_a_replay_writes(exported: tuple[Path, dict[str, Any]],
                                                           outputs: dict[str, list[Path]], tmp_path: Path) -> None:
     _pipeline()
-    from migrator.replay.batch import import_run
-    from migrator.replay.store import iter_problems, iter_results
-
+    store = pytest.importorskip("migrator.replay.store")
     folder, _ = exported
     told: list[CorpusProblem] = []
     meta = import_run(folder, outputs["chat"], outputs["responses"], outputs["chat-noise"], tmp_path / "run",
                       on_problem=told.append)
     assert meta["timed"] is False and meta["cases_run"] == 11
     assert json.loads((tmp_path / "run" / "meta.json").read_text(encoding="utf-8"))["cases_run"] == 11
-    results = {r["id"]: r for r in iter_results(tmp_path / "run")}
-    assert len(results) == 11 and list(iter_problems(tmp_path / "run")) == told == []
+    results = {r["id"]: r for r in store.iter_results(tmp_path / "run")}
+    assert len(results) == 11 and list(store.iter_problems(tmp_path / "run")) == told == []
     assert results["greeting-t0"]["verdict"] == "equivalent"
     assert results["too-hot"]["verdict"] == "error"  # both endpoints refused it
     assert sorted(results["weather-tool"]["records"]) == ["C", "P", "S"]
