@@ -373,6 +373,21 @@ def test_unreadable_foreign_and_repeated_output_lines_are_named_by_file_and_line
     assert f"also at {chat_out}:1; this later line is used" in problems[3]["message"]
 
 
+def test_a_custom_id_echoed_inside_an_answer_does_not_mislead_the_scan(
+        exported: tuple[Path, dict[str, Any]], outputs: dict[str, list[Path]]) -> None:
+    """A Response echoes the request's metadata: a ``custom_id`` key there, before the line's own."""
+    folder, _ = exported
+    responses_out = outputs["responses"][0]
+    lines = read_lines(responses_out)
+    for line in lines:
+        line["response"]["body"]["metadata"] = {"custom_id": "7-someone-else"}
+    write_lines(responses_out, [{"response": line.pop("response"), **line} for line in lines])  # response first
+    rows, problems = collect(folder, outputs)
+    assert problems == [] and len(rows) == 11
+    assert all(arms["C"][0]["body"]["metadata"] == {"custom_id": "7-someone-else"}
+               for case_, arms in rows if arms["C"][0]["status"] == 200)
+
+
 def test_error_file_lines_become_error_exchanges() -> None:
     expired = {"id": "batch_req_1", "custom_id": "0-a", "response": None,
                "error": {"code": "batch_expired", "message": "This request could not be executed before the batch expired."}}

@@ -165,7 +165,7 @@ def _prepare(case: Case, model: str | None) -> tuple[dict[str, Any], dict[str, A
     return body, translation.body, losses, streamed
 
 
-def export_batch(cases: Iterable[Case | CorpusProblem], out_dir: Path, *, model: str | None = None, noise: bool = True,
+def export_batch(cases: Iterable[Case | CorpusProblem], out_dir: Path, *, model: str | None, noise: bool,
                  max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
     """Write the Batch API input files of ``cases`` into ``out_dir``; return the manifest.
 
@@ -345,10 +345,11 @@ class _Arm:
 
 
 def _custom_id(raw: bytes) -> str | None:
-    match = _CUSTOM_ID.search(raw)
-    if match is not None:
-        return match.group(1).decode("utf-8", "replace")
-    try:  # an id the quick look cannot read (escapes): the full parse decides
+    """The line's top-level ``custom_id``, found without parsing the line when that is unambiguous."""
+    found = _CUSTOM_ID.findall(raw)
+    if len(found) == 1:
+        return str(found[0].decode("utf-8", "replace"))
+    try:  # none the quick look can read (escapes), or a second one (a body echoing metadata): the parse decides
         line = json.loads(raw)
     except ValueError:
         return None
