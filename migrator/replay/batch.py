@@ -346,9 +346,10 @@ class _Arm:
 
 def _custom_id(raw: bytes) -> str | None:
     """The line's top-level ``custom_id``, found without parsing the line when that is unambiguous."""
-    found = _CUSTOM_ID.findall(raw)
-    if len(found) == 1:
-        return str(found[0].decode("utf-8", "replace"))
+    # bytes.count runs at memchr speed; a findall with the look-behind costs more than parsing the line.
+    match = _CUSTOM_ID.search(raw) if raw.count(b'"custom_id"') == 1 else None
+    if match is not None:
+        return match.group(1).decode("utf-8", "replace")
     try:  # none the quick look can read (escapes), or a second one (a body echoing metadata): the parse decides
         line = json.loads(raw)
     except ValueError:
