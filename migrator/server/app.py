@@ -382,7 +382,7 @@ class Server:
         body = await _read_json(request, self.state.limits)
         capture = self.state.capture
         if capture is not None and dialect == "chat":  # before the checks: a refused request is traffic too
-            capture.offer(body, request.state.request_id, minted="x-request-id" not in request.headers)
+            capture.offer(body, request.state.request_id, minted=not request.headers.get("x-request-id"))
         if self.state.offline or self.state.backend.api != dialect:
             _check_params(body, f"{dialect}.request")
         return body
