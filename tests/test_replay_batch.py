@@ -527,3 +527,26 @@ def test_import_run_writes_the_run_folder_a_replay_writes(exported: tuple[Path, 
     assert [loss["path"] for loss in named["losses"]] == ["$.seed", "$.messages[0].name"]
     with pytest.raises(ValueError, match="already holds a run"):
         import_run(folder, outputs["chat"], outputs["responses"], (), tmp_path / "run")
+    with pytest.raises(BatchError, match="cannot read this chat output file"):
+        import_run(folder, [tmp_path / "missing.jsonl"], outputs["responses"], (), tmp_path / "never")
+    assert not (tmp_path / "never").exists()  # the scan comes first: nothing written for an import that cannot run
+
+
+def test_import_run_writes_every_problem_where_the_report_finds_it(exported: tuple[Path, dict[str, Any]],
+                                                                   outputs: dict[str, list[Path]], tmp_path: Path) -> None:
+    _pipeline()
+    store = pytest.importorskip("migrator.replay.store")
+    folder, _ = exported
+    with (folder / "problems.jsonl").open("a", encoding="utf-8") as problems:  # as if the engine had refused one
+        problems.write(json.dumps({"id": "x", "source": "c.jsonl", "line": 40, "path": "$.messages[0].role",
+                                   "message": "the engine refuses it: expected a role"}) + "\n")
+    chat_out = outputs["chat"][0]
+    write_lines(chat_out, [*read_lines(chat_out), {"custom_id": "99-stranger", "response": None, "error": None}])
+    drop_answer(outputs["responses"][0], "2-weather-tool")
+    told: list[CorpusProblem] = []
+    meta = import_run(folder, outputs["chat"], outputs["responses"], (), tmp_path / "run", on_problem=told.append)
+    written = list(store.iter_problems(tmp_path / "run"))
+    assert written == told and meta["cases_run"] == 10
+    assert [(p["source"], p["line"]) for p in told] == [("c.jsonl", 40), (str(chat_out), 11), (str(SAMPLE), 3)]
+    assert told[0]["message"] == "not exported: the engine refuses it: expected a role"
+    assert "99-stranger" in told[1]["message"] and "weather-tool" in told[2]["message"]

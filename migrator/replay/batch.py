@@ -576,13 +576,23 @@ def import_run(export_dir: Path, chat_output: Sequence[Path], responses_output: 
     """
     store_module, normalize, judge = _sibling("store"), _sibling("normalize").normalize, _sibling("judge").judge
     manifest = _read_manifest(export_dir)
-    store = store_module.ResultStore(out)
+    pending: list[CorpusProblem] = [
+        {"source": p["source"], "line": p["line"], "path": p["path"], "message": f"not exported: {p['message']}"}
+        for _, _, p in _export_lines(export_dir, manifest, "problems")
+    ]
+    store: Any = None
 
     def report(problem: CorpusProblem) -> None:
+        if store is None:  # still scanning: DIR is not made yet
+            pending.append(problem)
+            return
         store.problem(problem)
         if on_problem is not None:
             on_problem(problem)
 
+    # The scan first: a missing output file stops the import before DIR holds anything.
+    cases = import_batch(export_dir, chat_output, responses_output, noise_output, on_problem=report)
+    store = store_module.ResultStore(out)
     meta: dict[str, Any] = {
         "settings": {"base_url": "batch", "model": manifest.get("model"), "repeat": 1, "stream": False, "seed": 0},
         "batch": {"export": str(export_dir), "chat": [str(p) for p in chat_output],
@@ -591,10 +601,9 @@ def import_run(export_dir: Path, chat_output: Sequence[Path], responses_output: 
     }
     done = 0
     try:
-        for _, _, problem in _export_lines(export_dir, manifest, "problems"):
-            report({"source": problem["source"], "line": problem["line"], "path": problem["path"],
-                    "message": f"not exported: {problem['message']}"})
-        for case, exchanges in import_batch(export_dir, chat_output, responses_output, noise_output, on_problem=report):
+        for problem in pending:
+            report(problem)
+        for case, exchanges in cases:
             records = {arm: [normalize(exchange, case["translated"] if arm == "C" else case["request"]) for exchange in sent]
                        for arm, sent in exchanges.items()}
             judgement = judge(records, case["losses"], case["request"])
