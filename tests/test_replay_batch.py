@@ -32,6 +32,7 @@ from migrator.replay.batch import (
     safe_id,
 )
 from migrator.replay.model import Case, CorpusProblem, Exchange
+from migrator.replay.store import iter_problems, iter_results
 from migrator.server.app import create_app
 from migrator.server.offline import OfflineRequestError, generate, validate
 from migrator.server.run import ServeConfig, build_state
@@ -487,17 +488,9 @@ def test_unreadable_corpus_lines_pass_on_to_the_problems(tmp_path: Path) -> None
 
 
 # ---------------------------------------------------------------------------- the commands' two steps
-# They wire this module to the corpus reader, the judge and the store (other modules of the replay
-# package): these tests run where those are present.
-
-
-def _pipeline() -> None:
-    for name in ("corpus", "store", "normalize", "judge"):
-        pytest.importorskip(f"migrator.replay.{name}")
 
 
 def test_export_cases_reads_the_corpus_as_a_stream_and_a_shard(tmp_path: Path) -> None:
-    _pipeline()
     whole = export_cases([str(SAMPLE)], tmp_path / "all", model="gpt-4o-mini", noise=True)
     assert whole["cases"] == 11 and whole["unreadable"] == 1 and whole["problems"][0]["line"] == 12
     assert whole["models"] == {"gpt-4o-mini": 11}
@@ -509,16 +502,14 @@ def test_export_cases_reads_the_corpus_as_a_stream_and_a_shard(tmp_path: Path) -
 
 def test_import_run_writes_the_run_folder_a_replay_writes(exported: tuple[Path, dict[str, Any]],
                                                           outputs: dict[str, list[Path]], tmp_path: Path) -> None:
-    _pipeline()
-    store = pytest.importorskip("migrator.replay.store")
     folder, _ = exported
     told: list[CorpusProblem] = []
     meta = import_run(folder, outputs["chat"], outputs["responses"], outputs["chat-noise"], tmp_path / "run",
                       on_problem=told.append)
     assert meta["timed"] is False and meta["cases_run"] == 11
     assert json.loads((tmp_path / "run" / "meta.json").read_text(encoding="utf-8"))["cases_run"] == 11
-    results = {r["id"]: r for r in store.iter_results(tmp_path / "run")}
-    assert len(results) == 11 and list(store.iter_problems(tmp_path / "run")) == told == []
+    results = {r["id"]: r for r in iter_results(tmp_path / "run")}
+    assert len(results) == 11 and list(iter_problems(tmp_path / "run")) == told == []
     assert results["greeting-t0"]["verdict"] == "equivalent"
     assert results["too-hot"]["verdict"] == "error"  # both endpoints refused it
     assert sorted(results["weather-tool"]["records"]) == ["C", "P", "S"]
@@ -534,8 +525,6 @@ def test_import_run_writes_the_run_folder_a_replay_writes(exported: tuple[Path, 
 
 def test_import_run_writes_every_problem_where_the_report_finds_it(exported: tuple[Path, dict[str, Any]],
                                                                    outputs: dict[str, list[Path]], tmp_path: Path) -> None:
-    _pipeline()
-    store = pytest.importorskip("migrator.replay.store")
     folder, _ = exported
     with (folder / "problems.jsonl").open("a", encoding="utf-8") as problems:  # as if the engine had refused one
         problems.write(json.dumps({"id": "x", "source": "c.jsonl", "line": 40, "path": "$.messages[0].role",
@@ -545,7 +534,7 @@ def test_import_run_writes_every_problem_where_the_report_finds_it(exported: tup
     drop_answer(outputs["responses"][0], "2-weather-tool")
     told: list[CorpusProblem] = []
     meta = import_run(folder, outputs["chat"], outputs["responses"], (), tmp_path / "run", on_problem=told.append)
-    written = list(store.iter_problems(tmp_path / "run"))
+    written = list(iter_problems(tmp_path / "run"))
     assert written == told and meta["cases_run"] == 10
     assert [(p["source"], p["line"]) for p in told] == [("c.jsonl", 40), (str(chat_out), 11), (str(SAMPLE), 3)]
     assert told[0]["message"] == "not exported: the engine refuses it: expected a role"

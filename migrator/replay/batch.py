@@ -35,7 +35,6 @@ Choices, and why:
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import re
 import time
@@ -537,24 +536,20 @@ def _missing_message(case: BatchCase, missing: list[_Arm], arms: list[_Arm]) -> 
 
 
 # ---------------------------------------------------------------------------- the commands' two steps
-
-
-def _sibling(name: str) -> Any:
-    """Another part of the replay package (the corpus reader, the judge, the store), imported when used.
-
-    Looked up by name so that writing and reading the Batch API files depends on none of them.
-    """
-    return importlib.import_module(f"{__package__}.{name}")
+# Over the corpus reader, the judge and the store, imported when used: writing and reading the
+# Batch API files needs none of them.
 
 
 def export_cases(corpus: Sequence[str], out_dir: Path, *, model: str | None = None, noise: bool = False,
                  shard: tuple[int, int] | None = None) -> dict[str, Any]:
     """``migrator replay export-batch``: the corpus files read as a stream (one shard of them), exported."""
-    reader = _sibling("corpus")
-    reader.check_paths(corpus)
-    entries = reader.read_corpus(corpus)
+    from .corpus import check_paths, read_corpus
+    from .corpus import shard as in_shard
+
+    check_paths(corpus)
+    entries = read_corpus(corpus)
     if shard is not None:
-        entries = reader.shard(entries, *shard)
+        entries = in_shard(entries, *shard)
     return export_batch(entries, out_dir, model=model, noise=noise)
 
 
@@ -574,13 +569,16 @@ def import_run(export_dir: Path, chat_output: Sequence[Path], responses_output: 
     exported) and the import's; returns the run's meta (also ``DIR/meta.json``), whose ``timed``
     is False: the answers carry no latency, and the report must not show any.
     """
-    store_module, normalize, judge = _sibling("store"), _sibling("normalize").normalize, _sibling("judge").judge
+    from .judge import judge
+    from .normalize import normalize
+    from .store import ResultStore, write_json_atomic
+
     manifest = _read_manifest(export_dir)
     pending: list[CorpusProblem] = [
         {"source": p["source"], "line": p["line"], "path": p["path"], "message": f"not exported: {p['message']}"}
         for _, _, p in _export_lines(export_dir, manifest, "problems")
     ]
-    store: Any = None
+    store: ResultStore | None = None
 
     def report(problem: CorpusProblem) -> None:
         if store is None:  # still scanning: DIR is not made yet
@@ -592,7 +590,7 @@ def import_run(export_dir: Path, chat_output: Sequence[Path], responses_output: 
 
     # The scan first: a missing output file stops the import before DIR holds anything.
     cases = import_batch(export_dir, chat_output, responses_output, noise_output, on_problem=report)
-    store = store_module.ResultStore(out)
+    store = ResultStore(out)
     meta: dict[str, Any] = {
         "settings": {"base_url": "batch", "model": manifest.get("model"), "repeat": 1, "stream": False, "seed": 0},
         "batch": {"export": str(export_dir), "chat": [str(p) for p in chat_output],
@@ -619,5 +617,5 @@ def import_run(export_dir: Path, chat_output: Sequence[Path], responses_output: 
     finally:
         store.close()
     meta.update(finished=time.time(), cases_run=done)
-    store_module.write_json_atomic(out / "meta.json", meta)
+    write_json_atomic(out / "meta.json", meta)
     return meta
