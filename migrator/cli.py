@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="offline model: another answer on every call unless temperature is 0, like a real model")
     sv.add_argument("--access-log", metavar="PATH", help="JSON lines to this file (default stderr; - for none)")
     sv.add_argument("--strict", action="store_true", help="answer 400 naming every loss instead of translating approximately")
+    sv.add_argument("--capture", metavar="FILE", help="append sampled chat requests to FILE as replay corpus lines "
+                    "(secrets and headers left out)")
+    sv.add_argument("--capture-rate", type=float, default=1.0, metavar="R",
+                    help="the share of chat requests captured, 0 to 1 (default 1; decided per request id)")
 
     cm = sub.add_parser("codemod", help="rewrite Python code (files, directories, notebooks) from chat.completions to responses")
     cm.add_argument("paths", nargs="+", metavar="PATH",

@@ -74,7 +74,13 @@ class StreamFacts(TypedDict):
     rebuilt_matches_terminal: bool | None  # text rebuilt from deltas equals the terminal object's text (None: no terminal object)
 
 
-class Exchange(TypedDict):
+class _ExchangeOptional(TypedDict, total=False):
+    """Keys an Exchange may lack."""
+
+    timed: bool  # False: no timing was measured (a Batch API answer: total_ms 0 means nothing); absent: measured
+
+
+class Exchange(_ExchangeOptional):
     """One Call's outcome as the client saw it."""
 
     arm: Arm
