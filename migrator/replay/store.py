@@ -61,8 +61,8 @@ class ResultStore:
         if resume:
             _cut_partial_line(results)
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-        self._results = os.open(results, flags)
-        self._problems = os.open(self.dir / PROBLEMS, flags | os.O_TRUNC)
+        self._results = os.open(results, flags, 0o644)
+        self._problems = os.open(self.dir / PROBLEMS, flags | os.O_TRUNC, 0o644)
 
     def append(self, result: CaseResult) -> None:
         """Write one result line; it is in the file (the OS's cache) when this returns."""
