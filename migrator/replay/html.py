@@ -31,6 +31,7 @@ from .rundir import atomic_text
 from .summary import BUCKETS_PER_DOUBLING, bucket_bounds
 from .terminal import problem_line
 
+SHOWN_ARMS = ("P", "C", "S")  # the order of the side-by-side: the change next to its reference, the noise last
 MAX_EQUIVALENT = 200
 MAX_CHARS = 2000
 _JSON_UNSAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
@@ -227,16 +228,17 @@ def _latency(summary: Mapping[str, Any]) -> str:
 
 
 def _percentile_plot(latency: Mapping[str, Any], metric: str) -> str:
-    width, height, left, bar = 340, 170, 44, 16
+    width, height, left, bar = 340, 180, 44, 26
     top = max((m[metric]["p95"] or 0) for m in latency.values()) or 1.0
-    scale = (height - 40) / top
+    scale = (height - 56) / top
     parts = [f'<svg class="plot" width="{width}" height="{height}" role="img" aria-label="{metric} p50 and p95 per arm">',
-             f'<text class="title" x="{left}" y="14">{"time to first token" if metric == "ttft" else "total time"} (ms): p50 | p95</text>',
+             f'<text class="title" x="0" y="14">{"time to first token" if metric == "ttft" else "total time"} (ms): p50 | p95</text>',
              f'<line class="axis" x1="{left}" y1="{height - 20}" x2="{width - 6}" y2="{height - 20}"/>',
              f'<text class="tick" x="{left - 4}" y="{height - 20}" text-anchor="end">0</text>',
              f'<text class="tick" x="{left - 4}" y="{height - 20 - top * scale + 4:.0f}" text-anchor="end">{_fmt(top)}</text>']
-    for i, (arm, metrics) in enumerate(latency.items()):
-        x = left + 14 + i * 96
+    for i, arm in enumerate(SHOWN_ARMS):
+        metrics = latency[arm]
+        x = left + 14 + i * 94
         for j, q in enumerate(("p50", "p95")):
             value = metrics[metric][q]
             if value is None:
@@ -253,9 +255,9 @@ def _percentile_plot(latency: Mapping[str, Any], metric: str) -> str:
 def _histogram(latency: Mapping[str, Any]) -> str:
     """Total time per arm, one bar per doubling (the summary's buckets, merged by eight)."""
     per_arm: dict[str, dict[int, int]] = {}
-    for arm, metrics in latency.items():
+    for arm in SHOWN_ARMS:
         coarse: dict[int, int] = {}
-        for index, n in metrics["total"]["buckets"].items():
+        for index, n in latency[arm]["total"]["buckets"].items():
             octave = int(index) // BUCKETS_PER_DOUBLING
             coarse[octave] = coarse.get(octave, 0) + n
         per_arm[arm] = coarse
@@ -267,7 +269,7 @@ def _histogram(latency: Mapping[str, Any]) -> str:
     width, height, left, row = 340, 36 + 52 * len(per_arm), 44, 52
     slot = (width - left - 8) / span
     parts = [f'<svg class="plot" width="{width}" height="{height}" role="img" aria-label="total time histogram per arm">',
-             f'<text class="title" x="{left}" y="14">total time histogram (cases per doubling, ms)</text>']
+             '<text class="title" x="0" y="14">total time histogram (cases per doubling, ms)</text>']
     for i, (arm, coarse) in enumerate(per_arm.items()):
         base = 24 + row * (i + 1)
         most = max(coarse.values(), default=0) or 1
