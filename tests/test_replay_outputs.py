@@ -27,7 +27,7 @@ from migrator.replay.html import json_for_script, write_report
 from migrator.replay.junit import write_junit
 from migrator.replay.model import CaseResult, CorpusProblem, FieldDiff, Loss, Record
 from migrator.replay.outputs import exit_code, write_outputs
-from migrator.replay.rundir import Results
+from migrator.replay.rundir import iter_results
 from migrator.replay.summary import Histogram, summarize
 from migrator.replay.terminal import Progress, print_summary, problem_line
 
@@ -207,17 +207,15 @@ def test_judge_field_stats_read_the_same_single_pass() -> None:
 # --- results file ----------------------------------------------------------------------------
 
 
-def test_results_last_line_wins_and_a_torn_line_is_counted(tmp_path: Path) -> None:
+def test_results_last_line_per_key_wins_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
     first = case("a", "divergent", reason="first try")
     again = case("a", "equivalent", reason="second try")
-    other = case("a", "error", source="other.jsonl")
-    path = tmp_path / "results.jsonl"
-    path.write_text(json.dumps(first) + "\n" + json.dumps(other) + "\n" + json.dumps(again) + "\n" + '{"id": "b", "verd', encoding="utf-8")
-    results = Results(path)
-    got = [(r["source"], r["verdict"]) for r in results]
-    assert got == [("other.jsonl", "error"), ("corpus.jsonl", "equivalent")]
-    assert results.unreadable == 1
-    assert [r["reason"] for r in results if r["source"] == "corpus.jsonl"] == ["second try"]  # iterable again
+    other = case("a", "error", source="other.jsonl", key="key-other")
+    (tmp_path / "results.jsonl").write_text(json.dumps(first) + "\n" + json.dumps(other) + "\n" + json.dumps(again) + "\n"
+                                            + '{"id": "b", "verd', encoding="utf-8")
+    got = [(r["source"], r["verdict"], r["reason"]) for r in iter_results(tmp_path)]
+    assert got == [("other.jsonl", "error", "error"), ("corpus.jsonl", "equivalent", "second try")]
+    assert list(iter_results(tmp_path / "nowhere")) == []
 
 
 # --- terminal --------------------------------------------------------------------------------
@@ -290,6 +288,9 @@ def test_summary_table_names_verdicts_fields_losses_latency_and_files(tmp_path: 
         assert expected in text, expected
     assert "\x1b[" not in text  # not a terminal: no colour codes
     assert "+--" in text  # ASCII frames for logs
+    stream = io.StringIO()
+    print_summary(s, tmp_path, stream)  # a plain stream is given a console of its own
+    assert "$.stop (1)" in stream.getvalue() and "\x1b[" not in stream.getvalue()
 
 
 # --- JUnit -----------------------------------------------------------------------------------
@@ -363,6 +364,7 @@ def test_baseline_without_an_earlier_run_is_a_clear_error(tmp_path: Path) -> Non
     now = write_run(tmp_path / "now", [case("a")])
     with pytest.raises(BaselineError, match=r"nowhere/results\.jsonl: no such file \(--baseline expects the --out folder"):
         compare(now, tmp_path / "nowhere")
+    assert issubclass(BaselineError, ValueError)  # bad input: the command's ValueError handler exits 2
 
 
 # --- write_outputs and exit codes --------------------------------------------------------------

@@ -10,13 +10,14 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from .baseline import compare
 from .html import ReportWriter
 from .junit import JUnitWriter
-from .rundir import PROBLEMS, REPORT, RESULTS, SUMMARY, Results, atomic_text, iter_problems
+from .rundir import REPORT, RESULTS, SUMMARY, atomic_text, iter_problems, iter_results
 from .summary import FieldStats, summarize
 
 FAIL_ON = ("divergent", "error")
@@ -39,22 +40,17 @@ def write_outputs(out_dir: Path, *, meta: Mapping[str, Any], baseline: Path | No
     ``baseline`` raises :class:`~migrator.replay.baseline.BaselineError` when it holds no run.
     """
     out_dir = Path(out_dir)
-    results = Results(out_dir / RESULTS)
     changes = compare(out_dir, baseline) if baseline is not None else None
-    summary = summarize(results, iter_problems(out_dir / PROBLEMS), meta,
+    summary = summarize(iter_results(out_dir), iter_problems(out_dir), meta,
                         field_stats=field_stats if field_stats is not None else _judge_field_stats(), baseline_changes=changes)
-    summary["unreadable_results"] = results.unreadable
     summary["files"] = {"results": str(out_dir / RESULTS), "summary": str(out_dir / SUMMARY), "report": str(out_dir / REPORT),
                         "junit": str(junit) if junit is not None else None}
-    with ReportWriter(out_dir / REPORT, summary, changes) as report:
-        if junit is None:
-            for result in results:
-                report.add(result)
-        else:
-            with JUnitWriter(Path(junit), summary) as tests:
-                for result in results:
-                    report.add(result)
-                    tests.add(result)
+    with ReportWriter(out_dir / REPORT, summary, changes) as report, \
+            JUnitWriter(Path(junit), summary) if junit is not None else nullcontext() as tests:
+        for result in iter_results(out_dir):
+            report.add(result)
+            if tests is not None:
+                tests.add(result)
     with atomic_text(out_dir / SUMMARY) as fh:
         fh.write(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
     return summary

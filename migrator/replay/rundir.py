@@ -4,10 +4,11 @@ The report and the JUnit file are written as the results stream past (a 100,000-
 sits in memory), so :func:`atomic_text` hands out an open file and only a clean exit renames it
 over the target: Ctrl-C or an exception leaves the previous file whole.
 
-``results.jsonl`` is append-only: a case run again (``--resume`` after a changed corpus line,
-``merge`` of overlapping shards) appears twice and its last line wins, and a run killed mid-write
-may leave a torn last line, which is counted, not fatal. Reading holds each case's identity and
-line number for one pass (tens of bytes a case), never the results themselves.
+``results.jsonl`` is append-only: a case run again (``merge`` of overlapping shards, a re-run into
+the same folder) appears twice and its last line wins; a torn last line (a run killed mid-write)
+is skipped. Reading holds each case's key and line number for one pass (tens of bytes a case),
+never the results. The store (store.py) reads the same way; these readers stand in until it is
+merged, with the same signatures.
 """
 
 from __future__ import annotations
@@ -43,54 +44,39 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
         raise
 
 
-class Results:
-    """The cases of a ``results.jsonl``, last line per (source, id) winning; iterable more than once."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.unreadable = 0  # lines that are not a JSON object (a torn last line), counted by the last pass
-        self._last: dict[tuple[str, str], int] | None = None
-
-    def __iter__(self) -> Iterator[CaseResult]:
-        if self._last is None:
-            self._last = self._repeated()
-        unreadable = 0
-        for number, result in self._lines():
-            if result is None:
-                unreadable += 1
-                continue
-            if self._last and self._last.get(_identity(result), number) != number:
-                continue  # a later line has this case
+def iter_results(directory: Path | str) -> Iterator[CaseResult]:
+    """The run's results, the last line per case key, in file order (the signature of store.iter_results)."""
+    path = Path(directory) / RESULTS
+    last = _repeated(path)
+    for number, result in _lines(path):
+        if result is not None and last.get(result["key"], number) == number:
             yield result
-        self.unreadable = unreadable
-
-    def _repeated(self) -> dict[tuple[str, str], int]:
-        """The last line of every case that appears more than once; first-seen lines are not kept."""
-        seen: dict[tuple[str, str], int] = {}
-        repeated: set[tuple[str, str]] = set()
-        for number, result in self._lines():
-            if result is not None:
-                identity = _identity(result)
-                if identity in seen:
-                    repeated.add(identity)
-                seen[identity] = number
-        return {identity: seen[identity] for identity in repeated}
-
-    def _lines(self) -> Iterator[tuple[int, CaseResult | None]]:
-        if not self.path.exists():
-            return
-        with self.path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, 1):
-                if line.strip():
-                    value = _object(line)
-                    yield number, cast(CaseResult, value) if value is not None and "verdict" in value else None
 
 
-def _identity(result: CaseResult) -> tuple[str, str]:
-    return str(result.get("source", "")), str(result.get("id", ""))
+def _repeated(path: Path) -> dict[str, int]:
+    """The last line of every key that appears more than once."""
+    seen: dict[str, int] = {}
+    repeated: set[str] = set()
+    for number, result in _lines(path):
+        if result is not None:
+            if result["key"] in seen:
+                repeated.add(result["key"])
+            seen[result["key"]] = number
+    return {key: seen[key] for key in repeated}
 
 
-def iter_problems(path: Path) -> Iterator[CorpusProblem]:
+def _lines(path: Path) -> Iterator[tuple[int, CaseResult | None]]:
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            value = _object(line)
+            ok = value is not None and isinstance(value.get("key"), str) and "verdict" in value
+            yield number, cast(CaseResult, value) if ok else None
+
+
+def iter_problems(directory: Path | str) -> Iterator[CorpusProblem]:
+    path = Path(directory) / PROBLEMS
     if not path.exists():
         return
     with path.open(encoding="utf-8") as fh:

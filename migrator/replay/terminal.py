@@ -123,9 +123,12 @@ class Progress:
             self.stream.write(text + "\n")
 
 
-def print_summary(summary: Mapping[str, Any], out_dir: Path, console: Console) -> None:
+def print_summary(summary: Mapping[str, Any], out_dir: Path, console: Console | TextIO) -> None:
     """Verdicts, the fields that diverge most with the losses that explain them, latency per arm,
-    verdict changes against the baseline, and where the files are."""
+    verdict changes against the baseline, and where the files are. A plain stream gets rich's
+    tables too, framed in ASCII and without colour unless it is a terminal."""
+    if not isinstance(console, Console):
+        console = Console(file=console, width=None if _is_terminal(console) else 120)
     plain = not console.is_terminal
     frame = box.ASCII if plain else box.ROUNDED
 
