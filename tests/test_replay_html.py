@@ -94,6 +94,8 @@ def test_the_counts_at_the_top_are_the_run_s(page: Watched, report: tuple[Path, 
     assert page.page.title().startswith("migrator replay: 4 divergent, 2 error, 8 cases")
     assert len(page.rows()) == 8
     assert page.page.locator("#latency svg").count() == 3  # ttft and total p50/p95, and the histogram
+    stats = page.page.locator("#field-stats").inner_text()
+    assert "P≠C (raw)" in stats and "text" in stats
     baseline = page.page.locator("#baseline").inner_text()
     assert "2 case(s) changed verdict" in baseline and "greet" in baseline and "tool-args" in baseline
 
@@ -138,7 +140,7 @@ def test_a_case_opens_side_by_side_with_the_differing_field_highlighted_and_its_
     request = detail.locator("table.side tr.request td").all_inner_texts()
     assert "Count to ten." in request[0] and "stop" in request[0] and "stop" not in request[1]
     differences = detail.locator(".differences").inner_text()
-    assert "differs because $.stop is unsupported in the translation" in differences
+    assert "differs because $.stop was dropped in the translation (unsupported): Responses has no stop sequences" in differences
     losses = detail.locator(".losses").inner_text()
     assert "$.stop" in losses and "$.seed" in losses
     page.click_case("stop-dropped")  # a second click closes it

@@ -86,7 +86,7 @@ def sample_results() -> list[CaseResult]:
     return [
         case("greet", line=1),
         case("stop-dropped", "divergent", line=2, request=stop_request, losses=[STOP_LOSS, SEED_LOSS],
-             reason="differs because $.stop was dropped",
+             reason="text and usage.output differ because `$.stop` was dropped",
              fields=[diff("text", "similarity 0.41, noise floor 0.93 (P vs S)", "1, 2, 3, 4, ", "1, 2, 3, 4, 5, 6, 7, 8, 9, 10", "1, 2, 3, 4, ",
                           [STOP_LOSS]),
                      diff("usage.output", "output tokens 34 vs 12 (ratio 2.8)", 12, 34, 12, [STOP_LOSS])],
@@ -277,14 +277,16 @@ def test_problem_line_points_at_file_and_line() -> None:
 
 
 def test_summary_table_names_verdicts_fields_losses_latency_and_files(tmp_path: Path) -> None:
-    s = summarize(sample_results(), PROBLEMS, META, baseline_changes=[{"id": "greet", "source": "corpus.jsonl", "line": 1, "before": "divergent",
+    s = summarize(sample_results(), PROBLEMS, META, field_stats=lambda rs: [{"field": "text", "flagged": True, "raw": len(list(rs))}],
+                  baseline_changes=[{"id": "greet", "source": "corpus.jsonl", "line": 1, "before": "divergent",
                                                                        "after": "equivalent", "same_request": True, "reason": ""}])
     out = io.StringIO()
     print_summary(s, tmp_path, Console(file=out, width=160))
     text = out.getvalue()
     for expected in ("equivalent", "divergent", "error", "text", "$.stop (1)", "invalid_request_error", "latency (ms)",
                      "1 explained by a translation loss, 3 unexplained", "1 case(s) changed verdict (divergent → equivalent: 1)",
-                     "corpus problems: 2 entries skipped", str(tmp_path / "report.html")):
+                     "corpus problems: 2 entries skipped", str(tmp_path / "report.html"),
+                     "fields whose P≠C count beats the P≠S noise (Diffy's rule): text"):
         assert expected in text, expected
     assert "\x1b[" not in text  # not a terminal: no colour codes
     assert "+--" in text  # ASCII frames for logs
@@ -313,7 +315,7 @@ def test_junit_has_one_testcase_per_case_and_the_counts_match(tmp_path: Path) ->
     assert by_name["greet"].get("classname") == "corpus.jsonl" and list(by_name["greet"]) == []
     explained = by_name["stop-dropped"].find("failure")
     assert explained is not None and explained.get("type") == "explained-divergence"
-    assert explained.get("message", "").startswith("explained divergence: differs because `$.stop` is unsupported")
+    assert explained.get("message", "") == "explained divergence: text and usage.output differ because `$.stop` was dropped"
     unexplained = by_name["tool-args"].find("failure")
     assert unexplained is not None and unexplained.get("type") == "divergent" and "get_weather" in (unexplained.text or "")
     error = by_name["bad-request"].find("error")
@@ -322,6 +324,15 @@ def test_junit_has_one_testcase_per_case_and_the_counts_match(tmp_path: Path) ->
     assert hostile.get("classname") == "evil<dir>/x&y.jsonl"
     assert "\\x00" in (hostile.get("name") or "") and "\\x1b" in (hostile.get("name") or "")
     assert SECRET not in path.read_text()
+
+
+def test_junit_names_the_explaining_loss_when_the_reason_does_not(tmp_path: Path) -> None:
+    r = case("x", "divergent", reason="text differs", fields=[diff("text", "similarity 0.2", "a", "b", "a", [STOP_LOSS])])
+    path = tmp_path / "j.xml"
+    write_junit(path, [r], summarize([r], [], {}))
+    failure = ET.parse(path).getroot().find("testsuite/testcase/failure")
+    assert failure is not None and failure.get("message") == "explained divergence: text differs (explained by `$.stop`)"
+    assert "explained by $.stop (unsupported: Responses has no stop sequences" in (failure.text or "")
 
 
 def test_junit_escapes_every_character_xml_cannot_hold(tmp_path: Path) -> None:
@@ -379,6 +390,8 @@ def test_write_outputs_writes_summary_report_and_junit_without_the_key(tmp_path:
     assert on_disk["verdicts"] == summary["verdicts"] == {"equivalent": 2, "divergent": 4, "error": 2}
     assert on_disk["baseline"]["changed"] == 1 and on_disk["baseline"]["first"][0]["id"] == "greet"
     assert on_disk["files"]["junit"] == str(junit)
+    text_stats = next(row for row in on_disk["field_stats"] if row["field"] == "text")  # the judge's, read in the same pass
+    assert text_stats["cases"] == 8 and text_stats["raw"] >= 3
     assert len(ET.parse(junit).getroot().findall("testsuite/testcase")) == 8
     assert (out / "report.html").stat().st_size > 0
     for produced in (out / "summary.json", out / "report.html", junit):

@@ -113,7 +113,7 @@ def record_view(record: Record, limit: int) -> dict[str, Any]:
         "text": cut(record["text"], limit), "refusal": cut(record["refusal"], limit),
         "tool_calls": [{"name": t["name"], "arguments": cut(t["arguments"], limit), "valid": t["arguments_valid"]} for t in record["tool_calls"][:20]],
         "structured": record["structured"], "usage": record["usage"], "model": record["model"],
-        "ttft_ms": record["ttft_ms"], "total_ms": record["total_ms"], "stream": extra.get("stream"),
+        "ttft_ms": record["ttft_ms"], "total_ms": record["total_ms"], "choices": extra.get("choices"), "stream": extra.get("stream"),
     }
 
 
@@ -177,6 +177,22 @@ def _bars(stats: Mapping[str, Any], top: int) -> str:
             f'<rect class="unexplained" x="0" y="1" width="{unexplained}" height="7"/>'
             f'<rect class="explained" x="{unexplained}" y="1" width="{explained}" height="7"/>'
             f'<rect class="noise" x="0" y="10" width="{noise}" height="7"/></svg>')
+
+
+def _field_stats(summary: Mapping[str, Any]) -> str:
+    """The judge's Diffy-style aggregate: per field, how often P≠C against how often P≠S."""
+    stats = summary.get("field_stats")
+    if not isinstance(stats, list) or not all(isinstance(row, Mapping) for row in stats):
+        return ""
+    rows = [[f"<code>{escape(str(row.get('field')))}</code>", escape(str(row.get("raw"))), escape(str(row.get("noise"))),
+             escape(str(row.get("divergent"))), escape(str(row.get("explained"))),
+             '<span class="badge divergent">flagged</span>' if row.get("flagged") else ""]
+            for row in stats if row.get("raw") or row.get("noise") or row.get("divergent")]
+    if not rows:
+        return ""
+    return ('<section id="field-stats"><h2>Raw differences against the noise, per field</h2>'
+            + _table(["field", "P≠C (raw)", "P≠S (noise)", "divergent", "explained", ""], rows)
+            + '<p class="note">Diffy\'s rule: a field is flagged when raw exceeds noise by the relative and absolute thresholds.</p></section>')
 
 
 def _losses(summary: Mapping[str, Any]) -> str:
@@ -335,7 +351,7 @@ class ReportWriter:
             f"<title>migrator replay: {summary['verdicts']['divergent']} divergent, {summary['verdicts']['error']} error, "
             f"{summary['cases']} cases</title><style>{css}</style></head><body>"
             f'<header><h1>migrator replay</h1>{_run_line(summary)}</header><main>'
-            + _counts(summary) + _baseline(baseline_changes) + _latency(summary) + _fields(summary) + _losses(summary)
+            + _counts(summary) + _baseline(baseline_changes) + _latency(summary) + _fields(summary) + _field_stats(summary) + _losses(summary)
             + _errors(summary) + _problems(summary) + _filters(summary, shown_equivalent)
             + '</main><script type="application/json" id="cases">['
         )

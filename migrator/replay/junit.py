@@ -39,8 +39,6 @@ def attr(value: str) -> str:
     return '"' + _clean(value).translate(_ATTR) + '"'
 
 
-def loss_phrase(loss: Loss) -> str:
-    return f"`{loss['path']}` was {loss['kind']}" if loss["kind"] == "dropped" else f"`{loss['path']}` is {loss['kind']}"
 
 
 def explained(result: CaseResult) -> list[Loss]:
@@ -112,7 +110,10 @@ class JUnitWriter:
             return
         losses = explained(result)
         if losses:
-            message = "explained divergence: differs because " + ", ".join(loss_phrase(loss) for loss in losses) + f" ({result['reason']})"
+            message = "explained divergence: " + result["reason"]
+            unnamed = [loss["path"] for loss in losses if loss["path"] not in result["reason"]]
+            if unnamed:
+                message += " (explained by " + ", ".join(f"`{path}`" for path in unnamed) + ")"
             kind = "explained-divergence"
         else:
             message, kind = result["reason"], "divergent"

@@ -158,6 +158,12 @@ def print_summary(summary: Mapping[str, Any], out_dir: Path, console: Console | 
             t.add_row(name, str(stats["cases"]), str(stats["explained"]), str(stats["noise"]), by_loss)
         console.print(t)
 
+    stats = summary.get("field_stats")
+    if isinstance(stats, list) and stats:
+        flagged = [str(row.get("field")) for row in stats if isinstance(row, Mapping) and row.get("flagged")]
+        console.print("fields whose P≠C count beats the P≠S noise (Diffy's rule): " + (", ".join(flagged) if flagged else "none"),
+                      highlight=False, markup=False)
+
     if summary["errors"]:
         t = table("errors", "type", "cases")
         for kind, n in summary["errors"].items():

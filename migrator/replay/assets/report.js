@@ -10,7 +10,7 @@
   var ROWS = [
     ["status", "status"], ["error", "error"], ["finish", "finish"], ["text", "text"], ["refusal", "refusal"],
     ["tool_calls", "tool calls"], ["structured", "structured output"], ["usage.input", "input tokens"],
-    ["usage.output", "output tokens"], ["model", "model"], ["ttft_ms", "first token (ms)"], ["total_ms", "total (ms)"],
+    ["usage.output", "output tokens"], ["choices", "choices"], ["model", "model"], ["ttft_ms", "first token (ms)"], ["total_ms", "total (ms)"],
     ["stream", "stream envelope"]
   ];
 
@@ -221,7 +221,8 @@
       li.appendChild(document.createTextNode(": " + f.detail));
       if (f.explained_by.length) {
         f.explained_by.forEach(function (l) {
-          li.appendChild(el("div", "loss", "differs because " + l.path + " is " + l.kind + " in the translation: " + l.reason));
+          var verb = l.kind === "approximated" ? " was approximated" : " was dropped";
+          li.appendChild(el("div", "loss", "differs because " + l.path + verb + " in the translation (" + l.kind + "): " + l.reason));
         });
       } else {
         li.appendChild(el("div", "unexplained-note", "no translation loss explains this"));
