@@ -28,7 +28,7 @@ from migrator.replay.junit import write_junit
 from migrator.replay.model import CaseResult, CorpusProblem, FieldDiff, Loss, Record
 from migrator.replay.outputs import exit_code, write_outputs
 from migrator.replay.rundir import iter_results
-from migrator.replay.summary import Histogram, summarize
+from migrator.replay.summary import Histogram, elapsed_seconds, run_facts, summarize
 from migrator.replay.terminal import Progress, print_summary, problem_line
 
 SECRET = "sk-test-SECRET-0123456789"
@@ -156,6 +156,13 @@ def test_summary_drops_credentials_from_the_run_settings() -> None:
     assert "api_key" not in s["run"] and "Authorization" not in s["run"]["headers"]
     assert SECRET not in json.dumps(s)
     assert s["run"]["model"] == "gpt-4o"
+
+
+def test_run_settings_read_flat_with_times_in_utc() -> None:
+    meta = {"settings": {"model": None, "repeat": 3}, "corpus": ["a.jsonl", "b.jsonl"], "started": 0, "finished": 90.5}
+    assert run_facts(meta) == [("settings.model", "-"), ("settings.repeat", "3"), ("corpus", "a.jsonl, b.jsonl"),
+                               ("started", "1970-01-01 00:00:00 UTC"), ("finished", "1970-01-01 00:01:30 UTC")]
+    assert elapsed_seconds(meta) == 90.5 and elapsed_seconds({"elapsed_s": 2}) == 2.0 and elapsed_seconds({}) is None
 
 
 def test_summary_latency_percentiles_per_arm() -> None:
@@ -310,7 +317,9 @@ def test_junit_has_one_testcase_per_case_and_the_counts_match(tmp_path: Path) ->
     assert len(cases) == int(suite.get("tests", "")) == 8
     assert len([c for c in cases if c.find("failure") is not None]) == int(suite.get("failures", "")) == 4
     assert len([c for c in cases if c.find("error") is not None]) == int(suite.get("errors", "")) == 2
-    assert root.get("tests") == "8"
+    assert root.get("tests") == "8" and suite.get("time") == "2.500"
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["model"] == "gpt-4o" and "api_key" not in properties and "headers.Authorization" not in properties
     by_name = {c.get("name"): c for c in cases}
     assert by_name["greet"].get("classname") == "corpus.jsonl" and list(by_name["greet"]) == []
     explained = by_name["stop-dropped"].find("failure")

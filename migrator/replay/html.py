@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 from .model import ARMS, VERDICTS, CaseResult, Record
 from .rundir import atomic_text
-from .summary import BUCKETS_PER_DOUBLING, bucket_bounds
+from .summary import BUCKETS_PER_DOUBLING, bucket_bounds, run_facts
 from .terminal import problem_line
 
 SHOWN_ARMS = ("P", "C", "S")  # the order of the side-by-side: the change next to its reference, the noise last
@@ -144,8 +144,7 @@ def _counts(summary: Mapping[str, Any]) -> str:
 
 
 def _run_line(summary: Mapping[str, Any]) -> str:
-    run = summary.get("run") or {}
-    parts = [f"{escape(str(k))}: {escape(brief(v, 120))}" for k, v in run.items()]
+    parts = [f"{escape(name)}: {escape(brief(value, 120))}" for name, value in run_facts(summary.get("run") or {})]
     return f'<p class="run">{" · ".join(parts)}</p>' if parts else ""
 
 

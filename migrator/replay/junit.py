@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from .model import CaseResult, FieldDiff, Loss
 from .rundir import atomic_text
-from .summary import error_label
+from .summary import elapsed_seconds, error_label, run_facts
 
 SUITE = "migrator replay"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -87,12 +87,11 @@ class JUnitWriter:
         self._properties(summary)
 
     def _properties(self, summary: Mapping[str, Any]) -> None:
-        run = summary.get("run") or {}
-        shown = {k: v for k, v in run.items() if isinstance(v, (str, int, float))}
-        if not shown:
+        facts = run_facts(summary.get("run") or {})
+        if not facts:
             return
         self._fh.write("    <properties>\n")
-        for name, value in shown.items():
+        for name, value in facts:
             self._fh.write(f"      <property name={attr(str(name))} value={attr(str(value))}/>\n")
         self._fh.write("    </properties>\n")
 
@@ -146,9 +145,7 @@ def _error_type(result: CaseResult) -> str:
 
 
 def _seconds(summary: Mapping[str, Any]) -> float:
-    run = summary.get("run") or {}
-    elapsed = run.get("elapsed_s")
-    return float(elapsed) if isinstance(elapsed, (int, float)) else 0.0
+    return elapsed_seconds(summary.get("run") or {}) or 0.0
 
 
 def write_junit(path: Path, results: Iterable[CaseResult], summary: Mapping[str, Any]) -> None:

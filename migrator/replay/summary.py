@@ -10,6 +10,7 @@ double as the report's histogram.
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
@@ -24,6 +25,7 @@ LATENCY_METHOD = (
     f"fixed log-scale histogram, {BUCKETS_PER_DOUBLING} buckets per doubling; "
     "percentiles read from the bucket's geometric middle (within ~4.5%)"
 )
+_TIMES = ("started", "finished")  # epoch seconds in the run's meta
 _SECRET_WORDS = ("key", "authorization", "token", "secret", "password")
 
 FieldStats = Callable[[Iterable[CaseResult]], Any]
@@ -250,6 +252,32 @@ def baseline_section(changes: list[dict[str, Any]], first: int = 50) -> dict[str
 def scrub(meta: Mapping[str, Any]) -> dict[str, Any]:
     """The run settings minus anything named like a credential: the key never reaches a file."""
     return {k: (scrub(v) if isinstance(v, Mapping) else v) for k, v in meta.items() if not any(w in k.lower() for w in _SECRET_WORDS)}
+
+
+def run_facts(run: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """The run settings as ``name: value`` lines for people: nested settings dotted, times in UTC."""
+    facts: list[tuple[str, str]] = []
+    for key, value in run.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            facts += run_facts(value, name + ".")
+        elif key in _TIMES and isinstance(value, (int, float)) and not isinstance(value, bool):
+            facts.append((name, time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(value))))
+        elif isinstance(value, list):
+            facts.append((name, ", ".join(str(v) for v in value)))
+        else:
+            facts.append((name, "-" if value is None else str(value)))
+    return facts
+
+
+def elapsed_seconds(run: Mapping[str, Any]) -> float | None:
+    elapsed = run.get("elapsed_s")
+    if isinstance(elapsed, (int, float)):
+        return float(elapsed)
+    started, finished = run.get("started"), run.get("finished")
+    if isinstance(started, (int, float)) and isinstance(finished, (int, float)):
+        return max(float(finished) - float(started), 0.0)
+    return None
 
 
 def summarize(

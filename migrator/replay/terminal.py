@@ -26,6 +26,7 @@ PLAIN_EVERY_S = 5.0
 PLAIN_EVERY_CASES = 1000
 REDRAW_EVERY_S = 0.1
 TOP_FIELDS = 8
+TEXT_COLUMNS = ("explained by",)
 SHORT = {"equivalent": "eq", "divergent": "div", "error": "err"}  # the bar shares one terminal line
 COLOURS = {"equivalent": "green", "divergent": "yellow", "error": "red"}
 
@@ -135,7 +136,7 @@ def print_summary(summary: Mapping[str, Any], out_dir: Path, console: Console | 
     def table(title: str, *columns: str) -> Table:
         t = Table(title=title, box=frame, title_justify="left")
         for i, column in enumerate(columns):
-            t.add_column(column, justify="left" if i == 0 else "right")
+            t.add_column(column, justify="left" if i == 0 or column in TEXT_COLUMNS else "right")
         return t
 
     verdicts = summary["verdicts"]

@@ -204,6 +204,7 @@
         "; sequence numbers " + (s.sequence_numbers ? "yes" : "no") + "; terminal " + (s.terminal || "none") +
         (s.rebuilt_matches_terminal === false ? "; rebuilt text differs from the terminal object" : "");
     }
+    if (name === "ttft_ms" || name === "total_ms") return typeof rec[name] === "number" ? rec[name].toFixed(1) : rec[name];
     return rec[name];
   }
 
