@@ -23,11 +23,10 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 from .model import ARMS, VERDICTS, CaseResult, Record
-from .rundir import atomic_text
+from .rundir import StreamedFile
 from .summary import BUCKETS_PER_DOUBLING, bucket_bounds, run_facts
 from .terminal import problem_line
 
@@ -328,7 +327,7 @@ def _filters(summary: Mapping[str, Any], shown_equivalent: int) -> str:
     )
 
 
-class ReportWriter:
+class ReportWriter(StreamedFile):
     """Streams the page: the static parts from the summary, then the kept cases into the JSON block."""
 
     def __init__(self, path: Path, summary: Mapping[str, Any], baseline_changes: list[dict[str, Any]] | None = None, *,
@@ -337,13 +336,12 @@ class ReportWriter:
         self.max_chars = max_chars
         self.kept = 0
         self.equivalent = 0
-        self._context = atomic_text(Path(path))
-        self._fh: TextIO = self._context.__enter__()
+        super().__init__(path)
         css, self._js = _asset("report.css"), _asset("report.js")
         csp = (f"default-src 'none'; script-src {_hash(self._js)}; style-src {_hash(css)}; img-src data:; "
                "base-uri 'none'; form-action 'none'")
         shown_equivalent = min(max_equivalent, summary["verdicts"]["equivalent"])
-        self._fh.write(
+        self.fh.write(
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -360,21 +358,11 @@ class ReportWriter:
             self.equivalent += 1
             if self.equivalent > self.max_equivalent:
                 return
-        self._fh.write(("," if self.kept else "") + json_for_script(case_view(result, self.max_chars)) + "\n")
+        self.fh.write(("," if self.kept else "") + json_for_script(case_view(result, self.max_chars)) + "\n")
         self.kept += 1
 
-    def close(self) -> None:
-        self._fh.write(f"]</script><script>{self._js}</script></body></html>\n")
-        self._context.__exit__(None, None, None)
-
-    def __enter__(self) -> ReportWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if exc is None:
-            self.close()
-        else:
-            self._context.__exit__(kind, exc, tb)
+    def tail(self) -> str:
+        return f"]</script><script>{self._js}</script></body></html>\n"
 
 
 def write_report(path: Path, results: Iterable[CaseResult], summary: Mapping[str, Any],

@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 from .model import CaseResult, FieldDiff, Loss
-from .rundir import atomic_text
+from .rundir import StreamedFile
 from .summary import elapsed_seconds, error_label, run_facts
 
 SUITE = "migrator replay"
@@ -69,43 +68,42 @@ def short(value: Any, limit: int = VALUE_CHARS) -> str:
     return shown if len(shown) <= limit else shown[:limit] + f"… ({len(shown) - limit} more characters)"
 
 
-class JUnitWriter:
-    """Streams ``<testcase>`` elements into a file that appears whole at :meth:`close`."""
+class JUnitWriter(StreamedFile):
+    """Streams ``<testcase>`` elements into a file that appears whole when the ``with`` block ends."""
 
     def __init__(self, path: Path, summary: Mapping[str, Any]) -> None:
-        self._context = atomic_text(Path(path))
-        self._fh: TextIO = self._context.__enter__()
+        super().__init__(path)
         verdicts = summary["verdicts"]
         seconds = _seconds(summary)
         counts = (
             f'tests="{summary["cases"]}" failures="{verdicts["divergent"]}" errors="{verdicts["error"]}" '
             f'skipped="0" time="{seconds:.3f}"'
         )
-        self._fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-        self._fh.write(f"<testsuites name={attr(SUITE)} {counts}>\n")
-        self._fh.write(f"  <testsuite name={attr(SUITE)} {counts}>\n")
+        self.fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        self.fh.write(f"<testsuites name={attr(SUITE)} {counts}>\n")
+        self.fh.write(f"  <testsuite name={attr(SUITE)} {counts}>\n")
         self._properties(summary)
 
     def _properties(self, summary: Mapping[str, Any]) -> None:
         facts = run_facts(summary.get("run") or {})
         if not facts:
             return
-        self._fh.write("    <properties>\n")
+        self.fh.write("    <properties>\n")
         for name, value in facts:
-            self._fh.write(f"      <property name={attr(str(name))} value={attr(str(value))}/>\n")
-        self._fh.write("    </properties>\n")
+            self.fh.write(f"      <property name={attr(str(name))} value={attr(str(value))}/>\n")
+        self.fh.write("    </properties>\n")
 
     def add(self, result: CaseResult) -> None:
         seconds = sum(r["total_ms"] for records in result["records"].values() for r in records) / 1000
         head = f'    <testcase classname={attr(result["source"])} name={attr(result["id"])} time="{seconds:.3f}"'
         verdict = result["verdict"]
         if verdict == "equivalent":
-            self._fh.write(head + "/>\n")
+            self.fh.write(head + "/>\n")
             return
         body = field_lines(result["fields"])
         if verdict == "error":
             kind = _error_type(result)
-            self._fh.write(f"{head}>\n      <error message={attr(result['reason'])} type={attr(kind)}>{text(chr(10).join(body))}</error>\n    </testcase>\n")
+            self.fh.write(f"{head}>\n      <error message={attr(result['reason'])} type={attr(kind)}>{text(chr(10).join(body))}</error>\n    </testcase>\n")
             return
         losses = explained(result)
         if losses:
@@ -117,23 +115,10 @@ class JUnitWriter:
         else:
             message, kind = result["reason"], "divergent"
         body.insert(0, f"{result['source']}:{result['line']}")
-        self._fh.write(f"{head}>\n      <failure message={attr(message)} type={attr(kind)}>{text(chr(10).join(body))}</failure>\n    </testcase>\n")
+        self.fh.write(f"{head}>\n      <failure message={attr(message)} type={attr(kind)}>{text(chr(10).join(body))}</failure>\n    </testcase>\n")
 
-    def close(self) -> None:
-        self._fh.write("  </testsuite>\n</testsuites>\n")
-        self._context.__exit__(None, None, None)
-
-    def abort(self, exc: BaseException) -> None:
-        self._context.__exit__(type(exc), exc, exc.__traceback__)
-
-    def __enter__(self) -> JUnitWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if exc is None:
-            self.close()
-        else:
-            self.abort(exc)
+    def tail(self) -> str:
+        return "  </testsuite>\n</testsuites>\n"
 
 
 def _error_type(result: CaseResult) -> str:

@@ -19,7 +19,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO, cast
+from types import TracebackType
+from typing import Any, TextIO, TypeVar, cast
 
 from .model import CaseResult, CorpusProblem
 
@@ -42,6 +43,29 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_W = TypeVar("_W", bound="StreamedFile")
+
+
+class StreamedFile:
+    """A file written piece by piece that appears whole when the ``with`` block ends cleanly:
+    subclasses write their head in ``__init__`` and their tail in :meth:`tail`."""
+
+    def __init__(self, path: Path) -> None:
+        self._context = atomic_text(Path(path))
+        self.fh: TextIO = self._context.__enter__()
+
+    def tail(self) -> str:
+        return ""
+
+    def __enter__(self: _W) -> _W:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is None:
+            self.fh.write(self.tail())
+        self._context.__exit__(kind, exc, tb)
 
 
 def iter_results(directory: Path | str) -> Iterator[CaseResult]:

@@ -37,17 +37,10 @@ def problem_line(problem: CorpusProblem) -> str:
     return f"{where}: {problem['path']}: {problem['message']}"
 
 
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 class Progress:
     def __init__(self, stream: TextIO | None = None, *, live: bool | None = None, clock: Any = time.monotonic) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.live = _is_terminal(self.stream) if live is None else live
+        self.live = Console(file=self.stream).is_terminal if live is None else live  # rich's test: isatty, FORCE_COLOR, TTY_COMPATIBLE
         self.clock = clock
         self.total: int | None = None
         self.done = 0
@@ -129,7 +122,9 @@ def print_summary(summary: Mapping[str, Any], out_dir: Path, console: Console | 
     verdict changes against the baseline, and where the files are. A plain stream gets rich's
     tables too, framed in ASCII and without colour unless it is a terminal."""
     if not isinstance(console, Console):
-        console = Console(file=console, width=None if _is_terminal(console) else 120)
+        console = Console(file=console)
+        if not console.is_terminal:
+            console = Console(file=console.file, width=120)
     plain = not console.is_terminal
     frame = box.ASCII if plain else box.ROUNDED
 
