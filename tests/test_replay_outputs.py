@@ -151,6 +151,15 @@ def test_summary_counts_verdicts_fields_losses_errors_and_problems() -> None:
     assert s["stream"]["C"] == {"streams": 1, "event_lines": 1, "done": 0, "sequence_numbers": 1, "rebuilt_mismatch": 0}
 
 
+def test_summary_counts_a_loss_once_per_case_whatever_its_index() -> None:
+    names = [{"path": f"$.messages[{i}].name", "field": "name", "kind": "dropped", "reason": "no participant name"} for i in range(3)]
+    results = [case(f"c{i}", "divergent", losses=names[: i + 1], fields=[diff("text", "d", "a", "b", "a", names[i:i + 1])]) for i in range(3)]
+    s = summarize(results, [], {})
+    assert list(s["losses"]) == ["$.messages[*].name"]
+    assert s["losses"]["$.messages[*].name"]["cases"] == 3 and s["losses"]["$.messages[*].name"]["explains"] == 3
+    assert s["fields"]["text"]["by_loss"] == {"$.messages[*].name": 3}
+
+
 def test_summary_drops_credentials_from_the_run_settings() -> None:
     s = summarize([], [], META)
     assert "api_key" not in s["run"] and "Authorization" not in s["run"]["headers"]
@@ -196,6 +205,12 @@ def test_histogram_memory_does_not_grow_with_the_number_of_values() -> None:
     for i in range(100_000):
         h.add(50 + (i % 5000) * 0.1)
     assert len(h.buckets) < 40 and h.count == 100_000
+
+
+def test_summary_counts_a_folder_corpus_by_file_only_up_to_a_bound() -> None:
+    s = summarize([case(f"c{i}", source=f"folder/{i}.json") for i in range(500)], [], {})
+    assert len(s["sources"]) == 51 and s["sources"]["(other files)"]["equivalent"] == 450
+    assert s["sources"]["folder/0.json"] == {"equivalent": 1, "divergent": 0, "error": 0}
 
 
 def test_judge_field_stats_read_the_same_single_pass() -> None:

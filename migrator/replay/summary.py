@@ -10,6 +10,7 @@ double as the report's histogram.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -19,12 +20,15 @@ from .. import __version__
 from .model import ARMS, VERDICTS, CaseResult, CorpusProblem
 
 SUMMARY_VERSION = 1
-FIRST_PROBLEMS = 20  # problems kept verbatim; the rest are only counted
+FIRST_PROBLEMS = 20
+MAX_SOURCES = 50  # corpus files counted by name; the rest together
+OTHER_SOURCES = "(other files)"  # problems kept verbatim; the rest are only counted
 BUCKETS_PER_DOUBLING = 8
 LATENCY_METHOD = (
     f"fixed log-scale histogram, {BUCKETS_PER_DOUBLING} buckets per doubling; "
     "percentiles read from the bucket's geometric middle (within ~4.5%)"
 )
+_INDEX = re.compile(r"\[\d+\]")
 _TIMES = ("started", "finished")  # epoch seconds in the run's meta
 _SECRET_WORDS = ("key", "authorization", "token", "secret", "password")
 
@@ -121,14 +125,16 @@ class Summarizer:
         self.cases += 1
         self.verdicts[verdict] += 1
         source = self.sources.get(result["source"])
-        if source is None:
-            source = self.sources[result["source"]] = Counter()
+        if source is None:  # a folder corpus names a source per file: past the first few, one bucket
+            name = result["source"] if len(self.sources) < MAX_SOURCES else OTHER_SOURCES
+            source = self.sources.get(name)
+            if source is None:
+                source = self.sources[name] = Counter()
         source[verdict] += 1
         for name in result["noise"]:
             self.noise[name] += 1
-        for loss in result["losses"]:
-            self._loss(loss)
-            self.loss_cases[loss["path"]] += 1
+        for path in {self._loss(loss) for loss in result["losses"]}:
+            self.loss_cases[path] += 1
         for arm, records in result["records"].items():
             hists = self.latency.get(arm)
             if len(records) > self.samples:
@@ -146,9 +152,12 @@ class Summarizer:
         elif verdict == "error":
             self._error(result)
 
-    def _loss(self, loss: Mapping[str, Any]) -> None:
-        if loss["path"] not in self.loss_info:
-            self.loss_info[loss["path"]] = {"field": loss["field"], "kind": loss["kind"], "reason": loss["reason"]}
+    def _loss(self, loss: Mapping[str, Any]) -> str:
+        """The loss's path with indices as ``[*]``: one row for a name dropped from any message."""
+        path = _INDEX.sub("[*]", str(loss["path"]))
+        if path not in self.loss_info:
+            self.loss_info[path] = {"field": loss["field"], "kind": loss["kind"], "reason": loss["reason"]}
+        return path
 
     def _divergent(self, result: CaseResult) -> None:
         all_explained = bool(result["fields"])
@@ -161,10 +170,9 @@ class Summarizer:
                 by_loss = self.field_losses.get(name)
                 if by_loss is None:
                     by_loss = self.field_losses[name] = Counter()
-                for loss in diff["explained_by"]:
-                    by_loss[loss["path"]] += 1
-                    explaining.add(loss["path"])
-                    self._loss(loss)
+                for path in {self._loss(loss) for loss in diff["explained_by"]}:
+                    by_loss[path] += 1
+                    explaining.add(path)
             else:
                 all_explained = False
         self.explained_cases += all_explained
