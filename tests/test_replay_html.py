@@ -180,3 +180,36 @@ def test_hostile_case_content_is_shown_as_text_and_never_run(page: Watched) -> N
     assert "<script>window.__pwned = 1</script>" in detail.locator('table.side tr[data-field="text"]').inner_text()
     assert page.page.evaluate("window.__pwned") is None
     assert page.page.locator("img").count() == 0
+
+
+def _load(browser: Any, path: Path) -> tuple[Any, Watched]:
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    watched = Watched(context.new_page())
+    watched.page.goto(path.as_uri())
+    watched.page.wait_for_selector("#shown:not(:empty)")
+    return context, watched
+
+
+def test_an_empty_run_s_report_loads_cleanly(browser: Any, tmp_path: Path) -> None:
+    out = write_run(tmp_path / "empty", [], [])
+    write_outputs(out, meta={})
+    context, page = _load(browser, out / "report.html")
+    assert page.page.locator('[data-count="cases"]').inner_text() == "0"
+    assert page.rows() == [] and page.page.locator("#shown").inner_text().startswith("0 of 0")
+    assert page.console == [] and page.requests == [(out / "report.html").as_uri()]
+    context.close()
+
+
+def test_a_large_run_draws_pages_of_rows_and_says_how_many_equivalents_it_holds(browser: Any, tmp_path: Path) -> None:
+    results = [case(f"d{i}", "divergent", line=i + 1) for i in range(1200)] + [case(f"e{i}") for i in range(300)]
+    out = write_run(tmp_path / "large", results, [])
+    write_outputs(out, meta={})
+    context, page = _load(browser, out / "report.html")
+    assert len(page.rows()) == 500
+    page.page.click("#more")
+    assert len(page.rows()) == 1000
+    assert "200 of the 300 equivalent ones" in page.page.locator("#capped").inner_text()
+    page.page.click('button.verdict-filter[data-verdict="equivalent"]')
+    assert len(page.rows()) == 200 and page.page.locator("#more").is_hidden()
+    assert page.console == []
+    context.close()
