@@ -165,6 +165,8 @@ def test_summary_drops_credentials_from_the_run_settings() -> None:
     assert "api_key" not in s["run"] and "Authorization" not in s["run"]["headers"]
     assert SECRET not in json.dumps(s)
     assert s["run"]["model"] == "gpt-4o"
+    kept = summarize([], [], {"max_tokens": 5, "api_key_env": "OPENAI_API_KEY", "token": "t", "x-api-key": "k", "Cookie": "c"})["run"]
+    assert kept == {"max_tokens": 5, "api_key_env": "OPENAI_API_KEY"}  # the variable's name, not its value
 
 
 def test_run_settings_read_flat_with_times_in_utc() -> None:

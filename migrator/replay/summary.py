@@ -30,7 +30,7 @@ LATENCY_METHOD = (
 )
 _INDEX = re.compile(r"\[\d+\]")
 _TIMES = ("started", "finished")  # epoch seconds in the run's meta
-_SECRET_WORDS = ("key", "authorization", "token", "secret", "password")
+_SECRET = re.compile(r"(^|[_-])(api[_-]?key|key|authorization|auth|token|access[_-]token|secret|password|cookie)$", re.I)
 
 FieldStats = Callable[[Iterable[CaseResult]], Any]
 
@@ -259,7 +259,7 @@ def baseline_section(changes: list[dict[str, Any]], first: int = 50) -> dict[str
 
 def scrub(meta: Mapping[str, Any]) -> dict[str, Any]:
     """The run settings minus anything named like a credential: the key never reaches a file."""
-    return {k: (scrub(v) if isinstance(v, Mapping) else v) for k, v in meta.items() if not any(w in k.lower() for w in _SECRET_WORDS)}
+    return {k: (scrub(v) if isinstance(v, Mapping) else v) for k, v in meta.items() if not _SECRET.search(str(k))}
 
 
 def run_facts(run: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
