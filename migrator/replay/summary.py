@@ -20,9 +20,9 @@ from .. import __version__
 from .model import ARMS, VERDICTS, CaseResult, CorpusProblem
 
 SUMMARY_VERSION = 1
-FIRST_PROBLEMS = 20
+FIRST_PROBLEMS = 20  # problems kept verbatim; the rest are only counted
 MAX_SOURCES = 50  # corpus files counted by name; the rest together
-OTHER_SOURCES = "(other files)"  # problems kept verbatim; the rest are only counted
+OTHER_SOURCES = "(other files)"
 BUCKETS_PER_DOUBLING = 8
 LATENCY_METHOD = (
     f"fixed log-scale histogram, {BUCKETS_PER_DOUBLING} buckets per doubling; "
@@ -36,7 +36,7 @@ FieldStats = Callable[[Iterable[CaseResult]], Any]
 
 
 class Histogram:
-    """Milliseconds in log-scale buckets: constant memory, mergeable, percentiles within a bucket's width."""
+    """Milliseconds in log-scale buckets: constant memory, percentiles within half a bucket's width."""
 
     __slots__ = ("buckets", "count", "max", "min", "total")
 
