@@ -242,6 +242,19 @@ def test_results_last_line_per_key_wins_and_a_torn_line_is_skipped(tmp_path: Pat
     assert list(iter_results(tmp_path / "nowhere")) == []
 
 
+def test_outputs_fill_missing_keys_and_skip_wrongly_shaped_lines(tmp_path: Path) -> None:
+    sparse = {"id": "old", "key": "k-old", "verdict": "divergent", "fields": [{"field": "text"}], "records": {"P": [{"ok": True, "text": "hi"}]}}
+    wrong = {**case("wrong"), "records": {"P": [{"ok": True, "total_ms": "slow"}]}}
+    unknown = {**case("unknown"), "verdict": "maybe"}
+    out = tmp_path / "run"
+    write_run(out, [sparse, wrong, unknown, case("fine")], [])  # type: ignore[list-item]
+    summary = write_outputs(out, meta={}, junit=tmp_path / "j.xml")
+    assert summary["cases"] == 2 and summary["unreadable_results"] == 2
+    assert summary["verdicts"] == {"equivalent": 1, "divergent": 1, "error": 0}
+    assert summary["fields"]["text"]["cases"] == 1
+    assert [c["id"] for c in _cases_block((out / "report.html").read_text(encoding="utf-8"))] == ["old", "fine"]
+
+
 # --- terminal --------------------------------------------------------------------------------
 
 
@@ -498,9 +511,12 @@ def test_report_cannot_be_broken_out_of_and_fetches_nothing(tmp_path: Path) -> N
     assert any(c["id"] == f"hostile {HOSTILE}" for c in kept)  # the data itself arrives intact
 
 
+def _nested(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children) | st.dictionaries(st.text(), children)
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
-                    max_leaves=20))
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), _nested, max_leaves=20))
 def test_json_for_script_round_trips_and_never_closes_the_tag(value: Any) -> None:
     text = json_for_script(value)
     assert "<" not in text and ">" not in text

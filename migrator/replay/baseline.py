@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MigratorError
-from .rundir import RESULTS, iter_results
+from .rundir import RESULTS, Checked, iter_results
 
 
 class BaselineError(MigratorError, ValueError):
@@ -24,9 +24,9 @@ def compare(out_dir: Path, baseline_dir: Path) -> list[dict[str, Any]]:
     baseline_file = Path(baseline_dir) / RESULTS
     if not baseline_file.is_file():
         raise BaselineError(f"{baseline_file}: no such file (--baseline expects the --out folder of an earlier run)")
-    before = {(r["source"], r["id"]): (r["verdict"], r["key"]) for r in iter_results(baseline_dir)}
+    before = {(r["source"], r["id"]): (r["verdict"], r["key"]) for r in Checked(iter_results(baseline_dir))}
     changes: list[dict[str, Any]] = []
-    for result in iter_results(out_dir):
+    for result in Checked(iter_results(out_dir)):
         earlier = before.get((result["source"], result["id"]))
         if earlier is None or earlier[0] == result["verdict"]:
             continue

@@ -17,7 +17,7 @@ from typing import Any
 from .baseline import compare
 from .html import ReportWriter
 from .junit import JUnitWriter
-from .rundir import REPORT, RESULTS, SUMMARY, atomic_text, iter_problems, iter_results
+from .rundir import REPORT, RESULTS, SUMMARY, Checked, atomic_text, iter_problems, iter_results
 from .summary import FieldStats, summarize
 
 FAIL_ON = ("divergent", "error")
@@ -41,13 +41,15 @@ def write_outputs(out_dir: Path, *, meta: Mapping[str, Any], baseline: Path | No
     """
     out_dir = Path(out_dir)
     changes = compare(out_dir, baseline) if baseline is not None else None
-    summary = summarize(iter_results(out_dir), iter_problems(out_dir), meta,
+    results = Checked(iter_results(out_dir))
+    summary = summarize(results, iter_problems(out_dir), meta,
                         field_stats=field_stats if field_stats is not None else _judge_field_stats(), baseline_changes=changes)
+    summary["unreadable_results"] = results.unreadable
     summary["files"] = {"results": str(out_dir / RESULTS), "summary": str(out_dir / SUMMARY), "report": str(out_dir / REPORT),
                         "junit": str(junit) if junit is not None else None}
     with ReportWriter(out_dir / REPORT, summary, changes) as report, \
             JUnitWriter(Path(junit), summary) if junit is not None else nullcontext() as tests:
-        for result in iter_results(out_dir):
+        for result in Checked(iter_results(out_dir)):
             report.add(result)
             if tests is not None:
                 tests.add(result)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO, TypeVar, cast
 
-from .model import CaseResult, CorpusProblem
+from .model import VERDICTS, CaseResult, CorpusProblem
 
 RESULTS = "results.jsonl"
 PROBLEMS = "problems.jsonl"
@@ -97,6 +97,60 @@ def _lines(path: Path) -> Iterator[tuple[int, CaseResult | None]]:
             value = _object(line)
             ok = value is not None and isinstance(value.get("key"), str) and "verdict" in value
             yield number, cast(CaseResult, value) if ok else None
+
+
+_CASE_DEFAULTS: dict[str, Any] = {"id": "", "source": "", "line": 0, "reason": "", "fields": [], "noise": [], "losses": [], "order": [],
+                                  "request": {}, "translated": None, "records": {}, "scores": {}}
+_RECORD_DEFAULTS: dict[str, Any] = {"ok": False, "status": None, "error_type": None, "finish": None, "text": "", "refusal": None,
+                                    "tool_calls": [], "structured": None, "usage": {"input": None, "output": None}, "model": None,
+                                    "ttft_ms": None, "total_ms": 0.0}
+_DIFF_DEFAULTS: dict[str, Any] = {"field": "?", "detail": "", "P": None, "C": None, "S": None, "explained_by": []}
+_LOSS_DEFAULTS: dict[str, Any] = {"path": "$", "field": "", "kind": "", "reason": ""}
+
+
+def complete(result: dict[str, Any]) -> CaseResult | None:
+    """A result with the keys the outputs read: missing ones (a line written before they existed, or
+    by hand) get their empty value; a present value of the wrong shape makes the line unreadable
+    (None), as no value is invented in its place."""
+    if result.get("verdict") not in VERDICTS or not _fill(result, _CASE_DEFAULTS):
+        return None
+    records = result["records"]
+    for arm_records in records.values():
+        if not isinstance(arm_records, list) or not all(isinstance(r, dict) and _fill(r, _RECORD_DEFAULTS) for r in arm_records):
+            return None
+    for diff in result["fields"]:
+        if not isinstance(diff, dict) or not _fill(diff, _DIFF_DEFAULTS) or not _losses(diff["explained_by"]):
+            return None
+    return cast(CaseResult, result) if _losses(result["losses"]) else None
+
+
+class Checked:
+    """Results passed through :func:`complete`, counting the lines it could not use."""
+
+    def __init__(self, results: Iterable[Any]) -> None:
+        self.results = results
+        self.unreadable = 0
+
+    def __iter__(self) -> Iterator[CaseResult]:
+        for raw in self.results:
+            result = complete(raw) if isinstance(raw, dict) else None
+            if result is None:
+                self.unreadable += 1
+            else:
+                yield result
+
+
+def _losses(losses: Any) -> bool:
+    return isinstance(losses, list) and all(isinstance(loss, dict) and _fill(loss, _LOSS_DEFAULTS) for loss in losses)
+
+
+def _fill(value: dict[str, Any], defaults: dict[str, Any]) -> bool:
+    for key, default in defaults.items():
+        present = value.setdefault(key, default)
+        if default is not None and present is not None and type(present) is not type(default) and \
+                not (isinstance(default, float) and isinstance(present, int)):
+            return False
+    return True
 
 
 def iter_problems(directory: Path | str) -> Iterator[CorpusProblem]:

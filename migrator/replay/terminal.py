@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -38,7 +38,9 @@ def problem_line(problem: CorpusProblem) -> str:
 
 
 class Progress:
-    def __init__(self, stream: TextIO | None = None, *, live: bool | None = None, clock: Any = time.monotonic) -> None:
+    """``start`` / ``case`` / ``problem`` / ``stop``, called by the run; ``live`` and ``clock`` are for tests."""
+
+    def __init__(self, stream: TextIO | None = None, *, live: bool | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.live = Console(file=self.stream).is_terminal if live is None else live  # rich's test: isatty, FORCE_COLOR, TTY_COMPATIBLE
         self.clock = clock
