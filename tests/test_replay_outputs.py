@@ -252,7 +252,12 @@ def test_outputs_fill_missing_keys_and_skip_wrongly_shaped_lines(tmp_path: Path)
     assert summary["cases"] == 2 and summary["unreadable_results"] == 2
     assert summary["verdicts"] == {"equivalent": 1, "divergent": 1, "error": 0}
     assert summary["fields"]["text"]["cases"] == 1
-    assert [c["id"] for c in _cases_block((out / "report.html").read_text(encoding="utf-8"))] == ["old", "fine"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert [c["id"] for c in _cases_block(html)] == ["old", "fine"]
+    assert "2 results.jsonl line(s) could not be read" in html
+    shown = io.StringIO()
+    print_summary(summary, out, shown)
+    assert "results.jsonl: 2 line(s) could not be read and are left out" in shown.getvalue()
 
 
 # --- terminal --------------------------------------------------------------------------------

@@ -138,7 +138,9 @@ def _counts(summary: Mapping[str, Any]) -> str:
         cards.append(f'<div class="count {v}"><span class="n" data-count="{v}">{summary["verdicts"][v]}</span><span>{v}</span></div>')
     d = summary["divergent"]
     note = (f'<p class="note">{d["explained"]} divergent case(s) explained by a translation loss, {d["unexplained"]} unexplained. '
-            f'{summary["problems"]["count"]} corpus entr{"y" if summary["problems"]["count"] == 1 else "ies"} could not be read.</p>')
+            f'{summary["problems"]["count"]} corpus entr{"y" if summary["problems"]["count"] == 1 else "ies"} could not be read.'
+            + (f' {summary["unreadable_results"]} results.jsonl line(s) could not be read and are left out.' if summary.get("unreadable_results") else "")
+            + "</p>")
     return '<section id="counts" class="counts">' + "".join(cards) + "</section>" + note
 
 

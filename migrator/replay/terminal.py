@@ -179,6 +179,9 @@ def print_summary(summary: Mapping[str, Any], out_dir: Path, console: Console | 
         moves = ", ".join(f"{move}: {n}" for move, n in baseline["moves"].items()) or "none"
         console.print(f"against the baseline: {baseline['changed']} case(s) changed verdict ({moves})", highlight=False, markup=False)
 
+    unreadable = summary.get("unreadable_results") or 0
+    if unreadable:
+        console.print(f"results.jsonl: {unreadable} line(s) could not be read and are left out", highlight=False, markup=False)
     problems = summary["problems"]["count"]
     if problems:
         console.print(f"corpus problems: {problems} entr{'y' if problems == 1 else 'ies'} skipped (listed above and in summary.json)",
