@@ -27,7 +27,6 @@ from migrator.replay.html import json_for_script, write_report
 from migrator.replay.junit import write_junit
 from migrator.replay.model import CaseResult, CorpusProblem, FieldDiff, Loss, Record
 from migrator.replay.outputs import exit_code, write_outputs
-from migrator.replay.rundir import iter_results
 from migrator.replay.summary import Histogram, elapsed_seconds, run_facts, summarize
 from migrator.replay.terminal import Progress, print_summary, problem_line
 
@@ -167,6 +166,8 @@ def test_summary_drops_credentials_from_the_run_settings() -> None:
     assert s["run"]["model"] == "gpt-4o"
     kept = summarize([], [], {"max_tokens": 5, "api_key_env": "OPENAI_API_KEY", "token": "t", "x-api-key": "k", "Cookie": "c"})["run"]
     assert kept == {"max_tokens": 5, "api_key_env": "OPENAI_API_KEY"}  # the variable's name, not its value
+    plain = summarize([], [], {"out": Path("runs/a"), "corpus": (Path("a.jsonl"),), "rpm": math.inf, "nested": {"token": "t", "n": 1}})["run"]
+    assert plain == {"out": "runs/a", "corpus": ["a.jsonl"], "rpm": "inf", "nested": {"n": 1}}
 
 
 def test_run_settings_read_flat_with_times_in_utc() -> None:
@@ -229,17 +230,6 @@ def test_judge_field_stats_read_the_same_single_pass() -> None:
 
 
 # --- results file ----------------------------------------------------------------------------
-
-
-def test_results_last_line_per_key_wins_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
-    first = case("a", "divergent", reason="first try")
-    again = case("a", "equivalent", reason="second try")
-    other = case("a", "error", source="other.jsonl", key="key-other")
-    (tmp_path / "results.jsonl").write_text(json.dumps(first) + "\n" + json.dumps(other) + "\n" + json.dumps(again) + "\n"
-                                            + '{"id": "b", "verd', encoding="utf-8")
-    got = [(r["source"], r["verdict"], r["reason"]) for r in iter_results(tmp_path)]
-    assert got == [("other.jsonl", "error", "error"), ("corpus.jsonl", "equivalent", "second try")]
-    assert list(iter_results(tmp_path / "nowhere")) == []
 
 
 def test_outputs_fill_missing_keys_and_skip_wrongly_shaped_lines(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MigratorError
-from .rundir import RESULTS, Checked, iter_results
+from .rundir import Checked
+from .store import RESULTS, iter_results
 
 
 class BaselineError(MigratorError, ValueError):

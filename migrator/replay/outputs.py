@@ -8,7 +8,6 @@ whole or not at all, so Ctrl-C during the outputs leaves the previous ones.
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Mapping
 from contextlib import nullcontext
 from pathlib import Path
@@ -17,7 +16,8 @@ from typing import Any
 from .baseline import compare
 from .html import ReportWriter
 from .junit import JUnitWriter
-from .rundir import REPORT, RESULTS, SUMMARY, Checked, atomic_text, iter_problems, iter_results
+from .rundir import REPORT, SUMMARY, Checked
+from .store import RESULTS, iter_problems, iter_results, write_json_atomic
 from .summary import FieldStats, summarize
 
 FAIL_ON = ("divergent", "error")
@@ -53,8 +53,7 @@ def write_outputs(out_dir: Path, *, meta: Mapping[str, Any], baseline: Path | No
             report.add(result)
             if tests is not None:
                 tests.add(result)
-    with atomic_text(out_dir / SUMMARY) as fh:
-        fh.write(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
+    write_json_atomic(out_dir / SUMMARY, summary)
     return summary
 
 

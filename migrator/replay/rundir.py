@@ -4,16 +4,13 @@ The report and the JUnit file are written as the results stream past (a 100,000-
 sits in memory), so :func:`atomic_text` hands out an open file and only a clean exit renames it
 over the target: Ctrl-C or an exception leaves the previous file whole.
 
-``results.jsonl`` is append-only: a case run again (``merge`` of overlapping shards, a re-run into
-the same folder) appears twice and its last line wins; a torn last line (a run killed mid-write)
-is skipped. Reading holds each case's key and line number for one pass (tens of bytes a case),
-never the results. The store (store.py) reads the same way; these readers stand in until it is
-merged, with the same signatures.
+The results themselves are read by store.py (last line per key); :class:`Checked` then makes
+sure each has the keys the outputs read, so a line written by hand or by an older version is
+completed or counted as unreadable, never a traceback.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -22,10 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO, TypeVar, cast
 
-from .model import VERDICTS, CaseResult, CorpusProblem
+from .model import VERDICTS, CaseResult
 
-RESULTS = "results.jsonl"
-PROBLEMS = "problems.jsonl"
 SUMMARY = "summary.json"
 REPORT = "report.html"
 
@@ -66,37 +61,6 @@ class StreamedFile:
         if exc is None:
             self.fh.write(self.tail())
         self._context.__exit__(kind, exc, tb)
-
-
-def iter_results(directory: Path | str) -> Iterator[CaseResult]:
-    """The run's results, the last line per case key, in file order (the signature of store.iter_results)."""
-    path = Path(directory) / RESULTS
-    last = _repeated(path)
-    for number, result in _lines(path):
-        if result is not None and last.get(result["key"], number) == number:
-            yield result
-
-
-def _repeated(path: Path) -> dict[str, int]:
-    """The last line of every key that appears more than once."""
-    seen: dict[str, int] = {}
-    repeated: set[str] = set()
-    for number, result in _lines(path):
-        if result is not None:
-            if result["key"] in seen:
-                repeated.add(result["key"])
-            seen[result["key"]] = number
-    return {key: seen[key] for key in repeated}
-
-
-def _lines(path: Path) -> Iterator[tuple[int, CaseResult | None]]:
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            value = _object(line)
-            ok = value is not None and isinstance(value.get("key"), str) and "verdict" in value
-            yield number, cast(CaseResult, value) if ok else None
 
 
 _CASE_DEFAULTS: dict[str, Any] = {"id": "", "source": "", "line": 0, "reason": "", "fields": [], "noise": [], "losses": [], "order": [],
@@ -151,22 +115,3 @@ def _fill(value: dict[str, Any], defaults: dict[str, Any]) -> bool:
                 not (isinstance(default, float) and isinstance(present, int)):
             return False
     return True
-
-
-def iter_problems(directory: Path | str) -> Iterator[CorpusProblem]:
-    path = Path(directory) / PROBLEMS
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            value = _object(line)
-            if value is not None:
-                yield cast(CorpusProblem, value)
-
-
-def _object(line: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

@@ -258,8 +258,19 @@ def baseline_section(changes: list[dict[str, Any]], first: int = 50) -> dict[str
 
 
 def scrub(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """The run settings minus anything named like a credential: the key never reaches a file."""
-    return {k: (scrub(v) if isinstance(v, Mapping) else v) for k, v in meta.items() if not _SECRET.search(str(k))}
+    """The run settings minus anything named like a credential (the key never reaches a file), as
+    plain JSON (a path or a non-finite number as its text)."""
+    return {str(k): _plain(v) for k, v in meta.items() if not _SECRET.search(str(k))}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return scrub(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int)) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    return str(value)
 
 
 def run_facts(run: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

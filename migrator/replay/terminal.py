@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .model import VERDICTS, CaseResult, CorpusProblem
-from .rundir import REPORT, RESULTS, SUMMARY
+from .rundir import REPORT, SUMMARY
+from .store import RESULTS
 
 PLAIN_EVERY_S = 5.0
 PLAIN_EVERY_CASES = 1000
