@@ -48,6 +48,9 @@ class Watched:
     def click_case(self, case_id: str) -> None:
         self.page.locator("#case-table tr.case-row", has=self.page.locator("td.id", has_text=case_id)).first.click()
 
+    def count(self) -> int:
+        return int(self.page.locator("#case-table tr.case-row:visible").count())
+
     def open(self, case_id: str) -> Any:
         self.click_case(case_id)
         detail = self.page.locator("#case-table tr.detail").last
@@ -205,11 +208,11 @@ def test_a_large_run_draws_pages_of_rows_and_says_how_many_equivalents_it_holds(
     out = write_run(tmp_path / "large", results, [])
     write_outputs(out, meta={})
     context, page = _load(browser, out / "report.html")
-    assert len(page.rows()) == 500
+    assert page.count() == 500
     page.page.click("#more")
-    assert len(page.rows()) == 1000
+    assert page.count() == 1000
     assert "200 of the 300 equivalent ones" in page.page.locator("#capped").inner_text()
     page.page.click('button.verdict-filter[data-verdict="equivalent"]')
-    assert len(page.rows()) == 200 and page.page.locator("#more").is_hidden()
+    assert page.count() == 200 and page.page.locator("#more").is_hidden()
     assert page.console == []
     context.close()
