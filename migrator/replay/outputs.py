@@ -7,7 +7,6 @@ whole or not at all, so Ctrl-C during the outputs leaves the previous ones.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from contextlib import nullcontext
 from pathlib import Path
@@ -15,22 +14,13 @@ from typing import Any
 
 from .baseline import compare
 from .html import ReportWriter
+from .judge import field_stats as judge_field_stats
 from .junit import JUnitWriter
 from .rundir import REPORT, SUMMARY, Checked
 from .store import RESULTS, iter_problems, iter_results, write_json_atomic
 from .summary import FieldStats, summarize
 
 FAIL_ON = ("divergent", "error")
-
-
-def _judge_field_stats() -> FieldStats | None:
-    """The judge's per-field noise statistics, when the judge provides them."""
-    try:
-        judge = importlib.import_module("migrator.replay.judge")
-    except ImportError:
-        return None
-    stats: FieldStats | None = getattr(judge, "field_stats", None)
-    return stats
 
 
 def write_outputs(out_dir: Path, *, meta: Mapping[str, Any], baseline: Path | None = None, junit: Path | None = None,
@@ -43,7 +33,7 @@ def write_outputs(out_dir: Path, *, meta: Mapping[str, Any], baseline: Path | No
     changes = compare(out_dir, baseline) if baseline is not None else None
     results = Checked(iter_results(out_dir))
     summary = summarize(results, iter_problems(out_dir), meta,
-                        field_stats=field_stats if field_stats is not None else _judge_field_stats(), baseline_changes=changes)
+                        field_stats=field_stats if field_stats is not None else judge_field_stats, baseline_changes=changes)
     summary["unreadable_results"] = results.unreadable
     summary["files"] = {"results": str(out_dir / RESULTS), "summary": str(out_dir / SUMMARY), "report": str(out_dir / REPORT),
                         "junit": str(junit) if junit is not None else None}
