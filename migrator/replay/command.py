@@ -8,7 +8,6 @@ is kept, and the outputs are written for it).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -111,17 +110,29 @@ def tools_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _finish(out: Path, meta: dict[str, Any], args: argparse.Namespace, stdout: TextIO, *, quiet: bool = False) -> int:
+def _finish(out: Path, meta: dict[str, Any], args: argparse.Namespace, stdout: TextIO) -> int:
     from .outputs import exit_code, write_outputs
     from .terminal import print_summary
 
     summary = write_outputs(out, meta=meta, baseline=args.baseline, junit=args.junit)
-    if not quiet:
-        print_summary(summary, out, stdout)
+    print_summary(summary, out, stdout)
     return exit_code(summary, args.fail_on)
 
 
+def _check_outputs(args: argparse.Namespace) -> str | None:
+    """What is wrong with the output options, said before any request is sent."""
+    baseline: Path | None = args.baseline
+    if baseline is not None and not (baseline / "results.jsonl").is_file():
+        return f"--baseline {baseline}: no earlier run there (no results.jsonl); give the --out folder of a finished run"
+    junit: Path | None = args.junit
+    if junit is not None and (junit.is_dir() or not junit.resolve().parent.is_dir()):
+        return f"--junit {junit}: cannot write a file there"
+    return None
+
+
 def run_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import asyncio
+
     from .run import Options, replay
     from .terminal import Progress
 
@@ -136,6 +147,10 @@ def run_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if path != "-" and not os.path.exists(path):
             stderr.write(f"migrator replay: {path}: no such file or folder\n")
             return EXIT_BAD_INPUT
+    problem = _check_outputs(args)
+    if problem is not None:
+        stderr.write(f"migrator replay: {problem}\n")
+        return EXIT_BAD_INPUT
     if options.from_cassette is not None and not options.from_cassette.is_file():
         stderr.write(f"migrator replay: {options.from_cassette}: no such cassette\n")
         return EXIT_BAD_INPUT
@@ -154,8 +169,18 @@ def run_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     progress.stop()
     if not (options.out / "results.jsonl").exists():
         return EXIT_INTERRUPTED if interrupted else EXIT_OK
-    code = _finish(options.out, meta, args, stdout)
+    try:
+        code = _finish(options.out, meta or _meta(options.out), args, stdout)
+    except (OSError, ValueError) as exc:
+        stderr.write(f"migrator replay: {_scrub(str(exc), api_key)}\n")
+        return EXIT_BAD_INPUT
     return EXIT_INTERRUPTED if interrupted else code
+
+
+def _meta(out: Path) -> dict[str, Any]:
+    from .store import read_meta
+
+    return read_meta(out) or {}
 
 
 def _scrub(text: str, secret: str | None) -> str:
@@ -164,6 +189,10 @@ def _scrub(text: str, secret: str | None) -> str:
 
 def run_tool(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     args = tools_parser().parse_args(list(argv))
+    problem = _check_outputs(args) if args.tool != "export-batch" else None
+    if problem is not None:
+        stderr.write(f"migrator replay {args.tool}: {problem}\n")
+        return EXIT_BAD_INPUT
     try:
         if args.tool == "export-batch":
             from .batch import export_cases
@@ -173,8 +202,14 @@ def run_tool(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
             return EXIT_OK
         if args.tool == "import-batch":
             from .batch import import_run
+            from .terminal import Progress
 
-            meta = import_run(args.export, args.chat, args.responses, args.noise, args.out)
+            progress = Progress(stderr)
+            progress.start(None)
+            try:
+                meta = import_run(args.export, args.chat, args.responses, args.noise, args.out, on_problem=progress.problem)
+            finally:
+                progress.stop()
             return _finish(args.out, meta, args, stdout)
         from .merge import merge
         from .store import read_meta

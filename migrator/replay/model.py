@@ -116,6 +116,8 @@ class _RecordOptional(TypedDict, total=False):
     """Keys a Record may lack (written by hand in tests, or stored before they existed)."""
 
     choices: int  # how many choices the answer holds (chat `n` > 1 gives several; a Response one)
+    stream: StreamFacts  # a streamed answer's envelope, for the report's conformance counts
+    timed: bool  # False: the exchange carried no timing (a Batch API answer); its latencies are not counted
 
 
 class Record(_RecordOptional):

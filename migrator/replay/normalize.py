@@ -56,6 +56,11 @@ def normalize(exchange: Exchange, request: dict[str, Any]) -> Record:
         "total_ms": float(total) if isinstance(total, (int, float)) and type(total) is not bool else 0.0,
         "choices": 0,
     }
+    stream = ex.get("stream")
+    if type(stream) is dict:
+        record["stream"] = stream  # type: ignore[typeddict-item]
+    if ex.get("timed") is False:
+        record["timed"] = False
     body = ex.get("body")
     facts = ex.get("error")
     if type(facts) is dict:

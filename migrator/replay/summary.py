@@ -140,7 +140,8 @@ class Summarizer:
             if len(records) > self.samples:
                 self.samples = len(records)
             for record in records:
-                if hists is not None:
+                # A Batch API answer's 0 ms means "not measured", not "instant".
+                if hists is not None and record.get("timed") is not False:
                     if record["ttft_ms"] is not None:
                         hists["ttft"].add(record["ttft_ms"])
                     hists["total"].add(record["total_ms"])
