@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="offline model: another answer on every call unless temperature is 0, like a real model")
     sv.add_argument("--access-log", metavar="PATH", help="JSON lines to this file (default stderr; - for none)")
     sv.add_argument("--strict", action="store_true", help="answer 400 naming every loss instead of translating approximately")
+    sv.add_argument("--capture", metavar="FILE", help="append sampled chat requests to FILE as replay corpus lines "
+                    "(secrets and headers left out)")
+    sv.add_argument("--capture-rate", type=float, default=1.0, metavar="R",
+                    help="the share of chat requests captured, 0 to 1 (default 1; decided per request id)")
 
     cm = sub.add_parser("codemod", help="rewrite Python code (files, directories, notebooks) from chat.completions to responses")
     cm.add_argument("paths", nargs="+", metavar="PATH",
@@ -86,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     cm.add_argument("--instructions", action="store_true",
                     help="move a literal leading system message into instructions= (not carried by previous_response_id)")
     cm.add_argument("--transform", metavar="MODULE:FUNCTION", help=argparse.SUPPRESS)
+
+    rp = sub.add_parser("replay", help="replay a corpus of chat requests on both endpoints and judge the differences against the noise")
+    from .replay.command import add_replay_arguments
+
+    add_replay_arguments(rp)
 
     demo = sub.add_parser("demo", help="translate the embedded examples both ways (offline, no key)")
     demo.add_argument("--json", action="store_true", help="print the translations as JSON")
@@ -275,10 +284,21 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) >= 2 and argv[0] == "replay" and argv[1] in ("export-batch", "import-batch", "merge"):
+        from .replay.command import run_tool
+
+        return run_tool(argv[1:], stdout, stderr)
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _cmd_serve(args, stdout, stderr)
     try:
+        if args.command == "replay":
+            from .replay.command import run_replay
+
+            code = run_replay(args, stdout, stderr)
+            stdout.flush()
+            return code
         if args.command == "codemod":
             code = _cmd_codemod(args, stdin, stdout, stderr)
             stdout.flush()

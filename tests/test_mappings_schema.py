@@ -62,7 +62,7 @@ def test_schema_is_a_valid_draft_2020_12_schema(schema: dict[str, Any]) -> None:
 
 
 def test_every_rule_file_is_checked() -> None:
-    assert set(RULE_FILES) == {f"{stem}.json" for stem in rules.FILES} | {"models.json", "shapes.json"}
+    assert set(RULE_FILES) == {f"{stem}.json" for stem in rules.FILES} | {"models.json", "shapes.json", "replay.json"}
 
 
 @pytest.mark.parametrize("name", RULE_FILES)

@@ -74,7 +74,13 @@ class StreamFacts(TypedDict):
     rebuilt_matches_terminal: bool | None  # text rebuilt from deltas equals the terminal object's text (None: no terminal object)
 
 
-class Exchange(TypedDict):
+class _ExchangeOptional(TypedDict, total=False):
+    """Keys an Exchange may lack."""
+
+    timed: bool  # False: no timing was measured (a Batch API answer: total_ms 0 means nothing); absent: measured
+
+
+class Exchange(_ExchangeOptional):
     """One Call's outcome as the client saw it."""
 
     arm: Arm
@@ -106,7 +112,15 @@ class Usage(TypedDict):
     output: int | None
 
 
-class Record(TypedDict):
+class _RecordOptional(TypedDict, total=False):
+    """Keys a Record may lack (written by hand in tests, or stored before they existed)."""
+
+    choices: int  # how many choices the answer holds (chat `n` > 1 gives several; a Response one)
+    stream: StreamFacts  # a streamed answer's envelope, for the report's conformance counts
+    timed: bool  # False: the exchange carried no timing (a Batch API answer); its latencies are not counted
+
+
+class Record(_RecordOptional):
     """One Exchange reduced to what both endpoints can be compared on (normalize.py)."""
 
     ok: bool  # an answer the API's shape, status 2xx
@@ -139,6 +153,16 @@ class FieldDiff(TypedDict):
     C: Any
     S: Any
     explained_by: list[Loss]  # the translation's losses that explain this difference; [] = unexplained
+
+
+class Judgement(TypedDict):
+    """What judge.py decides for one case: the parts of a CaseResult that come from comparing its arms."""
+
+    verdict: Verdict
+    reason: str
+    fields: list[FieldDiff]
+    noise: list[str]
+    scores: dict[str, list[float]]
 
 
 class CaseResult(TypedDict):

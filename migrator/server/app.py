@@ -39,6 +39,7 @@ from ..mapping.rules import TABLES
 from ..streams import SSEEncoder, StreamError, StreamTranslator, aiter_frame_batches
 from ..streams.finished import finished_events
 from ..streams.sse import encode_chat, encode_responses
+from .capture import Capture
 from .items import normalize_input
 from .logs import AccessLog, AccessRecord
 from .losses import LOSSES_HEADER, header_value, strict_message
@@ -75,6 +76,7 @@ class ServerState:
     strict: bool = False
     limits: Limits = field(default_factory=Limits)
     active: int = 0
+    capture: Capture | None = None  # --capture: sampled chat requests appended as replay corpus lines
 
 
 class HTTPError(Exception):
@@ -309,6 +311,8 @@ class Server:
         yield
         await self.state.backend.aclose()
         self.state.store.close()
+        if self.state.capture is not None:
+            self.state.capture.close()
 
     # ------------------------------------------------------------ the frame
 
@@ -376,6 +380,9 @@ class Server:
     async def _body(self, request: Request, dialect: str) -> dict[str, Any]:
         """The request body, with its parameters checked here when no native upstream will check them."""
         body = await _read_json(request, self.state.limits)
+        capture = self.state.capture
+        if capture is not None and dialect == "chat":  # before the checks: a refused request is traffic too
+            capture.offer(body, request.state.request_id, minted=not request.headers.get("x-request-id"))
         if self.state.offline or self.state.backend.api != dialect:
             _check_params(body, f"{dialect}.request")
         return body

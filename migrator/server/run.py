@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from ..mapping import Dialect
 from .app import Limits, ServerState, create_app
+from .capture import Capture
 from .logs import AccessLog
 from .store import ResponseStore, StoreLimits
 from .upstream import HTTPBackend, RetryPolicy
@@ -44,6 +45,8 @@ class ServeConfig(BaseModel):
     access_log: str | None = None  # a file; stderr when None; "-" for none
     strict: bool = False  # a request that would lose a field is a 400 naming every loss
     graceful_timeout: float = Field(30.0, ge=0)
+    capture: str | None = None  # append sampled chat requests to this file as replay corpus lines
+    capture_rate: float = Field(1.0, ge=0, le=1)
 
     @field_validator("upstream")
     @classmethod
@@ -90,6 +93,14 @@ def build_state(config: ServeConfig, log_stream: IO[str] | None = None) -> Serve
         store = ResponseStore(config.store, StoreLimits(config.store_max_responses, config.store_retention_days * 86400))
     except sqlite3.Error as exc:
         raise ConfigError(f"--store: cannot open the SQLite file {config.store}: {exc}") from None
+    capture = None
+    if config.capture is None and config.capture_rate != 1.0:
+        raise ConfigError("--capture-rate: it samples what --capture writes; give --capture FILE too")
+    if config.capture is not None:
+        try:
+            capture = Capture(config.capture, config.capture_rate)
+        except OSError as exc:
+            raise ConfigError(f"--capture: cannot open {config.capture} for appending: {exc.strerror or exc}") from None
     return ServerState(
         backend=backend,  # type: ignore[arg-type]
         store=store,
@@ -98,6 +109,7 @@ def build_state(config: ServeConfig, log_stream: IO[str] | None = None) -> Serve
         offline=config.upstream is None,
         strict=config.strict,
         limits=Limits(int(config.max_body_mb * 1024 * 1024), config.max_concurrency),
+        capture=capture,
     )
 
 

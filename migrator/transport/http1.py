@@ -246,8 +246,9 @@ class Answer:
         self.release()
         return data
 
-    async def iter_chunks(self, stall: float) -> AsyncIterator[bytes]:
-        """The body as it comes; ``stall`` seconds without a byte is a :class:`HopTimeout`."""
+    async def iter_chunks(self, stall: float, deadline: float | None = None) -> AsyncIterator[bytes]:
+        """The body as it comes; ``stall`` seconds without a byte, or ``deadline`` (loop time) passing,
+        is a :class:`HopTimeout` (the replay sender bounds a whole stream, the bridge only its stalls)."""
         conn = self._conn
         assert conn is not None
         conn.wake_on_body = True
@@ -258,7 +259,8 @@ class Answer:
                 continue
             if conn.done:
                 return
-            await conn.wait(_readable, loop.time() + stall)
+            until = loop.time() + stall
+            await conn.wait(_readable, until if deadline is None or deadline > until else deadline)
 
     def release(self) -> None:
         """Done with the answer: a finished exchange frees its connection for the next, else it is closed."""
