@@ -32,6 +32,9 @@ from typing import Any
 import pytest
 
 from migrator.cli import main
+from migrator.replay.judge import judge
+from migrator.replay.model import Exchange, Record
+from migrator.replay.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "fixtures" / "replay" / "llama"
@@ -78,6 +81,7 @@ def _truncation_reported_completed(r: dict[str, Any]) -> None:
     finish = _field(r, "finish")
     assert (finish["P"], finish["C"]) == ("length", "stop")
     assert finish["explained_by"] == []
+    assert "server deviation" in finish["detail"] and "server deviation" in r["reason"]
     assert "text" not in {d["field"] for d in r["fields"]}
     c = r["records"]["C"][0]
     assert c["usage"]["output"] == r["translated"]["max_output_tokens"]
@@ -103,6 +107,7 @@ def _stop_dropped(r: dict[str, Any]) -> None:
 def _context_overflow(r: dict[str, Any]) -> None:
     assert r["verdict"] == "error", r["reason"]
     assert "exceed_context_size_error" in r["reason"] and "C failed the same way" in r["reason"]
+    assert "exceeds the available context size" in r["reason"]  # the server's own words
     assert {rec["status"] for arm in ("P", "S", "C") for rec in r["records"][arm]} == {400}
 
 
@@ -187,6 +192,51 @@ def test_llama_cassettes_hold_llama_cpps_envelope_and_no_secret() -> None:
                            for c in (line["response"] or {}).get("chunks", []))
             assert "event: response.completed" in responses and "sequence_number" not in responses
             assert "[DONE]" not in responses and "data: [DONE]" in chat
+
+
+# ------------------------------------------------- the quirks' readings, with hand-written answers
+
+
+def _answer(path: str, body: dict[str, Any] | None, status: int = 200, error: dict[str, Any] | None = None) -> Exchange:
+    return {"arm": "P", "sample": 0, "path": path, "status": status, "body": body, "stream": None, "error": error,  # type: ignore[typeddict-item]
+            "ttft_ms": None, "total_ms": 5.0, "attempts": 1, "cached": False}
+
+
+def _chat(finish: str, tokens: int) -> Record:
+    body = {"object": "chat.completion", "model": "smollm2-135m", "usage": {"prompt_tokens": 44, "completion_tokens": tokens},
+            "choices": [{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": "The Roman Empire's history is marked by"}}]}
+    return normalize(_answer("/v1/chat/completions", body), {})
+
+
+def _response(tokens: int) -> Record:
+    # llama.cpp's shape for a Response cut at max_output_tokens: status completed, no incomplete_details.
+    body = {"object": "response", "status": "completed", "model": "smollm2-135m", "usage": {"input_tokens": 44, "output_tokens": tokens},
+            "output": [{"type": "message", "role": "assistant", "status": "completed",
+                        "content": [{"type": "output_text", "text": "The Roman Empire's history is marked by", "annotations": []}]}]}
+    return normalize(_answer("/v1/responses", body), {})
+
+
+def test_a_cut_response_that_says_completed_is_named_a_server_deviation() -> None:
+    request = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "Summarise."}]}
+    result = judge({"P": [_chat("length", 8)], "S": [_chat("length", 8)], "C": [_response(8)]}, [], request)
+    (finish,) = result["fields"]
+    assert (finish["field"], finish["P"], finish["C"], finish["explained_by"]) == ("finish", "length", "stop", [])
+    assert "spent all 8 output tokens" in finish["detail"] and "server deviation" in result["reason"]
+    # A Response that stopped short of its budget did stop: no excuse is made for it.
+    early = judge({"P": [_chat("length", 8)], "S": [_chat("length", 8)], "C": [_response(5)]}, [], request)
+    assert early["verdict"] == "divergent" and "server deviation" not in early["reason"]
+
+
+def test_a_refused_arm_shows_the_servers_message() -> None:
+    message = "Cannot determine type of 'item'"
+    refused = normalize(_answer("/v1/responses", None, 400, {"kind": "api", "status": 400, "type": "invalid_request_error",
+                                                             "code": "400", "message": message}), {})
+    assert refused["error_type"] == "invalid_request_error" and refused.get("error_message") == message
+    result = judge({"P": [_chat("stop", 8)], "S": [_chat("stop", 8)], "C": [refused]}, [], {"model": "m", "messages": []})
+    assert {d["field"] for d in result["fields"]} == {"status", "error"}
+    assert message in result["reason"]
+    failed = judge({"P": [refused], "S": [refused], "C": [_chat("stop", 8)]}, [], {"model": "m", "messages": []})
+    assert failed["verdict"] == "error" and message in failed["reason"] and "C answered" in failed["reason"]
 
 
 # ------------------------------------------------------------------------- live: a real server

@@ -178,6 +178,7 @@ def judge(records: dict[str, list[Record]], losses: list[Loss], request: dict[st
         _output(Pok, Sok, Cok, fields, noise)
         _text(Pok, Sok, Cok, fields, noise, scores)
 
+    _server_words(fields, C, request)
     for diff in fields:
         diff["explained_by"] = [loss for loss in loss_list if loss.get("kind") != PROBLEM and diff["field"] in explains(str(loss.get("field")))]
     if not fields:
@@ -199,6 +200,8 @@ def _diff(field: str, detail: str, p: Record | None, c: Record | None, s: Record
 
 def _p_failed(p: Record, C: list[Record]) -> str:
     what = f"{p.get('error_type')}, HTTP {p.get('status')}" if p.get("status") is not None else str(p.get("error_type"))
+    if p.get("error_message"):
+        what += f": {_short(p.get('error_message'))}"
     reason = f"the chat request itself fails ({what})"
     c_failed = [r for r in C if not r.get("ok")]
     if c_failed and all(r.get("error_type") == p.get("error_type") for r in c_failed) and len(c_failed) == len(C):
@@ -220,6 +223,29 @@ def _exact(name: str, view: Callable[[Record], Any], P: list[Record], S: list[Re
     odd = next((r for r in C if view(r) != expected), None)
     if odd is not None:
         fields.append(_diff(name, f"P {_short(expected)}, C {_short(view(odd))}", P[0], odd, _first(S), []))
+
+
+def _server_words(fields: list[FieldDiff], C: list[Record], request: dict[str, Any]) -> None:
+    """Add to a difference what the server itself says about it, so the report tells a server's
+    deviation from a translation's loss.
+
+    * an error: its message (llama.cpp refuses an assistant turn without ``"type": "message"`` with
+      only ``invalid_request_error``; the message names the item);
+    * a finish of ``length`` on chat and ``stop`` on Responses where the Response spent exactly the
+      tokens its request allowed: servers that convert Responses to chat (llama.cpp) answer a cut
+      Response with status ``completed`` and no ``incomplete_details``.
+    """
+    for diff in fields:
+        if diff["field"] == "error":
+            said = next((r.get("error_message") for r in C if r.get("error_message")), None)
+            if said:
+                diff["detail"] += f" ({_short(said)})"
+        elif diff["field"] == "finish" and diff["P"] == "length" and diff["C"] == "stop":
+            asked = request if type(request) is dict else {}
+            cap = next((v for v in (asked.get("max_completion_tokens"), asked.get("max_tokens")) if type(v) is int), None)
+            if cap is not None and any(r.get("finish") == "stop" and _OUTPUT(r) == cap for r in C):
+                diff["detail"] += (f"; C spent all {cap} output tokens it was allowed yet says completed: the server "
+                                   "does not report the cut (a server deviation, not a translation loss)")
 
 
 def _short(value: Any) -> str:

@@ -33,6 +33,7 @@ _DATE_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4})$")
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _CACHE_SIZE = 256
+_MESSAGE = 200  # characters of a server's error message kept in a Record
 
 
 def mask_model(model: Any) -> str | None:
@@ -65,6 +66,10 @@ def normalize(exchange: Exchange, request: dict[str, Any]) -> Record:
     facts = ex.get("error")
     if type(facts) is dict:
         record["error_type"] = _error_type(facts, body)
+        if type(facts.get("message")) is str and facts["message"]:
+            # The type alone rarely says why: llama.cpp answers invalid_request_error to a request it
+            # cannot read, and only the message names the field.
+            record["error_message"] = facts["message"][:_MESSAGE]
         return record
     if status is not None and not 200 <= status < 300:
         record["error_type"] = _body_error_type(body) or "api"
