@@ -29,9 +29,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
+import openai
 import pytest
 
 from migrator.cli import main
+from migrator.replay.cassette import transport
 from migrator.replay.judge import judge
 from migrator.replay.model import Exchange, Record
 from migrator.replay.normalize import normalize
@@ -192,6 +195,31 @@ def test_llama_cassettes_hold_llama_cpps_envelope_and_no_secret() -> None:
                            for c in (line["response"] or {}).get("chunks", []))
             assert "event: response.completed" in responses and "sequence_number" not in responses
             assert "[DONE]" not in responses and "data: [DONE]" in chat
+
+
+def test_the_openai_sdk_reads_llama_cpps_streams_from_the_cassette() -> None:
+    """The SDK (over httpx2, through the cassette's transport) takes llama.cpp's Response stream as
+    it is: ``event:`` lines, no ``sequence_number`` (read as None), no ``[DONE]``; and its chat
+    stream with ``[DONE]``. The words match what the harness judged."""
+    sent: dict[str, dict[str, Any]] = {}
+    for line in CASSETTES["stream"].read_text(encoding="utf-8").splitlines():
+        request = json.loads(line)["request"]
+        turns = request["body"].get("messages") or request["body"].get("input")
+        if turns[0]["content"].startswith("Summarise the history of the Roman empire"):  # the `truncated` case
+            sent[request["path"]] = request["body"]
+    with openai.OpenAI(api_key="sk-unused", base_url="http://127.0.0.1:9/v1", max_retries=0, http_client=httpx2.Client(
+            transport=transport(CASSETTES["stream"], "replay", library="httpx2"))) as client:
+        events = list(client.responses.create(**sent["/v1/responses"]))
+        chunks = list(client.chat.completions.create(**sent["/v1/chat/completions"]))
+    final = events[-1]
+    assert final.type == "response.completed" and final.response.status == "completed"
+    assert final.response.incomplete_details is None and final.response.usage is not None
+    assert final.response.usage.output_tokens == sent["/v1/responses"]["max_output_tokens"]  # cut, yet "completed"
+    assert all(getattr(e, "sequence_number", None) is None for e in events)
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == final.response.output_text
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == text
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["length"]
 
 
 # ------------------------------------------------- the quirks' readings, with hand-written answers
