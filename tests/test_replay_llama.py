@@ -38,6 +38,7 @@ from migrator.replay.cassette import transport
 from migrator.replay.judge import judge
 from migrator.replay.model import Exchange, Record
 from migrator.replay.normalize import normalize
+from migrator.replay.terminal import Progress, rate_text
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "fixtures" / "replay" / "llama"
@@ -265,6 +266,17 @@ def test_a_refused_arm_shows_the_servers_message() -> None:
     assert message in result["reason"]
     failed = judge({"P": [refused], "S": [refused], "C": [_chat("stop", 8)]}, [], {"model": "m", "messages": []})
     assert failed["verdict"] == "error" and message in failed["reason"] and "C answered" in failed["reason"]
+
+
+def test_a_slow_servers_progress_reads_in_cases_per_minute() -> None:
+    ticks = iter([0.0, 50.0, 50.0])  # start, one case, stop: a case in 50 s, as on a loaded CPU
+    out = io.StringIO()
+    progress = Progress(out, live=False, clock=lambda: next(ticks))
+    progress.start(2)
+    progress.case({"verdict": "equivalent"})  # type: ignore[typeddict-item]
+    progress.stop()
+    assert out.getvalue() == "migrator replay: 1/2 cases, 1.2 cases/min, equivalent 1 divergent 0 error 0\n"
+    assert (rate_text(250.0, " cases"), rate_text(2.5, ""), rate_text(0.004, "")) == ("250 cases/s", "2.5/s", "0.2/min")
 
 
 # ------------------------------------------------------------------------- live: a real server

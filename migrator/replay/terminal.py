@@ -38,6 +38,14 @@ def problem_line(problem: CorpusProblem) -> str:
     return f"{where}: {problem['path']}: {problem['message']}"
 
 
+def rate_text(per_second: float, unit: str) -> str:
+    """A rate people can read at either end: a small model on a CPU finishes a case every twenty
+    seconds or so (llama-server with a 135M model), where "0.0/s" would say nothing."""
+    if per_second >= 1:
+        return f"{per_second:.0f}{unit}/s" if per_second >= 10 else f"{per_second:.1f}{unit}/s"
+    return f"{per_second * 60:.1f}{unit}/min"
+
+
 class Progress:
     """``start`` / ``case`` / ``problem`` / ``stop``, called by the run; ``live`` and ``clock`` are for tests."""
 
@@ -102,7 +110,7 @@ class Progress:
         self._last_draw = now
         rate = self._rate(now)
         verdicts = " · ".join(f"{SHORT[v]} {self.counts[v]}" for v in VERDICTS) + (f" · problems {self.problems}" if self.problems else "")
-        self._bar.update(self._task, completed=self.done, rate=f"{rate:.0f}/s" if rate is not None else "", verdicts=verdicts)
+        self._bar.update(self._task, completed=self.done, rate=rate_text(rate, "") if rate is not None else "", verdicts=verdicts)
         self._bar.refresh()
 
     def _line(self, now: float) -> None:
@@ -110,7 +118,7 @@ class Progress:
         rate = self._rate(now)
         verdicts = " ".join(f"{v} {self.counts[v]}" for v in VERDICTS) + (f" problems {self.problems}" if self.problems else "")
         of = f"/{self.total}" if self.total is not None else ""
-        self.stream.write(f"migrator replay: {self.done}{of} cases, {f'{rate:.1f} cases/s' if rate is not None else '-'}, {verdicts}\n")
+        self.stream.write(f"migrator replay: {self.done}{of} cases, {rate_text(rate, ' cases') if rate is not None else '-'}, {verdicts}\n")
         self.stream.flush()
 
     def _print(self, text: str) -> None:
