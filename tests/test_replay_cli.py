@@ -281,6 +281,22 @@ def test_a_killed_run_keeps_its_results_and_a_second_run_without_resume_is_refus
     assert_resume_sends_only_the_rest(slow_server, corpus, out, 30)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("changed", [["--repeat", "2"], ["--shard", "1/2"], ["--stream"]])
+def test_resume_with_other_settings_is_refused_before_any_request(server: Served, tmp_path: Path,
+                                                                  changed: list[str]) -> None:
+    corpus, out = hello_corpus(tmp_path / "c.jsonl", 3), tmp_path / "out"
+    assert cli(corpus, "--base-url", server.url, "--out", out).code == 0
+    kept = (out / "results.jsonl").read_bytes()
+    before = server.requests()
+    outcome = cli(corpus, "--base-url", server.url, "--out", out, "--resume", *changed)
+    assert outcome.code == 2
+    assert "--resume" in outcome.stderr and changed[0].lstrip("-") in outcome.stderr
+    assert server.requests() == before
+    assert (out / "results.jsonl").read_bytes() == kept  # each case still once
+    assert cli(corpus, "--base-url", server.url, "--out", out, "--resume").code == 0  # the same settings resume
+
+
 # ---------------------------------------------------------------------------- 3. the cache
 
 
