@@ -266,6 +266,39 @@ def test_ctrl_c_exits_130_keeps_what_finished_and_resume_runs_the_rest(slow_serv
     assert_resume_sends_only_the_rest(slow_server, corpus, out, 30)
 
 
+def children(pid: int) -> set[int]:
+    try:
+        return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except FileNotFoundError:
+        return set()
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree from /proc")
+def test_ctrl_c_in_the_readme_mode_stops_the_offline_server_too(tmp_path: Path) -> None:
+    corpus, out = hello_corpus(tmp_path / "c.jsonl", 3000), tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "migrator.cli", "replay", str(corpus), "--out", str(out)], cwd=ROOT,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert wait_for(lambda: lines_in(out / "results.jsonl") >= 20, timeout=30), "no results came"
+    servers = children(proc.pid)
+    assert servers, "the offline server is a child of the run"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err.decode()
+    assert "Traceback" not in err.decode()
+    assert wait_for(lambda: not any(alive(pid) for pid in servers), timeout=10)
+    kept = raw_ids(out)
+    assert 20 <= len(kept) < 3000 and len(set(kept)) == len(kept)
+    assert json.loads((out / "summary.json").read_text())["cases"] == len(kept)
+
+
 @pytest.mark.slow
 def test_a_killed_run_keeps_its_results_and_a_second_run_without_resume_is_refused(
         slow_server: Served, tmp_path: Path) -> None:
@@ -295,6 +328,20 @@ def test_resume_with_other_settings_is_refused_before_any_request(server: Served
     assert server.requests() == before
     assert (out / "results.jsonl").read_bytes() == kept  # each case still once
     assert cli(corpus, "--base-url", server.url, "--out", out, "--resume").code == 0  # the same settings resume
+
+
+@pytest.mark.slow
+def test_stdin_corpus_and_model_override(server: Served, tmp_path: Path) -> None:
+    corpus = hello_corpus(tmp_path / "c.jsonl", 2)
+    proc = subprocess.run([sys.executable, "-m", "migrator.cli", "replay", "-", "--base-url", server.url, "--out",
+                           str(tmp_path / "out"), "--model", "gpt-4o-mini"], cwd=ROOT, input=corpus.read_bytes(),
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    results = list(iter_results(tmp_path / "out"))
+    assert sorted(r["id"] for r in results) == ["c0", "c1"]
+    for result in results:
+        assert result["request"]["model"] == result["translated"]["model"] == "gpt-4o-mini"
+        assert {rec["model"] for recs in result["records"].values() for rec in recs} == {"gpt-4o-mini"}
 
 
 # ---------------------------------------------------------------------------- 3. the cache
