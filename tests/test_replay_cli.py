@@ -518,6 +518,9 @@ def test_a_429_with_retry_after_then_200_is_equivalent_and_retried(tmp_path: Pat
         assert outcome.code == 0, outcome.stderr
         assert len(flaky.server.requests) == 4  # three arms, one of them twice
     assert verdicts(tmp_path / "out") == {"c0": "equivalent"}
+    result = next(iter_results(tmp_path / "out"))
+    attempts = sorted(rec.get("attempts", 1) for recs in result["records"].values() for rec in recs)
+    assert attempts == [1, 1, 2]  # the retry is in the results
 
 
 @pytest.mark.slow
@@ -529,6 +532,8 @@ def test_a_server_that_always_fails_gives_error_verdicts_not_a_traceback(tmp_pat
         assert len(broken.server.requests) == 2 * 2 * 3 * 6  # two runs, two cases, three arms, six attempts
     assert (plain.code, failing.code) == (0, 1)
     assert verdicts(tmp_path / "a") == verdicts(tmp_path / "b") == {"c0": "error", "c1": "error"}
+    for result in iter_results(tmp_path / "a"):
+        assert {rec.get("attempts") for recs in result["records"].values() for rec in recs} == {6}
     for outcome in (plain, failing):
         assert "Traceback" not in outcome.stderr
 

@@ -118,6 +118,7 @@ class _RecordOptional(TypedDict, total=False):
     choices: int  # how many choices the answer holds (chat `n` > 1 gives several; a Response one)
     stream: StreamFacts  # a streamed answer's envelope, for the report's conformance counts
     timed: bool  # False: the exchange carried no timing (a Batch API answer); its latencies are not counted
+    attempts: int  # the exchange's attempts when it was retried (absent: one attempt)
 
 
 class Record(_RecordOptional):

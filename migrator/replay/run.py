@@ -146,7 +146,10 @@ class Runner:
         order: list[Arm] = []
         for call in sorted(calls, key=lambda c: c["sample"]):  # samples in turn, arms in their random order within one
             exchange = await self.exchange(call)
-            records[call["arm"]].append(normalize(exchange, call["body"]))
+            record = normalize(exchange, call["body"])
+            if exchange["attempts"] > 1 and not exchange["cached"]:  # retries are shown, not hidden (429s and 5xx are worth knowing of)
+                record["attempts"] = exchange["attempts"]
+            records[call["arm"]].append(record)
             if call["sample"] == 0:
                 order.append(call["arm"])
         for arm in ARMS:
