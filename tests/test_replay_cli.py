@@ -428,6 +428,19 @@ def test_record_then_replay_from_the_cassette_and_the_key_is_nowhere(
     assert checked >= 10
 
 
+@pytest.mark.slow
+def test_a_case_the_cassette_lacks_is_an_error_that_says_so(server: Served, tmp_path: Path) -> None:
+    cassette = tmp_path / "c.cassette"
+    assert cli(hello_corpus(tmp_path / "a.jsonl", 1), "--base-url", server.url, "--record", cassette,
+               "--out", tmp_path / "rec").code == 0
+    outcome = cli(hello_corpus(tmp_path / "b.jsonl", 2), "--from-cassette", cassette, "--out", tmp_path / "play")
+    assert outcome.code == 0, outcome.stderr
+    results = {r["id"]: r for r in iter_results(tmp_path / "play")}
+    assert results["c0"]["verdict"] == "equivalent"
+    assert results["c1"]["verdict"] == "error"
+    assert "no (further) recorded answer" in results["c1"]["reason"] and "c.cassette" in results["c1"]["reason"]
+
+
 # ---------------------------------------------------------------------------- 6. baseline
 
 

@@ -149,6 +149,9 @@ class Runner:
             record = normalize(exchange, call["body"])
             if exchange["attempts"] > 1 and not exchange["cached"]:  # retries are shown, not hidden (429s and 5xx are worth knowing of)
                 record["attempts"] = exchange["attempts"]
+            error = exchange["error"]
+            if error is not None and exchange["status"] is None:  # no answer at all: the why is only here
+                record["error_message"] = str(error.get("message"))[:300]
             records[call["arm"]].append(record)
             if call["sample"] == 0:
                 order.append(call["arm"])
