@@ -551,6 +551,27 @@ def test_a_server_that_always_fails_gives_error_verdicts_not_a_traceback(tmp_pat
         assert "Traceback" not in outcome.stderr
 
 
+def slow_answer(scripted: list[ScriptedServer]) -> Step:
+    async def step(writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.02)  # long enough for the workers' calls to overlap
+        await answer(scripted)(writer)
+
+    return step
+
+
+@pytest.mark.slow
+def test_concurrency_bounds_the_requests_in_flight(tmp_path: Path) -> None:
+    holder: list[ScriptedServer] = []
+    with Scripted([slow_answer(holder)]) as paced:
+        holder.append(paced.server)
+        outcome = cli(hello_corpus(tmp_path / "c.jsonl", 6), "--base-url", paced.url, "--out", tmp_path / "out",
+                      "--concurrency", "2")
+        assert outcome.code == 0, outcome.stderr
+        assert paced.server.most_in_flight == 2
+        assert len(paced.server.requests) == 18
+    assert set(verdicts(tmp_path / "out").values()) == {"equivalent"}
+
+
 def test_a_bad_base_url_is_exit_2_with_a_message(tmp_path: Path) -> None:
     outcome = cli(SAMPLE, "--base-url", "not-a-url", "--out", tmp_path / "out")
     assert outcome.code == 2
@@ -567,6 +588,13 @@ def test_bad_option_values_are_exit_2_naming_the_option(tmp_path: Path, option: 
     assert outcome.code == 2
     assert option in outcome.stderr and value in outcome.stderr
     assert "Traceback" not in outcome.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_junit_path_that_cannot_be_written_is_exit_2_before_the_run(tmp_path: Path) -> None:
+    outcome = cli(SAMPLE, "--junit", tmp_path / "no" / "such" / "junit.xml", "--out", tmp_path / "out")
+    assert outcome.code == 2
+    assert "--junit" in outcome.stderr and "junit.xml" in outcome.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -644,6 +672,26 @@ def test_batch_tools_refuse_bad_input_with_exit_2(tmp_path: Path) -> None:
     assert merge_nothing.code == 2 and "not-a-run" in merge_nothing.stderr
     for outcome in (missing, merge_nothing):
         assert "Traceback" not in outcome.stderr
+
+
+@pytest.mark.slow
+def test_merge_into_a_folder_that_holds_a_run_is_refused(server: Served, tmp_path: Path) -> None:
+    corpus = hello_corpus(tmp_path / "c.jsonl", 2)
+    assert cli(corpus, "--base-url", server.url, "--out", tmp_path / "a").code == 0
+    assert cli(corpus, "--base-url", server.url, "--out", tmp_path / "b").code == 0
+    kept = (tmp_path / "b" / "results.jsonl").read_bytes()
+    outcome = cli("merge", tmp_path / "a", "--out", tmp_path / "b")
+    assert outcome.code == 2 and str(tmp_path / "b") in outcome.stderr
+    assert (tmp_path / "b" / "results.jsonl").read_bytes() == kept
+
+
+def test_export_batch_shard_writes_only_its_cases(tmp_path: Path) -> None:
+    counts = []
+    for i in (1, 2):
+        outcome = cli("export-batch", SAMPLE, "--out", tmp_path / f"e{i}", "--shard", f"{i}/2")
+        assert outcome.code == 0, outcome.stderr
+        counts.append(json.loads((tmp_path / f"e{i}" / "manifest.json").read_text())["cases"])
+    assert sum(counts) == len(EXPECTED) and all(counts)
 
 
 def test_tools_usage_errors_are_exit_2() -> None:
