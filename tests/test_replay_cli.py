@@ -378,6 +378,7 @@ def test_three_shards_merged_give_the_unsharded_verdicts(server: Served, tmp_pat
     assert verdicts(tmp_path / "merged") == verdicts(tmp_path / "whole")
     summary = json.loads((tmp_path / "merged" / "summary.json").read_text())
     assert summary["cases"] == len(EXPECTED)
+    assert [p["line"] for p in summary["problems"]["first"]] == [12]  # the broken line once, not once per shard
     assert (tmp_path / "merged" / "report.html").exists()
 
 
@@ -412,12 +413,15 @@ def test_record_then_replay_from_the_cassette_and_the_key_is_nowhere(
                      "--api-key-env", "REPLAY_CLI_UNSET")
         assert verdicts(tmp_path / "nokey") == {"c0": "error"}  # the server does require the key
         first = cli(SAMPLE, "--base-url", keyed.url, "--api-key-env", "REPLAY_CLI_KEY", "--record", cassette,
-                    "--out", recorded, "--junit", recorded / "junit.xml", "--stream")
+                    "--out", recorded, "--junit", recorded / "junit.xml", "--stream", "--repeat", "2")
         assert first.code == 0, first.stderr
         assert_sample_verdicts(recorded)
-    again = cli(SAMPLE, "--from-cassette", cassette, "--out", replayed, "--junit", replayed / "junit.xml", "--stream")
+    again = cli(SAMPLE, "--from-cassette", cassette, "--out", replayed, "--junit", replayed / "junit.xml", "--stream",
+                "--repeat", "2")
     assert again.code == 0, again.stderr
     assert verdicts(replayed) == verdicts(recorded)  # the recorded answers, judged again
+    scores = [{r["id"]: (r["scores"], r["fields"]) for r in iter_results(d)} for d in (recorded, replayed)]
+    assert scores[0] == scores[1]
     assert cassette.stat().st_size > 0
     for outcome in (no_key, first, again):
         assert KEY not in outcome.stdout and KEY not in outcome.stderr
