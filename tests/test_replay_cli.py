@@ -344,6 +344,23 @@ def test_stdin_corpus_and_model_override(server: Served, tmp_path: Path) -> None
         assert {rec["model"] for recs in result["records"].values() for rec in recs} == {"gpt-4o-mini"}
 
 
+@pytest.mark.slow
+def test_a_folder_corpus_names_each_file(server: Served, tmp_path: Path) -> None:
+    folder = tmp_path / "requests"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.json").write_text(json.dumps({"model": "gpt-4.1-mini", "temperature": 0,
+                                               "messages": [{"role": "user", "content": "hi"}]}))
+    (folder / "sub" / "b.json").write_text(json.dumps({"id": "x", "request": {"messages": "nope"}}))
+    (folder / "c.json").write_text("garbage")
+    outcome = cli(folder, "--base-url", server.url, "--out", tmp_path / "out")
+    assert outcome.code == 0, outcome.stderr
+    assert verdicts(tmp_path / "out") == {"a.json": "equivalent"}
+    problems = [json.loads(line) for line in (tmp_path / "out" / "problems.jsonl").read_text().splitlines()]
+    assert sorted((Path(p["source"]).name, p["path"]) for p in problems) == [("b.json", "$.request.messages"),
+                                                                           ("c.json", "$")]
+    assert "b.json" in outcome.stderr and "c.json" in outcome.stderr
+
+
 # ---------------------------------------------------------------------------- 3. the cache
 
 
