@@ -189,6 +189,15 @@ def test_fail_on_turns_the_verdicts_into_exit_1(server: Served, tmp_path: Path, 
 
 
 @pytest.mark.slow
+def test_a_base_url_without_v1_works_too(server: Served, tmp_path: Path) -> None:
+    before = server.requests()
+    outcome = cli(hello_corpus(tmp_path / "c.jsonl", 2), "--base-url", server.server.root, "--out", tmp_path / "out")
+    assert outcome.code == 0, outcome.stderr
+    assert verdicts(tmp_path / "out") == {"c0": "equivalent", "c1": "equivalent"}
+    assert server.requests() - before == 6
+
+
+@pytest.mark.slow
 def test_fail_on_error_is_not_hit_by_a_corpus_without_errors(server: Served, tmp_path: Path) -> None:
     corpus = hello_corpus(tmp_path / "c.jsonl", 2)
     assert cli(corpus, "--base-url", server.url, "--out", tmp_path / "out", "--fail-on", "error").code == 0
