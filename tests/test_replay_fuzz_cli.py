@@ -116,6 +116,7 @@ def test_any_corpus_ends_0_or_1_with_every_line_accounted_for(
     results, problems = (read_jsonl(folder / "out" / name) for name in ("results.jsonl", "problems.jsonl"))
     seen = sorted([r["line"] for r in results] + [p["line"] for p in problems])
     assert seen == sorted(expected_lines(data))  # each line once: a result or a problem
+    assert not [r["reason"] for r in results if "internal error" in r["reason"]]  # a bug of ours, caught per case
     summary = json.loads((folder / "out" / "summary.json").read_text())
     assert summary["cases"] == len(results)
     if fail_on is None:
