@@ -33,7 +33,7 @@ from migrator.server.app import create_app
 from migrator.server.run import ServeConfig, build_state
 
 from .replay_server import ScriptedServer, Step, reply
-from .serve_helpers import ROOT, ServerProcess, running_server, wait_for
+from .serve_helpers import ROOT, ServerProcess, closed_port, running_server, wait_for
 
 SAMPLE = ROOT / "fixtures" / "corpus" / "sample.jsonl"
 EXPECTED = {
@@ -606,6 +606,14 @@ def test_a_bad_base_url_is_exit_2_with_a_message(tmp_path: Path) -> None:
     outcome = cli(SAMPLE, "--base-url", "not-a-url", "--out", tmp_path / "out")
     assert outcome.code == 2
     assert "not-a-url" in outcome.stderr and "Traceback" not in outcome.stderr
+
+
+def test_a_base_url_nothing_listens_on_is_exit_2_at_once(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    outcome = cli(SAMPLE, "--base-url", url, "--out", tmp_path / "out")
+    assert outcome.code == 2
+    assert url in outcome.stderr and "cannot connect" in outcome.stderr and "Traceback" not in outcome.stderr
+    assert not (tmp_path / "out" / "results.jsonl").exists()
 
 
 # ---------------------------------------------------------------------------- 8. bad input is exit 2, named

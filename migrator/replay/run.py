@@ -233,6 +233,20 @@ async def _sender(options: Options, api_key: str | None) -> AsyncIterator[Send]:
         yield sender
 
 
+async def _check_reachable(base_url: str, timeout: float) -> None:
+    """A wrong ``--base-url`` (a closed port, a host that does not resolve) is said at once, as bad input,
+    not after every arm of every case has spent its retries on it (about 16 s a case)."""
+    from ..transport.http1 import Pool
+
+    pool = Pool(base_url)  # a malformed URL is its ValueError
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(pool.host, pool.port), min(timeout, 10.0))
+    except OSError as exc:  # TimeoutError is one
+        reason = "no answer in time" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ValueError(f"--base-url {base_url}: cannot connect to {pool.host}:{pool.port} ({reason})") from None
+    writer.close()
+
+
 def _base_label(options: Options) -> str:
     """The base URL as the settings name it: stable for the offline server, whose port changes per run."""
     if options.from_cassette is not None:
@@ -262,6 +276,8 @@ async def replay(options: Options, api_key: str | None, *, on_result: Callable[[
     shard_list = list(options.shard) if options.shard else None
     if options.resume:
         _check_resume(options.out, settings, shard_list)
+    if options.base_url is not None and options.from_cassette is None:
+        await _check_reachable(options.base_url, options.timeout)
     store = ResultStore(options.out, resume=options.resume)
     skip = finished_keys(options.out) if options.resume else set()
     cases: Iterator[Case | CorpusProblem] = read_corpus(options.corpus)
