@@ -118,6 +118,8 @@ class _RecordOptional(TypedDict, total=False):
     choices: int  # how many choices the answer holds (chat `n` > 1 gives several; a Response one)
     stream: StreamFacts  # a streamed answer's envelope, for the report's conformance counts
     timed: bool  # False: the exchange carried no timing (a Batch API answer); its latencies are not counted
+    attempts: int  # the exchange's attempts when it was retried (absent: one attempt)
+    error_message: str  # what the client said when no answer came (timeout, connection, a cassette miss), redacted
 
 
 class Record(_RecordOptional):
