@@ -67,15 +67,9 @@ def verdicts(out: Path) -> dict[str, str]:
 
 
 def assert_sample_verdicts(out: Path) -> None:
-    """The sample's verdicts. ``named-speaker``'s C arm is sampled (its seed was dropped), so in about
-    one run of 700 its three random words share two with P's and the text is within the noise: then
-    the result must show that score, not hide a wrong verdict."""
-    got = verdicts(out)
-    if got.get("named-speaker") == "equivalent":
-        result = next(r for r in iter_results(out) if r["id"] == "named-speaker")
-        assert min(result["scores"]["PC"]) >= 0.85, result["scores"]
-        got["named-speaker"] = "divergent"
-    assert got == EXPECTED
+    """The sample's verdicts, exactly: the offline model's sampled draws are reproducible (the k-th
+    call with a body gets the k-th answer), so no verdict of the sample depends on luck."""
+    assert verdicts(out) == EXPECTED
 
 
 def explained(out: Path, case_id: str) -> set[str]:
