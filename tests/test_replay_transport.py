@@ -307,7 +307,8 @@ def test_redactor() -> None:
     assert red.text(f"x {KEY} y") == "x [REDACTED] y"
     assert KEY not in red.text(json.dumps({"k": f"Bearer {KEY}"}))
     assert tricky not in red.text(json.dumps(tricky)) and json.dumps(tricky)[1:-1] not in red.text(json.dumps(tricky))
-    assert red.text("Authorization: bearer abc.def") == "Authorization: Bearer [REDACTED]"
+    assert red.text("Authorization: bearer abc.def.123") == "Authorization: Bearer [REDACTED]"
+    assert red.text("the bearer of bad news") == "the bearer of bad news"
     assert red.text("sk-learn is fine, sk-ABCDEFGHIJKLMNOPQRST is not") == "sk-learn is fine, sk-[REDACTED] is not"
     assert red.text("about tab") == "about tab"  # a too-short secret is not a secret
     assert red.value({KEY: [f"a {KEY}", 3, None, {"x": KEY}]}) == {"[REDACTED]": ["a [REDACTED]", 3, None, {"x": "[REDACTED]"}]}

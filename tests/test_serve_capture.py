@@ -131,7 +131,7 @@ def test_the_authorization_header_and_secrets_in_the_body_never_reach_the_file(c
     assert KEY not in text and "abcdefgh12345678" not in text and "plain-words" not in text
     (line,) = corpus_lines(capture_file)
     request = line["request"]
-    assert request["messages"][0]["content"] == f"my key is {REDACTED}, and the header was {REDACTED}"
+    assert request["messages"][0]["content"] == f"my key is sk-{REDACTED}, and the header was Bearer {REDACTED}"
     assert request["metadata"] == {"api_key": REDACTED, "team": "search"}
     assert request["tools"] == body["tools"]  # a parameter *named* password is a schema, kept
     assert request["user"] == "customer-7"
@@ -152,7 +152,7 @@ def test_redaction_copies_only_what_changes() -> None:
     assert redact(body) is body  # nothing secret: the same object, nothing copied
     secret = {"a": [1, {"b": f"x {KEY} y"}], "c": {"d": 2}}
     out = redact(secret)
-    assert out == {"a": [1, {"b": f"x {REDACTED} y"}], "c": {"d": 2}}
+    assert out == {"a": [1, {"b": f"x sk-{REDACTED} y"}], "c": {"d": 2}}
     assert out["c"] is secret["c"] and secret["a"][1]["b"] == f"x {KEY} y"  # the input is untouched
 
 

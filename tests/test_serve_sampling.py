@@ -80,3 +80,9 @@ def test_a_chat_seed_fixes_the_answer_whole_and_streamed(sampling: TestClient) -
 def test_n_choices_stay_distinct_under_sampling(sampling: TestClient) -> None:
     answer = sampling.post("/v1/chat/completions", json={"model": "m", "messages": QUESTION, "n": 3}).json()
     assert len({c["message"]["content"] for c in answer["choices"]}) == 3
+
+
+def test_the_draws_are_reproducible_from_one_server_to_the_next() -> None:
+    first = [_chat(client) for client in _client(True) for _ in range(3)]
+    second = [_chat(client) for client in _client(True) for _ in range(3)]
+    assert first == second and len(set(first)) == 3

@@ -45,7 +45,7 @@ from typing import IO, Any, cast
 
 from ..mapping import MappingError, detect, translate
 from ..mapping.json_text import loads as json_loads
-from ..server.capture import redact
+from ..secrets import redact_value as redact
 from .model import CHAT_PATH, RESPONSES_PATH, Arm, Case, CaseResult, CorpusProblem, ErrorFacts, Exchange, Loss
 
 __all__ = ["MAX_BYTES", "MAX_LINES", "STEMS", "BatchCase", "BatchError", "export_batch", "export_cases", "import_batch",

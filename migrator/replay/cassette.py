@@ -145,10 +145,14 @@ class Tape:
             handle = open(self.path, encoding="utf-8")
         except OSError as exc:
             raise CassetteError(f"{self.path}: cannot read the cassette: {exc.strerror or exc}") from None
+        number = 0
         with handle:
-            for number, text in enumerate(handle, 1):
-                if text.strip():
-                    self._add(self._entry(text, number))
+            try:
+                for number, text in enumerate(handle, 1):
+                    if text.strip():
+                        self._add(self._entry(text, number))
+            except UnicodeDecodeError:
+                raise CassetteError(f"{self.path}:{number + 1}: not a cassette (the file is not UTF-8 text)") from None
 
     def _entry(self, text: str, number: int) -> dict[str, Any]:
         where = f"{self.path}:{number}"

@@ -125,7 +125,10 @@ def _check_outputs(args: argparse.Namespace) -> str | None:
     if baseline is not None and not (baseline / "results.jsonl").is_file():
         return f"--baseline {baseline}: no earlier run there (no results.jsonl); give the --out folder of a finished run"
     junit: Path | None = args.junit
-    if junit is not None and (junit.is_dir() or not junit.resolve().parent.is_dir()):
+    out: Path = args.out
+    # The --out folder is made by the run, so a report inside it is fine even before it exists.
+    if junit is not None and (junit.is_dir() or not (junit.resolve().parent.is_dir()
+                                                    or junit.resolve().parent == out.resolve())):
         return f"--junit {junit}: cannot write a file there"
     return None
 
@@ -146,6 +149,9 @@ def run_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     for path in options.corpus:
         if path != "-" and not os.path.exists(path):
             stderr.write(f"migrator replay: {path}: no such file or folder\n")
+            return EXIT_BAD_INPUT
+        if os.path.isdir(path) and next((p for p in Path(path).rglob("*.json") if p.is_file()), None) is None:
+            stderr.write(f"migrator replay: {path}: a folder corpus needs *.json request files, and it has none\n")
             return EXIT_BAD_INPUT
     problem = _check_outputs(args)
     if problem is not None:

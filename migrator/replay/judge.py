@@ -160,6 +160,8 @@ def judge(records: dict[str, list[Record]], losses: list[Loss], request: dict[st
         for r in recs.get(arm) or []:
             if not r.get("ok") and r.get("error_type") in TRANSPORT:
                 why = f"arm {arm} got no answer: {r.get('error_type')} after retries"
+                if r.get("error_message"):
+                    why += f" ({r.get('error_message')})"
                 return _error(why, [_diff("error", why, P[0], C[0], _first(S), [])], scores)
     failed = next((r for r in P if not r.get("ok")), None)
     if failed is not None:

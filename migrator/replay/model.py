@@ -118,7 +118,8 @@ class _RecordOptional(TypedDict, total=False):
     choices: int  # how many choices the answer holds (chat `n` > 1 gives several; a Response one)
     stream: StreamFacts  # a streamed answer's envelope, for the report's conformance counts
     timed: bool  # False: the exchange carried no timing (a Batch API answer); its latencies are not counted
-    error_message: str  # what the server said when it refused (ErrorFacts.message, secrets removed, shortened)
+    attempts: int  # the exchange's attempts when it was retried (absent: one attempt)
+    error_message: str  # why no usable answer came, as the server or the client said it (ErrorFacts.message: redacted, shortened)
 
 
 class Record(_RecordOptional):

@@ -33,7 +33,7 @@ _DATE_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4})$")
 
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _CACHE_SIZE = 256
-_MESSAGE = 200  # characters of a server's error message kept in a Record
+_MESSAGE = 300  # characters of an error message kept in a Record
 
 
 def mask_model(model: Any) -> str | None:
@@ -67,8 +67,8 @@ def normalize(exchange: Exchange, request: dict[str, Any]) -> Record:
     if type(facts) is dict:
         record["error_type"] = _error_type(facts, body)
         if type(facts.get("message")) is str and facts["message"]:
-            # The type alone rarely says why: llama.cpp answers invalid_request_error to a request it
-            # cannot read, and only the message names the field.
+            # The type alone rarely says why: a timeout's is only in the message, and llama.cpp answers
+            # invalid_request_error to a request it cannot read, naming the field only in the message.
             record["error_message"] = facts["message"][:_MESSAGE]
         return record
     if status is not None and not 200 <= status < 300:

@@ -28,7 +28,7 @@ from .corpus import read_corpus, shard
 from .judge import judge, translation_failed
 from .model import ARMS, CHAT_PATH, RESPONSES_PATH, Arm, Call, Case, CaseResult, CorpusProblem, Exchange, Loss, Record
 from .normalize import normalize
-from .store import ResultStore, finished_keys, write_json_atomic
+from .store import ResultStore, finished_keys, read_meta, write_json_atomic
 
 
 class Send(Protocol):
@@ -146,7 +146,10 @@ class Runner:
         order: list[Arm] = []
         for call in sorted(calls, key=lambda c: c["sample"]):  # samples in turn, arms in their random order within one
             exchange = await self.exchange(call)
-            records[call["arm"]].append(normalize(exchange, call["body"]))
+            record = normalize(exchange, call["body"])
+            if exchange["attempts"] > 1 and not exchange["cached"]:  # retries are shown, not hidden (429s and 5xx are worth knowing of)
+                record["attempts"] = exchange["attempts"]
+            records[call["arm"]].append(record)
             if call["sample"] == 0:
                 order.append(call["arm"])
         for arm in ARMS:
@@ -202,14 +205,14 @@ class Runner:
 
 
 @asynccontextmanager
-async def _sender(options: Options, api_key: str | None) -> AsyncIterator[tuple[Send, str]]:
-    """The sender a run uses, and the base URL it names: a cassette, the given server, or an offline one started here."""
+async def _sender(options: Options, api_key: str | None) -> AsyncIterator[Send]:
+    """The sender a run uses: a cassette, the given server, or an offline one started here."""
     from .cassette import CassettePlayer, CassetteWriter
     from .client import Sender
 
     if options.from_cassette is not None:
         async with CassettePlayer(options.from_cassette) as player:
-            yield player, f"cassette:{options.from_cassette.name}"
+            yield player
         return
     async with AsyncExitStack() as stack:
         base_url = options.base_url
@@ -224,21 +227,61 @@ async def _sender(options: Options, api_key: str | None) -> AsyncIterator[tuple[
         sender = await stack.enter_async_context(
             Sender(base_url, api_key, concurrency=options.concurrency, rpm=options.rpm, timeout=options.timeout,
                    recorder=recorder))
-        yield sender, (options.base_url or "offline")
+        yield sender
+
+
+async def _check_reachable(base_url: str, timeout: float) -> None:
+    """A wrong ``--base-url`` (a closed port, a host that does not resolve) is said at once, as bad input,
+    not after every arm of every case has spent its retries on it (about 16 s a case)."""
+    from ..transport.http1 import Pool
+
+    pool = Pool(base_url)  # a malformed URL is its ValueError
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(pool.host, pool.port), min(timeout, 10.0))
+    except OSError as exc:  # TimeoutError is one
+        reason = "no answer in time" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ValueError(f"--base-url {base_url}: cannot connect to {pool.host}:{pool.port} ({reason})") from None
+    writer.close()
+
+
+def _base_label(options: Options) -> str:
+    """The base URL as the settings name it: stable for the offline server, whose port changes per run."""
+    if options.from_cassette is not None:
+        return f"cassette:{options.from_cassette.name}"
+    return options.base_url or "offline"
+
+
+def _check_resume(out: Path, settings: Settings, shard: list[int] | None) -> None:
+    """A resumed run must be the same run: other settings give other case keys, so every case would
+    run again and the results would hold it twice."""
+    meta = read_meta(out) or {}
+    before = meta.get("settings")
+    changed = [f"{name} {before[name]!r} → {value!r}" for name, value in asdict(settings).items()
+               if isinstance(before, dict) and name in before and before[name] != value]
+    if meta.get("shard") != shard and "shard" in meta:
+        changed.append(f"shard {meta.get('shard')!r} → {shard!r}")
+    if changed:
+        raise ValueError(f"--resume: {out} was run with other settings ({'; '.join(changed)}); "
+                         "resume with the same ones, or give another --out")
 
 
 async def replay(options: Options, api_key: str | None, *, on_result: Callable[[CaseResult], None],
                  on_problem: Callable[[CorpusProblem], None]) -> dict[str, Any]:
     """Run every case not already finished; returns the meta written to DIR/meta.json."""
+    settings = Settings(base_url=_base_label(options), model=options.model, repeat=options.repeat,
+                        stream=options.stream, seed=options.seed)
+    shard_list = list(options.shard) if options.shard else None
+    if options.resume:
+        _check_resume(options.out, settings, shard_list)
+    if options.base_url is not None and options.from_cassette is None:
+        await _check_reachable(options.base_url, options.timeout)
     store = ResultStore(options.out, resume=options.resume)
     skip = finished_keys(options.out) if options.resume else set()
     cases: Iterator[Case | CorpusProblem] = read_corpus(options.corpus)
     if options.shard is not None:
         cases = shard(cases, *options.shard)
-    async with _sender(options, api_key) as (sender, base_url):
-        settings = Settings(base_url=base_url, model=options.model, repeat=options.repeat, stream=options.stream,
-                            seed=options.seed)
-        meta = {**options.meta, "settings": asdict(settings), "shard": list(options.shard) if options.shard else None,
+    async with _sender(options, api_key) as sender:
+        meta = {**options.meta, "settings": asdict(settings), "shard": shard_list,
                 "corpus": options.corpus, "migrator": __version__, "started": time.time()}
         write_json_atomic(options.out / "meta.json", meta)
         use_cache = options.from_cassette is None

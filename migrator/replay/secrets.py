@@ -13,13 +13,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-MASK = "[REDACTED]"
+from ..secrets import MASK, SHAPES, mask_shape
+
 _MIN_SECRET = 4  # a shorter "secret" would blank ordinary words everywhere
 
-# The token after Bearer ends at whitespace or at a character that closes a JSON string or header list.
-_BEARER = r"(?i:bearer)\s+[^\s\"',;\\]+"
-# OpenAI's key shapes (sk-, sk-proj-, sk-svcacct-, sk-admin-): long runs, not a word like "sk-learn".
-_SK = r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{16,}"
 
 
 class Redactor:
@@ -37,12 +34,11 @@ class Redactor:
         self._known = re.compile("|".join(known)) if known else None
         self._plain = tuple(spellings)
         self._plain_bytes = tuple(s.encode() for s in spellings)
-        self._shapes = re.compile(f"({_BEARER})|({_SK})")
 
     def text(self, text: str) -> str:
         if self._known is not None:
             text = self._known.sub(MASK, text)
-        return self._shapes.sub(_shape_mask, text)
+        return SHAPES.sub(mask_shape, text)
 
     def holds(self, text: str) -> bool:
         """Whether a known secret is in ``text``: a plain substring search, cheap enough for every answer."""
@@ -81,6 +77,3 @@ class Redactor:
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie"})
 
-
-def _shape_mask(match: re.Match[str]) -> str:
-    return f"Bearer {MASK}" if match.group(1) else f"sk-{MASK}"

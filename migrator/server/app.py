@@ -180,6 +180,9 @@ def _without_paths(body: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     The Response echoes the request's parameters; one the upstream never received (a loss) is
     left out of the echo rather than shown as if it had been used.
     """
+    # A Response does not echo its input, and a part of it less the field that was lost (an image
+    # without its file_id) is no valid part: the echo is checked, so input stays as the client sent it.
+    paths = [p for p in paths if not p.startswith(("$.input[", "$.input."))]
     if not paths:
         return body
     out = copy.deepcopy(body)

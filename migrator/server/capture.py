@@ -9,8 +9,8 @@ What a line holds, and what it never holds:
 * ``request`` is the JSON body as the client sent it, parsed (so a line is one JSON object
   whatever the client's whitespace), with secrets *inside the body* replaced by
   :data:`REDACTED`; headers are never written, ``Authorization`` included. Secrets are found by
-  their shape (:data:`_SECRET`: OpenAI-style ``sk-…`` keys, ``Bearer …`` tokens, AWS, GitHub,
-  Slack and Google key prefixes) in every string, and by their key name (:data:`_SECRET_KEYS`,
+  their shape (``migrator/secrets.py``, shared with the replay harness: OpenAI-style ``sk-…`` keys, ``Bearer …`` tokens, AWS, GitHub,
+  Slack and Google key prefixes) in every string, and by their member name (``SECRET_FIELDS`` there,
   such as ``api_key`` or ``password`` in ``metadata``) when the value is a string. A key
   named ``password`` whose value is an object (a tool's parameter schema) is kept: it is a
   schema, not a secret, and dropping it would change the request replayed. ``user`` is an
@@ -39,55 +39,15 @@ import hashlib
 import json
 import os
 import random
-import re
 import sys
 from typing import Any
 
-REDACTED = "[redacted]"
+from ..secrets import MASK, redact_value
 
-_SECRET = re.compile(
-    r"\bsk-[A-Za-z0-9_-]{16,}"  # OpenAI (sk-, sk-proj-, sk-svcacct-) and Anthropic (sk-ant-) keys
-    r"|\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{8,}"  # a bearer token pasted into text
-    r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key id
-    r"|\bgh[pousr]_[A-Za-z0-9]{30,}"  # GitHub tokens
-    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"  # Slack tokens
-    r"|\bAIza[0-9A-Za-z_-]{35}"  # Google API keys
-)
-_SECRET_KEYS = frozenset({
-    "api_key", "apikey", "x_api_key", "authorization", "password", "passwd", "secret", "client_secret",
-    "access_token", "refresh_token", "token",
-})
+REDACTED = MASK
+redact = redact_value
 _HASH_RANGE = 1 << 64
 _suffixes = random.Random()  # an id suffix guards nothing: no system call for each
-
-
-def _secret_key(key: str) -> bool:
-    return key.lower().replace("-", "_") in _SECRET_KEYS
-
-
-def redact(value: Any) -> Any:
-    """``value`` with every secret replaced; containers are copied only along a changed path."""
-    if type(value) is str:
-        return _SECRET.sub(REDACTED, value) if _SECRET.search(value) else value
-    if type(value) is dict:
-        out: dict[str, Any] | None = None
-        for key, item in value.items():
-            new = REDACTED if type(item) is str and _secret_key(key) else redact(item)
-            if new is not item:
-                if out is None:
-                    out = dict(value)
-                out[key] = new
-        return value if out is None else out
-    if type(value) is list:
-        items: list[Any] | None = None
-        for index, item in enumerate(value):
-            new = redact(item)
-            if new is not item:
-                if items is None:
-                    items = list(value)
-                items[index] = new
-        return value if items is None else items
-    return value
 
 
 def sampled(request_id: str, rate: float) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import random
+import hashlib
+import json
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -14,6 +16,7 @@ from . import offline as offline
 from .upstream import Answer, UpstreamError
 
 _T = TypeVar("_T")
+DRAW_MEMORY = 100_000  # bodies whose draw count is kept (about 15 MB); an older one starts its draws again
 
 
 def _guarded(build: Callable[[], _T]) -> _T:
@@ -33,6 +36,7 @@ class OfflineBackend:
     def __init__(self, latency_ms: float = 0.0, *, sampling: bool = False) -> None:
         self.latency = max(0.0, latency_ms) / 1000
         self.sampling = sampling
+        self._draws: OrderedDict[str, int] = OrderedDict()  # body → how many sampled answers it has had
 
     def _variant(self, body: dict[str, Any], variant: int, fixed: bool) -> int:
         """With sampling on, a request whose ``temperature`` is not 0 gets another answer on every call.
@@ -40,12 +44,22 @@ class OfflineBackend:
         Off by default, so answers are stable for tests. The replay harness turns it on: a real model
         at temperature 1 (the API's default) rarely says the same thing twice, and the noise floor a
         replay measures (chat sent twice) is only worth showing when there is noise to measure.
-        The ``n`` choices of one call stay distinct: the random part is shifted above them. ``fixed``:
-        the caller chose the variant (chat's ``seed``), as a seeded model answers the same every time.
+
+        The draws are a seeded model's: the k-th call with a body gets the k-th answer for it, so a
+        replay of the same corpus in the same order sees the same answers, and a test or the README's
+        sample never flips by luck. The ``n`` choices of one call stay distinct (the draw is shifted
+        above them). ``fixed``: the caller chose the variant (chat's ``seed``), as a seeded model answers
+        the same every time. Counts are kept for the last :data:`DRAW_MEMORY` bodies.
         """
         if fixed or not self.sampling or body.get("temperature") == 0:
             return variant
-        return (random.getrandbits(40) << 8) + variant + 1
+        key = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "replace")).hexdigest()
+        draws = self._draws
+        count = draws.pop(key, 0) + 1
+        draws[key] = count
+        if len(draws) > DRAW_MEMORY:
+            draws.popitem(last=False)
+        return (int(hashlib.sha256(f"{key}:{count}".encode()).hexdigest()[:10], 16) << 8) + variant + 1
 
     async def send(self, body: dict[str, Any], headers: Mapping[str, str], *, variant: int = 0,
                    response_id: str | None = None, created_at: float | None = None, fixed: bool = False) -> Answer:
