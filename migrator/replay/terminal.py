@@ -39,8 +39,9 @@ def problem_line(problem: CorpusProblem) -> str:
 
 
 def rate_text(per_second: float, unit: str) -> str:
-    """A rate people can read at either end: a small model on a CPU finishes a case every twenty
-    seconds or so (llama-server with a 135M model), where "0.0/s" would say nothing."""
+    """A rate people can read at either end: the offline model does hundreds of cases a second, a
+    real server on a CPU a few a minute (llama-server with a 135M model: 2 to 40), where "0.0/s"
+    would say nothing."""
     if per_second >= 1:
         return f"{per_second:.0f}{unit}/s" if per_second >= 10 else f"{per_second:.1f}{unit}/s"
     return f"{per_second * 60:.1f}{unit}/min"
