@@ -149,18 +149,9 @@ def _no_key_anywhere(*folders: Path) -> None:
                 assert b"Bearer sk-" not in data, f"{path} holds an Authorization header"
 
 
-def _replay(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+def _replay(argv: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    saved = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    try:
-        code = main(["replay", *argv], stdout=out, stderr=err)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    code = main(["replay", *argv], stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -337,13 +328,15 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(CASSETTES))
-def test_llama_live_run_gives_the_expected_verdicts(llama_server: str, kind: str, tmp_path: Path) -> None:
+def test_llama_live_run_gives_the_expected_verdicts(llama_server: str, kind: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """What the committed cassettes were recorded with; with a fake key, to prove it is redacted."""
     out, cassette = tmp_path / "out", tmp_path / "cassette.jsonl"
     repeat = ["--repeat", str(REPEAT[kind])] + (["--stream"] if kind == "stream" else [])
     argv = [str(CORE), "--base-url", llama_server, "--api-key-env", KEY_ENV, "--out", str(out), "--concurrency", "2",
             "--record", str(cassette), "--junit", str(tmp_path / "junit.xml"), *repeat]
-    code, stdout, stderr = _replay(argv, env={KEY_ENV: FAKE_KEY})
+    monkeypatch.setenv(KEY_ENV, FAKE_KEY)
+    code, stdout, stderr = _replay(argv)
     assert code == 0, stderr
     _check(out)
     _no_key_anywhere(tmp_path)
