@@ -180,6 +180,8 @@ def test_llama_cassettes_hold_llama_cpps_envelope_and_no_secret() -> None:
         for line in lines:
             headers = {k.lower(): v for k, v in line["request"]["headers"].items()}
             assert headers["authorization"] == "Bearer [REDACTED]", headers
+        refusals = [json.loads(line["response"]["body"]) for line in lines if line["response"]["status"] == 400]
+        assert refusals and all(r["error"]["code"] == 400 for r in refusals)  # a number, where OpenAI sends a string or null
         if kind == "stream":
             responses = "".join(c[1] for line in lines if line["request"]["path"] == "/v1/responses"
                                 for c in (line["response"] or {}).get("chunks", []))
