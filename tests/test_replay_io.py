@@ -74,12 +74,12 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     got = entries("-")
     assert got[0]["id"] == "line-1" and got[0]["source"] == "-"
-    assert got[1] == {"source": "-", "line": 2, "path": "$", "message": "expected JSON, but Expecting value at column 1"}
+    assert got[1] == {"source": "-", "line": 2, "path": "$", "message": "expected one JSON value per line (column 1: expecting value)"}
 
 
 @pytest.mark.parametrize(("line", "path", "message"), [
-    (b"{not json", "$", "expected JSON, but Expecting property name enclosed in double quotes at column 2"),
-    (b'{"messages": [], "x": 1} trailing', "$", "expected JSON, but Extra data at column 26"),
+    (b"{not json", "$", "expected one JSON value per line (column 2: expecting property name enclosed in double quotes)"),
+    (b'{"messages": [], "x": 1} trailing', "$", "expected one JSON value per line (column 26: extra data)"),
     (b"[1, 2]", "$", "expected a JSON object (a chat request, {id, request} or a Batch API line), found a list of 2"),
     (b'"text"', "$", "expected a JSON object (a chat request, {id, request} or a Batch API line), found 'text'"),
     (b'{"model": "gpt-4o"}', "$.messages", "expected a chat request with a messages list, or {id, request}, or a Batch API line; found no messages"),

@@ -97,7 +97,8 @@ def _entry(raw: bytes, source: str, line: int, default_id: str, seen: _Ids) -> C
     try:
         value = json_text.loads(text)
     except json.JSONDecodeError as exc:
-        return _problem(source, line, "$", f"JSON, but {exc.msg.removesuffix(' at')} at column {exc.colno}")
+        reason = exc.msg.removesuffix(" at")  # json's messages end "… at" when they say where
+        return _problem(source, line, "$", f"one JSON value per line (column {exc.colno}: {reason[:1].lower()}{reason[1:]})")
     except MappingError as exc:
         first = exc.problems[0]
         return _problem(source, line, first.path, f"{first.expected}, found {first.found}")
