@@ -19,9 +19,8 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
+from .languages import language_of
 from .outcome import BYTE_MARKER
-
-SUFFIXES = (".py", ".ipynb")
 
 DEFAULT_EXCLUDES = frozenset({
     ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache", ".nox",
@@ -168,7 +167,7 @@ def _walk(root: Path, exclude: GitIgnoreSpec | None, base: str) -> Iterator[Cand
             kept.append(name)
         dirnames[:] = kept
         for name in sorted(filenames):
-            if not name.endswith(SUFFIXES):
+            if language_of(name) is None:
                 continue
             path = os.path.join(dirpath, name)
             if ignores.ignored(path, False) or excluded(path, False):

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .files import Candidate, screen
+from .languages import Language, language_of
 from .outcome import Options, Outcome, Site, TooDeep
 from .source import SourceError, decode, encode, syntax_error
 
@@ -65,6 +66,9 @@ def resolve(transform: Transform | None) -> Transform:
 def transform_bytes(path: str, data: bytes, options: Options, transform: Transform | None = None,
                     notebook: bool = False) -> FileResult:
     """The work for one file, after the screen; also what the pool's workers run."""
+    language = language_of(path)
+    if transform is None and language is not None and language.module is not None:
+        return _transform_other(path, data, options, language)
     from libcst import ParserSyntaxError  # here, not at the top: a run where no file passes the screen never loads libcst
 
     from .notebook import NotebookError, transform_notebook
@@ -99,6 +103,31 @@ def transform_bytes(path: str, data: bytes, options: Options, transform: Transfo
     if new is None or new == data:
         return FileResult(path, sites=sites, errors=errors, notes=notes)
     return FileResult(path, old=data, new=new, sites=sites, errors=errors, notes=notes)
+
+
+def _transform_other(path: str, data: bytes, options: Options, language: Language) -> FileResult:
+    """A file of another language (languages.py): the same contract as Python's, through its module."""
+    try:
+        decoded = decode(data)
+        module = language.load()
+        outcome = module.transform(decoded.text, options, path)
+        sites = tuple((s, None) for s in outcome.sites)
+        new_text = outcome.code
+        if new_text == decoded.text:
+            return FileResult(path, sites=sites)
+        broken = module.check(new_text)
+        if broken is not None and module.check(decoded.text) is None:
+            line, column, message = broken
+            return FileResult(path, sites=sites, errors=(Notice(
+                line, column, f"internal error, file left unchanged: the rewrite does not parse: {message}"),))
+        new = encode(new_text, decoded)
+    except SourceError as exc:
+        return FileResult(path, errors=(Notice(exc.line, exc.column, str(exc)),))
+    except Exception as exc:  # a transformer bug must not end the run; it is that file's error
+        return FileResult(path, errors=(Notice(1, 0, f"internal error, file left unchanged: {type(exc).__name__}: {exc}"),))
+    if new == data:
+        return FileResult(path, sites=sites)
+    return FileResult(path, old=data, new=new, sites=sites)
 
 
 def _does_not_parse(new: str, old: str) -> Notice | None:
