@@ -427,10 +427,10 @@ def files_under(*roots: Path) -> Iterator[Path]:
 def test_record_then_replay_from_the_cassette_and_the_key_is_nowhere(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REPLAY_CLI_KEY", KEY)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     cassette, recorded, replayed = tmp_path / "run.cassette", tmp_path / "recorded", tmp_path / "replayed"
     with served(tmp_path / "keyed", "--api-key-env", "SERVE_NEEDS", env={"SERVE_NEEDS": KEY}) as keyed:
-        no_key = cli(hello_corpus(tmp_path / "one.jsonl", 1), "--base-url", keyed.url, "--out", tmp_path / "nokey",
-                     "--api-key-env", "REPLAY_CLI_UNSET")
+        no_key = cli(hello_corpus(tmp_path / "one.jsonl", 1), "--base-url", keyed.url, "--out", tmp_path / "nokey")
         assert verdicts(tmp_path / "nokey") == {"c0": "error"}  # the server does require the key
         first = cli(SAMPLE, "--base-url", keyed.url, "--api-key-env", "REPLAY_CLI_KEY", "--record", cassette,
                     "--out", recorded, "--junit", recorded / "junit.xml", "--stream", "--repeat", "2")
@@ -730,3 +730,11 @@ def test_tools_usage_errors_are_exit_2() -> None:
     assert cli("merge").code == 2
     assert cli("import-batch", "x").code == 2
 
+
+
+def test_an_api_key_env_that_is_not_set_is_exit_2_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REPLAY_CLI_UNSET_KEY", raising=False)
+    outcome = cli(SAMPLE, "--api-key-env", "REPLAY_CLI_UNSET_KEY", "--out", tmp_path / "out")
+    assert outcome.code == 2
+    assert "REPLAY_CLI_UNSET_KEY" in outcome.stderr and "not set" in outcome.stderr
+    assert not (tmp_path / "out").exists()

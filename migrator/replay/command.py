@@ -65,8 +65,9 @@ def add_replay_arguments(rp: argparse.ArgumentParser) -> None:
                          f"Also: migrator replay {{{','.join(TOOLS)}}} --help")
     rp.add_argument("--base-url", metavar="URL",
                     help="the server to replay against (default: start the offline model here, no network, no key)")
-    rp.add_argument("--api-key-env", metavar="VAR", default="OPENAI_API_KEY",
-                    help="the environment variable holding the API key (default OPENAI_API_KEY; never written anywhere)")
+    rp.add_argument("--api-key-env", metavar="VAR",
+                    help="the environment variable holding the API key (default OPENAI_API_KEY, sent when set; "
+                         "a VAR given here must be set; the key is never written anywhere)")
     rp.add_argument("--model", metavar="M", help="send every case to this model instead of the corpus's own")
     rp.add_argument("--concurrency", type=_positive_int, default=8, metavar="N", help="requests in flight at once (default 8)")
     rp.add_argument("--rpm", type=_positive_float, metavar="R", help="at most R requests per minute (default: no limit)")
@@ -139,7 +140,10 @@ def run_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .run import Options, replay
     from .terminal import Progress
 
-    api_key = os.environ.get(args.api_key_env) or None
+    api_key = os.environ.get(args.api_key_env or "OPENAI_API_KEY") or None
+    if args.api_key_env is not None and api_key is None and args.from_cassette is None:
+        stderr.write(f"migrator replay: --api-key-env {args.api_key_env}: that environment variable is not set (or empty)\n")
+        return EXIT_BAD_INPUT
     if args.base_url is None:
         api_key = None  # the offline model needs none; a key in the environment is not sent to it
     options = Options(corpus=list(args.corpus), out=args.out, base_url=args.base_url, model=args.model,
