@@ -108,7 +108,10 @@ def _tool_name(tool: Any) -> str:
 def record_view(record: Record, limit: int) -> dict[str, Any]:
     extra: Mapping[str, Any] = record  # StreamFacts ride along when normalize keeps them
     return {
-        "ok": record["ok"], "status": record["status"], "error": record["error_type"], "finish": record["finish"],
+        "ok": record["ok"], "status": record["status"], "finish": record["finish"],
+        # The server's (or the client's) own words beside the error's type: what a person needs to act on it.
+        "error": cut(f"{record['error_type']}: {extra['error_message']}" if record["error_type"] and extra.get("error_message")
+                     else record["error_type"], limit),
         "text": cut(record["text"], limit), "refusal": cut(record["refusal"], limit),
         "tool_calls": [{"name": t["name"], "arguments": cut(t["arguments"], limit), "valid": t["arguments_valid"]} for t in record["tool_calls"][:20]],
         "structured": record["structured"], "usage": record["usage"], "model": record["model"],
