@@ -19,14 +19,14 @@ from dataclasses import replace
 
 from ...mapping.rules import TABLES, targets
 from ..finder import SITE_TEXT
-from ..outcome import Options, Outcome, Site, TooDeep
+from ..outcome import Options, Outcome, Site, TooDeep, Verdict
 from ..source import SourceError
 from .blocks import Block, dedent
 from .json_block import migrate_json
 
 BlockTransform = Callable[[str, Options], Outcome]
 
-_MODULES = {"javascript": ".js.javascript", "typescript": ".js.typescript", "tsx": ".js.tsx"}
+_MODULES = {"shell": ".shell.curl", "javascript": ".js.javascript", "typescript": ".js.typescript", "tsx": ".js.tsx"}
 
 (_TEXT,) = targets(TABLES["chat.completion_message"], "content")
 _MENTIONS = re.compile(
@@ -52,13 +52,12 @@ def _python(code: str, options: Options) -> Outcome:
 def _module_transform(language: str) -> BlockTransform | None:
     """The transform of a language whose module may not be in this build (None then)."""
     try:
-        if language == "shell":
-            from ..shell.curl import migrate_shell_block  # type: ignore[import-not-found, unused-ignore]
-
-            return migrate_shell_block  # type: ignore[no-any-return, unused-ignore]
         module = importlib.import_module(_MODULES[language], "migrator.codemod")
     except ModuleNotFoundError:
         return None
+    if language == "shell":
+        shell: BlockTransform = module.migrate_shell_block
+        return shell
 
     def run(code: str, options: Options) -> Outcome:
         outcome: Outcome = module.transform(code, options, f"block.{ {'javascript': 'js'}.get(language, language)}")
@@ -124,7 +123,7 @@ def _json(block: Block, code: str, options: Options) -> tuple[str, list[Site]]:
         indent = re.match(r"[ \t]*", code.lstrip("\n"))
         lead = indent.group() if indent else ""
         new = code[:line] + "".join(f"{lead}// migrator: {' '.join(r.split())}\n" for r in result.reasons) + new[line:]
-    verdict = "migrated with notes" if result.reasons else "migrated"
+    verdict: Verdict = "migrated with notes" if result.reasons else "migrated"
     return new, [Site(line + 1, 0, result.rule, verdict, "safe", result.reasons)]
 
 

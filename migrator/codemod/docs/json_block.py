@@ -157,10 +157,12 @@ def _indentation(line: str) -> str:
 
 def _order(keys: list[str], source: list[str], renamed: dict[str, str]) -> list[str]:
     """The engine's keys, those the source had in the source's order; new keys keep the engine's places."""
-    kept = [k for k in keys if renamed.get(k, k) in source]
-    kept.sort(key=lambda k: source.index(renamed.get(k, k)))
+    def origin(key: str) -> str:
+        return renamed.get(key, key)
+
+    kept = sorted((k for k in keys if origin(k) in source), key=lambda k: source.index(origin(k)))
     slots = iter(kept)
-    return [next(slots) if renamed.get(k, k) in source else k for k in keys]
+    return [next(slots) if origin(k) in source else k for k in keys]
 
 
 def write(value: Any, layout: Layout, renamed: dict[str, str], base: str = "") -> str:
