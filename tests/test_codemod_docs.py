@@ -220,3 +220,39 @@ def test_rst_blocks() -> None:
     lines = [".. code:: bash", "", "  curl x", "", "text::", "", "    {}", "", ".. note::", "", "   prose", "", "A line."]
     found = [(b.language, b.tag, b.start, b.end, b.indent) for b in rst_blocks(lines)]
     assert found == [("shell", "bash", 2, 3, "  "), ("literal", "python", 6, 7, "    ")]
+
+
+def _notebook(cells: list[dict[str, object]]) -> str:
+    nb = {"cells": cells, "metadata": {"kernelspec": {"language": "python", "name": "python3"}}, "nbformat": 4,
+          "nbformat_minor": 5}
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def test_notebook_markdown_cells_go_through_the_markdown_transform() -> None:
+    from migrator.codemod.notebook import transform_notebook
+    from migrator.codemod.transform import transform_code
+
+    block = ["Call it like this:\n", "\n", "```json\n", '{"model": "m", "messages": [{"role": "user", "content": "Hi"}]}\n',
+             "```\n", "and read `choices[0].message.content`."]
+    code = ["from openai import OpenAI\n", "client = OpenAI()\n",
+            'r = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}])\n',
+            "print(r.choices[0].message.content)"]
+    text = _notebook([{"cell_type": "markdown", "metadata": {}, "source": block},
+                      {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": code}])
+    out = transform_notebook(text, Options(), transform_code)
+    cells = json.loads(out.text)["cells"]
+    assert cells[0]["source"][3] == '{"model": "m", "input": [{"role": "user", "content": "Hi"}], "store": false}\n'
+    assert cells[0]["source"][:3] == block[:3] and cells[0]["source"][4:] == block[4:]
+    assert "client.responses.create(" in "".join(cells[1]["source"])
+    assert [(site.rule, cell, site.line) for site, cell in out.sites] == [
+        ("docs-json-request", 0, 4), ("docs-prose-mention", 0, 6), ("create", 1, 3)]
+    assert transform_notebook(out.text, Options(), transform_code).text == out.text
+
+
+def test_a_notebook_with_only_markdown_cells_is_rewritten_too() -> None:
+    from migrator.codemod.notebook import transform_notebook
+    from migrator.codemod.transform import transform_code
+
+    text = _notebook([{"cell_type": "markdown", "metadata": {}, "source": "```json\n{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n```"}])
+    out = transform_notebook(text, Options(), transform_code)
+    assert json.loads(out.text)["cells"][0]["source"] == '```json\n{"model": "m", "input": [{"role": "user", "content": "Hi"}], "store": false}\n```'

@@ -99,15 +99,15 @@ def transform_notebook(text: str, options: Options, transform: Transform) -> Not
             continue
         code = source
         cells.append(_mask(index, code))
+    markdown_sites, changed = _markdown_cells(cells_json, options)
     outcome, kept = _transform_cells(cells, options, transform, errors)
     if outcome is None:
-        return NotebookOutcome(text, (), tuple(errors), tuple(notes))
+        return _finish(nb, text, markdown_sites, changed, errors, notes)
     new_sources = _split(outcome.code, kept)
     if new_sources is None:
-        errors.append(CellNote(kept[0].index, 1, 0, "the rewrite crossed a cell boundary; the notebook is left unchanged"))
-        return NotebookOutcome(text, (), tuple(errors), tuple(notes))
+        errors.append(CellNote(kept[0].index, 1, 0, "the rewrite crossed a cell boundary; the code cells are left unchanged"))
+        return _finish(nb, text, markdown_sites, changed, errors, notes)
     sites = _place(outcome.sites, kept)
-    changed = False
     for cell, new_code in zip(kept, new_sources, strict=True):
         original = _unmask(cell.code, cell)
         restored = _unmask(new_code, cell) if new_code != cell.code else original
@@ -118,9 +118,34 @@ def transform_notebook(text: str, options: Options, transform: Transform) -> Not
             changed = True
             source = cells_json[cell.index].get("source")
             cells_json[cell.index]["source"] = _lines(restored) if isinstance(source, list) else restored
-    if not changed:
-        return NotebookOutcome(text, sites, tuple(errors), tuple(notes))
-    return NotebookOutcome(_dump_like(nb, text), sites, tuple(errors), tuple(notes))
+    return _finish(nb, text, (*sites, *markdown_sites), changed, errors, notes)
+
+
+def _finish(nb: Any, text: str, sites: tuple[tuple[Site, int], ...], changed: bool, errors: list[CellNote],
+            notes: list[CellNote]) -> NotebookOutcome:
+    placed = tuple(sorted(sites, key=lambda pair: (pair[1], pair[0].line, pair[0].column)))
+    return NotebookOutcome(_dump_like(nb, text) if changed else text, placed, tuple(errors), tuple(notes))
+
+
+def _markdown_cells(cells: list[Any], options: Options) -> tuple[tuple[tuple[Site, int], ...], bool]:
+    """The markdown cells' code blocks, migrated as a Markdown document's are (docs/markdown.py)."""
+    from .docs.markdown import transform_markdown
+
+    sites: list[tuple[Site, int]] = []
+    changed = False
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) and all(isinstance(p, str) for p in source) else source
+        if not isinstance(text, str):
+            continue
+        outcome = transform_markdown(text, options)
+        sites.extend((site, index) for site in outcome.sites)
+        if outcome.code != text:
+            changed = True
+            cell["source"] = _lines(outcome.code) if isinstance(source, list) else outcome.code
+    return tuple(sites), changed
 
 
 def _language(nb: dict[str, Any]) -> str | None:
