@@ -83,7 +83,7 @@ def transform_notebook(text: str, options: Options, transform: Transform) -> Not
         return NotebookOutcome(text, (), (), (CellNote(0, 1, 0, f"skipped: a {language} notebook"),))
     errors: list[CellNote] = []
     notes: list[CellNote] = []
-    cells: list[_Cell] = []
+    cells: list[tuple[int, str]] = []
     for index, cell in enumerate(cells_json):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -97,17 +97,38 @@ def transform_notebook(text: str, options: Options, transform: Transform) -> Not
             magic = source.lstrip().split(None, 1)[0]
             notes.append(CellNote(index, 1, 0, f"skipped: the cell magic {magic} runs this cell, not Python"))
             continue
-        code = source
-        cells.append(_mask(index, code))
+        cells.append((index, source))
     markdown_sites, changed = _markdown_cells(cells_json, options)
+    rewritten = transform_cells(cells, options, transform)
+    errors.extend(rewritten.errors)
+    for index, restored in rewritten.sources.items():
+        changed = True
+        source = cells_json[index].get("source")
+        cells_json[index]["source"] = _lines(restored) if isinstance(source, list) else restored
+    return _finish(nb, text, (*rewritten.sites, *markdown_sites), changed, errors, notes)
+
+
+@dataclass(frozen=True)
+class CellsOutcome:
+    sources: dict[int, str]
+    """The new source of each cell that changed, by its index."""
+    sites: tuple[tuple[Site, int], ...]
+    errors: tuple[CellNote, ...]
+
+
+def transform_cells(sources: list[tuple[int, str]], options: Options, transform: Transform) -> CellsOutcome:
+    """Pieces of Python that one program runs in turn (a notebook's code cells, a page's Python blocks),
+    ``(index, code)`` each, transformed as one module: a client made in one piece is traced into the next."""
+    errors: list[CellNote] = []
+    cells = [_mask(index, code) for index, code in sources]
     outcome, kept = _transform_cells(cells, options, transform, errors)
     if outcome is None:
-        return _finish(nb, text, markdown_sites, changed, errors, notes)
+        return CellsOutcome({}, (), tuple(errors))
     new_sources = _split(outcome.code, kept)
     if new_sources is None:
         errors.append(CellNote(kept[0].index, 1, 0, "the rewrite crossed a cell boundary; the code cells are left unchanged"))
-        return _finish(nb, text, markdown_sites, changed, errors, notes)
-    sites = _place(outcome.sites, kept)
+        return CellsOutcome({}, (), tuple(errors))
+    changed: dict[int, str] = {}
     for cell, new_code in zip(kept, new_sources, strict=True):
         original = _unmask(cell.code, cell)
         restored = _unmask(new_code, cell) if new_code != cell.code else original
@@ -115,10 +136,8 @@ def transform_notebook(text: str, options: Options, transform: Transform) -> Not
             errors.append(CellNote(cell.index, 1, 0, "the rewrite removed an IPython line; this cell is left unchanged"))
             continue
         if restored != original:
-            changed = True
-            source = cells_json[cell.index].get("source")
-            cells_json[cell.index]["source"] = _lines(restored) if isinstance(source, list) else restored
-    return _finish(nb, text, (*sites, *markdown_sites), changed, errors, notes)
+            changed[cell.index] = restored
+    return CellsOutcome(changed, _place(outcome.sites, kept), tuple(errors))
 
 
 def _finish(nb: Any, text: str, sites: tuple[tuple[Site, int], ...], changed: bool, errors: list[CellNote],

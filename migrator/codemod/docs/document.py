@@ -36,19 +36,6 @@ MENTION = ("the prose names `{name}`, a Chat Completions name (a Response's text
            "`/v1/responses`); prose is not edited: reword it by hand")
 
 
-def _python(code: str, options: Options) -> Outcome:
-    from libcst import ParserSyntaxError
-
-    from ..source import syntax_error
-    from ..transform import transform_code
-
-    try:
-        return transform_code(code, options)
-    except ParserSyntaxError as exc:
-        line, column, message = syntax_error(code, exc)
-        raise SourceError(f"does not parse as Python: {message}", line, column) from None
-
-
 def _module_transform(language: str) -> BlockTransform | None:
     """The transform of a language whose module may not be in this build (None then)."""
     try:
@@ -86,23 +73,47 @@ def _literal_language(code: str, highlight: str) -> str | None:
 def _migrate(block: Block, code: str, options: Options) -> tuple[str, list[Site]]:
     """The block's new code and its sites (lines within the block); the code unchanged when left."""
     language = block.language
-    if language == "literal":
-        language = _literal_language(code, block.tag)
     if language in ("json", "jsonc"):
         return _json(block, code, options)
-    if language is None or SITE_TEXT.search(code) is None:
+    if language is None or language == "python" or SITE_TEXT.search(code) is None:
         return code, []
-    fn = _python if language == "python" else _module_transform(language)
+    fn = _module_transform(language)
     if fn is None:
         return code, []
     try:
         outcome = fn(code, options)
     except (SourceError, TooDeep) as exc:
         line, column = (exc.line, exc.column) if isinstance(exc, SourceError) else (1, 0)
-        why = exc.message if isinstance(exc, SourceError) else str(exc)
-        return code, [Site(line, column, "docs-block-unparsed", "left for a person", "display",
-                           (f"this {block.tag or language} block is left as it is: {why}",))]
+        return code, [_unread(block, line, column, exc.message if isinstance(exc, SourceError) else str(exc))]
     return outcome.code, list(outcome.sites)
+
+
+def _unread(block: Block, line: int, column: int, why: str) -> Site:
+    return Site(line, column, "docs-block-unparsed", "left for a person", "display",
+                (f"this {block.tag or block.language} block is left as it is: {why}",))
+
+
+def _python_blocks(blocks: list[tuple[Block, str]], options: Options) -> dict[int, tuple[str, list[Site]]]:
+    """The page's Python blocks as one program (a client made in one block is traced into the next, as
+    in a notebook's cells): each block's new code and sites, by its number in ``blocks``."""
+    if not any(SITE_TEXT.search(code) for _, code in blocks):
+        return {}
+    from ..notebook import transform_cells
+    from ..transform import transform_code
+
+    try:
+        result = transform_cells(list(enumerate(code for _, code in blocks)), options, transform_code)
+    except TooDeep as exc:
+        return {n: (code, [_unread(block, 1, 0, str(exc))]) for n, (block, code) in enumerate(blocks)
+                if SITE_TEXT.search(code)}
+    out: dict[int, tuple[str, list[Site]]] = {n: (result.sources.get(n, code), []) for n, (_, code) in enumerate(blocks)}
+    for site, n in result.sites:
+        out[n][1].append(site)
+    for error in result.errors:
+        block, code = blocks[error.cell]
+        if SITE_TEXT.search(code):
+            out[error.cell][1].append(_unread(block, error.line, error.column, error.message.replace("cell ", "it ", 1)))
+    return out
 
 
 def _json(block: Block, code: str, options: Options) -> tuple[str, list[Site]]:
@@ -160,13 +171,22 @@ def transform_document(text: str, options: Options, blocks: list[Block]) -> Outc
     sites: list[Site] = []
     code_lines: set[int] = set()
     edits: list[tuple[int, int, list[str]]] = []
+    read: list[tuple[Block, str]] = []
     for block in blocks:
         code_lines.update(range(block.start - 1, block.end + 1))  # with the fences
-        if block.language is None:
-            continue
+        if block.language is not None:
+            code = dedent(lines[block.start:block.end], block.indent)
+            if block.language == "literal":
+                block = replace(block, language=_literal_language(code, block.tag))
+            read.append((block, code))
+    python = [n for n, (block, _) in enumerate(read) if block.language == "python"]
+    migrated = _python_blocks([read[n] for n in python], options)
+    for n, (block, code) in enumerate(read):
         old = lines[block.start:block.end]
-        code = dedent(old, block.indent)
-        new_code, block_sites = _migrate(block, code, options)
+        if n in python:
+            new_code, block_sites = migrated.get(python.index(n), (code, []))
+        else:
+            new_code, block_sites = _migrate(block, code, options)
         sites.extend(replace(site, line=site.line + block.start, column=site.column + len(block.indent))
                      for site in block_sites)
         if new_code != code:
