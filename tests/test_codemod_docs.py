@@ -176,6 +176,14 @@ def test_key_order_follows_the_source_where_keys_are_kept() -> None:
     assert write(value, layout, {}) == text
 
 
+def test_a_streamed_request_says_the_answer_changes_shape() -> None:
+    from migrator.codemod.docs.json_block import STREAMED
+
+    result = migrate_json('{"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": true}')
+    assert result.text == '{"model": "m", "input": [{"role": "user", "content": "Hi"}], "stream": true, "store": false}'
+    assert result.reasons == (STREAMED,)
+
+
 @pytest.mark.parametrize("text", ['{"name": "email"}', "[1, 2]", "not json", '{"model": "m", "input": "Hi"}', ""])
 def test_other_json_is_untouched(text: str) -> None:
     assert migrate_json(text).text is None

@@ -29,6 +29,10 @@ _REQUEST = TABLES["chat.request"]
 _COMPLETION = TABLES["chat.completion"]
 
 
+STREAMED = ("`stream: true`: the answer is a stream of typed Responses events (`response.output_text.delta` carries "
+            "the text), not chat chunks; the code or text that reads it changes too")
+
+
 class NotJson(Exception):
     pass
 
@@ -263,5 +267,7 @@ def migrate_json(text: str, hoist: bool = False) -> JsonOutcome:
         lost = {loss.path[2:] for loss in result.losses}
         reasons += [f"removed `{name}`: {_why_lossless(name, body[name])}" for name in body
                     if name in _REQUEST and name not in lost and (_REQUEST[name].to or name).split(".")[0] not in out]
+        if body.get("stream") is True:
+            reasons.append(STREAMED)
     base = _indentation(stripped.split("\n")[-1]) if "\n" in stripped else ""
     return JsonOutcome(lead + write(out, layout, renamed, base) + trail, rule, tuple(reasons))
