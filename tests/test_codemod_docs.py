@@ -16,6 +16,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator import detect
 from migrator.codemod.docs import markdown, rst
@@ -264,3 +266,23 @@ def test_a_notebook_with_only_markdown_cells_is_rewritten_too() -> None:
     text = _notebook([{"cell_type": "markdown", "metadata": {}, "source": "```json\n{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n```"}])
     out = transform_notebook(text, Options(), transform_code)
     assert json.loads(out.text)["cells"][0]["source"] == '```json\n{"model": "m", "input": [{"role": "user", "content": "Hi"}], "store": false}\n```'
+
+
+_PIECES = ["```python", "```", "~~~json", "~~~", "````", "   ```py", "   ```", "  - item", "", "text::", ".. code:: bash",
+           "client = OpenAI()", "from openai import OpenAI", "r = client.chat.completions.create(model='m', messages=[])",
+           "print(r.choices[0].message.content)", '{"model": "m", "messages": [{"role": "user", "content": "x"}]}',
+           "    {", '      "messages": [{"role": "user", "content": "x"}], "model": "m"', "    }", "curl /v1/chat/completions",
+           "Read `choices[0].message.content`.", "\tdef f(:", "\r"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14), st.sampled_from([".md", ".rst"]))
+def test_any_document_is_read_and_a_second_run_changes_nothing(pieces: list[str], suffix: str) -> None:
+    text = "\n".join(pieces) + "\n"
+    once = _run(text, suffix, Options())
+    assert _run(once.code, suffix, Options()).code == once.code
+    assert all(site.line >= 1 for site in once.sites)
+    lines = text.split("\n")
+    edited = {n for n, (a, b) in enumerate(zip(lines, once.code.split("\n"), strict=False)) if a != b}
+    code = {n for b in (rst_blocks(lines) if suffix == ".rst" else markdown_blocks(lines)) for n in range(b.start, b.end)}
+    assert not edited or min(edited) in code, "a line outside every code block was edited"

@@ -66,7 +66,7 @@ def markdown_blocks(lines: list[str]) -> list[Block]:
             i += 1
             continue
         indent, fence, info = match.groups()
-        close = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+        close = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t\r]*$")
         end = next((j for j in range(i + 1, len(lines)) if close.match(lines[j])), len(lines))
         language, tag = language_of(info) or (None, info.strip())
         blocks.append(Block(language, tag, i + 1, end, indent))
