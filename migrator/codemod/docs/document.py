@@ -21,11 +21,13 @@ from ...mapping.rules import TABLES, targets
 from ..finder import SITE_TEXT
 from ..outcome import Options, Outcome, Site, TooDeep, Verdict
 from ..source import SourceError
-from .blocks import Block, dedent
+from .blocks import Block, dedent, language_of
 from .json_block import migrate_json
 
 BlockTransform = Callable[[str, Options], Outcome]
 
+_SUFFIX = {"javascript": "js", "typescript": "ts", "tsx": "tsx"}
+"""The name a JS/TS block is passed under (the module picks the grammar; the suffix only names it)."""
 _MODULES = {"shell": ".shell.curl", "javascript": ".js.javascript", "typescript": ".js.typescript", "tsx": ".js.tsx"}
 
 (_TEXT,) = targets(TABLES["chat.completion_message"], "content")
@@ -47,7 +49,7 @@ def _module_transform(language: str) -> BlockTransform | None:
         return shell
 
     def run(code: str, options: Options) -> Outcome:
-        outcome: Outcome = module.transform(code, options, f"block.{ {'javascript': 'js'}.get(language, language)}")
+        outcome: Outcome = module.transform(code, options, f"block.{_SUFFIX[language]}")
         return outcome
 
     return run
@@ -64,8 +66,6 @@ def _literal_language(code: str, highlight: str) -> str | None:
             pass
     if re.match(r"(?:\$\s+)?curl\b", stripped):
         return "shell"
-    from .blocks import language_of
-
     found = language_of(highlight)
     return found[0] if found is not None else None
 
@@ -179,12 +179,12 @@ def transform_document(text: str, options: Options, blocks: list[Block]) -> Outc
             if block.language == "literal":
                 block = replace(block, language=_literal_language(code, block.tag))
             read.append((block, code))
-    python = [n for n, (block, _) in enumerate(read) if block.language == "python"]
+    python = {n: k for k, n in enumerate(n for n, (block, _) in enumerate(read) if block.language == "python")}
     migrated = _python_blocks([read[n] for n in python], options)
     for n, (block, code) in enumerate(read):
         old = lines[block.start:block.end]
         if n in python:
-            new_code, block_sites = migrated.get(python.index(n), (code, []))
+            new_code, block_sites = migrated.get(python[n], (code, []))
         else:
             new_code, block_sites = _migrate(block, code, options)
         sites.extend(replace(site, line=site.line + block.start, column=site.column + len(block.indent))
