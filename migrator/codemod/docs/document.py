@@ -138,8 +138,10 @@ def _json(block: Block, code: str, options: Options) -> tuple[str, list[Site]]:
     return new, [Site(line + 1, 0, result.rule, verdict, "safe", result.reasons)]
 
 
-def _prose_sites(lines: list[str], code_lines: set[int]) -> list[Site]:
-    sites = []
+def _prose_sites(text: str, lines: list[str], code_lines: set[int]) -> list[Site]:
+    sites: list[Site] = []
+    if _MENTIONS.search(text) is None:  # most pages: one scan, not one per line
+        return sites
     for n, line in enumerate(lines):
         if n in code_lines:
             continue
@@ -191,7 +193,7 @@ def transform_document(text: str, options: Options, blocks: list[Block]) -> Outc
                      for site in block_sites)
         if new_code != code:
             edits.append((block.start, block.end, _splice(old, new_code, block.indent)))
-    sites.extend(_prose_sites(lines, code_lines))
+    sites.extend(_prose_sites(text, lines, code_lines))
     for start, end, new_lines in reversed(edits):
         lines[start:end] = new_lines
     sites.sort(key=lambda site: (site.line, site.column))
