@@ -178,6 +178,16 @@ def test_key_order_follows_the_source_where_keys_are_kept() -> None:
     assert write(value, layout, {}) == text
 
 
+def test_a_moved_value_keeps_its_layout() -> None:
+    """A flattened tool's ``parameters`` moves up a level: its one-line parts stay on one line."""
+    text = ('{\n  "model": "m",\n  "messages": [{"role": "user", "content": "Hi"}],\n  "tools": [\n    {\n'
+            '      "type": "function",\n      "function": {\n        "name": "f",\n        "parameters": {\n'
+            '          "type": "object",\n          "properties": {"city": {"type": "string"}}\n        }\n      }\n    }\n  ]\n}')
+    out = migrate_json(text).text
+    assert out is not None and '\n        "properties": {"city": {"type": "string"}}\n' in out
+    assert '\n      "parameters": {\n' in out and '"input": [{"role": "user", "content": "Hi"}]' in out
+
+
 def test_a_streamed_request_says_the_answer_changes_shape() -> None:
     from migrator.codemod.docs.json_block import STREAMED
 

@@ -52,6 +52,9 @@ class Layout:
     """Scalar values → the token that spelled them."""
     keys: dict[Path, list[str]] = field(default_factory=dict)
     """Each object's keys in source order."""
+    by_value: dict[str, bool] = field(default_factory=dict)
+    """Each container's value (canonical JSON) → whether it sat on one line: how a value the engine
+    moved (a tool's ``parameters``, one level up) keeps its layout where its path no longer leads."""
 
 
 _WS = re.compile(r"[ \t\r\n]*")
@@ -129,9 +132,15 @@ class _Reader:
                 continue
             if self.text.startswith(closing, self.pos):
                 self.pos += 1
-                self.layout.inline[path] = "\n" not in self.text[start:self.pos]
+                inline = "\n" not in self.text[start:self.pos]
+                self.layout.inline[path] = inline
+                self.layout.by_value.setdefault(_canonical(out), inline)
                 return out
             raise self.fail(f"',' or '{closing}'")
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def read(text: str) -> tuple[Any, Layout]:
@@ -185,7 +194,9 @@ def write(value: Any, layout: Layout, renamed: dict[str, str], base: str = "") -
         if not isinstance(v, dict | list) or not v:
             return scalar(v) if not isinstance(v, dict | list) else ("{}" if isinstance(v, dict) else "[]")
         src = source_path(path)
-        inline = inline or layout.inline.get(src, False)
+        if not inline:
+            found = layout.inline.get(src)
+            inline = found if found is not None else layout.by_value.get(_canonical(v), False)
         if isinstance(v, dict):
             keys = list(v)
             if src in layout.keys:
