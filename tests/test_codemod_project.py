@@ -4,7 +4,7 @@
 The project mixes what a repository holds: an SDK client with calls and reads, a tool loop over
 a tools constant, a streamed loop, a raw gateway post, a notebook, a test that patches the chat
 resource, a look-alike SDK, and code the walk must not enter (an ignored build folder, a
-virtualenv) or read (a README).
+virtualenv), and a README whose prose is reported, not edited.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def test_the_sample_project_becomes_the_golden_tree_and_stays_there(tmp_path: Pa
     assert by_file["llm.py"] == ["migrated with notes", "migrated"]
     assert by_file["agent.py"] == ["migrated with notes", "migrated with notes"]  # include=[reasoning.encrypted_content]
     assert by_file["test_llm.py"] == ["left for a person"]
-    assert {"generated.py", "site.py", "other_provider.py", "README.md"}.isdisjoint(by_file)
+    assert by_file["README.md"] == ["left for a person"]  # its prose names the call: reported, never edited
+    assert {"generated.py", "site.py", "other_provider.py"}.isdisjoint(by_file)
 
 
 def test_instructions_option_moves_the_leading_system_message() -> None:

@@ -83,7 +83,7 @@ def transform_notebook(text: str, options: Options, transform: Transform) -> Not
         return NotebookOutcome(text, (), (), (CellNote(0, 1, 0, f"skipped: a {language} notebook"),))
     errors: list[CellNote] = []
     notes: list[CellNote] = []
-    cells: list[_Cell] = []
+    cells: list[tuple[int, str]] = []
     for index, cell in enumerate(cells_json):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -97,17 +97,38 @@ def transform_notebook(text: str, options: Options, transform: Transform) -> Not
             magic = source.lstrip().split(None, 1)[0]
             notes.append(CellNote(index, 1, 0, f"skipped: the cell magic {magic} runs this cell, not Python"))
             continue
-        code = source
-        cells.append(_mask(index, code))
+        cells.append((index, source))
+    markdown_sites, changed = _markdown_cells(cells_json, options)
+    rewritten = transform_cells(cells, options, transform)
+    errors.extend(rewritten.errors)
+    for index, restored in rewritten.sources.items():
+        changed = True
+        source = cells_json[index].get("source")
+        cells_json[index]["source"] = _lines(restored) if isinstance(source, list) else restored
+    return _finish(nb, text, (*rewritten.sites, *markdown_sites), changed, errors, notes)
+
+
+@dataclass(frozen=True)
+class CellsOutcome:
+    sources: dict[int, str]
+    """The new source of each cell that changed, by its index."""
+    sites: tuple[tuple[Site, int], ...]
+    errors: tuple[CellNote, ...]
+
+
+def transform_cells(sources: list[tuple[int, str]], options: Options, transform: Transform) -> CellsOutcome:
+    """Pieces of Python that one program runs in turn (a notebook's code cells, a page's Python blocks),
+    ``(index, code)`` each, transformed as one module: a client made in one piece is traced into the next."""
+    errors: list[CellNote] = []
+    cells = [_mask(index, code) for index, code in sources]
     outcome, kept = _transform_cells(cells, options, transform, errors)
     if outcome is None:
-        return NotebookOutcome(text, (), tuple(errors), tuple(notes))
+        return CellsOutcome({}, (), tuple(errors))
     new_sources = _split(outcome.code, kept)
     if new_sources is None:
-        errors.append(CellNote(kept[0].index, 1, 0, "the rewrite crossed a cell boundary; the notebook is left unchanged"))
-        return NotebookOutcome(text, (), tuple(errors), tuple(notes))
-    sites = _place(outcome.sites, kept)
-    changed = False
+        errors.append(CellNote(kept[0].index, 1, 0, "the rewrite crossed a cell boundary; the code cells are left unchanged"))
+        return CellsOutcome({}, (), tuple(errors))
+    changed: dict[int, str] = {}
     for cell, new_code in zip(kept, new_sources, strict=True):
         original = _unmask(cell.code, cell)
         restored = _unmask(new_code, cell) if new_code != cell.code else original
@@ -115,12 +136,35 @@ def transform_notebook(text: str, options: Options, transform: Transform) -> Not
             errors.append(CellNote(cell.index, 1, 0, "the rewrite removed an IPython line; this cell is left unchanged"))
             continue
         if restored != original:
+            changed[cell.index] = restored
+    return CellsOutcome(changed, _place(outcome.sites, kept), tuple(errors))
+
+
+def _finish(nb: Any, text: str, sites: tuple[tuple[Site, int], ...], changed: bool, errors: list[CellNote],
+            notes: list[CellNote]) -> NotebookOutcome:
+    placed = tuple(sorted(sites, key=lambda pair: (pair[1], pair[0].line, pair[0].column)))
+    return NotebookOutcome(_dump_like(nb, text) if changed else text, placed, tuple(errors), tuple(notes))
+
+
+def _markdown_cells(cells: list[Any], options: Options) -> tuple[tuple[tuple[Site, int], ...], bool]:
+    """The markdown cells' code blocks, migrated as a Markdown document's are (docs/markdown.py)."""
+    from .docs.markdown import transform_markdown
+
+    sites: list[tuple[Site, int]] = []
+    changed = False
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) and all(isinstance(p, str) for p in source) else source
+        if not isinstance(text, str):
+            continue
+        outcome = transform_markdown(text, options)
+        sites.extend((site, index) for site in outcome.sites)
+        if outcome.code != text:
             changed = True
-            source = cells_json[cell.index].get("source")
-            cells_json[cell.index]["source"] = _lines(restored) if isinstance(source, list) else restored
-    if not changed:
-        return NotebookOutcome(text, sites, tuple(errors), tuple(notes))
-    return NotebookOutcome(_dump_like(nb, text), sites, tuple(errors), tuple(notes))
+            cell["source"] = _lines(outcome.code) if isinstance(source, list) else outcome.code
+    return tuple(sites), changed
 
 
 def _language(nb: dict[str, Any]) -> str | None:

@@ -1,0 +1,1 @@
+"""Documents: the code blocks of Markdown, MDX, reStructuredText and notebook markdown cells."""
