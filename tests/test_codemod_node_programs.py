@@ -47,11 +47,26 @@ def _before(folder: Path) -> Path | None:
 
 PROGRAMS = sorted(p.name for p in PROGRAMS_DIR.iterdir() if p.is_dir() and _before(p) is not None)
 
+_NO_JS = "the JavaScript codemod (migrator/codemod/js/) is not on this branch: the program is left as it was"
 NODE_PENDING: dict[str, str] = {
-    name: "the JavaScript codemod (migrator/codemod/js/) is not on this branch yet: the program is left as it was"
-    for name in PROGRAMS
+    # Pass with the codemod-js branch at 3770ffe: delete when it is merged.
+    "json_schema": _NO_JS,
+    "stream_write": _NO_JS,
+    "sync_text": _NO_JS,
+    # What codemod-js at 3770ffe still leaves.
+    "axios_post": "axios.post to `${BASE}/chat/completions` is not rewritten (URL, literal body, reads of res.data)",
+    "raw_fetch": "fetch(`${BASE}/v1/chat/completions`, {body: JSON.stringify({...})}) is not rewritten (URL, body, "
+                 "reads of the parsed JSON)",
+    "parse_zod": "chat.completions.parse with zodResponseFormat(...): left ('not a valid chat request: "
+                 "response_format.type'); needs responses.parse, zodTextFormat in text.format, output_parsed",
+    "stream": "a for-await loop that keeps `chunk.choices[0]?.delta?.content || ''` in a const and counts pieces: left "
+              "('unsafe')",
+    "this_client": "the usage destructured (`const { prompt_tokens, … } = completion.usage`): left ('the usage object "
+                   "is used whole')",
+    "tools": "a messages array pushed with the assistant message and role: 'tool' results: left ('`messages` is held "
+             "in `messages`'); needs input items, function_call / function_call_output",
 }
-"""Programs whose codemod output does not behave like ``before`` yet, with what it needs."""
+"""Programs whose codemod output does not behave like ``before`` yet, with what each needs."""
 
 
 def before_path(name: str) -> Path:
@@ -223,8 +238,8 @@ def test_codemod_output_prints_the_same(name: str, harness: NodeHarness, before_
                                         codemodded: Codemodded) -> None:
     before = run_before(name, harness, before_runs)
     migrated = codemodded.paths[name]
-    assert migrated.read_bytes() != before_path(name).read_bytes(), f"the codemod left {name} as it was\n" + \
-        codemodded.describe(name)
+    changed = migrated.read_bytes() != before_path(name).read_bytes()
+    assert changed, f"the codemod left {name} as it was\n{codemodded.describe(name)}"
     after = harness.run(migrated)
     try:
         assert_behaves_like(before, after, f"the codemod's {name}/{migrated.name}")
