@@ -18,6 +18,7 @@ or that install the tests are skipped, saying which is missing.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -49,22 +50,14 @@ PROGRAMS = sorted(p.name for p in PROGRAMS_DIR.iterdir() if p.is_dir() and _befo
 
 _NO_JS = "the JavaScript codemod (migrator/codemod/js/) is not on this branch: the program is left as it was"
 NODE_PENDING: dict[str, str] = {
-    # Pass with the codemod-js branch at 3770ffe: delete when it is merged.
-    "json_schema": _NO_JS,
-    "stream_write": _NO_JS,
-    "sync_text": _NO_JS,
-    # What codemod-js at 3770ffe still leaves.
-    "axios_post": "axios.post to `${BASE}/chat/completions` is not rewritten (URL, literal body, reads of res.data)",
-    "raw_fetch": "fetch(`${BASE}/v1/chat/completions`, {body: JSON.stringify({...})}) is not rewritten (URL, body, "
-                 "reads of the parsed JSON)",
-    "parse_zod": "chat.completions.parse with zodResponseFormat(...): left ('not a valid chat request: "
-                 "response_format.type'); needs responses.parse, zodTextFormat in text.format, output_parsed",
-    "stream": "a for-await loop that keeps `chunk.choices[0]?.delta?.content || ''` in a const and counts pieces: left "
-              "('unsafe')",
+    # These pass with the codemod-js branch at f8debdf: delete them when it is merged.
+    **dict.fromkeys(("axios_post", "json_schema", "parse_zod", "raw_fetch", "stream", "stream_write", "sync_text"), _NO_JS),
+    # What codemod-js at f8debdf still leaves.
     "this_client": "the usage destructured (`const { prompt_tokens, … } = completion.usage`): left ('the usage object "
                    "is used whole')",
-    "tools": "a messages array pushed with the assistant message and role: 'tool' results: left ('`messages` is held "
-             "in `messages`'); needs input items, function_call / function_call_output",
+    "tools": "a messages array pushed with the assistant message and role: 'tool' results, tools in a const: left "
+             "('`messages` is held in `messages`'; with --unsafe-fixes '`tools` is not a literal'); needs input "
+             "items, function_call / function_call_output, flattened tools",
 }
 """Programs whose codemod output does not behave like ``before`` yet, with what each needs."""
 
@@ -159,25 +152,43 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeHarness]:
         server.stop()
 
 
+def codemod_flags(name: str) -> list[str]:
+    """``options.json`` beside a program, as for the Python programs: ``unsafe_fixes``, ``responses_hosts``."""
+    path = PROGRAMS_DIR / name / "options.json"
+    raw = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    hosts = [flag for host in raw.get("responses_hosts", ()) for flag in ("--responses-host", host)]
+    return ["--unsafe-fixes"] * bool(raw.get("unsafe_fixes")) + hosts
+
+
+def codemod(mode: str, path: Path, name: str) -> tuple[int, str]:
+    """``migrator codemod MODE`` on the folder of ``path`` (only that program), with ``name``'s options, in this
+    process: the exit status and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    status = main(["codemod", mode, str(path.parent), *codemod_flags(name)], stdin=io.StringIO(""), stdout=out, stderr=err)
+    return status, out.getvalue() + err.getvalue()
+
+
 @dataclass(frozen=True)
 class Codemodded:
-    """The codemod's output for every program, written by one ``migrator codemod --write`` run."""
+    """A program's copy after ``migrator codemod --write``, and what that run said."""
 
-    paths: dict[str, Path]
+    path: Path
     status: int
     output: str
 
-    def describe(self, name: str) -> str:
-        return f"`migrator codemod --write` exited {self.status}:\n{self.output}--- {name} after it\n" + \
-            self.paths[name].read_text(encoding="utf-8")
+    def describe(self) -> str:
+        return f"`migrator codemod --write` exited {self.status}:\n{self.output}--- {self.path.name} after it\n" + \
+            self.path.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def codemodded(harness: NodeHarness) -> Codemodded:
-    paths = {name: harness.copy(name, "codemod") for name in PROGRAMS}
-    out, err = io.StringIO(), io.StringIO()
-    status = main(["codemod", "--write", str(harness.scratch / "codemod")], stdin=io.StringIO(""), stdout=out, stderr=err)
-    return Codemodded(paths, status, out.getvalue() + err.getvalue())
+def codemodded(harness: NodeHarness) -> dict[str, Codemodded]:
+    """Every program's codemod output, written once for the tests that run or re-check it."""
+    results = {}
+    for name in PROGRAMS:
+        path = harness.copy(name, "codemod")
+        results[name] = Codemodded(path, *codemod("--write", path, name))
+    return results
 
 
 @pytest.fixture(scope="module")
@@ -235,24 +246,24 @@ def _codemod_params() -> list[object]:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _codemod_params())
 def test_codemod_output_prints_the_same(name: str, harness: NodeHarness, before_runs: dict[str, Observed],
-                                        codemodded: Codemodded) -> None:
+                                        codemodded: dict[str, Codemodded]) -> None:
     before = run_before(name, harness, before_runs)
-    migrated = codemodded.paths[name]
-    changed = migrated.read_bytes() != before_path(name).read_bytes()
-    assert changed, f"the codemod left {name} as it was\n{codemodded.describe(name)}"
-    after = harness.run(migrated)
+    migrated = codemodded[name]
+    changed = migrated.path.read_bytes() != before_path(name).read_bytes()
+    assert changed, f"the codemod left {name} as it was\n{migrated.describe()}"
+    after = harness.run(migrated.path)
     try:
-        assert_behaves_like(before, after, f"the codemod's {name}/{migrated.name}")
+        assert_behaves_like(before, after, f"the codemod's {name}/{migrated.path.name}")
     except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{codemodded.describe(name)}") from None
+        raise AssertionError(f"{exc}\n{migrated.describe()}") from None
 
 
 @pytest.mark.slow
-def test_codemod_output_is_left_alone_by_a_second_run(codemodded: Codemodded, harness: NodeHarness) -> None:
-    """``--check`` after ``--write`` finds nothing more to do, on every program (migrated or left with notes)."""
-    out, err = io.StringIO(), io.StringIO()
-    status = main(["codemod", "--check", str(harness.scratch / "codemod")], stdin=io.StringIO(""), stdout=out, stderr=err)
-    assert status == 0, f"a second run would still change files:\n{out.getvalue()}{err.getvalue()}"
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_codemod_output_is_left_alone_by_a_second_run(name: str, codemodded: dict[str, Codemodded]) -> None:
+    """``--check`` after ``--write`` finds nothing more to do, migrated or left with notes."""
+    status, output = codemod("--check", codemodded[name].path, name)
+    assert status == 0, f"a second run would still change {name}:\n{output}"
 
 
 @pytest.mark.slow
