@@ -1,0 +1,415 @@
+"""``X.chat.completions.create({…})`` in JavaScript/TypeScript → ``X.responses.create({…})``.
+
+The request literal is read as a chat request (holes for what is not a literal), the engine
+translates it with the rules of ``mappings/`` and the literal is rewritten key by key from the
+output; the reads of the result (``r.choices[0].message.content``…) are renamed by the result
+tables, and a ``for await`` loop over a stream is put under a test of the event type. A call and
+its reads change together or not at all: a site that cannot be migrated whole keeps its code and
+gets a ``// migrator:`` note saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from tree_sitter import Node
+
+from ...mapping.rules import DROP, TABLES
+from ..call import _bool_passes_through, _translate, _why_lossless
+from ..clients import host_reasons
+from ..outcome import Applicability, Options, Verdict
+from ..reads import Segment, rewrite_segments, spelled
+from ..transform import UNTRACED
+from .clients import Clients
+from .splices import Edit, Writer, indent_at, line_start
+from .values import Holes, NotLiteral, Style, key_of, members, text_of, to_value
+
+_REQUEST = TABLES["chat.request"]
+_LITERALS = frozenset({"string", "template_string", "number", "unary_expression", "true", "false", "null", "object", "array"})
+_PLACEHOLDER_MESSAGES = [{"role": "user", "content": "x"}]
+DELTA: list[Segment] = ["choices", 0, "delta", "content"]
+TEXT_DELTA = "response.output_text.delta"
+MESSAGES_HELD = ("`input` takes role/content text messages as they are, but tool results, assistant tool calls and "
+                 "content parts change shape (docs/mapping.md)")
+
+
+@dataclass
+class Decision:
+    verdict: Verdict
+    applicability: Applicability
+    reasons: list[str]
+    edits: list[Edit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    host: str | None = None
+
+
+def left(reasons: list[str], applicability: Applicability = "display", host: str | None = None) -> Decision:
+    return Decision("left for a person", applicability, reasons, host=host)
+
+
+@dataclass(frozen=True)
+class ChatCall:
+    call: Node
+    receiver: Node
+    method: str
+    path: tuple[int, int]  # the bytes of ``chat.completions`` (``beta.chat.completions``) in the callee
+
+
+def chat_call(call: Node) -> ChatCall | None:
+    """``R.chat.completions.create(…)`` / ``.parse(…)`` (also ``R.beta.chat.completions.parse``)."""
+    function = call.child_by_field_name("function")
+    chain: list[Node] = []
+    node = function
+    while node is not None and node.type == "member_expression" and len(chain) < 4:
+        prop = node.child_by_field_name("property")
+        if prop is None:
+            return None
+        chain.append(prop)
+        node = node.child_by_field_name("object")
+    if node is None or len(chain) < 3 or text_of(chain[0]) not in ("create", "parse") \
+            or text_of(chain[1]) != "completions" or text_of(chain[2]) != "chat":
+        return None
+    first = chain[2]
+    receiver = node if len(chain) == 3 else _object(chain[2])
+    if len(chain) == 4:
+        if text_of(chain[3]) != "beta":
+            receiver = _object(chain[2])
+        else:
+            first = chain[3]
+    assert receiver is not None
+    return ChatCall(call, receiver, text_of(chain[0]), (first.start_byte, chain[1].end_byte))
+
+
+def _object(prop: Node) -> Node | None:
+    member = prop.parent
+    return member.child_by_field_name("object") if member is not None else None
+
+
+def statement_of(node: Node) -> Node:
+    current = node
+    while current.parent is not None and current.parent.type not in (
+            "program", "statement_block", "class_body", "switch_case", "switch_default"):
+        current = current.parent
+    return current
+
+
+def decide(found: ChatCall, clients: Clients, options: Options, data: bytes) -> Decision | None:
+    client = clients.resolve(found.receiver)
+    if client is None:
+        return left([UNTRACED]) if clients.imports_openai else None
+    blocked, info = host_reasons(client, options)
+    if blocked is not None:
+        return left([blocked], host=client.host)
+    arguments = found.call.child_by_field_name("arguments")
+    given = members(arguments) if arguments is not None else []
+    if len(given) != 1 or given[0].type != "object":
+        return left(["the request is not an object literal the codemod can read; rename its keys by the table in "
+                     "docs/mapping.md"], host=client.host)
+    try:
+        decision = _plan(found, given[0], options, data)
+    except NotLiteral as exc:
+        decision = left([str(exc)])
+    decision.host = client.host
+    if decision.verdict != "left for a person":
+        decision.notes = [*info, *decision.notes] if decision.notes else decision.notes
+        decision.reasons = [*info, *decision.reasons]
+    return decision
+
+
+def style_of(obj: Node, data: bytes) -> Style:
+    quote = '"'
+    quoted_keys = False
+    for node in _strings(obj):
+        quote = text_of(node)[0]
+        break
+    entries = members(obj)
+    for member in entries:
+        key = member.child_by_field_name("key") if member.type == "pair" else None
+        quoted_keys = quoted_keys or (key is not None and key.type == "string")
+    step = "  "
+    multiline = b"\n" in data[obj.start_byte:obj.end_byte]
+    if entries and multiline:
+        inner, outer = indent_at(data, entries[0].start_byte), indent_at(data, obj.start_byte)
+        if len(inner) > len(outer) and inner.startswith(outer):
+            step = inner[len(outer):]
+    last = entries[-1] if entries else None
+    trailing = not multiline or (last is not None and last.next_sibling is not None and last.next_sibling.type == ",")
+    return Style(quote if quote in "'\"" else '"', step, quoted_keys, trailing)
+
+
+def _strings(node: Node) -> list[Node]:
+    out: list[Node] = []
+    stack = [node]
+    while stack and not out:
+        current = stack.pop(0)
+        if current.type == "string":
+            out.append(current)
+        stack.extend(current.children)
+    return out
+
+
+def _plan(found: ChatCall, obj: Node, options: Options, data: bytes) -> Decision:
+    holes = Holes()
+    body: dict[str, Any] = {}
+    sources: dict[str, Node] = {}
+    dropped: list[str] = []
+    held_messages: str | None = None
+    reasons: list[str] = []
+    applicability: Applicability = "safe"
+    for member in members(obj):
+        key: str | None
+        value: Node | None
+        if member.type == "shorthand_property_identifier":
+            key, value = text_of(member), member
+        elif member.type == "pair":
+            key, value = key_of(member), member.child_by_field_name("value")
+        else:
+            return left(["passes keys the codemod cannot see (a spread or a method); rename them by the table in "
+                         "docs/mapping.md"])
+        if key is None or value is None:
+            return left(["a computed key in the request"])
+        sources[key] = member
+        rule = _REQUEST.get(key)
+        if value.type in _LITERALS and value.type != "shorthand_property_identifier":
+            body[key] = to_value(value, holes)
+            continue
+        source = text_of(value)
+        if key == "messages":
+            if not options.unsafe_fixes:
+                return left([f"`messages` is held in `{source}`; {MESSAGES_HELD}; --unsafe-fixes renames it to `input`"],
+                            "unsafe")
+            held_messages = source
+            body[key] = _PLACEHOLDER_MESSAGES
+            reasons.append(f"`input` is `{source}`: {MESSAGES_HELD}")
+            applicability = "unsafe"
+            continue
+        if rule is None:
+            body[key] = holes.string(source)
+        elif rule.do is DROP:
+            dropped.append(key)
+        elif key == "stream":
+            return left([f"`stream` is `{source}`: whether the result is a stream is decided at run time"])
+        elif str in rule.types:
+            body[key] = holes.string(source)
+        elif int in rule.types:
+            body[key] = holes.integer(source)
+        elif dict in rule.types:
+            body[key] = {holes.string(source): 0}
+        elif bool in rule.types and _bool_passes_through(key, (rule.to or key).split(".")[0],
+                                                         {"model": "m", "messages": _PLACEHOLDER_MESSAGES}):
+            body[key] = holes.string(source)
+        else:
+            return left([f"`{key}` is not a literal, and the engine must read its value to convert it"])
+    if "messages" not in body:
+        return left(["the request has no `messages` key"])
+    translated = _translate(body, cast(Any, _Exprs(holes)), options.hoist_instructions)
+    if isinstance(translated, str):
+        return left([f"the request is not a valid chat request: {translated}"])
+    out, losses = translated
+    if holes.stray(out):
+        return left(["the engine must read a value that is not a literal to convert it"])
+    renames = {k: (_REQUEST[k].to or k).split(".")[0] for k in body if k in _REQUEST}
+    if held_messages is not None:
+        body["messages"] = out[renames["messages"]] = holes.string(held_messages)
+    notes: list[str] = [*reasons]
+    noted: set[str] = set(dropped)
+    for loss in losses:
+        path = loss.path[2:]
+        noted.add(path)
+        removed = sources.get(path)
+        if removed is not None and renames.get(path, path) not in out:
+            notes.append(f"removed `{_member_text(removed)}`: {loss.reason}")
+        else:
+            notes.append(f"{path}: {loss.reason}")
+    for key in dropped:
+        notes.append(f"removed `{_member_text(sources[key])}`: {_REQUEST[key].reason}")
+    for key, member in sources.items():
+        if key not in noted and key in _REQUEST and renames[key] not in out:
+            notes.append(f"removed `{_member_text(member)}`: {_why_lossless(key, body.get(key))}")
+    writer = Writer(data, holes, style_of(obj, data))
+    writer.object(out, body, obj, renames)
+    writer.edits.append((found.path[0], found.path[1], "responses"))
+    stream = body.get("stream") is True
+    reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse")
+    if isinstance(reads, str):
+        return left([reads])
+    if reads == "unsafe":
+        if not options.unsafe_fixes:
+            return left(["the loop body does other work besides the text deltas; under the event test it runs for "
+                         "text events only (--unsafe-fixes applies it)"], "unsafe")
+        applicability = "unsafe"
+    verdict: Verdict = "migrated with notes" if notes else "migrated"
+    return Decision(verdict, applicability, notes, writer.edits, notes)
+
+
+class _Exprs:
+    """The sentinel table ``call._translate`` looks holes up in, over this module's ``Holes``."""
+
+    def __init__(self, holes: Holes) -> None:
+        self.exprs = holes.sources
+
+
+def _member_text(member: Node) -> str:
+    text = " ".join(text_of(member).split())
+    after = member.next_sibling
+    if after is not None and after.type == ",":
+        after = after.next_sibling
+    if after is not None and after.type == "comment" and after.start_point[0] == member.end_point[0]:
+        text += "  " + text_of(after)
+    return text
+
+
+def _same(a: Node | None, b: Node) -> bool:
+    return a is not None and a.start_byte == b.start_byte and a.end_byte == b.end_byte and a.type == b.type
+
+
+def chain(use: Node) -> tuple[Node, list[Segment]]:
+    """The longest ``use.a[0].b`` read that starts at ``use``, and its segments."""
+    node = use
+    segments: list[Segment] = []
+    while node.parent is not None:
+        parent = node.parent
+        if parent.type == "member_expression" and _same(parent.child_by_field_name("object"), node):
+            prop = parent.child_by_field_name("property")
+            if prop is None:
+                break
+            segments.append(text_of(prop))
+        elif parent.type == "subscript_expression" and _same(parent.child_by_field_name("object"), node):
+            index = parent.child_by_field_name("index")
+            if index is None or index.type != "number" or not text_of(index).isdigit():
+                break
+            segments.append(int(text_of(index)))
+        elif parent.type == "non_null_expression":  # TypeScript's ``r.choices[0]!.message``
+            pass
+        else:
+            break
+        node = parent
+    return node, segments
+
+
+def _bound(call: Node) -> tuple[str, Node] | Node | None:
+    """The name the result is bound to and its declaration, or the node a read is chained on, or None
+    when the result is dropped; raises NotLiteral when it goes where the codemod cannot follow."""
+    node = call
+    parent = node.parent
+    if parent is not None and parent.type == "await_expression":
+        node, parent = parent, parent.parent
+    if parent is None or parent.type == "expression_statement":
+        return None
+    if parent.type == "variable_declarator":
+        name = parent.child_by_field_name("name")
+        if name is not None and name.type == "identifier" and node.type == "await_expression":
+            return text_of(name), parent
+    if parent.type == "parenthesized_expression" and node.type == "await_expression":
+        return parent
+    raise NotLiteral("the result is used whole (returned, passed on or not awaited): its readers use the Chat shape")
+
+
+def _uses(name: str, declaration: Node) -> list[Node]:
+    scope = declaration
+    while scope.parent is not None and scope.type not in ("statement_block", "program"):
+        scope = scope.parent
+    out: list[Node] = []
+    stack = [scope]
+    while stack:
+        current = stack.pop()
+        if current.type in ("identifier", "shorthand_property_identifier") and text_of(current) == name \
+                and current.start_byte > declaration.end_byte:
+            out.append(current)
+        stack.extend(current.children)
+    return sorted(out, key=lambda n: n.start_byte)
+
+
+def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
+    try:
+        bound = _bound(found.call)
+    except NotLiteral as exc:
+        return str(exc)
+    if bound is None:
+        return None
+    if isinstance(bound, tuple):
+        name, declaration = bound
+        starts = [(use, name) for use in _uses(name, declaration)]
+    else:
+        starts = [(bound, text_of(bound))]
+    for use, base in starts:
+        if use.type == "shorthand_property_identifier":
+            return f"`{base}` is used whole: its readers use the Chat shape"
+        top, segments = chain(use)
+        new = rewrite_segments(segments, parse)
+        if isinstance(new, str):
+            return f"`{base}{'.' if segments and isinstance(segments[0], str) else ''}{spelled(segments)}`: {new}"
+        if new != segments:
+            writer.edits.append((top.start_byte, top.end_byte, base + _spelled(new)))
+    return None
+
+
+def _spelled(segments: list[Segment]) -> str:
+    text = spelled(segments)
+    return text if not text or text.startswith("[") else "." + text
+
+
+def _stream_loop(found: ChatCall, writer: Writer) -> str | None:
+    """``for await (const chunk of stream)`` reading only ``chunk.choices[0]?.delta?.content``: the
+    body goes under ``if (chunk.type === "response.output_text.delta")`` and reads ``chunk.delta``.
+    Returns why not, or ``"unsafe"`` when the body does other work too."""
+    try:
+        bound = _bound(found.call)
+    except NotLiteral:
+        bound = None
+    if not isinstance(bound, tuple):
+        return "the stream is not bound to a name that a `for await` loop reads"
+    name, declaration = bound
+    uses = _uses(name, declaration)
+    loop = uses[0].parent if len(uses) == 1 else None
+    if loop is None or loop.type != "for_in_statement" or not _same(loop.child_by_field_name("right"), uses[0]) \
+            or not any(c.type == "await" for c in loop.children):
+        return "the stream is used other than by one `for await` loop over its chunks"
+    var, body = loop.child_by_field_name("left"), loop.child_by_field_name("body")
+    if var is None or body is None or var.type != "identifier":
+        return "the loop's chunk is not one name"
+    reads = _uses(text_of(var), var)
+    touched: list[Node] = []
+    for use in reads:
+        top, segments = chain(use)
+        if segments != DELTA:
+            return (f"the loop reads `{text_of(var)}.{spelled(segments)}`: only the text deltas have a one-to-one event "
+                    "(`response.output_text.delta`)") if segments else f"the loop uses `{text_of(var)}` whole"
+        writer.edits.append((top.start_byte, top.end_byte, f"{text_of(var)}.delta"))
+        touched.append(top)
+    if not touched:
+        return "the loop does not read the text deltas"
+    test = f"if ({text_of(var)}.type === {writer.style.quote}{TEXT_DELTA}{writer.style.quote})"
+    data = writer.data
+    if body.type != "statement_block":
+        writer.edits.append((body.start_byte, body.start_byte, test + " "))
+        return None
+    statements = [s for s in body.named_children if s.type != "comment"]
+    unsafe = any(not any(t.start_byte >= s.start_byte and t.end_byte <= s.end_byte for t in touched) for s in statements)
+    inside = data[body.start_byte:body.end_byte]
+    if b"\n" not in inside:
+        writer.edits.append((body.start_byte + 1, body.start_byte + 1, f" {test} {{"))
+        writer.edits.append((body.end_byte - 1, body.end_byte - 1, "} "))
+        return "unsafe" if unsafe else None
+    if _has_multiline_string(body):
+        return "a multi-line string in the loop body would change if the body were indented"
+    indent, step = indent_at(data, loop.start_byte), writer.style.step
+    writer.edits.append((body.start_byte + 1, body.start_byte + 1, f"\n{indent}{step}{test} {{"))
+    close = line_start(data, body.end_byte - 1)
+    offset = data.find(b"\n", body.start_byte) + 1
+    while 0 < offset <= close:
+        end = data.find(b"\n", offset)
+        if offset < close and data[offset:end].strip():
+            writer.edits.append((offset, offset, step))
+        offset = end + 1 if end >= 0 else -1
+    if data[close:body.end_byte - 1].strip():
+        return "the loop's closing brace shares a line with code"
+    writer.edits.append((close, close, f"{indent}{step}}}\n"))
+    return "unsafe" if unsafe else None
+
+
+def _has_multiline_string(node: Node) -> bool:
+    if node.type == "template_string" and b"\n" in (node.text or b""):
+        return True
+    return any(_has_multiline_string(c) for c in node.children)

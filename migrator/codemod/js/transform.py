@@ -1,0 +1,74 @@
+"""One JavaScript/TypeScript file: parse, decide each chat call, splice the edits and the notes."""
+
+from __future__ import annotations
+
+from ..outcome import NOTE_PREFIX, Options, Outcome, Site
+from ..source import SourceError
+from .clients import find_clients, walk
+from .grammar import Grammar, check, first_error, parse
+from .sites import chat_call, decide, statement_of
+from .splices import Edit, apply, indent_at, line_start
+
+COMMENT = "//" + NOTE_PREFIX.removeprefix("#")
+"""``// migrator:``: the Python codemod's note, in JavaScript's comment."""
+
+
+def note_line(message: str) -> str:
+    return f"{COMMENT} {' '.join(message.split())}"
+
+
+def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outcome:
+    data = text.encode("utf-8")
+    root = parse(data, grammar).root_node
+    bad = first_error(root)
+    if bad is not None:
+        line, column, message = check(text, grammar) or (bad.start_point[0] + 1, bad.start_point[1], "does not parse")
+        raise SourceError(f"not valid {grammar}: {message}", line, column)
+    clients = find_clients(root)
+    edits: list[Edit] = []
+    notes: dict[int, list[str]] = {}
+    sites: list[Site] = []
+    for node in walk(root):
+        if node.type != "call_expression":
+            continue
+        found = chat_call(node)
+        if found is None:
+            continue
+        decision = decide(found, clients, options, data)
+        if decision is None:
+            continue
+        statement = statement_of(node)
+        if decision.verdict == "left for a person":
+            notes.setdefault(statement.start_byte, []).extend(decision.reasons)
+        else:
+            edits.extend(decision.edits)
+            notes.setdefault(statement.start_byte, []).extend(decision.notes)
+        row, column = node.start_point
+        sites.append(Site(row + 1, column, found.method, decision.verdict, decision.applicability,
+                          tuple(decision.reasons), decision.host))
+    for start, messages in notes.items():
+        _note(data, start, messages, edits)
+    if not edits:
+        return Outcome(text, tuple(sites))
+    return Outcome(apply(data, edits).decode("utf-8"), tuple(sites))
+
+
+def _note(data: bytes, start: int, messages: list[str], edits: list[Edit]) -> None:
+    """The notes the statement at ``start`` does not carry yet, on their own lines above it."""
+    first = line_start(data, start)
+    present: set[str] = set()
+    above = first
+    while above > 0:
+        prior = line_start(data, above - 1)
+        line = data[prior:above].decode("utf-8").strip()
+        if not line.startswith("//"):
+            break
+        present.add(line)
+        above = prior
+    indent = indent_at(data, start)
+    lines = [note_line(m) for m in dict.fromkeys(messages)]
+    text = "".join(f"{indent}{line}\n" for line in lines if line not in present)
+    if text:
+        edits.append((first, first, text))
+
+
