@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from ..clients import _DOUBT, AZURE_SUFFIXES, OPENAI_HOSTS, Client, _host_of
+from ..clients import _DOUBT, AZURE_SUFFIXES, NOT_A_CLIENT, OPENAI_HOSTS, Client, NotAClient, _host_of
 from .values import key_of, members, string_of, text_of
 
 KINDS = {"OpenAI": "openai", "AzureOpenAI": "azure"}
@@ -33,6 +33,7 @@ class Clients:
     constructors: dict[str, str] = field(default_factory=dict)  # local name → "openai" / "azure"
     namespaces: set[str] = field(default_factory=set)  # ``import * as openai from "openai"``
     receivers: dict[str, Client] = field(default_factory=dict)  # ``client`` / ``this.client`` → its client
+    others: set[str] = field(default_factory=set)  # receivers bound to another SDK's client (look-alikes)
     imports_openai: bool = False
 
     def kind_of(self, constructor: Node) -> str | None:
@@ -44,10 +45,13 @@ class Clients:
                 return KINDS.get(text_of(prop))
         return None
 
-    def resolve(self, receiver: Node) -> Client | None:
+    def resolve(self, receiver: Node) -> Client | NotAClient | None:
+        """The receiver's client; NOT_A_CLIENT for another SDK's; None when it traces to nothing."""
         if receiver.type == "new_expression":
-            return self.client_of(receiver)
-        return self.receivers.get(text_of(receiver))
+            return self.client_of(receiver) or NOT_A_CLIENT
+        key = text_of(receiver)
+        found = self.receivers.get(key)
+        return found if found is not None else NOT_A_CLIENT if key in self.others else None
 
     def client_of(self, new: Node) -> Client | None:
         constructor = new.child_by_field_name("constructor")
@@ -111,13 +115,16 @@ def find_clients(root: Node) -> Clients:
     for new in news:
         client = found.client_of(new)
         parent = new.parent
-        if client is None or parent is None:
+        if parent is None:
             continue
         target = parent.child_by_field_name("name") if parent.type == "variable_declarator" else \
             parent.child_by_field_name("left") if parent.type == "assignment_expression" else None
         if target is None or target.type not in ("identifier", "member_expression"):
             continue
         key = text_of(target)
+        if client is None:
+            found.others.add(key)
+            continue
         before = found.receivers.get(key)
         if before is None or _DOUBT[client.host_kind] > _DOUBT[before.host_kind]:
             found.receivers[key] = client

@@ -15,20 +15,22 @@ from typing import Any, cast
 
 from tree_sitter import Node
 
-from ...mapping.rules import DROP, TABLES
+from ...mapping.rules import DROP, RENAME, TABLES
 from ..call import _bool_passes_through, _translate, _why_lossless
-from ..clients import host_reasons
+from ..clients import NotAClient, host_reasons
+from ..finish_tests import _FINISH, _REASON_OF, FUNCTION_CALL, OUTPUT
 from ..outcome import Applicability, Options, Verdict
 from ..reads import Segment, rewrite_segments, spelled
 from ..transform import UNTRACED
 from .clients import Clients
 from .splices import Edit, Writer, indent_at, line_start
-from .values import Holes, NotLiteral, Style, key_of, members, text_of, to_value
+from .values import Holes, NotLiteral, Style, key_of, members, string_of, text_of, to_value
 
 _REQUEST = TABLES["chat.request"]
 _LITERALS = frozenset({"string", "template_string", "number", "unary_expression", "true", "false", "null", "object", "array"})
 _PLACEHOLDER_MESSAGES = [{"role": "user", "content": "x"}]
 DELTA: list[Segment] = ["choices", 0, "delta", "content"]
+FINISH_REASON: list[Segment] = ["choices", 0, "finish_reason"]
 TEXT_DELTA = "response.output_text.delta"
 MESSAGES_HELD = ("`input` takes role/content text messages as they are, but tool results, assistant tool calls and "
                  "content parts change shape (docs/mapping.md)")
@@ -96,6 +98,8 @@ def statement_of(node: Node) -> Node:
 
 def decide(found: ChatCall, clients: Clients, options: Options, data: bytes) -> Decision | None:
     client = clients.resolve(found.receiver)
+    if isinstance(client, NotAClient):
+        return None  # another SDK's client: not ours, not touched, not reported
     if client is None:
         return left([UNTRACED]) if clients.imports_openai else None
     blocked, info = host_reasons(client, options)
@@ -337,12 +341,52 @@ def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
         if use.type == "shorthand_property_identifier":
             return f"`{base}` is used whole: its readers use the Chat shape"
         top, segments = chain(use)
+        if segments == FINISH_REASON:
+            test = _finish(top, base, writer.style.quote)
+            if isinstance(test, str):
+                return test
+            writer.edits.append((test[0].start_byte, test[0].end_byte, test[1]))
+            continue
         new = rewrite_segments(segments, parse)
         if isinstance(new, str):
             return f"`{base}{'.' if segments and isinstance(segments[0], str) else ''}{spelled(segments)}`: {new}"
         if new != segments:
             writer.edits.append((top.start_byte, top.end_byte, base + _spelled(new)))
     return None
+
+
+def _finish(read: Node, base: str, quote: str) -> tuple[Node, str] | str:
+    """``r.choices[0].finish_reason === "length"`` → the Response's test, by the value tables
+    (``finish_reason``, ``incomplete_reason``), as ``../finish_tests.py`` writes it for Python."""
+    comparison = read.parent
+    operator = comparison.child_by_field_name("operator") if comparison is not None else None
+    if comparison is None or comparison.type != "binary_expression" or operator is None \
+            or text_of(operator) not in ("===", "==", "!==", "!="):
+        return f"`{base}.choices[0].finish_reason` is read other than compared with a string"
+    left_, right = comparison.child_by_field_name("left"), comparison.child_by_field_name("right")
+    other = right if _same(left_, read) else left_
+    value = string_of(other) if other is not None else None
+    if value is None:
+        return f"`{base}.choices[0].finish_reason` is compared with something other than a string literal"
+    rule = _FINISH.get(value)
+    if rule is None or rule.do is not RENAME or not rule.to:
+        return f"`finish_reason === {value!r}` has no Response counterpart"
+    called = f"{base}.{OUTPUT}.some((item) => item.type === {quote}{FUNCTION_CALL}{quote})"
+    if value in ("tool_calls", "function_call"):
+        test = called
+    elif rule.to == "incomplete":
+        reason = _REASON_OF.get(value)
+        if reason is None:
+            return f"no incomplete reason stands for `{value}`"
+        test = (f"({base}.status === {quote}incomplete{quote} && "
+                f"{base}.incomplete_details?.reason === {quote}{reason}{quote})")
+    else:
+        test = f"({base}.status === {quote}{rule.to}{quote} && !{called})"
+    if text_of(operator).startswith("!"):
+        test = f"!{test}" if test.startswith("(") else f"!({test})"
+    elif test.startswith("(") and comparison.parent is not None and comparison.parent.type == "parenthesized_expression":
+        test = test[1:-1]  # ``if (…)`` has its own parentheses
+    return comparison, test
 
 
 def _spelled(segments: list[Segment]) -> str:

@@ -88,44 +88,53 @@ class Writer:
             for v, o, member in zip(value, original, members(node), strict=True):
                 self.value(v, o, member)
             return
-        if has_comment(node):
-            raise NotLiteral("a comment inside a value the codemod must write anew would be lost")
-        self.replace(node, to_js(value, self.holes, self.style, indent_at(self.data, node.start_byte)))
+        self.anew(value, node)
 
     def object(self, value: dict[str, Any], original: dict[str, Any], node: Node,
                renames: Mapping[str, str] | None = None) -> list[Node]:
         """Rewrite an object literal key by key; ``renames``: its keys that the output spells
         otherwise (``messages`` → ``input``). Returns the members removed."""
         renames = renames or {}
-        removed: list[Node] = []
+        plan: list[tuple[Node, str, str | None]] = []  # member, its key, its key in the output (None: removed)
         seen: set[str] = set()
         for member in members(node):
             key = text_of(member) if member.type == "shorthand_property_identifier" else key_of(member)
             if key is None or member.type not in ("pair", "shorthand_property_identifier"):
                 raise NotLiteral("a spread, a method or a computed key in an object")
-            target = renames.get(key, key)
-            if target not in value or target in seen:
+            renamed = renames.get(key, key)
+            plan.append((member, key, renamed if renamed in value and renamed not in seen else None))
+            seen.add(renamed)
+        if not renames and not any(target for _, _, target in plan):
+            self.anew(value, node)  # nothing of it stays: written anew
+            return []
+        removed: list[Node] = []
+        for member, key, kept_as in plan:
+            target = kept_as
+            if target is None:
                 self.delete(member)
                 removed.append(member)
-                continue
-            seen.add(target)
-            if member.type == "shorthand_property_identifier":
+            elif member.type == "shorthand_property_identifier":
                 if target != key or self.holes.source_for(value[target]) != key:
                     self.replace(member, f"{js_key(target, self.style)}: {to_js(value[target], self.holes, self.style, None)}")
-                continue
-            if target != key:
-                key_node = member.child_by_field_name("key")
-                assert key_node is not None
-                quoted = key_node.type == "string"
-                style = Style(text_of(key_node)[0], quote_keys=True) if quoted else self.style
-                self.replace(key_node, js_key(target, style))
-            inner = member.child_by_field_name("value")
-            assert inner is not None
-            self.value(value[target], original.get(key), inner)
+            else:
+                if target != key:
+                    key_node = member.child_by_field_name("key")
+                    assert key_node is not None
+                    quoted = key_node.type == "string"
+                    style = Style(text_of(key_node)[0], quote_keys=True) if quoted else self.style
+                    self.replace(key_node, js_key(target, style))
+                inner = member.child_by_field_name("value")
+                assert inner is not None
+                self.value(value[target], original.get(key), inner)
         fresh = [(k, v) for k, v in value.items() if k not in seen]
         if fresh:
-            self.insert(node, fresh, original)
+            self.insert(node, [m for m, _, target in plan if target is not None], fresh, original)
         return removed
+
+    def anew(self, value: Any, node: Node) -> None:
+        if has_comment(node):
+            raise NotLiteral("a comment inside a value the codemod must write anew would be lost")
+        self.replace(node, to_js(value, self.holes, self.style, indent_at(self.data, node.start_byte)))
 
     def delete(self, member: Node) -> None:
         data = self.data
@@ -150,9 +159,8 @@ class Writer:
         else:
             self.edits.append((start, member.end_byte, ""))
 
-    def insert(self, node: Node, entries: list[tuple[str, Any]], original: dict[str, Any]) -> None:
+    def insert(self, node: Node, kept: list[Node], entries: list[tuple[str, Any]], original: dict[str, Any]) -> None:
         data = self.data
-        kept = members(node)
         if not kept:
             self.replace(node, to_js(dict(entries), self.holes, self.style, indent_at(data, node.start_byte)))
             return
