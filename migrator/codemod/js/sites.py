@@ -116,7 +116,6 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes) -> 
         decision = left([str(exc)])
     decision.host = client.host
     if decision.verdict != "left for a person":
-        decision.notes = [*info, *decision.notes] if decision.notes else decision.notes
         decision.reasons = [*info, *decision.reasons]
     return decision
 
@@ -236,13 +235,14 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes) -> Decision
     writer.edits.append((found.path[0], found.path[1], "responses"))
     stream = body.get("stream") is True
     reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse")
-    if isinstance(reads, str):
-        return left([reads])
     if reads == "unsafe":
         if not options.unsafe_fixes:
             return left(["the loop body does other work besides the text deltas; under the event test it runs for "
                          "text events only (--unsafe-fixes applies it)"], "unsafe")
         applicability = "unsafe"
+        notes.append("the loop body now runs for text delta events only (it ran for every chunk)")
+    elif reads is not None:
+        return left([reads])
     verdict: Verdict = "migrated with notes" if notes else "migrated"
     return Decision(verdict, applicability, notes, writer.edits, notes)
 

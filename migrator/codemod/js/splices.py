@@ -108,12 +108,21 @@ class Writer:
             self.anew(value, node)  # nothing of it stays: written anew
             return []
         removed: list[Node] = []
-        for member, key, kept_as in plan:
+        run: list[Node] = []
+        previous: Node | None = None
+        for member, key, kept_as in [*plan, (node, "", "")]:
             target = kept_as
             if target is None:
-                self.delete(member)
+                run.append(member)
                 removed.append(member)
-            elif member.type == "shorthand_property_identifier":
+                continue
+            if run:
+                self.delete(run, previous, member if member is not node else None)
+                run = []
+            previous = member
+            if member is node:
+                break
+            if member.type == "shorthand_property_identifier":
                 if target != key or self.holes.source_for(value[target]) != key:
                     self.replace(member, f"{js_key(target, self.style)}: {to_js(value[target], self.holes, self.style, None)}")
             else:
@@ -127,8 +136,15 @@ class Writer:
                 assert inner is not None
                 self.value(value[target], original.get(key), inner)
         fresh = [(k, v) for k, v in value.items() if k not in seen]
+        kept = [m for m, _, target in plan if target is not None]
+        trailing = _next(plan[-1][0]) is not None
         if fresh:
-            self.insert(node, [m for m, _, target in plan if target is not None], fresh, original)
+            self.insert(node, kept, fresh, original, trailing)
+        elif kept and plan[-1][2] is None and not trailing and _next(kept[-1]) is not None:
+            comma = _next(kept[-1])
+            assert comma is not None
+            if not any(start <= comma.start_byte < end for start, end, _ in self.edits):
+                self.edits.append((comma.start_byte, comma.end_byte, ""))  # the last key went: its comma too
         return removed
 
     def anew(self, value: Any, node: Node) -> None:
@@ -136,30 +152,31 @@ class Writer:
             raise NotLiteral("a comment inside a value the codemod must write anew would be lost")
         self.replace(node, to_js(value, self.holes, self.style, indent_at(self.data, node.start_byte)))
 
-    def delete(self, member: Node) -> None:
+    def delete(self, run: list[Node], previous: Node | None, following: Node | None) -> None:
+        """Remove consecutive members: each with its own line(s) when it has them, else the span
+        from the first to the next kept member (or from the previous kept one, at the end)."""
         data = self.data
-        start, end = member.start_byte, member.end_byte
-        comma = _next(member)
-        if comma is not None:
-            end = comma.end_byte
-        first = line_start(data, start)
-        if not data[first:start].strip():
-            stop = _rest_of_line(data, end)
-            if stop is not None:
-                self.edits.append((first, min(stop + 1, len(data)), ""))
-                return
-        if comma is not None:
-            while end < len(data) and data[end:end + 1] in (b" ", b"\t"):
-                end += 1
-            self.edits.append((start, end, ""))
-            return
-        before = member.prev_sibling
-        if before is not None and before.type == ",":
-            self.edits.append((before.start_byte, member.end_byte, ""))
+        lines: list[Edit] = []
+        for member in run:
+            comma = _next(member)
+            end = comma.end_byte if comma is not None else member.end_byte
+            first = line_start(data, member.start_byte)
+            stop = _rest_of_line(data, end) if not data[first:member.start_byte].strip() else None
+            if stop is None:
+                break
+            lines.append((first, min(stop + 1, len(data)), ""))
         else:
-            self.edits.append((start, member.end_byte, ""))
+            self.edits.extend(lines)
+            return
+        if following is not None:
+            self.edits.append((run[0].start_byte, following.start_byte, ""))
+        elif previous is not None:
+            self.edits.append((previous.end_byte, run[-1].end_byte, ""))
+        else:
+            self.edits.append((run[0].start_byte, run[-1].end_byte, ""))
 
-    def insert(self, node: Node, kept: list[Node], entries: list[tuple[str, Any]], original: dict[str, Any]) -> None:
+    def insert(self, node: Node, kept: list[Node], entries: list[tuple[str, Any]], original: dict[str, Any],
+               trailing: bool) -> None:
         data = self.data
         if not kept:
             self.replace(node, to_js(dict(entries), self.holes, self.style, indent_at(data, node.start_byte)))
@@ -178,7 +195,7 @@ class Writer:
         where = stop if stop is not None else after
         if comma is None:
             self.edits.append((last.end_byte, last.end_byte, ","))
-        self.edits.append((where, where, ",".join(parts) + ("," if comma is not None else "")))
+        self.edits.append((where, where, ",".join(parts) + ("," if trailing else "")))
 
     def _new(self, value: Any, original: dict[str, Any], node: Node, indent: str | None) -> str:
         """A new key's value: the source that wrote it already, when the old literal holds it (a
