@@ -11,20 +11,20 @@ gets a ``// migrator:`` note saying why.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
 
 from tree_sitter import Node
 
-from ...mapping.rules import DROP, RENAME, TABLES
-from ..call import _bool_passes_through, _translate, _why_lossless
+from ...mapping.rules import RENAME, TABLES
 from ..clients import NotAClient, host_reasons
 from ..finish_tests import _FINISH, _REASON_OF, FUNCTION_CALL, OUTPUT
 from ..outcome import Applicability, Options, Verdict
 from ..reads import Segment, rewrite_segments, spelled
 from ..transform import UNTRACED
 from .clients import Clients
+from .request import UNSAFE_HINT, plan_request
 from .splices import Edit, Writer, indent_at, line_start
-from .values import Holes, NotLiteral, Style, key_of, members, string_of, text_of, to_value
+from .values import NotLiteral, members, string_of, text_of
+from .zod import Zod, text_format
 
 _REQUEST = TABLES["chat.request"]
 _LITERALS = frozenset({"string", "template_string", "number", "unary_expression", "true", "false", "null", "object", "array"})
@@ -44,6 +44,7 @@ class Decision:
     edits: list[Edit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     host: str | None = None
+    zod: bool = False  # a ``zodResponseFormat`` call became ``zodTextFormat``
 
 
 def left(reasons: list[str], applicability: Applicability = "display", host: str | None = None) -> Decision:
@@ -74,11 +75,8 @@ def chat_call(call: Node) -> ChatCall | None:
         return None
     first = chain[2]
     receiver = node if len(chain) == 3 else _object(chain[2])
-    if len(chain) == 4:
-        if text_of(chain[3]) != "beta":
-            receiver = _object(chain[2])
-        else:
-            first = chain[3]
+    if len(chain) == 4 and text_of(chain[3]) == "beta":
+        receiver, first = node, chain[3]
     assert receiver is not None
     return ChatCall(call, receiver, text_of(chain[0]), (first.start_byte, chain[1].end_byte))
 
@@ -96,7 +94,7 @@ def statement_of(node: Node) -> Node:
     return current
 
 
-def decide(found: ChatCall, clients: Clients, options: Options, data: bytes) -> Decision | None:
+def decide(found: ChatCall, clients: Clients, options: Options, data: bytes, zod: Zod) -> Decision | None:
     client = clients.resolve(found.receiver)
     if isinstance(client, NotAClient):
         return None  # another SDK's client: not ours, not touched, not reported
@@ -111,7 +109,7 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes) -> 
         return left(["the request is not an object literal the codemod can read; rename its keys by the table in "
                      "docs/mapping.md"], host=client.host)
     try:
-        decision = _plan(found, given[0], options, data)
+        decision = _plan(found, given[0], options, data, zod)
     except NotLiteral as exc:
         decision = left([str(exc)])
     decision.host = client.host
@@ -120,118 +118,15 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes) -> 
     return decision
 
 
-def style_of(obj: Node, data: bytes) -> Style:
-    quote = '"'
-    quoted_keys = False
-    for node in _strings(obj):
-        quote = text_of(node)[0]
-        break
-    entries = members(obj)
-    for member in entries:
-        key = member.child_by_field_name("key") if member.type == "pair" else None
-        quoted_keys = quoted_keys or (key is not None and key.type == "string")
-    step = "  "
-    multiline = b"\n" in data[obj.start_byte:obj.end_byte]
-    if entries and multiline:
-        inner, outer = indent_at(data, entries[0].start_byte), indent_at(data, obj.start_byte)
-        if len(inner) > len(outer) and inner.startswith(outer):
-            step = inner[len(outer):]
-    last = entries[-1] if entries else None
-    trailing = not multiline or (last is not None and last.next_sibling is not None and last.next_sibling.type == ",")
-    return Style(quote if quote in "'\"" else '"', step, quoted_keys, trailing)
-
-
-def _strings(node: Node) -> list[Node]:
-    out: list[Node] = []
-    stack = [node]
-    while stack and not out:
-        current = stack.pop(0)
-        if current.type == "string":
-            out.append(current)
-        stack.extend(current.children)
-    return out
-
-
-def _plan(found: ChatCall, obj: Node, options: Options, data: bytes) -> Decision:
-    holes = Holes()
-    body: dict[str, Any] = {}
-    sources: dict[str, Node] = {}
-    dropped: list[str] = []
-    held_messages: str | None = None
-    reasons: list[str] = []
-    applicability: Applicability = "safe"
-    for member in members(obj):
-        key: str | None
-        value: Node | None
-        if member.type == "shorthand_property_identifier":
-            key, value = text_of(member), member
-        elif member.type == "pair":
-            key, value = key_of(member), member.child_by_field_name("value")
-        else:
-            return left(["passes keys the codemod cannot see (a spread or a method); rename them by the table in "
-                         "docs/mapping.md"])
-        if key is None or value is None:
-            return left(["a computed key in the request"])
-        sources[key] = member
-        rule = _REQUEST.get(key)
-        if value.type in _LITERALS and value.type != "shorthand_property_identifier":
-            body[key] = to_value(value, holes)
-            continue
-        source = text_of(value)
-        if key == "messages":
-            if not options.unsafe_fixes:
-                return left([f"`messages` is held in `{source}`; {MESSAGES_HELD}; --unsafe-fixes renames it to `input`"],
-                            "unsafe")
-            held_messages = source
-            body[key] = _PLACEHOLDER_MESSAGES
-            reasons.append(f"`input` is `{source}`: {MESSAGES_HELD}")
-            applicability = "unsafe"
-            continue
-        if rule is None:
-            body[key] = holes.string(source)
-        elif rule.do is DROP:
-            dropped.append(key)
-        elif key == "stream":
-            return left([f"`stream` is `{source}`: whether the result is a stream is decided at run time"])
-        elif str in rule.types:
-            body[key] = holes.string(source)
-        elif int in rule.types:
-            body[key] = holes.integer(source)
-        elif dict in rule.types:
-            body[key] = {holes.string(source): 0}
-        elif bool in rule.types and _bool_passes_through(key, (rule.to or key).split(".")[0],
-                                                         {"model": "m", "messages": _PLACEHOLDER_MESSAGES}):
-            body[key] = holes.string(source)
-        else:
-            return left([f"`{key}` is not a literal, and the engine must read its value to convert it"])
-    if "messages" not in body:
-        return left(["the request has no `messages` key"])
-    translated = _translate(body, cast(Any, _Exprs(holes)), options.hoist_instructions)
-    if isinstance(translated, str):
-        return left([f"the request is not a valid chat request: {translated}"])
-    out, losses = translated
-    if holes.stray(out):
-        return left(["the engine must read a value that is not a literal to convert it"])
-    renames = {k: (_REQUEST[k].to or k).split(".")[0] for k in body if k in _REQUEST}
-    if held_messages is not None:
-        body["messages"] = out[renames["messages"]] = holes.string(held_messages)
-    notes: list[str] = [*reasons]
-    noted: set[str] = set(dropped)
-    for loss in losses:
-        path = loss.path[2:]
-        noted.add(path)
-        removed = sources.get(path)
-        if removed is not None and renames.get(path, path) not in out:
-            notes.append(f"removed `{_member_text(removed)}`: {loss.reason}")
-        else:
-            notes.append(f"{path}: {loss.reason}")
-    for key in dropped:
-        notes.append(f"removed `{_member_text(sources[key])}`: {_REQUEST[key].reason}")
-    for key, member in sources.items():
-        if key not in noted and key in _REQUEST and renames[key] not in out:
-            notes.append(f"removed `{_member_text(member)}`: {_why_lossless(key, body.get(key))}")
-    writer = Writer(data, holes, style_of(obj, data))
-    writer.object(out, body, obj, renames)
+def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod) -> Decision:
+    helpers: dict[str, tuple[str, str]] = {}
+    helper = text_format(obj, zod) if found.method == "parse" else None
+    if helper is not None:
+        helpers["response_format"] = ("text", helper)
+    planned = plan_request(obj, options, data, helpers)
+    if isinstance(planned, str):
+        return left([planned], "unsafe" if planned.endswith(UNSAFE_HINT) else "display")
+    writer, notes, applicability, body = planned
     writer.edits.append((found.path[0], found.path[1], "responses"))
     stream = body.get("stream") is True
     reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse")
@@ -244,24 +139,7 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes) -> Decision
     elif reads is not None:
         return left([reads])
     verdict: Verdict = "migrated with notes" if notes else "migrated"
-    return Decision(verdict, applicability, notes, writer.edits, notes)
-
-
-class _Exprs:
-    """The sentinel table ``call._translate`` looks holes up in, over this module's ``Holes``."""
-
-    def __init__(self, holes: Holes) -> None:
-        self.exprs = holes.sources
-
-
-def _member_text(member: Node) -> str:
-    text = " ".join(text_of(member).split())
-    after = member.next_sibling
-    if after is not None and after.type == ",":
-        after = after.next_sibling
-    if after is not None and after.type == "comment" and after.start_point[0] == member.end_point[0]:
-        text += "  " + text_of(after)
-    return text
+    return Decision(verdict, applicability, notes, writer.edits, notes, zod=helper is not None)
 
 
 def _same(a: Node | None, b: Node) -> bool:

@@ -8,6 +8,7 @@ from .clients import find_clients, walk
 from .grammar import Grammar, check, first_error, parse
 from .sites import chat_call, decide, statement_of
 from .splices import Edit, apply, indent_at, line_start
+from .zod import find_zod, import_edit
 
 COMMENT = "//" + NOTE_PREFIX.removeprefix("#")
 """``// migrator:``: the Python codemod's note, in JavaScript's comment."""
@@ -25,6 +26,7 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
         line, column, message = check(text, grammar) or (bad.start_point[0] + 1, bad.start_point[1], "does not parse")
         raise SourceError(f"not valid {grammar}: {message}", line, column)
     clients = find_clients(root)
+    zod = find_zod(root)
     edits: list[Edit] = []
     notes: dict[int, list[str]] = {}
     sites: list[Site] = []
@@ -34,7 +36,7 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
         found = chat_call(node)
         if found is None:
             continue
-        decision = decide(found, clients, options, data)
+        decision = decide(found, clients, options, data, zod)
         if decision is None:
             continue
         statement = statement_of(node)
@@ -42,10 +44,14 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
             notes.setdefault(statement.start_byte, []).extend(decision.reasons)
         else:
             edits.extend(decision.edits)
+            zod.migrated += decision.zod
             notes.setdefault(statement.start_byte, []).extend(decision.notes)
         row, column = node.start_point
         sites.append(Site(row + 1, column, found.method, decision.verdict, decision.applicability,
                           tuple(decision.reasons), decision.host))
+    renamed = import_edit(zod)
+    if renamed is not None:
+        edits.append(renamed)
     for start, messages in notes.items():
         _note(data, start, messages, edits)
     if not edits:
