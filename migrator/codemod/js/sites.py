@@ -142,7 +142,7 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod) -
     return Decision(verdict, applicability, notes, writer.edits, notes, zod=helper is not None)
 
 
-def _same(a: Node | None, b: Node) -> bool:
+def same(a: Node | None, b: Node) -> bool:
     return a is not None and a.start_byte == b.start_byte and a.end_byte == b.end_byte and a.type == b.type
 
 
@@ -152,12 +152,12 @@ def chain(use: Node) -> tuple[Node, list[Segment]]:
     segments: list[Segment] = []
     while node.parent is not None:
         parent = node.parent
-        if parent.type == "member_expression" and _same(parent.child_by_field_name("object"), node):
+        if parent.type == "member_expression" and same(parent.child_by_field_name("object"), node):
             prop = parent.child_by_field_name("property")
             if prop is None:
                 break
             segments.append(text_of(prop))
-        elif parent.type == "subscript_expression" and _same(parent.child_by_field_name("object"), node):
+        elif parent.type == "subscript_expression" and same(parent.child_by_field_name("object"), node):
             index = parent.child_by_field_name("index")
             if index is None or index.type != "number" or not text_of(index).isdigit():
                 break
@@ -188,7 +188,7 @@ def _bound(call: Node) -> tuple[str, Node] | Node | None:
     raise NotLiteral("the result is used whole (returned, passed on or not awaited): its readers use the Chat shape")
 
 
-def _uses(name: str, declaration: Node) -> list[Node]:
+def uses_of(name: str, declaration: Node) -> list[Node]:
     scope = declaration
     while scope.parent is not None and scope.type not in ("statement_block", "program"):
         scope = scope.parent
@@ -212,7 +212,7 @@ def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
         return None
     if isinstance(bound, tuple):
         name, declaration = bound
-        starts = [(use, name) for use in _uses(name, declaration)]
+        starts = [(use, name) for use in uses_of(name, declaration)]
     else:
         starts = [(bound, text_of(bound))]
     for use, base in starts:
@@ -242,7 +242,7 @@ def _finish(read: Node, base: str, quote: str) -> tuple[Node, str] | str:
             or text_of(operator) not in ("===", "==", "!==", "!="):
         return f"`{base}.choices[0].finish_reason` is read other than compared with a string"
     left_, right = comparison.child_by_field_name("left"), comparison.child_by_field_name("right")
-    other = right if _same(left_, read) else left_
+    other = right if same(left_, read) else left_
     value = string_of(other) if other is not None else None
     if value is None:
         return f"`{base}.choices[0].finish_reason` is compared with something other than a string literal"
@@ -283,15 +283,15 @@ def _stream_loop(found: ChatCall, writer: Writer) -> str | None:
     if not isinstance(bound, tuple):
         return "the stream is not bound to a name that a `for await` loop reads"
     name, declaration = bound
-    uses = _uses(name, declaration)
+    uses = uses_of(name, declaration)
     loop = uses[0].parent if len(uses) == 1 else None
-    if loop is None or loop.type != "for_in_statement" or not _same(loop.child_by_field_name("right"), uses[0]) \
+    if loop is None or loop.type != "for_in_statement" or not same(loop.child_by_field_name("right"), uses[0]) \
             or not any(c.type == "await" for c in loop.children):
         return "the stream is used other than by one `for await` loop over its chunks"
     var, body = loop.child_by_field_name("left"), loop.child_by_field_name("body")
     if var is None or body is None or var.type != "identifier":
         return "the loop's chunk is not one name"
-    reads = _uses(text_of(var), var)
+    reads = uses_of(text_of(var), var)
     touched: list[Node] = []
     for use in reads:
         top, segments = chain(use)

@@ -6,6 +6,7 @@ from ..outcome import NOTE_PREFIX, Options, Outcome, Site
 from ..source import SourceError
 from .clients import find_clients, walk
 from .grammar import Grammar, check, first_error, parse
+from .http import decide_http, http_kind
 from .sites import chat_call, decide, statement_of
 from .splices import Edit, apply, indent_at, line_start
 from .zod import find_zod, import_edit
@@ -34,9 +35,13 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
         if node.type != "call_expression":
             continue
         found = chat_call(node)
-        if found is None:
+        kind = http_kind(node) if found is None else None
+        if found is not None:
+            decision = decide(found, clients, options, data, zod)
+        elif kind is not None:
+            decision = decide_http(node, kind, options, data)
+        else:
             continue
-        decision = decide(found, clients, options, data, zod)
         if decision is None:
             continue
         statement = statement_of(node)
@@ -47,7 +52,7 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
             zod.migrated += decision.zod
             notes.setdefault(statement.start_byte, []).extend(decision.notes)
         row, column = node.start_point
-        sites.append(Site(row + 1, column, found.method, decision.verdict, decision.applicability,
+        sites.append(Site(row + 1, column, found.method if found is not None else "http", decision.verdict, decision.applicability,
                           tuple(decision.reasons), decision.host))
     renamed = import_edit(zod)
     if renamed is not None:
