@@ -97,6 +97,7 @@ def _require(node: Node | None) -> bool:
 def find_clients(root: Node) -> Clients:
     found = Clients()
     news: list[Node] = []
+    typed: list[Node] = []
     for node in walk(root):
         if node.type == "import_statement" and _from_openai(node.child_by_field_name("source")):
             found.imports_openai = True
@@ -112,6 +113,10 @@ def find_clients(root: Node) -> Clients:
                     _pattern(part, found)
         elif node.type == "new_expression":
             news.append(node)
+        elif node.type in ("required_parameter", "optional_parameter", "public_field_definition"):
+            typed.append(node)
+    for node in typed:
+        _annotated(node, found)
     for new in news:
         client = found.client_of(new)
         parent = new.parent
@@ -129,6 +134,28 @@ def find_clients(root: Node) -> Clients:
         if before is None or _DOUBT[client.host_kind] > _DOUBT[before.host_kind]:
             found.receivers[key] = client
     return found
+
+
+def _annotated(node: Node, found: Clients) -> None:
+    """A TypeScript parameter or class field typed as a client (``client: OpenAI``): its host is
+    wherever the client passed in was configured to go."""
+    annotation = node.child_by_field_name("type")
+    named = annotation.named_children if annotation is not None else []
+    kind = None
+    if len(named) == 1 and named[0].type == "type_identifier":
+        kind = found.constructors.get(text_of(named[0]))
+    elif len(named) == 1 and named[0].type == "nested_type_identifier":
+        module, name = named[0].child_by_field_name("module"), named[0].child_by_field_name("name")
+        if module is not None and name is not None and text_of(module) in found.namespaces:
+            kind = KINDS.get(text_of(name))
+    name_node = node.child_by_field_name("name" if node.type == "public_field_definition" else "pattern")
+    if kind is None or name_node is None:
+        return
+    client = Client(kind, "api.openai.com (or the client's configured baseURL)", "configured", True)
+    held = text_of(name_node)
+    member = node.type == "public_field_definition" or any(c.type == "accessibility_modifier" for c in node.children)
+    for key in ([f"this.{held}"] if member else []) + ([held] if node.type != "public_field_definition" else []):
+        found.receivers.setdefault(key, client)
 
 
 def _imported(statement: Node, found: Clients) -> None:
