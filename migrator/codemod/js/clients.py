@@ -94,15 +94,15 @@ def _require(node: Node | None) -> bool:
     return function is not None and text_of(function) == "require" and len(args) == 1 and _from_openai(args[0])
 
 
-def find_clients(root: Node) -> Clients:
+def find_clients(nodes: dict[str, list[Node]]) -> Clients:
+    """The clients of a file, from its index (``grammar.index``)."""
     found = Clients()
-    news: list[Node] = []
-    typed: list[Node] = []
-    for node in walk(root):
-        if node.type == "import_statement" and _from_openai(node.child_by_field_name("source")):
+    for node in nodes.get("import_statement", []):
+        if _from_openai(node.child_by_field_name("source")):
             found.imports_openai = True
             _imported(node, found)
-        elif node.type == "variable_declarator" and _require(node.child_by_field_name("value")):
+    for node in nodes.get("variable_declarator", []):
+        if _require(node.child_by_field_name("value")):
             found.imports_openai = True
             name = node.child_by_field_name("name")
             if name is not None and name.type == "identifier":
@@ -111,12 +111,10 @@ def find_clients(root: Node) -> Clients:
             elif name is not None and name.type == "object_pattern":
                 for part in members(name):
                     _pattern(part, found)
-        elif node.type == "new_expression":
-            news.append(node)
-        elif node.type in ("required_parameter", "optional_parameter", "public_field_definition"):
-            typed.append(node)
-    for node in typed:
-        _annotated(node, found)
+    news = nodes.get("new_expression", [])
+    for kind in ("required_parameter", "optional_parameter", "public_field_definition"):
+        for node in nodes.get(kind, []):
+            _annotated(node, found)
     for new in news:
         client = found.client_of(new)
         parent = new.parent

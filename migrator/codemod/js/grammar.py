@@ -9,21 +9,44 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal
 
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 Grammar = Literal["javascript", "typescript", "tsx"]
 
 
+SITES = ("call_expression", "new_expression", "import_statement", "variable_declarator")
+"""The node kinds the codemod starts from (found by one native query, not a walk in Python)."""
+TYPED = ("required_parameter", "optional_parameter", "public_field_definition")
+"""TypeScript's typed parameters and class fields (``client: OpenAI``)."""
+
+
 @cache
-def parser(grammar: Grammar) -> Parser:
+def language(grammar: Grammar) -> Language:
     if grammar == "javascript":
         import tree_sitter_javascript
 
-        return Parser(Language(tree_sitter_javascript.language()))
+        return Language(tree_sitter_javascript.language())
     import tree_sitter_typescript
 
-    made = tree_sitter_typescript.language_tsx() if grammar == "tsx" else tree_sitter_typescript.language_typescript()
-    return Parser(Language(made))
+    return Language(tree_sitter_typescript.language_tsx() if grammar == "tsx" else tree_sitter_typescript.language_typescript())
+
+
+@cache
+def parser(grammar: Grammar) -> Parser:
+    return Parser(language(grammar))
+
+
+@cache
+def _query(grammar: Grammar) -> Query:
+    kinds = SITES + (TYPED if grammar != "javascript" else ())
+    made: Query = Query(language(grammar), " ".join(f"({kind}) @{kind}" for kind in kinds))
+    return made
+
+
+def index(root: Node, grammar: Grammar) -> dict[str, list[Node]]:
+    """Every node of the kinds in ``SITES`` (and ``TYPED``), by kind, in source order."""
+    found = QueryCursor(_query(grammar)).captures(root)
+    return {kind: sorted(nodes, key=lambda n: n.start_byte) for kind, nodes in found.items()}
 
 
 def parse(data: bytes, grammar: Grammar) -> Tree:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..outcome import NOTE_PREFIX, Options, Outcome, Site
 from ..source import SourceError
-from .clients import find_clients, walk
-from .grammar import Grammar, check, first_error, parse
+from .clients import find_clients
+from .grammar import Grammar, check, first_error, index, parse
 from .http import decide_http, http_kind
 from .sites import chat_call, decide, statement_of
 from .splices import Edit, apply, indent_at, line_start
@@ -26,14 +26,13 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
     if bad is not None:
         line, column, message = check(text, grammar) or (bad.start_point[0] + 1, bad.start_point[1], "does not parse")
         raise SourceError(f"not valid {grammar}: {message}", line, column)
-    clients = find_clients(root)
-    zod = find_zod(root)
+    nodes = index(root, grammar)
+    clients = find_clients(nodes)
+    zod = find_zod(nodes)
     edits: list[Edit] = []
     notes: dict[int, list[str]] = {}
     sites: list[Site] = []
-    for node in walk(root):
-        if node.type != "call_expression":
-            continue
+    for node in nodes.get("call_expression", []):
         found = chat_call(node)
         kind = http_kind(node) if found is None else None
         if found is not None:

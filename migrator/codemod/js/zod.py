@@ -28,29 +28,29 @@ class Zod:
         return {CHAT} if self.specifier is not None else set()
 
 
-def find_zod(root: Node) -> Zod:
+def find_zod(nodes: dict[str, list[Node]]) -> Zod:
     found = Zod()
-    for node in walk(root):
-        if node.type == "import_statement":
-            source = node.child_by_field_name("source")
-            if source is None or string_of(source) != MODULE:
+    for node in nodes.get("import_statement", []):
+        source = node.child_by_field_name("source")
+        if source is None or string_of(source) != MODULE:
+            continue
+        for spec in walk(node):
+            name = spec.child_by_field_name("name") if spec.type == "import_specifier" else None
+            if name is None:
                 continue
-            for spec in walk(node):
-                name = spec.child_by_field_name("name") if spec.type == "import_specifier" else None
-                if name is None:
-                    continue
-                if text_of(name) == CHAT and spec.child_by_field_name("alias") is None:
-                    found.specifier = spec
-                found.has_text_format = found.has_text_format or text_of(name) == RESPONSES
-        elif node.type == "variable_declarator" and _requires_zod(node.child_by_field_name("value")):
+            if text_of(name) == CHAT and spec.child_by_field_name("alias") is None:
+                found.specifier = spec
+            found.has_text_format = found.has_text_format or text_of(name) == RESPONSES
+    for node in nodes.get("variable_declarator", []):
+        if _requires_zod(node.child_by_field_name("value")):
             pattern = node.child_by_field_name("name")
             for part in members(pattern) if pattern is not None and pattern.type == "object_pattern" else []:
                 if part.type == "shorthand_property_identifier_pattern":
                     found.specifier = part if text_of(part) == CHAT else found.specifier
                     found.has_text_format = found.has_text_format or text_of(part) == RESPONSES
-        elif node.type == "call_expression":
-            function = node.child_by_field_name("function")
-            found.calls += function is not None and text_of(function) == CHAT
+    for node in nodes.get("call_expression", []):
+        function = node.child_by_field_name("function")
+        found.calls += function is not None and text_of(function) == CHAT
     return found
 
 
