@@ -19,9 +19,9 @@ from .sites import Decision, chain, left, uses_of
 from .splices import Edit
 from .values import key_of, members, string_of, text_of
 
-TEXT_OF_OUTPUT = ('{data}.output.filter((item) => item.type === {q}message{q}).flatMap((item) => item.content)'
+TEXT_OF_OUTPUT = ('.output.filter((item) => item.type === {q}message{q}).flatMap((item) => item.content)'
                   '.filter((part) => part.type === {q}output_text{q}).map((part) => part.text).join({q}{q})')
-"""REST's spelling of the SDK's ``response.output_text``."""
+"""REST's spelling of the SDK's ``response.output_text``, after the JSON's expression."""
 STREAMED = ("a streamed answer is parsed by hand (`data:` lines, `[DONE]`): Responses streams typed events "
             "(`event:` + `data:`, no `[DONE]`); rewrite the parser with the request")
 PRINTED = "prints the Response JSON, whose fields differ (`output` items instead of `choices`)"
@@ -189,7 +189,7 @@ def _read(use: Node, base: str, edits: list[Edit], quote: str) -> list[str] | st
     if new and new[0] == "output_text":
         if new[1:]:
             return "the text is indexed further"
-        edits.append((top.start_byte, top.end_byte, TEXT_OF_OUTPUT.format(data=base, q=quote)))
+        edits.append((use.end_byte, top.end_byte, TEXT_OF_OUTPUT.format(q=quote)))
     elif new != segments:
-        edits.append((top.start_byte, top.end_byte, base + "." + spelled(new)))
+        edits.append((use.end_byte, top.end_byte, "." + spelled(new)))
     return []

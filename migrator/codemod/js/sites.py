@@ -219,6 +219,8 @@ def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
         if use.type == "shorthand_property_identifier":
             return f"`{base}` is used whole: its readers use the Chat shape"
         top, segments = chain(use)
+        if segments == FINISH_REASON and use.type != "identifier":
+            return "`finish_reason` is read on the call itself: bind the result to a name to have the test rewritten"
         if segments == FINISH_REASON:
             test = _finish(top, base, writer.style.quote)
             if isinstance(test, str):
@@ -229,7 +231,7 @@ def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
         if isinstance(new, str):
             return f"`{base}{'.' if segments and isinstance(segments[0], str) else ''}{spelled(segments)}`: {new}"
         if new != segments:
-            writer.edits.append((top.start_byte, top.end_byte, base + _spelled(new)))
+            writer.edits.append((use.end_byte, top.end_byte, _spelled(new)))  # the read after its base
     return None
 
 
