@@ -35,6 +35,7 @@ class Clients:
     receivers: dict[str, Client] = field(default_factory=dict)  # ``client`` / ``this.client`` → its client
     others: set[str] = field(default_factory=set)  # receivers bound to another SDK's client (look-alikes)
     imports_openai: bool = False
+    imported: set[str] = field(default_factory=set)  # names imported from other modules (the project's)
 
     def kind_of(self, constructor: Node) -> str | None:
         if constructor.type == "identifier":
@@ -101,6 +102,8 @@ def find_clients(nodes: dict[str, list[Node]]) -> Clients:
         if _from_openai(node.child_by_field_name("source")):
             found.imports_openai = True
             _imported(node, found)
+        else:
+            found.imported.update(text_of(n) for n in walk(node) if n.type == "identifier")
     for node in nodes.get("variable_declarator", []):
         if _require(node.child_by_field_name("value")):
             found.imports_openai = True

@@ -19,7 +19,7 @@ from ..clients import NotAClient, host_reasons
 from ..finish_tests import _FINISH, _REASON_OF, FUNCTION_CALL, OUTPUT
 from ..outcome import Applicability, Options, Verdict
 from ..reads import Segment, rewrite_segments, spelled
-from ..transform import UNTRACED
+from ..transform import IMPORTED, UNTRACED
 from .clients import Clients
 from .request import UNSAFE_HINT, plan_request
 from .splices import Edit, Writer, indent_at, line_start
@@ -45,6 +45,7 @@ class Decision:
     notes: list[str] = field(default_factory=list)
     host: str | None = None
     zod: bool = False  # a ``zodResponseFormat`` call became ``zodTextFormat``
+    note: bool = True  # False: in the report only (a receiver in a file that does not use openai)
 
 
 def left(reasons: list[str], applicability: Applicability = "display", host: str | None = None) -> Decision:
@@ -99,7 +100,15 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes, zod
     if isinstance(client, NotAClient):
         return None  # another SDK's client: not ours, not touched, not reported
     if client is None:
-        return left([UNTRACED]) if clients.imports_openai else None
+        root = found.receiver
+        inner = root.child_by_field_name("object") if root.type == "member_expression" else None
+        while inner is not None:
+            root = inner
+            inner = root.child_by_field_name("object") if root.type == "member_expression" else None
+        from_project = text_of(root) in clients.imported
+        decision = left([IMPORTED.format(name=text_of(root)) if from_project else UNTRACED])
+        decision.note = clients.imports_openai or from_project
+        return decision
     blocked, info = host_reasons(client, options)
     if blocked is not None:
         return left([blocked], host=client.host)

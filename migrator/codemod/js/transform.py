@@ -44,7 +44,9 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
         if decision is None:
             continue
         statement = statement_of(node)
-        if decision.verdict == "left for a person":
+        if decision.verdict == "left for a person" and not decision.note:
+            pass
+        elif decision.verdict == "left for a person":
             notes.setdefault(statement.start_byte, []).extend(decision.reasons)
         else:
             edits.extend(decision.edits)
