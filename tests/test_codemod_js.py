@@ -139,3 +139,32 @@ def test_generated_calls_parse_and_keep_every_key(keys: list[str], data: st.Data
         kept = f"{_RENAMED.get(key, key)}:" in body
         noted = any(f"`{key}" in note or f"{key}:" in note for note in notes)
         assert kept or noted, (key, outcome.code)
+
+
+def test_untraced_receiver_without_openai_is_reported_not_noted() -> None:
+    case = ROOT / "noop-untraced-no-import" / "before.js"
+    result = transform_bytes(str(case), case.read_bytes(), Options())
+    ((site, _),) = result.sites
+    assert site.verdict == "left for a person" and result.new is None
+
+
+def test_the_cli_writes_a_mixed_tree_and_a_second_run_has_nothing_to_do(tmp_path: Path) -> None:
+    import io
+
+    from migrator.cli import main
+
+    for case in ("create-import", "create-this-client", "tsx-component", "crlf"):
+        before = next((ROOT / case).glob("before.*"))
+        (tmp_path / f"{case}{before.suffix}").write_bytes(before.read_bytes())
+    (tmp_path / "broken.js").write_text('import OpenAI from "openai";\nconst = chat.completions;\n')
+
+    def run(*args: str) -> int:
+        out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+        return main(["codemod", str(tmp_path), *args], stdout=out, stderr=io.StringIO())
+
+    assert run("--write") == 2  # the file that does not parse is that file's error; the others are written
+    for case in ("create-import", "create-this-client", "tsx-component", "crlf"):
+        after = next((ROOT / case).glob("after.*"))
+        assert (tmp_path / f"{case}{after.suffix}").read_bytes() == after.read_bytes()
+    (tmp_path / "broken.js").unlink()
+    assert run("--check") == 0
