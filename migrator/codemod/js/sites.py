@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from ...mapping.rules import RENAME, TABLES
+from ...mapping.rules import RENAME
 from ..clients import NotAClient, host_reasons
 from ..finish_tests import _FINISH, _REASON_OF, FUNCTION_CALL, OUTPUT
 from ..outcome import Applicability, Options, Verdict
 from ..reads import Segment, rewrite_segments, spelled
+from ..sdk_site import STORED
 from ..transform import IMPORTED, UNTRACED
 from .clients import Clients
 from .request import UNSAFE_HINT, plan_request
@@ -26,14 +27,14 @@ from .splices import Edit, Writer, indent_at, line_start
 from .values import NotLiteral, members, string_of, text_of
 from .zod import Zod, text_format
 
-_REQUEST = TABLES["chat.request"]
-_LITERALS = frozenset({"string", "template_string", "number", "unary_expression", "true", "false", "null", "object", "array"})
-_PLACEHOLDER_MESSAGES = [{"role": "user", "content": "x"}]
+STORED_METHODS = frozenset({"list", "retrieve", "update", "delete"})
+METHODS = frozenset({"create", "parse", "stream"}) | STORED_METHODS
+STREAM_HELPER = ("`chat.completions.stream` is `responses.stream`, whose events are typed differently "
+                 "(`response.output_text.delta` for `content.delta`, `finalResponse()` for `finalChatCompletion()`); "
+                 "rewrite its event handlers with it")
 DELTA: list[Segment] = ["choices", 0, "delta", "content"]
 FINISH_REASON: list[Segment] = ["choices", 0, "finish_reason"]
 TEXT_DELTA = "response.output_text.delta"
-MESSAGES_HELD = ("`input` takes role/content text messages as they are, but tool results, assistant tool calls and "
-                 "content parts change shape (docs/mapping.md)")
 
 
 @dataclass
@@ -71,7 +72,7 @@ def chat_call(call: Node) -> ChatCall | None:
             return None
         chain.append(prop)
         node = node.child_by_field_name("object")
-    if node is None or len(chain) < 3 or text_of(chain[0]) not in ("create", "parse") \
+    if node is None or len(chain) < 3 or text_of(chain[0]) not in METHODS \
             or text_of(chain[1]) != "completions" or text_of(chain[2]) != "chat":
         return None
     first = chain[2]
@@ -112,6 +113,10 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes, zod
     blocked, info = host_reasons(client, options)
     if blocked is not None:
         return left([blocked], host=client.host)
+    if found.method in STORED_METHODS:
+        return left([STORED.format(method=found.method)], host=client.host)
+    if found.method == "stream":
+        return left([STREAM_HELPER], host=client.host)
     arguments = found.call.child_by_field_name("arguments")
     given = members(arguments) if arguments is not None else []
     if len(given) != 1 or given[0].type != "object":
