@@ -15,7 +15,8 @@ from ..http_calls import CHAT_PATH, RESPONSES_PATH
 from ..outcome import Options, Verdict
 from ..reads import rewrite_segments, spelled
 from .request import plan_request
-from .sites import Decision, chain, left, uses_of
+from .scope import uses_of
+from .sites import Decision, chain, left
 from .splices import Edit
 from .values import key_of, members, string_of, text_of
 

@@ -15,6 +15,7 @@ from tree_sitter import Node
 from ...mapping.rules import DROP, TABLES
 from ..call import _bool_passes_through, _translate, _why_lossless
 from ..outcome import Applicability, Options
+from .messages import plain_messages
 from .splices import Writer, indent_at
 from .values import Holes, Style, key_of, members, text_of, to_value
 
@@ -60,12 +61,17 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
             continue
         source = text_of(value)
         if key == "messages":
-            if not options.unsafe_fixes:
-                return f"`messages` is held in `{source}`; {MESSAGES_HELD}; {UNSAFE_HINT}"
+            why = plain_messages(source, value) if value.type in ("identifier", "shorthand_property_identifier") else \
+                (f"`messages` is `{source}`", False)
+            if why is not None and why[1]:
+                return f"{why[0]}; {MESSAGES_HELD}"
+            if why is not None and not options.unsafe_fixes:
+                return f"{why[0]}; {MESSAGES_HELD}; {UNSAFE_HINT}"
             held_messages = source
             body[key] = _PLACEHOLDER_MESSAGES
-            notes.append(f"`input` is `{source}`: {MESSAGES_HELD}")
-            applicability = "unsafe"
+            if why is not None:
+                notes.append(f"`input` is `{source}`: {MESSAGES_HELD}")
+                applicability = "unsafe"
             continue
         if rule is None:
             body[key] = holes.string(source)

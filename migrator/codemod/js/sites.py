@@ -23,6 +23,7 @@ from ..sdk_site import STORED
 from ..transform import IMPORTED, UNTRACED
 from .clients import Clients
 from .request import UNSAFE_HINT, plan_request
+from .scope import same, uses_of
 from .splices import Edit, Writer, indent_at, line_start
 from .values import NotLiteral, members, string_of, text_of
 from .zod import Zod, text_format
@@ -156,10 +157,6 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod) -
     return Decision(verdict, applicability, notes, writer.edits, notes, zod=helper is not None)
 
 
-def same(a: Node | None, b: Node) -> bool:
-    return a is not None and a.start_byte == b.start_byte and a.end_byte == b.end_byte and a.type == b.type
-
-
 def chain(use: Node) -> tuple[Node, list[Segment]]:
     """The longest ``use.a[0].b`` read that starts at ``use``, and its segments."""
     node = use
@@ -200,21 +197,6 @@ def _bound(call: Node) -> tuple[str, Node] | Node | None:
     if parent.type == "parenthesized_expression" and node.type == "await_expression":
         return parent
     raise NotLiteral("the result is used whole (returned, passed on or not awaited): its readers use the Chat shape")
-
-
-def uses_of(name: str, declaration: Node) -> list[Node]:
-    scope = declaration
-    while scope.parent is not None and scope.type not in ("statement_block", "program"):
-        scope = scope.parent
-    out: list[Node] = []
-    stack = [scope]
-    while stack:
-        current = stack.pop()
-        if current.type in ("identifier", "shorthand_property_identifier") and text_of(current) == name \
-                and current.start_byte > declaration.end_byte:
-            out.append(current)
-        stack.extend(current.children)
-    return sorted(out, key=lambda n: n.start_byte)
 
 
 def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
