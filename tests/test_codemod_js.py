@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from migrator.codemod.js import javascript, typescript
+from migrator.codemod.js import javascript, tsx, typescript
 from migrator.codemod.js.grammar import check
 from migrator.codemod.outcome import Options
 from migrator.codemod.runner import transform_bytes
@@ -168,3 +168,23 @@ def test_the_cli_writes_a_mixed_tree_and_a_second_run_has_nothing_to_do(tmp_path
         assert (tmp_path / f"{case}{after.suffix}").read_bytes() == after.read_bytes()
     (tmp_path / "broken.js").unlink()
     assert run("--check") == 0
+
+
+@settings(max_examples=120, deadline=None)
+@given(case=st.sampled_from(CASES), cut=st.floats(0.05, 1.0), data=st.data())
+def test_edited_fixtures_never_give_code_that_does_not_parse(case: Path, cut: float, data: st.DataObject) -> None:
+    """A fixture with a line dropped, or cut short: the file is an error, or its rewrite parses."""
+    before = next(case.glob("before.*"))
+    lines = before.read_text().split("\n")
+    if data.draw(st.booleans(), label="drop a line"):
+        del lines[data.draw(st.integers(0, len(lines) - 1), label="line")]
+    else:
+        lines = lines[: max(1, int(len(lines) * cut))]
+    text = "\n".join(lines)
+    module = {".ts": typescript, ".tsx": tsx}.get(before.suffix, javascript)
+    try:
+        outcome = module.transform(text, _options(case), before.name)
+    except SourceError:
+        return
+    assert module.check(outcome.code) is None, outcome.code
+    assert module.transform(outcome.code, _options(case), before.name).code == outcome.code

@@ -178,5 +178,6 @@ def _pattern(part: Node, found: Clients) -> None:
         found.constructors[text_of(part)] = KINDS[text_of(part)]
     elif part.type == "pair_pattern":
         key, value = part.child_by_field_name("key"), part.child_by_field_name("value")
-        if key is not None and value is not None and text_of(key) in KINDS:
-            found.constructors[text_of(value)] = KINDS[text_of(key)]
+        kind = "openai" if key is not None and text_of(key) == "default" else KINDS.get(text_of(key)) if key is not None else None
+        if kind is not None and value is not None:
+            found.constructors[text_of(value)] = kind
