@@ -1,0 +1,1 @@
+"""The JavaScript/TypeScript codemod: tree-sitter trees, edits spliced into the original bytes."""

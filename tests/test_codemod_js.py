@@ -1,0 +1,190 @@
+"""The JavaScript/TypeScript codemod: before/after fixtures per rule, idempotence, parse checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from migrator.codemod.js import javascript, tsx, typescript
+from migrator.codemod.js.grammar import check
+from migrator.codemod.outcome import Options
+from migrator.codemod.runner import transform_bytes
+from migrator.codemod.source import SourceError
+
+ROOT = Path(__file__).parent.parent / "fixtures" / "codemod" / "js"
+CASES = sorted(p for p in ROOT.iterdir() if p.is_dir())
+
+
+def _options(case: Path) -> Options:
+    given_options: dict[str, Any] = {}
+    if (case / "options.json").exists():
+        given_options = json.loads((case / "options.json").read_text())
+    if "responses_hosts" in given_options:
+        given_options["responses_hosts"] = frozenset(given_options["responses_hosts"])
+    return Options(**given_options)
+
+
+def _run(path: Path, data: bytes, options: Options) -> bytes:
+    result = transform_bytes(str(path), data, options)
+    assert not result.errors, result.errors
+    return result.new if result.new is not None else data
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_fixture(case: Path) -> None:
+    before = next(case.glob("before.*"))
+    after = case / f"after{before.suffix}"
+    expected = after.read_bytes() if after.exists() else before.read_bytes()
+    options = _options(case)
+    out = _run(before, before.read_bytes(), options)
+    assert out.decode() == expected.decode()
+    assert _run(after if after.exists() else before, out, options) == out  # a second run changes nothing
+
+
+def test_noop_cases_have_no_after() -> None:
+    for case in CASES:
+        if case.name.startswith("noop"):
+            assert not list(case.glob("after.*")), case
+
+
+def test_crlf_stays_crlf() -> None:
+    before = (ROOT / "crlf" / "before.js").read_bytes()
+    out = _run(ROOT / "crlf" / "before.js", before, Options())
+    assert out != before
+    assert out.count(b"\r\n") == out.count(b"\n")
+
+
+def test_left_sites_are_reported() -> None:
+    case = ROOT / "host-left" / "before.js"
+    result = transform_bytes(str(case), case.read_bytes(), Options())
+    ((site, _),) = result.sites
+    assert site.verdict == "left for a person"
+    assert site.host == "localhost"
+    assert "--responses-host localhost" in site.reasons[0]
+
+
+def test_lookalike_is_not_reported() -> None:
+    case = ROOT / "noop-lookalikes" / "before.js"
+    assert transform_bytes(str(case), case.read_bytes(), Options()).sites == ()
+
+
+def test_a_file_that_does_not_parse_is_an_error_not_a_crash() -> None:
+    with pytest.raises(SourceError) as info:
+        javascript.transform("const x = client.chat.completions.create({;\n", Options(), "x.js")
+    assert info.value.line == 1
+    result = transform_bytes("x.js", b"import OpenAI from 'openai';\nconst = ;\n// chat.completions\n", Options())
+    assert result.errors and result.errors[0].line == 2 and result.new is None
+
+
+def test_check_names_the_place() -> None:
+    assert check("const a = 1;\n", "javascript") is None
+    found = check("const a = 1;\nlet = (;\n", "javascript")
+    assert found is not None and found[0] == 2
+    assert typescript.check("let a: number = 1;\n") is None
+    assert javascript.check("let a: number = 1;\n") is not None
+
+
+def test_type_annotations_are_kept() -> None:
+    code = (ROOT / "create-this-client" / "after.ts").read_text()
+    assert "async write(topic: string): Promise<string>" in code
+
+
+_KEYS = {
+    "temperature": st.floats(0, 2, allow_nan=False).map(lambda f: round(f, 2)),
+    "top_p": st.just(0.5),
+    "max_tokens": st.integers(1, 4000),
+    "seed": st.integers(0, 99),
+    "n": st.just(1),
+    "user": st.just('"u-1"'),
+    "stop": st.just('["\\n"]'),
+    "presence_penalty": st.just(0.5),
+    "frequency_penalty": st.just("penalty"),
+    "metadata": st.just('{ a: "b" }'),
+    "store": st.booleans().map(lambda b: "true" if b else "false"),
+    "tool_choice": st.just('"auto"'),
+    "parallel_tool_calls": st.just("parallel"),
+    "logprobs": st.just("false"),
+}
+_RENAMED = {"max_tokens": "max_output_tokens", "messages": "input"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(keys=st.lists(st.sampled_from(sorted(_KEYS)), unique=True, max_size=6), data=st.data(),
+       multiline=st.booleans(), quote=st.sampled_from(['"', "'"]))
+def test_generated_calls_parse_and_keep_every_key(keys: list[str], data: st.DataObject, multiline: bool, quote: str) -> None:
+    values = {key: str(data.draw(_KEYS[key], label=key)) for key in keys}
+    entries = [f"model: {quote}gpt-4o{quote}", f"messages: [{{ role: {quote}user{quote}, content: prompt }}]",
+               *(f"{k}: {v}" for k, v in values.items())]
+    sep = ",\n    " if multiline else ", "
+    inner = ("\n    " + sep.join(entries) + ",\n  ") if multiline else " " + sep.join(entries) + " "
+    code = (f'import OpenAI from "openai";\nconst client = new OpenAI();\n'
+            f"export async function f(prompt, penalty, parallel) {{\n"
+            f"  const r = await client.chat.completions.create({{{inner}}});\n  return r.choices[0].message.content;\n}}\n")
+    outcome = javascript.transform(code, Options(), "f.js")
+    assert javascript.check(outcome.code) is None, outcome.code
+    assert javascript.transform(outcome.code, Options(), "f.js").code == outcome.code
+    (site,) = outcome.sites
+    if site.verdict == "left for a person":
+        assert outcome.code.count("// migrator:") >= 1 and "chat.completions.create" in outcome.code
+        return
+    assert "client.responses.create(" in outcome.code
+    notes = [line for line in outcome.code.splitlines() if "// migrator:" in line]
+    body = outcome.code.split("client.responses.create(")[1].split("});")[0]
+    for key in ["messages", *keys]:
+        kept = f"{_RENAMED.get(key, key)}:" in body
+        noted = any(f"`{key}" in note or f"{key}:" in note for note in notes)
+        assert kept or noted, (key, outcome.code)
+
+
+def test_untraced_receiver_without_openai_is_reported_not_noted() -> None:
+    case = ROOT / "noop-untraced-no-import" / "before.js"
+    result = transform_bytes(str(case), case.read_bytes(), Options())
+    ((site, _),) = result.sites
+    assert site.verdict == "left for a person" and result.new is None
+
+
+def test_the_cli_writes_a_mixed_tree_and_a_second_run_has_nothing_to_do(tmp_path: Path) -> None:
+    import io
+
+    from migrator.cli import main
+
+    for case in ("create-import", "create-this-client", "tsx-component", "crlf"):
+        before = next((ROOT / case).glob("before.*"))
+        (tmp_path / f"{case}{before.suffix}").write_bytes(before.read_bytes())
+    (tmp_path / "broken.js").write_text('import OpenAI from "openai";\nconst = chat.completions;\n')
+
+    def run(*args: str) -> int:
+        out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+        return main(["codemod", str(tmp_path), *args], stdout=out, stderr=io.StringIO())
+
+    assert run("--write") == 2  # the file that does not parse is that file's error; the others are written
+    for case in ("create-import", "create-this-client", "tsx-component", "crlf"):
+        after = next((ROOT / case).glob("after.*"))
+        assert (tmp_path / f"{case}{after.suffix}").read_bytes() == after.read_bytes()
+    (tmp_path / "broken.js").unlink()
+    assert run("--check") == 0
+
+
+@settings(max_examples=120, deadline=None)
+@given(case=st.sampled_from(CASES), cut=st.floats(0.05, 1.0), data=st.data())
+def test_edited_fixtures_never_give_code_that_does_not_parse(case: Path, cut: float, data: st.DataObject) -> None:
+    """A fixture with a line dropped, or cut short: the file is an error, or its rewrite parses."""
+    before = next(case.glob("before.*"))
+    lines = before.read_text().split("\n")
+    if data.draw(st.booleans(), label="drop a line"):
+        del lines[data.draw(st.integers(0, len(lines) - 1), label="line")]
+    else:
+        lines = lines[: max(1, int(len(lines) * cut))]
+    text = "\n".join(lines)
+    module = {".ts": typescript, ".tsx": tsx}.get(before.suffix, javascript)
+    try:
+        outcome = module.transform(text, _options(case), before.name)
+    except SourceError:
+        return
+    assert module.check(outcome.code) is None, outcome.code
+    assert module.transform(outcome.code, _options(case), before.name).code == outcome.code
