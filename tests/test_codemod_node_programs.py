@@ -48,11 +48,8 @@ def _before(folder: Path) -> Path | None:
 
 PROGRAMS = sorted(p.name for p in PROGRAMS_DIR.iterdir() if p.is_dir() and _before(p) is not None)
 
-_NO_JS = "the JavaScript codemod (migrator/codemod/js/) is not on this branch: the program is left as it was"
 NODE_PENDING: dict[str, str] = {
-    # These pass with the codemod-js branch at f8debdf: delete them when it is merged.
-    **dict.fromkeys(("axios_post", "json_schema", "parse_zod", "raw_fetch", "stream", "stream_write", "sync_text"), _NO_JS),
-    # What codemod-js at f8debdf still leaves.
+    # What the JS codemod still leaves.
     "this_client": "the usage destructured (`const { prompt_tokens, … } = completion.usage`): left ('the usage object "
                    "is used whole')",
     "tools": "a messages array pushed with the assistant message and role: 'tool' results, tools in a const: left "
