@@ -12,7 +12,8 @@ For every repository the script runs, from a scratch cwd (paths must work from a
    its first line); a site in a file the report names as an error counts as accounted for;
 2. on a copy, ``--write`` twice: every .py file that parsed before still parses, every changed
    notebook cell still parses, no comment of a changed file is lost or moved onto other code, a
-   changed file always has a grep site (a file that does not use the API stays byte-identical),
+   changed file always has a grep site (a file that does not use the API stays byte-identical;
+   a changed document, shell script or JS/TS file must be named by the report),
    and the second run changes no byte;
 3. ``--check`` exits 1 exactly when ``--write`` changed something (2 when the run had errors).
 
@@ -689,8 +690,12 @@ def run_repo(entry: dict[str, Any], corpus: Path, jobs: int, scratch: Path) -> R
     res.parse_failures = parse_failures(changes)
     res.lost_comments, res.moved_comments = comment_changes(changes)
     res.second_run_changes = changed(after_first, after_second)
+    # The manifest greps Python sources; a document, script or JS/TS file the codemod changed must
+    # at least be a file its own report names.
     with_sites = {s["file"] for s in sites}
-    res.changed_without_site = [f for f in touched if f not in with_sites]
+    reported = {rs.file for rs in report.sites if rs.file is not None}
+    res.changed_without_site = [f for f in touched if f not in with_sites
+                                and (f.endswith((".py", ".ipynb")) or f not in reported)]
     if res.parse_failures:
         res.problems.append(f"{len(res.parse_failures)} changed files no longer parse")
     if res.lost_comments:
