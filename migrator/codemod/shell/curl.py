@@ -1,0 +1,266 @@
+"""One curl command to ``…/chat/completions`` → ``…/responses``, its JSON body by the engine.
+
+The same rule as the Python codemod's raw HTTP posts (report id ``http``): the URL's path becomes
+``/responses`` and the literal body is translated by ``migrator.translate``; a removed key is
+named in a ``# migrator:`` line above the command. A body the codemod cannot read (``@file``, a
+variable, shell expansions where JSON needs a literal) leaves the command as it was, with a note,
+since a new URL with the old body would fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ...errors import MappingError
+from ...mapping import translate
+from ...mapping.rules import TABLES
+from ..outcome import NOTE_PREFIX, Options, Outcome, Site
+from . import layout
+from .body import Body, of_heredoc, of_word
+from .words import Command, Word, line_of, read_commands
+
+RULE = "http"
+CHAT_PATH = "/chat/completions"
+RESPONSES_PATH = "/responses"
+DATA_OPTIONS = frozenset({"-d", "--data", "--data-raw", "--data-binary", "--data-ascii", "--json"})
+SKIPPED_WORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "time", "exec", "command", "sudo"})
+STREAM_NOTE = ("`\"stream\": true`: the answer is now a stream of Responses events (the text is in "
+               "`response.output_text.delta` events' `delta`), not `chat.completion.chunk` lines ending in `data: [DONE]`")
+READS_NOTE = ("the answer's JSON changed shape: `.choices[0].message.content` is now the `output_text` parts of the "
+              "`message` items of `.output` (`.output[] | select(.type == \"message\") | .content[] | "
+              "select(.type == \"output_text\") | .text` in jq)")
+_REQUEST = TABLES["chat.request"]
+
+
+@dataclass
+class Edits:
+    """Splices into one text, and the note lines to put above commands."""
+
+    text: str
+    make: bool = False
+    spans: list[tuple[int, int, str]] = field(default_factory=list)
+    notes: dict[int, list[str]] = field(default_factory=dict)  # anchor offset → messages
+    sites: list[Site] = field(default_factory=list)
+
+    def note(self, anchor: int, message: str) -> None:
+        self.notes.setdefault(anchor, []).append(message)
+
+    def apply(self) -> str:
+        inserts = [(anchor, anchor, self._note_lines(anchor, messages)) for anchor, messages in self.notes.items()]
+        out = self.text
+        for start, end, new in sorted(self.spans + inserts, key=lambda s: (s[0], s[1]), reverse=True):
+            out = out[:start] + new + out[end:]
+        return out
+
+    def _note_lines(self, anchor: int, messages: list[str]) -> str:
+        indent = self.text[anchor:len(self.text) - len(self.text[anchor:].lstrip(" \t"))]
+        above = self.text[:anchor].split("\n")[:-1]
+        present: set[str] = set()
+        for line in reversed(above):
+            if not line.lstrip().startswith("#"):
+                break
+            present.add(line.strip())
+        lines = []
+        for message in dict.fromkeys(messages):
+            text = f"{NOTE_PREFIX} {' '.join(message.split())}"
+            text = text.replace("$", "$$") if self.make else text
+            if text not in present:
+                lines.append(indent + text + "\n")
+        return "".join(lines)
+
+
+def curl_at(command: Command, make: bool) -> int | None:
+    """The index of the ``curl`` word when the command runs curl."""
+    for i, word in enumerate(command.words):
+        value = word.value.lstrip("@-+") if make and i == 0 else word.value
+        if value == "curl":
+            return i
+        if value in SKIPPED_WORDS or ("=" in value and value.split("=", 1)[0].isidentifier()):
+            continue
+        return None
+    return None
+
+
+def _url_edit(word: Word, text: str) -> tuple[int, int, str] | None:
+    if not word.value.endswith(CHAT_PATH):
+        return None
+    raw = text[word.start:word.end]
+    at = raw.rfind(CHAT_PATH)
+    if at < 0 or raw[at + len(CHAT_PATH):].strip("'\"") != "":
+        return None
+    start = word.start + at
+    return start, start + len(CHAT_PATH), RESPONSES_PATH
+
+
+def _host(url: str) -> str | None:
+    if "://" not in url or "$" in url.split("://", 1)[1].split("/", 1)[0]:
+        return None
+    return urlsplit(url).hostname
+
+
+def rewrite(command: Command, at: int, edits: Edits, options: Options) -> None:
+    """Plan the edits of one curl command (nothing when it does not post to a chat URL)."""
+    text = edits.text
+    url: tuple[Word, tuple[int, int, str]] | None = None
+    bodies: list[Word] = []
+    words = command.words[at + 1:]
+    for i, word in enumerate(words):
+        value = word.value
+        if value in DATA_OPTIONS and i + 1 < len(words):
+            bodies.append(words[i + 1])
+        elif not value.startswith("-") or (i > 0 and words[i - 1].value == "--url"):
+            found = _url_edit(word, text)
+            if found is not None and url is None:
+                url = (word, found)
+    if url is None:
+        return
+    curl = command.words[at]
+    line = line_of(text, curl.start)
+    column = curl.start - (text.rfind("\n", 0, curl.start) + 1)
+    host = _host(url[0].value)
+
+    def leave(reason: str) -> None:
+        edits.note(command.anchor, f"left as it was: {reason}")
+        edits.sites.append(Site(line, column, RULE, "left for a person", "safe", (reason,), host))
+
+    if len(bodies) != 1:
+        leave("the command has no JSON body" if not bodies else "the command sends more than one `-d` body")
+        return
+    word = bodies[0]
+    span: tuple[int, int]
+    body: Body | str
+    if word.value.startswith("@"):
+        heredoc = command.heredocs[0] if word.value == "@-" and command.heredocs else None
+        if heredoc is None:
+            leave(f"the body is read from `{word.value[1:]}`: translate that file with `migrator translate --to responses`")
+            return
+        body, span = of_heredoc(heredoc, text, edits.make), (heredoc.start, heredoc.end)
+    else:
+        body, span = of_word(word, text, edits.make), (word.start, word.end)
+    if isinstance(body, str):
+        leave(body)
+        return
+    planned = plan(body)
+    if isinstance(planned, str):
+        leave(planned)
+        return
+    new_json, notes = planned
+    edits.spans.append(url[1])
+    if span[0] == word.start:
+        edits.spans.append((span[0], span[1], _requoted(text[span[0]:span[1]], body.encode(new_json), body.style)))
+    else:
+        edits.spans.append((span[0], span[1], body.encode(new_json)))
+    for message in notes:
+        edits.note(command.anchor, message)
+    edits.sites.append(Site(line, column, RULE, "migrated with notes" if notes else "migrated", "safe", tuple(notes), host))
+
+
+def _requoted(old: str, inner: str, style: str) -> str:
+    if style == "double":
+        return '"' + inner + '"'
+    out = "'" + inner + "'"
+    return out.removeprefix("''") if not old.startswith("''") else out
+
+
+def plan(body: Body) -> tuple[str, list[str]] | str:
+    """The new JSON text and the notes, or why the body is left."""
+    try:
+        root = layout.parse(body.json)
+    except layout.JsonError as exc:
+        where = "a shell expansion stands where JSON needs a literal" if body.holes else f"{exc} at character {exc.pos}"
+        return f"the body is not JSON ({where})"
+    request = root.value
+    if not isinstance(request, dict) or "messages" not in request:
+        return "the body is not a chat request (no `messages`)"
+    try:
+        result = translate(request, to="responses")
+    except MappingError as exc:
+        return "the body is not a valid chat request: " + "; ".join(f"{p.path[2:]}: expected {p.expected}" for p in exc.problems)
+    out: dict[str, Any] = result.body
+    notes: list[str] = []
+    members = {key: (raw + colon + body.json[node.start:node.end]) for key, raw, colon, node in root.members}
+    noted: set[str] = set()
+    for loss in result.losses:
+        path = loss.path[2:]
+        rule = _REQUEST.get(path)
+        target = (rule.to if rule is not None and rule.to else path).split(".")[0]
+        if path in members and target not in out:
+            notes.append(f"removed `{body.shown(members[path])}`: {loss.reason}")
+        else:
+            notes.append(f"{path}: {loss.reason}")
+        noted.add(path)
+    for key in request:
+        rule = _REQUEST.get(key)
+        if key in noted or rule is None:
+            continue
+        if (rule.to or key).split(".")[0] not in out:
+            from ..call import _why_lossless
+
+            notes.append(f"removed `{body.shown(members[key])}`: {_why_lossless(key, request[key])}")
+    if request.get("stream") is True:
+        notes.append(STREAM_NOTE)
+    writer = layout.Writer(body.json, root, _rename)
+    new = body.json[:root.start] + writer.write(out) + body.json[root.end:]
+    return new, notes
+
+
+def _rename(key: str, depth: int) -> str:
+    rule = _REQUEST.get(key) if depth == 0 else None
+    return (rule.to or key).split(".")[0] if rule is not None else key
+
+
+def migrate(edits: Edits, commands: list[Command], options: Options) -> None:
+    for command in commands:
+        at = curl_at(command, edits.make)
+        if at is not None:
+            rewrite(command, at, edits, options)
+    _note_reads(edits, commands)
+
+
+def _note_reads(edits: Edits, commands: list[Command]) -> None:
+    """A migrated command's answer read as chat JSON in its own pipeline (``| jq '.choices…'``): a note."""
+    done = {s.line for s in edits.sites if s.verdict != "left for a person"}
+    for command in commands:
+        if any(".choices[" in w.value or ".choices" == w.value for w in command.words):
+            start = command.words[0].start
+            if any(line_of(edits.text, command.anchor) <= line <= line_of(edits.text, start) for line in done):
+                edits.note(command.anchor, READS_NOTE)
+
+
+def migrate_shell_block(text: str, options: Options) -> Outcome:
+    """A docs code block of shell: a script, or a console session whose commands follow ``$ `` prompts."""
+    edits = Edits(text)
+    lines = text.split("\n")
+    if any(line.lstrip().startswith("$ ") for line in lines):
+        commands = []
+        offset = 0
+        covered = 0
+        for line in lines:
+            stripped = line.lstrip()
+            if offset >= covered and stripped.startswith("$ "):
+                start = offset + len(line) - len(stripped) + 2
+                found = read_commands(text, start, once=True)
+                for command in found:
+                    if command.anchor == start:
+                        command.anchor = offset
+                commands.extend(found)
+                covered = max([start, *(w.end for c in found for w in c.words), *(d.end for c in found for d in c.heredocs)])
+            offset += len(line) + 1
+    else:
+        commands = read_commands(text)
+    migrate(edits, commands, options)
+    return Outcome(edits.apply(), tuple(edits.sites))
+
+
+def check(text: str, make: bool = False) -> tuple[int, int, str] | None:
+    """Whether the quotes, expansions and heredocs of ``text`` close: the cheap stand-in for ``bash -n``."""
+    from ..source import SourceError
+
+    try:
+        read_commands(text, make=make)
+    except SourceError as exc:
+        return exc.line, exc.column, exc.message
+    return None
+
