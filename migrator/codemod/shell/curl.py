@@ -31,6 +31,9 @@ STREAM_NOTE = ("`\"stream\": true`: the answer is now a stream of Responses even
 READS_NOTE = ("the answer's JSON changed shape: `.choices[0].message.content` is now the `output_text` parts of the "
               "`message` items of `.output` (`.output[] | select(.type == \"message\") | .content[] | "
               "select(.type == \"output_text\") | .text` in jq)")
+JQ_TEXT_READ = ".choices[0].message.content"
+JQ_OUTPUT_TEXT = '([.output[] | select(.type == "message") | .content[] | select(.type == "output_text") | .text] | join(""))'
+"""jq's spelling of the SDK's ``Response.output_text``: REST JSON has no such field."""
 _REQUEST = TABLES["chat.request"]
 
 
@@ -220,12 +223,25 @@ def migrate(edits: Edits, commands: list[Command], options: Options) -> None:
 
 
 def _note_reads(edits: Edits, commands: list[Command]) -> None:
-    """A migrated command's answer read as chat JSON in its own pipeline (``| jq '.choices…'``): a note."""
+    """A migrated command's answer read as chat JSON in its own pipeline (``| jq '.choices…'``).
+
+    ``jq '.choices[0].message.content'`` in single quotes becomes the join of the ``output_text``
+    parts (REST has no ``output_text``); any other read of ``.choices`` gets a note."""
     done = {s.line for s in edits.sites if s.verdict != "left for a person"}
     for command in commands:
-        if any(".choices[" in w.value or ".choices" == w.value for w in command.words):
-            start = command.words[0].start
-            if any(line_of(edits.text, command.anchor) <= line <= line_of(edits.text, start) for line in done):
+        reads = [w for w in command.words if ".choices" in w.literal]
+        start = command.words[0].start
+        if not reads or not any(line_of(edits.text, command.anchor) <= line <= line_of(edits.text, start) for line in done):
+            continue
+        for word in reads:
+            raw = edits.text[word.start:word.end]
+            simple = command.words[0].value == "jq" and len(word.parts) == 1 and word.parts[0].kind == "single"
+            if simple and raw.replace(JQ_TEXT_READ, "").find(".choices") < 0:
+                at = raw.find(JQ_TEXT_READ)
+                while at >= 0:
+                    edits.spans.append((word.start + at, word.start + at + len(JQ_TEXT_READ), JQ_OUTPUT_TEXT))
+                    at = raw.find(JQ_TEXT_READ, at + 1)
+            else:
                 edits.note(command.anchor, READS_NOTE)
 
 

@@ -50,6 +50,11 @@ class Word:
         """The word as the shell sees it, expansions left as written."""
         return "".join(s if isinstance(s, str) else s.source for p in self.parts for s in p.segments)
 
+    @property
+    def literal(self) -> str:
+        """The word's own text, without what its expansions hold (an ``$(…)``'s commands are read on their own)."""
+        return "".join(s for p in self.parts for s in p.segments if isinstance(s, str))
+
 
 @dataclass
 class Heredoc:

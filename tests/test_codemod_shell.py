@@ -1,0 +1,228 @@
+"""cURL in shell scripts, Makefiles and console blocks: ``fixtures/codemod/shell/<case>/before.*`` → ``after.*``.
+
+A case without ``after.*`` (the ``noop_…`` look-alikes) must come back byte-identical. Every
+after-fixture is checked by the real tools too: ``bash -n`` for scripts, ``make -n`` for Makefiles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from migrator import translate
+from migrator.codemod.languages import MAKEFILE, SHELL, language_of
+from migrator.codemod.outcome import NOTE_PREFIX, Options, Outcome
+from migrator.codemod.runner import transform_bytes
+from migrator.codemod.shell import makefile, script
+from migrator.codemod.shell.curl import migrate_shell_block
+from migrator.codemod.shell.words import read_commands
+
+ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "codemod" / "shell"
+CASES = sorted(p.parent for p in ROOT.glob("*/before.*"))
+
+
+def _run(path: Path, data: bytes) -> bytes:
+    """What the codemod makes of a fixture: through the runner (decode, CRLF, encode) for files."""
+    if path.suffix == ".console":
+        return migrate_shell_block(data.decode(), Options()).code.encode()
+    result = transform_bytes(str(path), data, Options())
+    assert not result.errors, result.errors
+    return result.new if result.new is not None else data
+
+
+def _after(case: Path) -> Path:
+    before = next(case.glob("before.*"))
+    after = case / f"after{before.suffix}"
+    return after if after.exists() else before
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_before_becomes_after(case: Path) -> None:
+    before = next(case.glob("before.*"))
+    expected = _after(case).read_bytes()
+    assert _run(before, before.read_bytes()) == expected
+    assert _run(before, expected) == expected, "a second run changed the file"
+    if case.name.startswith("noop"):
+        assert not (case / f"after{before.suffix}").exists()
+    else:
+        assert expected != before.read_bytes()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if next(c.glob("before.*")).suffix == ".sh"], ids=lambda p: p.name)
+def test_scripts_pass_bash_n(case: Path) -> None:
+    after = _after(case)
+    done = subprocess.run(["bash", "-n", str(after)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert script.check(after.read_text()) is None
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize("case", [c for c in CASES if next(c.glob("before.*")).suffix == ".mk"], ids=lambda p: p.name)
+def test_makefiles_pass_make_n(case: Path) -> None:
+    after = _after(case)
+    done = subprocess.run(["make", "-n", "-f", str(after)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert makefile.check(after.read_text()) is None
+
+
+def test_languages_table_reads_scripts_and_makefiles() -> None:
+    assert language_of("deploy/ask.sh") is SHELL
+    assert language_of("x.zsh") is SHELL
+    assert language_of("sub/Makefile") is MAKEFILE
+    assert language_of("rules.mk") is MAKEFILE
+
+
+def test_crlf_script_stays_crlf() -> None:
+    after = (ROOT / "crlf" / "after.sh").read_bytes()
+    assert after.count(b"\r\n") == after.count(b"\n") > 0
+    assert b"/v1/responses" in after
+
+
+def test_a_script_that_does_not_read_is_reported_not_fatal() -> None:
+    data = b"curl https://x/v1/chat/completions -d '{\"model\": \"m\"\n"
+    result = transform_bytes("broken.sh", data, Options())
+    assert result.new is None
+    assert [(e.line, e.message) for e in result.errors] == [(1, "a quote is never closed")]
+    assert script.check(data.decode()) == (1, 38, "a quote is never closed")
+
+
+def test_unclosed_heredoc_is_named() -> None:
+    assert script.check("cat <<EOF\nno end\n") == (2, 0, "heredoc `EOF` is never closed")
+
+
+def test_sites_carry_the_rule_verdict_and_host() -> None:
+    outcome = script.transform((ROOT / "seed" / "before.sh").read_text(), Options(), "seed.sh")
+    (site,) = outcome.sites
+    assert (site.line, site.column, site.rule, site.verdict, site.applicability, site.host) == (
+        3, 0, "http", "migrated", "safe", "api.tokenops.ai")
+    left = script.transform((ROOT / "left" / "before.sh").read_text(), Options(), "left.sh")
+    assert {s.verdict for s in left.sites} == {"left for a person"}
+    assert len(left.sites) == 6
+
+
+def test_every_removed_key_is_named_at_the_site() -> None:
+    text = ("curl $B/v1/chat/completions -d '{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], "
+            "\"seed\": 3, \"n\": 1, \"logit_bias\": {\"5\": 1}, \"stop\": \"END\"}'\n")
+    outcome = script.transform(text, Options(), "x.sh")
+    notes = [line for line in outcome.code.splitlines() if line.startswith(NOTE_PREFIX)]
+    for key in ("seed", "n", "logit_bias", "stop"):
+        assert any(f'removed `"{key}":' in note for note in notes), key
+    assert outcome.sites[0].verdict == "migrated with notes"
+
+
+def test_console_block_only_reads_prompted_lines() -> None:
+    request = '{"model": "m", "messages": [{"role": "user", "content": "x"}]}'
+    block = f"$ curl $B/v1/chat/completions -d '{request}'\nit's output, with a stray quote\n"
+    outcome = migrate_shell_block(block, Options())
+    new = '{"model": "m", "input": [{"role": "user", "content": "x"}], "store": false}'
+    assert outcome.code.startswith(f"$ curl $B/v1/responses -d '{new}'\n")
+    assert outcome.code.endswith("it's output, with a stray quote\n")
+
+
+# --- the body written back decodes to what the engine says, in every quoting -------------------------
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from(list("'\"\\$`\n\t!")), max_size=12)
+
+
+def _body_of(outcome: Outcome, make: bool = False) -> Any:
+    """The JSON the shell would send: the migrated command's ``-d`` word, decoded as the shell does."""
+    (command,) = [c for c in read_commands(outcome.code, make=make) if c.words and c.words[0].value == "curl"]
+    values = [w.value for w in command.words]
+    if values[-1] == "@-":
+        doc = command.heredocs[0]
+        return json.loads(outcome.code[doc.start:doc.end])
+    return json.loads(values[values.index("-d") + 1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(content=_TEXT, system=st.none() | _TEXT, multiline=st.booleans(), quoting=st.sampled_from(["single", "double", "heredoc"]))
+def test_written_body_is_the_engines_translation(content: str, system: str | None, multiline: bool, quoting: str) -> None:
+    messages = ([{"role": "system", "content": system}] if system is not None else []) + [{"role": "user", "content": content}]
+    request = {"model": "gpt-4.1-mini", "messages": messages, "max_tokens": 5, "temperature": 0}
+    text = json.dumps(request, indent=2 if multiline else None, ensure_ascii=False)
+    if quoting == "single":
+        word = "'" + text.replace("'", "'\\''") + "'"
+        source = f"curl https://h/v1/chat/completions -d {word}\n"
+    elif quoting == "double":
+        escaped = "".join("\\" + c if c in '"\\$`' else c for c in text)
+        source = f'curl https://h/v1/chat/completions -d "{escaped}"\n'
+    else:
+        source = f"curl https://h/v1/chat/completions -d @- <<'EOF'\n{text}\nEOF\n"
+        if "\nEOF\n" in f"\n{text}\n":
+            return
+    outcome = script.transform(source, Options(), "x.sh")
+    assert outcome.sites[0].verdict == "migrated"
+    assert _body_of(outcome) == translate(request, to="responses").body
+    assert script.transform(outcome.code, Options(), "x.sh").code == outcome.code
+
+
+# --- execution: the seed page's cURL, before and after, against `migrator serve` ----------------------
+
+
+def _text_of(answer: str, stream: bool) -> str:
+    if not stream:
+        data = json.loads(answer)
+        if "choices" in data:
+            return str(data["choices"][0]["message"]["content"])
+        return "".join(p["text"] for item in data["output"] if item["type"] == "message"
+                       for p in item["content"] if p["type"] == "output_text")
+    text = []  # the streamed text, and each tool call as its name then its argument deltas
+    for line in answer.splitlines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        event = json.loads(line[6:])
+        if event.get("choices"):
+            delta = event["choices"][0]["delta"]
+            text.append(delta.get("content") or "")
+            for call in delta.get("tool_calls") or ():
+                text.append(call["function"].get("name") or "")
+                text.append(call["function"].get("arguments") or "")
+        elif event.get("type") in ("response.output_text.delta", "response.function_call_arguments.delta"):
+            text.append(event["delta"])
+        elif event.get("type") == "response.output_item.added" and event["item"]["type"] == "function_call":
+            text.append(event["item"]["name"] + event["item"]["arguments"])
+    return "".join(text)
+
+
+EXECUTED = [
+    ("seed", "https://api.tokenops.ai/v1", False),
+    ("double_quoted", "$OPENAI_BASE_URL/v1", False),
+    ("crlf", "http://localhost:8000/v1", False),
+    ("content_parts", "https://api.openai.com/v1", False),
+    ("heredoc_tools_stream", "https://api.openai.com/v1", True),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_seed_curl_runs_the_same_before_and_after(tmp_path: Path) -> None:
+    from migrator.replay.autoserve import offline_server_sync
+
+    with offline_server_sync(sampling=False) as base_url:
+        env = {**os.environ, "OPENAI_BASE_URL": base_url.removesuffix("/v1"), "OPENAI_API_KEY": "k",
+               "MODEL": "gpt-4.1-mini", "YOUR_API_KEY": "k"}
+        for case, base, stream in EXECUTED:
+            answers = []
+            for name in ("before.sh", "after.sh"):
+                code = (ROOT / case / name).read_bytes().replace(b"\r\n", b"\n").replace(base.encode(), base_url.encode())
+                code = code.replace(b"curl ", b"curl -sS --fail-with-body ", 1) if b"curl -s" not in code else code
+                path = tmp_path / f"{case}-{name}"
+                path.write_bytes(code)
+                done = subprocess.run(["bash", str(path)], capture_output=True, text=True, env=env, timeout=60, check=False)
+                assert done.returncode == 0, (case, name, done.stderr, done.stdout)
+                answers.append(_text_of(done.stdout, stream))
+            assert answers[0] == answers[1] != "", case
+        make = ROOT / "makefile"
+        if shutil.which("make"):
+            outs = [subprocess.run(["make", "-s", "-f", str(make / name), "ask", f"BASE={base_url.removesuffix('/v1')}"],
+                                   capture_output=True, text=True, env=env, timeout=60, check=True).stdout
+                    for name in ("before.mk", "after.mk")]
+            assert _text_of(outs[0].removeprefix("asking\n"), False) == _text_of(outs[1].removeprefix("asking\n"), False) != ""
