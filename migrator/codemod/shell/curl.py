@@ -214,6 +214,11 @@ def _rename(key: str, depth: int) -> str:
     return (rule.to or key).split(".")[0] if rule is not None else key
 
 
+def may_hold(text: str) -> bool:
+    """Whether ``text`` can hold a site at all: a file without both words is not read."""
+    return CHAT_PATH in text and "curl" in text
+
+
 def migrate(edits: Edits, commands: list[Command], options: Options) -> None:
     for command in commands:
         at = curl_at(command, edits.make)
@@ -228,6 +233,8 @@ def _note_reads(edits: Edits, commands: list[Command]) -> None:
     ``jq '.choices[0].message.content'`` in single quotes becomes the join of the ``output_text``
     parts (REST has no ``output_text``); any other read of ``.choices`` gets a note."""
     done = {s.line for s in edits.sites if s.verdict != "left for a person"}
+    if not done:
+        return
     for command in commands:
         reads = [w for w in command.words if ".choices" in w.literal]
         start = command.words[0].start
@@ -248,6 +255,8 @@ def _note_reads(edits: Edits, commands: list[Command]) -> None:
 def migrate_shell_block(text: str, options: Options) -> Outcome:
     """A docs code block of shell: a script, or a console session whose commands follow ``$ `` prompts."""
     edits = Edits(text)
+    if not may_hold(text):
+        return Outcome(text)
     lines = text.split("\n")
     if any(line.lstrip().startswith("$ ") for line in lines):
         commands = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..outcome import Options, Outcome
 from ..source import SourceError
-from .curl import Edits, migrate
+from .curl import Edits, may_hold, migrate
 from .words import Command, read_commands
 
 
@@ -40,6 +40,8 @@ def _commands(text: str) -> list[Command]:
 
 
 def transform(text: str, options: Options, path: str) -> Outcome:
+    if not may_hold(text):
+        return Outcome(text)
     edits = Edits(text, make=True)
     migrate(edits, _commands(text), options)
     return Outcome(edits.apply(), tuple(edits.sites))

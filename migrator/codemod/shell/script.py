@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from ..outcome import Options, Outcome
-from .curl import Edits, migrate
+from .curl import Edits, may_hold, migrate
 from .curl import check as _check
 from .words import read_commands
 
 
 def transform(text: str, options: Options, path: str) -> Outcome:
+    if not may_hold(text):
+        return Outcome(text)
     edits = Edits(text)
     migrate(edits, read_commands(text), options)
     return Outcome(edits.apply(), tuple(edits.sites))

@@ -10,11 +10,16 @@ and ``$(…)``/``${…}`` are make's own expansions, read even inside single quo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..source import SourceError
 
 OPERATORS = frozenset(";&|()")
+_PLAIN = re.compile(r"[^\s;&|()<>'\"\\$`]+")
+_PLAIN_DOUBLE = re.compile(r'[^"\\$`]+')
+_PLAIN_SINGLE = re.compile(r"[^'\\$]+")
+_SPACES = re.compile(r"[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ class Reader:
         while self.i < stop:
             c = text[self.i]
             if c in " \t":
-                self.i += 1
+                self.i = _SPACES.match(text, self.i).end()  # type: ignore[union-attr]
             elif c == "\\" and text.startswith("\n", self.i + 1):
                 self.i += 2
             elif c == "\n":
@@ -200,8 +205,10 @@ class Reader:
                 elif c == "$" or c == "`":
                     bare.segments.append(self._expansion())
                 else:
-                    bare.segments.append(c)
-                    self.i += 1
+                    run = _PLAIN.match(text, self.i)
+                    end = run.end() if run is not None else self.i + 1
+                    bare.segments.append(text[self.i:end])
+                    self.i = end
                 bare.end = self.i
         return Word(parts)
 
@@ -226,8 +233,10 @@ class Reader:
                 segments.append("$")
                 self.i += 2
             else:
-                segments.append(c)
-                self.i += 1
+                run = _PLAIN_SINGLE.match(text, self.i)
+                end = run.end() if run is not None else self.i + 1
+                segments.append(text[self.i:end])
+                self.i = end
 
     def _double(self) -> Part:
         text = self.text
@@ -253,8 +262,10 @@ class Reader:
             elif c in "$`":
                 segments.append(self._expansion())
             else:
-                segments.append(c)
-                self.i += 1
+                run = _PLAIN_DOUBLE.match(text, self.i)
+                end = run.end() if run is not None else self.i + 1
+                segments.append(text[self.i:end])
+                self.i = end
 
     def _expansion(self) -> Segment:
         """``$X``, ``${…}``, ``$(…)`` (its commands read as well), a backquote, or a lone ``$``."""
