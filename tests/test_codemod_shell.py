@@ -24,6 +24,9 @@ from migrator.codemod.runner import transform_bytes
 from migrator.codemod.shell import makefile, script
 from migrator.codemod.shell.curl import migrate_shell_block
 from migrator.codemod.shell.words import read_commands
+from migrator.mapping.rules import TABLES
+
+from .strategies import lossy_chat_requests
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "codemod" / "shell"
 CASES = sorted(p.parent for p in ROOT.glob("*/before.*"))
@@ -140,6 +143,36 @@ def _body_of(outcome: Outcome, make: bool = False) -> Any:
         doc = command.heredocs[0]
         return json.loads(outcome.code[doc.start:doc.end])
     return json.loads(values[values.index("-d") + 1])
+
+
+def _command(request: dict[str, Any], quoting: str, multiline: bool) -> str:
+    text = json.dumps(request, indent=2 if multiline else None, ensure_ascii=False)
+    if quoting == "single":
+        return "curl https://h/v1/chat/completions -d '" + text.replace("'", "'\\''") + "'\n"
+    if quoting == "double":
+        return 'curl https://h/v1/chat/completions -d "' + "".join("\\" + c if c in '"\\$`' else c for c in text) + '"\n'
+    return f"curl https://h/v1/chat/completions -d @- <<'EOF'\n{text}\nEOF\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(drawn=lossy_chat_requests(), multiline=st.booleans(), quoting=st.sampled_from(["single", "double", "heredoc"]))
+def test_every_key_is_kept_renamed_or_named_in_a_note(drawn: tuple[dict[str, Any], set[str]], multiline: bool,
+                                                      quoting: str) -> None:
+    request = drawn[0]
+    outcome = script.transform(_command(request, quoting, multiline), Options(), "x.sh")
+    (site,) = outcome.sites
+    if site.verdict == "left for a person":
+        assert outcome.code.startswith(f"{NOTE_PREFIX} left as it was: ")
+        return
+    body = _body_of(outcome)
+    assert body == translate(request, to="responses").body
+    notes = " ".join(line for line in outcome.code.splitlines() if line.startswith(NOTE_PREFIX))
+    rules = TABLES["chat.request"]
+    for key in request:
+        target = (rules[key].to or key).split(".")[0] if key in rules else key
+        named = (json.dumps(key), json.dumps(key, ensure_ascii=False))  # as the source spells it
+        assert target in body or any(f"removed `{k}:" in notes for k in named), key
+    assert script.transform(outcome.code, Options(), "x.sh").code == outcome.code
 
 
 @settings(max_examples=150, deadline=None)

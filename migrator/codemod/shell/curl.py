@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from ...errors import MappingError
 from ...mapping import translate
+from ...mapping.context import child
 from ...mapping.rules import TABLES
 from ..outcome import NOTE_PREFIX, Options, Outcome, Site
 from . import layout
@@ -185,15 +186,15 @@ def plan(body: Body) -> tuple[str, list[str]] | str:
     notes: list[str] = []
     members = {key: (raw + colon + body.json[node.start:node.end]) for key, raw, colon, node in root.members}
     noted: set[str] = set()
+    paths = {child("$", key): key for key in request}
     for loss in result.losses:
-        path = loss.path[2:]
-        rule = _REQUEST.get(path)
-        target = (rule.to if rule is not None and rule.to else path).split(".")[0]
-        if path in members and target not in out:
-            notes.append(f"removed `{body.shown(members[path])}`: {loss.reason}")
+        key = paths.get(loss.path)
+        rule = _REQUEST.get(key) if key is not None else None
+        if key is not None and (rule.to if rule is not None and rule.to else key).split(".")[0] not in out:
+            notes.append(f"removed `{body.shown(members[key])}`: {loss.reason}")
         else:
-            notes.append(f"{path}: {loss.reason}")
-        noted.add(path)
+            notes.append(f"{body.shown(loss.path.removeprefix('$.'))}: {loss.reason}")
+        noted.update(k for p, k in paths.items() if loss.path == p or loss.path.startswith((p + ".", p + "[")))
     for key in request:
         rule = _REQUEST.get(key)
         if key in noted or rule is None:
