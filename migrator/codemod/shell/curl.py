@@ -87,6 +87,14 @@ def curl_at(command: Command, make: bool) -> int | None:
     return None
 
 
+def _attached(word: Word) -> Word | None:
+    """``-d'{…}'``: the short option written against its quoted value."""
+    first = word.parts[0]
+    if first.kind == "bare" and first.segments == ["-d"] and len(word.parts) > 1:
+        return Word(word.parts[1:])
+    return None
+
+
 def _url_edit(word: Word, text: str) -> tuple[int, int, str] | None:
     if not word.value.endswith(CHAT_PATH):
         return None
@@ -114,6 +122,8 @@ def rewrite(command: Command, at: int, edits: Edits, options: Options) -> None:
         value = word.value
         if value in DATA_OPTIONS and i + 1 < len(words):
             bodies.append(words[i + 1])
+        elif (attached := _attached(word)) is not None:
+            bodies.append(attached)
         elif not value.startswith("-") or (i > 0 and words[i - 1].value == "--url"):
             found = _url_edit(word, text)
             if found is not None and url is None:
