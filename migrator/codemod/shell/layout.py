@@ -40,6 +40,22 @@ def parse(text: str) -> Node:
     return node
 
 
+def _container(text: str, node: Node, closer: str, read_one: Callable[[int], int]) -> tuple[Node, int]:
+    """An object or array from its opening bracket: ``read_one`` reads each member and returns its end."""
+    j = _skip(text, node.start + 1)
+    if not text.startswith(closer, j):
+        while True:
+            j = _skip(text, read_one(j))
+            if text.startswith(",", j):
+                j = _skip(text, j + 1)
+            elif text.startswith(closer, j):
+                break
+            else:
+                raise JsonError(f"`,` or `{closer}` expected", j)
+    node.end = j + 1
+    return node, j + 1
+
+
 def _skip(text: str, i: int) -> int:
     while i < len(text) and text[i] in _SPACE:
         i += 1
@@ -51,12 +67,9 @@ def _value(text: str, i: int) -> tuple[Node, int]:
         raise JsonError("a value expected", i)
     c = text[i]
     if c == "{":
-        node = Node({}, i, i)
-        j = _skip(text, i + 1)
-        if text.startswith("}", j):
-            node.end = j + 1
-            return node, j + 1
-        while True:
+        obj = Node({}, i, i)
+
+        def member(j: int) -> int:
             if not text.startswith('"', j):
                 raise JsonError("a key expected", j)
             key, after = _string(text, j)
@@ -65,35 +78,21 @@ def _value(text: str, i: int) -> tuple[Node, int]:
                 raise JsonError("`:` expected", colon)
             value_at = _skip(text, colon + 1)
             child, end = _value(text, value_at)
-            node.members.append((key, text[j:after], text[after:value_at], child))
-            j = end
-            node.value[key] = child.value
-            j = _skip(text, j)
-            if text.startswith(",", j):
-                j = _skip(text, j + 1)
-            elif text.startswith("}", j):
-                node.end = j + 1
-                return node, j + 1
-            else:
-                raise JsonError("`,` or `}` expected", j)
+            obj.members.append((key, text[j:after], text[after:value_at], child))
+            obj.value[key] = child.value
+            return end
+
+        return _container(text, obj, "}", member)
     if c == "[":
-        node = Node([], i, i)
-        j = _skip(text, i + 1)
-        if text.startswith("]", j):
-            node.end = j + 1
-            return node, j + 1
-        while True:
-            child, j = _value(text, j)
-            node.items.append(child)
-            node.value.append(child.value)
-            j = _skip(text, j)
-            if text.startswith(",", j):
-                j = _skip(text, j + 1)
-            elif text.startswith("]", j):
-                node.end = j + 1
-                return node, j + 1
-            else:
-                raise JsonError("`,` or `]` expected", j)
+        array = Node([], i, i)
+
+        def item(j: int) -> int:
+            child, end = _value(text, j)
+            array.items.append(child)
+            array.value.append(child.value)
+            return end
+
+        return _container(text, array, "]", item)
     if c == '"':
         value, end = _string(text, i)
         return Node(value, i, end), end

@@ -205,12 +205,16 @@ class Reader:
                 elif c == "$" or c == "`":
                     bare.segments.append(self._expansion())
                 else:
-                    run = _PLAIN.match(text, self.i)
-                    end = run.end() if run is not None else self.i + 1
-                    bare.segments.append(text[self.i:end])
-                    self.i = end
+                    self._run(_PLAIN, bare.segments)
                 bare.end = self.i
         return Word(parts)
+
+    def _run(self, plain: re.Pattern[str], segments: list[Segment]) -> None:
+        """Characters with no meaning in this quoting, read at once (at least the one at ``i``)."""
+        run = plain.match(self.text, self.i)
+        end = run.end() if run is not None else self.i + 1
+        segments.append(self.text[self.i:end])
+        self.i = end
 
     def _single(self, body: int, kind: str) -> Part:
         text = self.text
@@ -233,10 +237,7 @@ class Reader:
                 segments.append("$")
                 self.i += 2
             else:
-                run = _PLAIN_SINGLE.match(text, self.i)
-                end = run.end() if run is not None else self.i + 1
-                segments.append(text[self.i:end])
-                self.i = end
+                self._run(_PLAIN_SINGLE, segments)
 
     def _double(self) -> Part:
         text = self.text
@@ -262,10 +263,7 @@ class Reader:
             elif c in "$`":
                 segments.append(self._expansion())
             else:
-                run = _PLAIN_DOUBLE.match(text, self.i)
-                end = run.end() if run is not None else self.i + 1
-                segments.append(text[self.i:end])
-                self.i = end
+                self._run(_PLAIN_DOUBLE, segments)
 
     def _expansion(self) -> Segment:
         """``$X``, ``${…}``, ``$(…)`` (its commands read as well), a backquote, or a lone ``$``."""
