@@ -259,3 +259,27 @@ def test_seed_curl_runs_the_same_before_and_after(tmp_path: Path) -> None:
                                    capture_output=True, text=True, env=env, timeout=60, check=True).stdout
                     for name in ("before.mk", "after.mk")]
             assert _text_of(outs[0].removeprefix("asking\n"), False) == _text_of(outs[1].removeprefix("asking\n"), False) != ""
+
+
+def test_cli_writes_scripts_and_makefiles_and_reports_their_sites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from migrator.cli import main
+
+    files = {"ask.sh": "seed", "ops/Makefile": "makefile", "left.sh": "left", "noop.sh": "noop_lookalikes", "crlf.bash": "crlf"}
+    for name, case in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(next((ROOT / case).glob("before.*")).read_bytes())
+    monkeypatch.chdir(tmp_path)
+
+    def codemod(*args: str) -> int:
+        return main(["codemod", ".", *args], stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO())
+
+    assert codemod("--write", "--report", "r.json") == 0
+    for name, case in files.items():
+        assert (tmp_path / name).read_bytes() == _after(ROOT / case).read_bytes(), name
+    report = json.loads((tmp_path / "r.json").read_text())
+    sites = report["sites"]
+    assert {s["rule"] for s in sites} == {"http"}
+    assert len(sites) == 1 + 1 + 6 + 1
+    assert codemod("--check") == 0
