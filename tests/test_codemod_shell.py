@@ -32,11 +32,19 @@ ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "codemod" / "shell"
 CASES = sorted(p.parent for p in ROOT.glob("*/before.*"))
 
 
+def _options(case: Path) -> Options:
+    """``options.json`` beside a case: the hosts it is run with (``--responses-host``)."""
+    path = case / "options.json"
+    raw = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return Options(responses_hosts=frozenset(raw.get("responses_hosts", ())))
+
+
 def _run(path: Path, data: bytes) -> bytes:
     """What the codemod makes of a fixture: through the runner (decode, CRLF, encode) for files."""
+    options = _options(path.parent)
     if path.suffix == ".console":
-        return migrate_shell_block(data.decode(), Options()).code.encode()
-    result = transform_bytes(str(path), data, Options())
+        return migrate_shell_block(data.decode(), options).code.encode()
+    result = transform_bytes(str(path), data, options)
     assert not result.errors, result.errors
     return result.new if result.new is not None else data
 
@@ -102,10 +110,17 @@ def test_unclosed_heredoc_is_named() -> None:
 
 
 def test_sites_carry_the_rule_verdict_and_host() -> None:
-    outcome = script.transform((ROOT / "seed" / "before.sh").read_text(), Options(), "seed.sh")
-    (site,) = outcome.sites
+    seed = (ROOT / "seed" / "before.sh").read_text()
+    (site,) = script.transform(seed, _options(ROOT / "seed"), "seed.sh").sites
     assert (site.line, site.column, site.rule, site.verdict, site.applicability, site.host) == (
         3, 0, "http", "migrated", "safe", "api.tokenops.ai")
+    (gated,) = script.transform(seed, Options(), "seed.sh").sites
+    assert (gated.verdict, gated.host) == ("left for a person", "api.tokenops.ai")
+    assert "--responses-host api.tokenops.ai" in gated.reasons[0]
+    (configured,) = script.transform((ROOT / "double_quoted" / "before.sh").read_text(), Options(), "x.sh").sites
+    assert configured.verdict == "migrated with notes"  # the host is in the report, not in a note
+    assert configured.reasons[-1] == ("the host this client reaches (the URL's host ($OPENAI_BASE_URL/v1/chat/completions)) "
+                                      "must serve /v1/responses")
     left = script.transform((ROOT / "left" / "before.sh").read_text(), Options(), "left.sh")
     assert {s.verdict for s in left.sites} == {"left for a person"}
     assert len(left.sites) == 6
@@ -148,10 +163,10 @@ def _body_of(outcome: Outcome, make: bool = False) -> Any:
 def _command(request: dict[str, Any], quoting: str, multiline: bool) -> str:
     text = json.dumps(request, indent=2 if multiline else None, ensure_ascii=False)
     if quoting == "single":
-        return "curl https://h/v1/chat/completions -d '" + text.replace("'", "'\\''") + "'\n"
+        return "curl https://api.openai.com/v1/chat/completions -d '" + text.replace("'", "'\\''") + "'\n"
     if quoting == "double":
-        return 'curl https://h/v1/chat/completions -d "' + "".join("\\" + c if c in '"\\$`' else c for c in text) + '"\n'
-    return f"curl https://h/v1/chat/completions -d @- <<'EOF'\n{text}\nEOF\n"
+        return 'curl https://api.openai.com/v1/chat/completions -d "' + "".join("\\" + c if c in '"\\$`' else c for c in text) + '"\n'
+    return f"curl https://api.openai.com/v1/chat/completions -d @- <<'EOF'\n{text}\nEOF\n"
 
 
 @settings(max_examples=150, deadline=None)
@@ -183,12 +198,12 @@ def test_written_body_is_the_engines_translation(content: str, system: str | Non
     text = json.dumps(request, indent=2 if multiline else None, ensure_ascii=False)
     if quoting == "single":
         word = "'" + text.replace("'", "'\\''") + "'"
-        source = f"curl https://h/v1/chat/completions -d {word}\n"
+        source = f"curl https://api.openai.com/v1/chat/completions -d {word}\n"
     elif quoting == "double":
         escaped = "".join("\\" + c if c in '"\\$`' else c for c in text)
-        source = f'curl https://h/v1/chat/completions -d "{escaped}"\n'
+        source = f'curl https://api.openai.com/v1/chat/completions -d "{escaped}"\n'
     else:
-        source = f"curl https://h/v1/chat/completions -d @- <<'EOF'\n{text}\nEOF\n"
+        source = f"curl https://api.openai.com/v1/chat/completions -d @- <<'EOF'\n{text}\nEOF\n"
         if "\nEOF\n" in f"\n{text}\n":
             return
     outcome = script.transform(source, Options(), "x.sh")
@@ -275,11 +290,12 @@ def test_cli_writes_scripts_and_makefiles_and_reports_their_sites(tmp_path: Path
     def codemod(*args: str) -> int:
         return main(["codemod", ".", *args], stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO())
 
-    assert codemod("--write", "--report", "r.json") == 0
+    hosts = ["--responses-host", "api.tokenops.ai", "--responses-host", "localhost"]
+    assert codemod("--write", "--report", "r.json", *hosts) == 0
     for name, case in files.items():
         assert (tmp_path / name).read_bytes() == _after(ROOT / case).read_bytes(), name
     report = json.loads((tmp_path / "r.json").read_text())
     sites = report["sites"]
     assert {s["rule"] for s in sites} == {"http"}
     assert len(sites) == 1 + 1 + 6 + 1
-    assert codemod("--check") == 0
+    assert codemod("--check", *hosts) == 0

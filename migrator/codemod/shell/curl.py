@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from ...errors import MappingError
 from ...mapping import translate
@@ -106,10 +105,17 @@ def _url_edit(word: Word, text: str) -> tuple[int, int, str] | None:
     return start, start + len(CHAT_PATH), RESPONSES_PATH
 
 
-def _host(url: str) -> str | None:
-    if "://" not in url or "$" in url.split("://", 1)[1].split("/", 1)[0]:
-        return None
-    return urlsplit(url).hostname
+def _gate(url: str, options: Options) -> tuple[str | None, str | None, list[str]]:
+    """The Python rule's host gate: ``(host, why the site stays, what the report says of the host)``.
+
+    A literal host that is not OpenAI's may have no Responses API (``--responses-host`` says it
+    has); a URL built from variables is migrated, and the report names the host it must reach."""
+    from ..clients import client_for_url, host_reasons  # libcst: loaded only once a site is found
+
+    literal = "$" not in url and "`" not in url
+    client = client_for_url(url if "://" in url else f"http://{url}", url) if literal else client_for_url(None, url)
+    refused, reasons = host_reasons(client, options)
+    return client.host, refused, reasons
 
 
 def rewrite(command: Command, at: int, edits: Edits, options: Options) -> None:
@@ -133,12 +139,15 @@ def rewrite(command: Command, at: int, edits: Edits, options: Options) -> None:
     curl = command.words[at]
     line = line_of(text, curl.start)
     column = curl.start - (text.rfind("\n", 0, curl.start) + 1)
-    host = _host(url[0].value)
+    host, refused, host_notes = _gate(url[0].value, options)
 
     def leave(reason: str) -> None:
         edits.note(command.anchor, f"left as it was: {reason}")
         edits.sites.append(Site(line, column, RULE, "left for a person", "safe", (reason,), host))
 
+    if refused is not None:
+        leave(refused)
+        return
     if len(bodies) != 1:
         leave("the command has no JSON body" if not bodies else "the command sends more than one `-d` body")
         return
@@ -156,7 +165,7 @@ def rewrite(command: Command, at: int, edits: Edits, options: Options) -> None:
     if isinstance(body, str):
         leave(body)
         return
-    planned = plan(body)
+    planned = plan(body, options)
     if isinstance(planned, str):
         leave(planned)
         return
@@ -168,7 +177,8 @@ def rewrite(command: Command, at: int, edits: Edits, options: Options) -> None:
         edits.spans.append((span[0], span[1], body.encode(new_json)))
     for message in notes:
         edits.note(command.anchor, message)
-    edits.sites.append(Site(line, column, RULE, "migrated with notes" if notes else "migrated", "safe", tuple(notes), host))
+    edits.sites.append(Site(line, column, RULE, "migrated with notes" if notes else "migrated", "safe",
+                            (*notes, *host_notes), host))
 
 
 def _requoted(old: str, inner: str, style: str) -> str:
@@ -178,7 +188,7 @@ def _requoted(old: str, inner: str, style: str) -> str:
     return out.removeprefix("''") if not old.startswith("''") else out
 
 
-def plan(body: Body) -> tuple[str, list[str]] | str:
+def plan(body: Body, options: Options) -> tuple[str, list[str]] | str:
     """The new JSON text and the notes, or why the body is left."""
     try:
         root = layout.parse(body.json)
@@ -189,7 +199,7 @@ def plan(body: Body) -> tuple[str, list[str]] | str:
     if not isinstance(request, dict) or "messages" not in request:
         return "the body is not a chat request (no `messages`)"
     try:
-        result = translate(request, to="responses")
+        result = translate(request, to="responses", hoist_system=options.hoist_instructions)
     except MappingError as exc:
         return "the body is not a valid chat request: " + "; ".join(f"{p.path[2:]}: expected {p.expected}" for p in exc.problems)
     out: dict[str, Any] = result.body
