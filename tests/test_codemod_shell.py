@@ -181,7 +181,7 @@ def test_every_key_is_kept_renamed_or_named_in_a_note(drawn: tuple[dict[str, Any
         return
     body = _body_of(outcome)
     assert body == translate(request, to="responses").body
-    notes = " ".join(line for line in outcome.code.splitlines() if line.startswith(NOTE_PREFIX))
+    notes = " ".join(line for line in outcome.code.split("\n") if line.startswith(NOTE_PREFIX))
     rules = TABLES["chat.request"]
     for key in request:
         target = (rules[key].to or key).split(".")[0] if key in rules else key
@@ -299,3 +299,15 @@ def test_cli_writes_scripts_and_makefiles_and_reports_their_sites(tmp_path: Path
     assert {s["rule"] for s in sites} == {"http"}
     assert len(sites) == 1 + 1 + 6 + 1
     assert codemod("--check", *hosts) == 0
+
+
+@pytest.mark.parametrize("text", [
+    'while read -r l; do echo "$l"; done <<< "$x"\n',  # a here-string is not a heredoc
+    ': ${datadir="${prefix}/share"}\n',  # quotes and braces inside ${…}
+    "FULL=`cd \\`dirname $0\\`;pwd`/x\n",  # escaped backquotes of an inner command
+    "r=$(cat <<EOF\nit's\nEOF\n)\n",  # a heredoc inside $(…)
+    "echo $((1 << 2)) '#' x#y # it's a comment\n",
+])
+def test_reader_agrees_with_bash_on_valid_scripts(text: str) -> None:
+    assert subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True, check=False).returncode == 0
+    assert script.check(text) is None

@@ -9,6 +9,7 @@ since a new URL with the old body would fail.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,8 @@ JQ_TEXT_READ = ".choices[0].message.content"
 JQ_OUTPUT_TEXT = '([.output[] | select(.type == "message") | .content[] | select(.type == "output_text") | .text] | join(""))'
 """jq's spelling of the SDK's ``Response.output_text``: REST JSON has no such field."""
 _REQUEST = TABLES["chat.request"]
+_FOLD = re.compile(r"[ \t\r\n]+")
+"""What a note line folds: the shell's own line breaks, not every Unicode space (a key may be one)."""
 
 
 @dataclass
@@ -67,7 +70,7 @@ class Edits:
             present.add(line.strip())
         lines = []
         for message in dict.fromkeys(messages):
-            text = f"{NOTE_PREFIX} {' '.join(message.split())}"
+            text = f"{NOTE_PREFIX} {_FOLD.sub(' ', message).strip()}"
             text = text.replace("$", "$$") if self.make else text
             if text not in present:
                 lines.append(indent + text + "\n")

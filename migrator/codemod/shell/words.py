@@ -136,7 +136,7 @@ class Reader:
             elif text.startswith("<<", self.i) and not text.startswith("<<<", self.i):
                 heredocs.append(self._heredoc_operator())
             elif c in "<>":
-                self.i += 1
+                self.i += 3 if text.startswith("<<<", self.i) else 1  # a here-string is a word, not a heredoc
             else:
                 words.append(self._word())
         finish()
@@ -284,8 +284,10 @@ class Reader:
     def _shell_expansion(self, start: int, after: int) -> Segment | None:
         text = self.text
         if text[start] == "`":
-            end = text.find("`", after)
-            if end < 0:
+            end = after
+            while end < len(text) and text[end] != "`":
+                end += 2 if text[end] == "\\" else 1  # ``\``` is a backquote of the inner command
+            if end >= len(text):
                 raise self.fail("a backquote is never closed", start)
             self.i = end + 1
             return Expansion(text[start:self.i])
@@ -299,10 +301,7 @@ class Reader:
             self.i += 1
             return Expansion(text[start:self.i])
         if text.startswith("{", after):
-            end = text.find("}", after)
-            if end < 0:
-                raise self.fail("`${` is never closed", start)
-            self.i = end + 1
+            self.i = self._braced(start, after + 1)
             return Expansion(text[start:self.i])
         j = after
         while j < len(text) and (text[j].isalnum() or text[j] == "_"):
@@ -313,6 +312,27 @@ class Reader:
             return None
         self.i = j
         return Expansion(text[start:j])
+
+    def _braced(self, start: int, j: int) -> int:
+        """Past the ``}`` of a ``${…}`` that may hold quotes and other ``${…}`` (``${a="${b}/x"}``)."""
+        text = self.text
+        depth = 1
+        while j < len(text):
+            c = text[j]
+            if c == "\\":
+                j += 1
+            elif c == "'" or c == '"':
+                j += 1
+                while j < len(text) and text[j] != c:
+                    j += 2 if c == '"' and text[j] == "\\" else 1
+            elif c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    return j + 1
+            j += 1
+        raise self.fail("`${` is never closed", start)
 
     def _balanced(self, pos: int, close: str) -> None:
         """Past the ``close`` that ends a make expansion or arithmetic, nested pairs counted."""
