@@ -83,6 +83,10 @@ def _name(rng: random.Random) -> str:
     return f"{rng.choice(WORDS)}_{rng.choice(WORDS)}"
 
 
+def _type_name(rng: random.Random) -> str:
+    return "".join(w.title() for w in (rng.choice(WORDS), rng.choice(WORDS)))
+
+
 def _function(rng: random.Random) -> str:
     name, a, b = _name(rng), rng.choice(WORDS), rng.choice(WORDS)
     return (
@@ -105,7 +109,7 @@ def _function(rng: random.Random) -> str:
 
 
 def _class(rng: random.Random) -> str:
-    name = "".join(w.title() for w in (rng.choice(WORDS), rng.choice(WORDS)))
+    name = _type_name(rng)
     fields = sorted(set(rng.sample(WORDS, 4)))
     body = "".join(f"    {f}: {rng.choice(('int', 'str', 'float | None', 'list[str]'))}\n" for f in fields)
     return (
@@ -182,7 +186,7 @@ def _js_function(rng: random.Random, typed: bool) -> str:
 
 
 def _js_class(rng: random.Random, typed: bool) -> str:
-    name = "".join(w.title() for w in (rng.choice(WORDS), rng.choice(WORDS)))
+    name = _type_name(rng)
     fields = sorted(set(rng.sample(WORDS, 4)))
     decl = "".join(f"  {f}: {rng.choice(('number', 'string', 'number | null', 'string[]'))};\n" for f in fields) if typed else ""
     ctor_args = ", ".join(fields)
@@ -201,7 +205,7 @@ def _js_class(rng: random.Random, typed: bool) -> str:
 
 
 def _js_component(rng: random.Random) -> str:
-    name = "".join(w.title() for w in (rng.choice(WORDS), rng.choice(WORDS)))
+    name = _type_name(rng)
     return (
         f"export function {name}View({{ items, title }}: {{ items: string[]; title: string }}) {{\n"
         f"  return (\n    <section className=\"{rng.choice(WORDS)}\">\n      <h2>{{title}}</h2>\n"
