@@ -138,6 +138,7 @@ def run_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     import asyncio
 
     from .run import Options, replay
+    from .secrets import Redactor
     from .terminal import Progress
 
     api_key = os.environ.get(args.api_key_env or "OPENAI_API_KEY") or None
@@ -174,7 +175,7 @@ def run_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         interrupted = True
     except (OSError, ValueError) as exc:
         progress.stop()
-        stderr.write(f"migrator replay: {_scrub(str(exc), api_key)}\n")
+        stderr.write(f"migrator replay: {Redactor([api_key]).text(str(exc))}\n")
         return EXIT_BAD_INPUT
     progress.stop()
     if not (options.out / "results.jsonl").exists():
@@ -182,7 +183,7 @@ def run_replay(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
         code = _finish(options.out, meta or _meta(options.out), args, stdout)
     except (OSError, ValueError) as exc:
-        stderr.write(f"migrator replay: {_scrub(str(exc), api_key)}\n")
+        stderr.write(f"migrator replay: {Redactor([api_key]).text(str(exc))}\n")
         return EXIT_BAD_INPUT
     return EXIT_INTERRUPTED if interrupted else code
 
@@ -191,10 +192,6 @@ def _meta(out: Path) -> dict[str, Any]:
     from .store import read_meta
 
     return read_meta(out) or {}
-
-
-def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "[REDACTED]") if secret else text
 
 
 def run_tool(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
