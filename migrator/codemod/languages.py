@@ -17,10 +17,8 @@ repository never loads a JavaScript grammar.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 from dataclasses import dataclass
-from functools import cache
 from types import ModuleType
 from typing import Protocol, cast
 
@@ -64,22 +62,9 @@ BY_SUFFIX: dict[str, Language] = {
     ".rst": RST,
 }
 BY_NAME: dict[str, Language] = {"Makefile": MAKEFILE, "makefile": MAKEFILE, "GNUmakefile": MAKEFILE}
-SUFFIXES = tuple(BY_SUFFIX)
-
-
-@cache
-def _installed(module: str | None) -> bool:
-    """Whether a language's module is part of this build (a language lands in the table with its module)."""
-    if module is None:
-        return True
-    try:
-        return importlib.util.find_spec(module, __package__) is not None
-    except ModuleNotFoundError:  # its package is not there either
-        return False
 
 
 def language_of(path: str) -> Language | None:
     """The kind of file at ``path`` by its name, or None for a file the codemod does not read."""
     name = os.path.basename(path)
-    found = BY_NAME.get(name) or BY_SUFFIX.get(os.path.splitext(name)[1].lower())
-    return found if found is not None and _installed(found.module) else None
+    return BY_NAME.get(name) or BY_SUFFIX.get(os.path.splitext(name)[1].lower())
