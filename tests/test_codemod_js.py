@@ -188,3 +188,47 @@ def test_edited_fixtures_never_give_code_that_does_not_parse(case: Path, cut: fl
         return
     assert module.check(outcome.code) is None, outcome.code
     assert module.transform(outcome.code, _options(case), before.name).code == outcome.code
+
+
+# ---------------------------------------------------------------------------- jsstream: null tests, Azure, encodings
+
+
+def _sites(case: str, options: Options | None = None) -> list[Any]:
+    before = next((ROOT / case).glob("before.*"))
+    return [site for site, _ in transform_bytes(str(before), before.read_bytes(), options or _options(ROOT / case)).sites]
+
+
+def test_a_null_test_on_the_text_becomes_the_no_text_test() -> None:
+    after = (ROOT / "null-direct" / "after.ts").read_text()
+    assert "=== null" not in after and "!= null" not in after
+    assert after.count('part.type === "output_text"') == 2 and "!r.output_text" in after  # truthiness is kept
+
+
+def test_a_name_holding_the_text_tested_against_null_is_unsafe() -> None:
+    (site,) = _sites("null-held-left")
+    assert (site.verdict, site.applicability) == ("left for a person", "unsafe")
+    assert "`text` now holds `output_text`" in site.reasons[0]
+    (site,) = _sites("null-held-unsafe")
+    assert (site.verdict, site.applicability) == ("migrated with notes", "unsafe")
+
+
+def test_the_azure_limit_note_has_the_python_words() -> None:
+    from migrator.codemod.transform import transform_code
+
+    python = transform_code('from openai import AzureOpenAI\nclient = AzureOpenAI(azure_endpoint="https://x.openai.azure.com")\n'
+                            'r = client.chat.completions.create(model="m", max_tokens=5, messages=[{"role": "user", '
+                            '"content": "hi"}])\n', Options())
+    (note,) = [line.split("# migrator: ")[1] for line in python.code.splitlines() if "rejects" in line]
+    assert f"// migrator: {note}" in (ROOT / "azure-limit" / "after.js").read_text()
+    assert "migrator:" not in (ROOT / "azure-limit-high" / "after.ts").read_text()
+
+
+@pytest.mark.parametrize("name", ["x.ts", "x.js", "x.md", "x.sh"])
+def test_a_file_that_is_not_utf8_is_named_so_without_python_words(name: str) -> None:
+    result = transform_bytes(name, b"// chat.completions\nconst s = '\xe9t\xe9';\n", Options())
+    (error,) = result.errors
+    assert error.line == 2 and "utf-8" in error.message and "encoding declaration" not in error.message
+    binary = transform_bytes(name, b"\x89PNG\r\n\x1a\n\x00\xff completions", Options())
+    assert binary.errors and "encoding declaration" not in binary.errors[0].message
+    python = transform_bytes("x.py", b"\x89PNG\r\n\x1a\n\x00\xff completions", Options())
+    assert "encoding declaration" in python.errors[0].message  # Python's own reading of a .py file is kept
