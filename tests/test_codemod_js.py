@@ -232,3 +232,85 @@ def test_a_file_that_is_not_utf8_is_named_so_without_python_words(name: str) -> 
     assert binary.errors and "encoding declaration" not in binary.errors[0].message
     python = transform_bytes("x.py", b"\x89PNG\r\n\x1a\n\x00\xff completions", Options())
     assert "encoding declaration" in python.errors[0].message  # Python's own reading of a .py file is kept
+
+
+# ---------------------------------------------------------------------------- jsstream: the stream helper
+
+
+def _openai_package() -> Path:
+    from tests.test_codemod_node_programs import packages_dir
+
+    folder = packages_dir() / "node_modules" / "openai"
+    if not (folder / "lib" / "ChatCompletionStream.d.ts").is_file():
+        pytest.skip(f"the pinned openai npm package is not installed in {folder.parent}: run "
+                    "fixtures/codemod/node-programs/install.sh")
+    return folder
+
+
+def _interface(source: str, name: str) -> set[str]:
+    import re
+
+    match = re.search(rf"export interface {re.escape(name)}(?:<[^>]*>)? \{{(.*?)\n\}}", source, re.S)
+    assert match is not None, name
+    return set(re.findall(r"^    (\w+)\??:", match.group(1), re.M))
+
+
+def test_the_helper_event_table_matches_the_pinned_openai_node_types() -> None:
+    import re
+
+    from migrator.codemod.js.stream_helper import EVENTS, KEPT_EVENTS, KEPT_MEMBERS, POSITIONAL
+
+    package = _openai_package()
+    chat = (package / "lib" / "ChatCompletionStream.d.ts").read_text()
+    responses = (package / "resources" / "responses" / "responses.d.ts").read_text()
+    with_snapshot = (package / "lib" / "responses" / "EventTypes.d.ts").read_text()
+    emitter = (package / "lib" / "EventStream.d.ts").read_text()
+    listeners = dict(re.findall(r"^    '?([\w.]+)'?: \(props: (\w+)", chat, re.M))
+    for old, (new, renames) in EVENTS.items():
+        assert set(renames) <= _interface(chat, listeners[old]), old
+        (interface,) = re.findall(rf"export interface (\w+) \{{[^}}]*?\n    type: '{re.escape(new)}';", responses)
+        fields = _interface(responses, interface)
+        if re.search(rf"export type {interface} = Raw{interface} & \{{\s*snapshot: string;", with_snapshot):
+            fields.add("snapshot")
+        assert set(renames.values()) <= fields, (old, new, fields)
+    for event, (same_as, names) in POSITIONAL.items():
+        assert re.search(rf"^    {event}: \(contentDelta: string, contentSnapshot: string\)", chat, re.M), event
+        assert list(EVENTS[same_as][1]) == list(names)
+    assert KEPT_EVENTS <= set(re.findall(r"^    (\w+): \(", emitter.split("interface BaseEvents")[1], re.M))
+    for member in KEPT_MEMBERS:
+        assert re.search(rf"^    (?:get )?{member}\b", emitter, re.M), member
+    # Iterating yields chunks on the Chat helper and typed events on the Responses one: the loop rule's rewrite.
+    assert "AsyncIterator<ChatCompletionChunk>" in chat
+    assert "AsyncIterator<ResponseStreamEvent>" in (package / "lib" / "responses" / "ResponseStream.d.ts").read_text()
+
+
+def test_the_stream_helper_sites_and_their_applicability() -> None:
+    expected = {
+        "stream-helper-handlers": ("migrated with notes", "safe"),
+        "stream-helper-beta": ("migrated", "safe"),
+        "stream-helper-ts": ("migrated with notes", "safe"),
+        "stream-helper-loop-unsafe": ("migrated with notes", "unsafe"),
+        "stream-helper-left-chunk": ("left for a person", "display"),
+        "stream-helper-left-final-message": ("left for a person", "display"),
+        "stream-helper-left-listener": ("left for a person", "display"),
+    }
+    for case, want in expected.items():
+        (site,) = _sites(case)
+        assert (site.rule, site.verdict, site.applicability) == ("stream", *want), case
+    assert _sites("stream-helper-lookalike") == []
+    (site,) = _sites("stream-helper-loop-unsafe", Options())
+    assert (site.verdict, site.applicability) == ("left for a person", "unsafe")
+
+
+def test_a_content_listener_never_half_rewritten() -> None:
+    code = ('import OpenAI from "openai";\nconst client = new OpenAI();\n'
+            'const s = client.chat.completions.stream({ model: "m", messages: [{ role: "user", content: "hi" }] });\n'
+            "s.on('content', (delta, event) => { let delta2 = delta; delta = delta.trim(); console.log(event); });\n"
+            "await s.finalChatCompletion();\n")
+    outcome = javascript.transform(code, Options(), "x.js")
+    assert "chat.completions.stream" in outcome.code and "responses" not in outcome.code
+    assert "declares or assigns `delta`" in outcome.sites[0].reasons[0]
+    fresh = code.replace("(delta, event) => { let delta2 = delta; delta = delta.trim(); console.log(event); }",
+                         "(delta) => console.log(event, delta)")
+    out = javascript.transform(fresh, Options(), "x.js").code
+    assert "(textEvent) => console.log(event, textEvent.delta)" in out  # the outer `event` keeps its meaning

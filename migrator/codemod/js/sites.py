@@ -32,9 +32,6 @@ from .zod import Zod, text_format
 
 STORED_METHODS = frozenset({"list", "retrieve", "update", "delete"})
 METHODS = frozenset({"create", "parse", "stream"}) | STORED_METHODS
-STREAM_HELPER = ("`chat.completions.stream` is `responses.stream`, whose events are typed differently "
-                 "(`response.output_text.delta` for `content.delta`, `finalResponse()` for `finalChatCompletion()`); "
-                 "rewrite its event handlers with it")
 DELTA: list[Segment] = ["choices", 0, "delta", "content"]
 FINISH_REASON: list[Segment] = ["choices", 0, "finish_reason"]
 TEXT_DELTA = "response.output_text.delta"
@@ -118,8 +115,6 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes, zod
         return left([blocked], host=client.host)
     if found.method in STORED_METHODS:
         return left([STORED.format(method=found.method)], host=client.host)
-    if found.method == "stream":
-        return left([STREAM_HELPER], host=client.host)
     arguments = found.call.child_by_field_name("arguments")
     given = members(arguments) if arguments is not None else []
     if len(given) != 1 or given[0].type != "object":
@@ -137,7 +132,7 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes, zod
 
 def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod, azure: bool = False) -> Decision:
     helpers: dict[str, tuple[str, str]] = {}
-    helper = text_format(obj, zod) if found.method == "parse" else None
+    helper = text_format(obj, zod) if found.method in ("parse", "stream") else None
     if helper is not None:
         helpers["response_format"] = ("text", helper)
     planned = plan_request(obj, options, data, helpers)
@@ -147,7 +142,12 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod, a
     writer.edits.append((found.path[0], found.path[1], "responses"))
     stream = body.get("stream") is True
     held: list[str] = []
-    reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse", held)
+    if found.method == "stream":
+        from .stream_helper import helper_reads  # it reads results with this module's ``_reads``
+
+        reads = helper_reads(found, writer, notes, held)
+    else:
+        reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse", held)
     if azure:
         notes.extend(azure_notes(body))
     if held and reads is None:
@@ -303,9 +303,18 @@ def _stream_loop(found: ChatCall, writer: Writer) -> str | None:
     name, declaration = bound
     uses = uses_of(name, declaration)
     loop = uses[0].parent if len(uses) == 1 else None
-    if loop is None or loop.type != "for_in_statement" or not same(loop.child_by_field_name("right"), uses[0]) \
-            or not any(c.type == "await" for c in loop.children):
+    if loop is None or not for_await_over(loop, uses[0]):
         return "the stream is used other than by one `for await` loop over its chunks"
+    return chunk_loop(loop, writer)
+
+
+def for_await_over(loop: Node, use: Node) -> bool:
+    return loop.type == "for_in_statement" and same(loop.child_by_field_name("right"), use) \
+        and any(c.type == "await" for c in loop.children)
+
+
+def chunk_loop(loop: Node, writer: Writer) -> str | None:
+    """The ``for await`` loop over a stream's chunks, rewritten (or why not; ``"unsafe"``: see ``_stream_loop``)."""
     var, body = loop.child_by_field_name("left"), loop.child_by_field_name("body")
     if var is None or body is None or var.type != "identifier":
         return "the loop's chunk is not one name"
