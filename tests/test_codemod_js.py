@@ -314,3 +314,38 @@ def test_a_content_listener_never_half_rewritten() -> None:
                          "(delta) => console.log(event, delta)")
     out = javascript.transform(fresh, Options(), "x.js").code
     assert "(textEvent) => console.log(event, textEvent.delta)" in out  # the outer `event` keeps its meaning
+
+
+# ---------------------------------------------------------------------------- jsstream: display rules
+
+
+def test_display_rules_report_with_python_ids_and_never_edit_code() -> None:
+    expected = {
+        "display-url": ["url", "url", "url"],
+        "display-mock": ["mock", "mock", "mock"],
+        "display-mock-ts": ["mock", "mock", "mock"],
+        "display-stored": ["list", "retrieve", "update", "delete"],
+        "display-fixture-alone": ["fixture"],
+    }
+    for case, rules in expected.items():
+        sites = _sites(case)
+        assert [s.rule for s in sites] == rules, case
+        assert all((s.verdict, s.applicability) == ("left for a person", "display") for s in sites), case
+        before = next((ROOT / case).glob("before.*"))
+        after = before.with_name(f"after{before.suffix}")
+        if after.exists():  # only comment lines were added
+            added = [line for line in after.read_text().splitlines() if line not in before.read_text().splitlines()]
+            assert added and all(line.strip().startswith("// migrator: ") for line in added), case
+    assert _sites("display-lookalike") == []
+
+
+def test_a_mock_note_names_the_new_target_once_per_test() -> None:
+    after = (ROOT / "display-mock" / "after.js").read_text()
+    assert after.count("mock `client.responses.create` with a Response") == 2  # two tests, three mock sites
+    assert "`client.responses.parse`" in (ROOT / "display-mock-ts" / "after.ts").read_text()
+
+
+def test_a_fixture_is_noted_only_beside_calls_of_the_api() -> None:
+    assert "hand-built ChatCompletion" in (ROOT / "display-fixture" / "after.ts").read_text()
+    assert not (ROOT / "display-fixture-alone" / "after.js").exists()  # reported, not noted
+    assert [s.rule for s in _sites("display-fixture")] == ["fixture", "create"]
