@@ -28,6 +28,7 @@ MOCK_WRAPPERS = frozenset({"expect", "vi.mocked", "jest.mocked", "mocked"})
 MODULE_MOCKS = frozenset({"jest.mock", "vi.mock", "jest.doMock", "vi.doMock"})
 FIXTURE_OBJECTS = frozenset({"chat.completion", "chat.completion.chunk"})
 FIXTURE_SCREEN = re.compile(rb"chat\.completion(?:\.chunk)?[\"'`]")
+_LONGEST_CALLEE = 300
 MOCK = ("this mock stands in for `{old}`: once the code calls `{new}`, it is never called and what the test sets "
         "or asserts here sees nothing; mock `{new}` with a Response")
 
@@ -119,8 +120,8 @@ def _mock(call: Node) -> tuple[str, str] | None:
     function = call.child_by_field_name("function")
     arguments = call.child_by_field_name("arguments")
     given = members(arguments) if arguments is not None else []
-    if function is None:
-        return None
+    if function is None or function.end_byte - function.start_byte > _LONGEST_CALLEE:
+        return None  # an IIFE or a chain over a literal: not a mock, and not worth decoding
     name = text_of(function)
     if name.endswith(".spyOn") and len(given) >= 2:  # ``vi.spyOn(client.chat.completions, "create")``
         spied = _SPIED.match(text_of(given[0]))
