@@ -349,3 +349,13 @@ def test_a_fixture_is_noted_only_beside_calls_of_the_api() -> None:
     assert "hand-built ChatCompletion" in (ROOT / "display-fixture" / "after.ts").read_text()
     assert not (ROOT / "display-fixture-alone" / "after.js").exists()  # reported, not noted
     assert [s.rule for s in _sites("display-fixture")] == ["fixture", "create"]
+
+
+@pytest.mark.parametrize("case", ["stream-helper-handlers", "null-direct", "display-mock"])
+def test_crlf_files_get_the_same_rewrite_in_crlf(case: str) -> None:
+    before = next((ROOT / case).glob("before.*"))
+    after = before.with_name(f"after{before.suffix}")
+    crlf = before.read_bytes().replace(b"\n", b"\r\n")
+    out = _run(before, crlf, _options(ROOT / case))
+    assert out == after.read_bytes().replace(b"\n", b"\r\n")
+    assert _run(before, out, _options(ROOT / case)) == out
