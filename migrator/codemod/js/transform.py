@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..outcome import NOTE_PREFIX, Options, Outcome, Site
 from ..source import SourceError
 from .clients import find_clients
+from .display import Display
 from .grammar import Grammar, check, first_error, index, parse
 from .http import decide_http, http_kind
 from .sites import chat_call, decide, statement_of
@@ -32,13 +33,17 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
     edits: list[Edit] = []
     notes: dict[int, list[str]] = {}
     sites: list[Site] = []
+    display = Display()
     for node in nodes.get("call_expression", []):
         found = chat_call(node)
         kind = http_kind(node) if found is None else None
+        shown = None
         if found is not None:
             decision = decide(found, clients, options, data, zod)
         elif kind is not None:
             decision = decide_http(node, kind, options, data)
+        elif (shown := display.call(node)) is not None:
+            decision = shown.decision()
         else:
             continue
         if decision is None:
@@ -53,8 +58,16 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
             zod.migrated += decision.zod
             notes.setdefault(statement.start_byte, []).extend(decision.notes)
         row, column = node.start_point
-        sites.append(Site(row + 1, column, found.method if found is not None else "http", decision.verdict, decision.applicability,
-                          tuple(decision.reasons), decision.host))
+        rule = found.method if found is not None else shown.rule if shown is not None else "http"
+        sites.append(Site(row + 1, column, rule, decision.verdict, decision.applicability, tuple(decision.reasons), decision.host))
+    if clients.imports_openai:  # a hand-built ChatCompletion: noted only beside calls or mocks of the API, as in Python
+        noted = any(site.rule not in ("url", "fixture") for site in sites)
+        for shown in display.fixtures(root, data, grammar, noted):
+            if shown.note:
+                notes.setdefault(statement_of(shown.node).start_byte, []).append(shown.reason)
+            row, column = shown.node.start_point
+            sites.append(Site(row + 1, column, shown.rule, "left for a person", "display", (shown.reason,)))
+        sites.sort(key=lambda site: (site.line, site.column))
     renamed = import_edit(zod)
     if renamed is not None:
         edits.append(renamed)
