@@ -23,8 +23,10 @@ from ..sdk_site import STORED
 from ..transform import IMPORTED, UNTRACED
 from .clients import Clients
 from .request import UNSAFE_HINT, plan_request
+from .results import ReadContext, read
 from .scope import same, uses_of
 from .splices import Edit, Writer, indent_at, line_start
+from .together import Shared
 from .values import NotLiteral, members, string_of, text_of
 from .zod import Zod, text_format
 
@@ -48,6 +50,7 @@ class Decision:
     host: str | None = None
     zod: bool = False  # a ``zodResponseFormat`` call became ``zodTextFormat``
     note: bool = True  # False: in the report only (a receiver in a file that does not use openai)
+    shared: Shared = field(default_factory=Shared)  # the calls it must be migrated with (together.py)
 
 
 def left(reasons: list[str], applicability: Applicability = "display", host: str | None = None) -> Decision:
@@ -138,13 +141,14 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod) -
     helper = text_format(obj, zod) if found.method == "parse" else None
     if helper is not None:
         helpers["response_format"] = ("text", helper)
-    planned = plan_request(obj, options, data, helpers)
+    shared = Shared()
+    planned = plan_request(obj, options, data, helpers, shared)
     if isinstance(planned, str):
         return left([planned], "unsafe" if planned.endswith(UNSAFE_HINT) else "display")
     writer, notes, applicability, body = planned
     writer.edits.append((found.path[0], found.path[1], "responses"))
     stream = body.get("stream") is True
-    reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse")
+    reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse", shared.skip)
     if reads == "unsafe":
         if not options.unsafe_fixes:
             return left(["the loop body does other work besides the text deltas; under the event test it runs for "
@@ -154,7 +158,7 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod) -
     elif reads is not None:
         return left([reads])
     verdict: Verdict = "migrated with notes" if notes else "migrated"
-    return Decision(verdict, applicability, notes, writer.edits, notes, zod=helper is not None)
+    return Decision(verdict, applicability, notes, writer.edits, notes, zod=helper is not None, shared=shared)
 
 
 def chain(use: Node) -> tuple[Node, list[Segment]]:
@@ -199,7 +203,7 @@ def _bound(call: Node) -> tuple[str, Node] | Node | None:
     raise NotLiteral("the result is used whole (returned, passed on or not awaited): its readers use the Chat shape")
 
 
-def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
+def _reads(found: ChatCall, writer: Writer, parse: bool, skip: set[tuple[int, int]]) -> str | None:
     try:
         bound = _bound(found.call)
     except NotLiteral as exc:
@@ -211,10 +215,16 @@ def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
         starts = [(use, name) for use in uses_of(name, declaration)]
     else:
         starts = [(bound, text_of(bound))]
+    context = ReadContext(writer, parse, _finish, skip)
     for use, base in starts:
         if use.type == "shorthand_property_identifier":
             return f"`{base}` is used whole: its readers use the Chat shape"
         top, segments = chain(use)
+        followed = read(use, top, segments, context)  # names holding part of it, tool calls, usage patterns
+        if isinstance(followed, str):
+            return followed
+        if followed:
+            continue
         if segments == FINISH_REASON and use.type != "identifier":
             return "`finish_reason` is read on the call itself: bind the result to a name to have the test rewritten"
         if segments == FINISH_REASON:

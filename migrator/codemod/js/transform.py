@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from tree_sitter import Node
+
 from ..outcome import NOTE_PREFIX, Options, Outcome, Site
 from ..source import SourceError
 from .clients import find_clients
 from .grammar import Grammar, check, first_error, index, parse
 from .http import decide_http, http_kind
-from .sites import chat_call, decide, statement_of
+from .sites import Decision, chat_call, decide, left, statement_of
 from .splices import Edit, apply, indent_at, line_start
+from .together import Member, unmatched
 from .zod import find_zod, import_edit
 
 COMMENT = "//" + NOTE_PREFIX.removeprefix("#")
@@ -32,6 +35,7 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
     edits: list[Edit] = []
     notes: dict[int, list[str]] = {}
     sites: list[Site] = []
+    decided: list[tuple[Node, str, Decision]] = []
     for node in nodes.get("call_expression", []):
         found = chat_call(node)
         kind = http_kind(node) if found is None else None
@@ -43,6 +47,11 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
             continue
         if decision is None:
             continue
+        decided.append((node, found.method if found is not None else "http", decision))
+    partners = unmatched([Member(node.start_byte, decision.verdict, decision.shared.together) for node, _, decision in decided])
+    for node, rule, decision in decided:
+        if node.start_byte in partners:
+            decision = left([partners[node.start_byte]], host=decision.host)
         statement = statement_of(node)
         if decision.verdict == "left for a person" and not decision.note:
             pass
@@ -53,8 +62,7 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
             zod.migrated += decision.zod
             notes.setdefault(statement.start_byte, []).extend(decision.notes)
         row, column = node.start_point
-        sites.append(Site(row + 1, column, found.method if found is not None else "http", decision.verdict, decision.applicability,
-                          tuple(decision.reasons), decision.host))
+        sites.append(Site(row + 1, column, rule, decision.verdict, decision.applicability, tuple(decision.reasons), decision.host))
     renamed = import_edit(zod)
     if renamed is not None:
         edits.append(renamed)
@@ -62,6 +70,7 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
         _note(data, start, messages, edits)
     if not edits:
         return Outcome(text, tuple(sites))
+    edits = list(dict.fromkeys(edits))  # calls migrated together make the same edits to what they share
     return Outcome(apply(data, edits).decode("utf-8"), tuple(sites))
 
 
