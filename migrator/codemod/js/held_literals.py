@@ -72,7 +72,7 @@ def held_literal(key: str, value: Node) -> Held | str | None:
     for use in uses_of(name, declarator):
         call = request_call(use, key)
         if call is None:
-            return (f"`{key}` is `{name}`, which is also read elsewhere: rewrite its literal by the table in "
-                    "docs/mapping.md where every reader takes the Responses shape")
+            return (f"the const `{name}` passed as `{key}` is also read elsewhere: rewrite its literal by the table "
+                    "in docs/mapping.md where every reader takes the Responses shape")
         calls.add(call.start_byte)
     return Held(name, literal, frozenset(calls), annotation(declarator))

@@ -17,7 +17,7 @@ from ..call import _bool_passes_through, _translate, _why_lossless
 from ..outcome import Applicability, Options
 from .held_literals import TYPED, Held, held_literal
 from .messages import plain_messages
-from .splices import Writer, indent_at
+from .splices import Writer, has_comment, indent_at
 from .together import Shared
 from .values import Holes, Style, key_of, members, text_of, to_value
 
@@ -132,6 +132,8 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
         target = renames.get(key, key)
         if target not in out:
             return f"`{key}` is `{literal.name}`, which the engine removes: remove it by hand"
+        if out[target] != body[key] and has_comment(literal.literal):
+            return f"a comment inside the literal of `{literal.name}` would be lost in its rewrite"
         defined.append((out[target], body[key], literal.literal))
         body[key] = out[target] = holes.string(text_of(value_of(sources[key])))
         if literal.annotation is not None:

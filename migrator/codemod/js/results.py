@@ -156,11 +156,12 @@ def _tool_calls(use: Node, top: Node, rest: list[Segment], ctx: ReadContext, hel
                 "followed (loop over them, or test them, where the call is made)")
     outer = top
     parent = outer.parent
+    defaulted: Node | None = None
     if parent is not None and parent.type == "binary_expression" and same(parent.child_by_field_name("left"), outer) \
             and text_of(parent.child_by_field_name("operator") or parent) in ("??", "||"):
         right = parent.child_by_field_name("right")
         if right is not None and right.type == "array" and not right.named_children:
-            outer = parent  # ``message.tool_calls ?? []``: the items are an array already
+            outer = defaulted = parent  # ``message.tool_calls ?? []``: the items are an array already
     while outer.parent is not None and outer.parent.type == "parenthesized_expression" \
             and outer.parent.parent is not None and outer.parent.parent.type == "member_expression":
         outer = outer.parent
@@ -170,7 +171,7 @@ def _tool_calls(use: Node, top: Node, rest: list[Segment], ctx: ReadContext, hel
         why = _loop(parent, ctx)
         if isinstance(why, str):
             return why
-        _replace_list(use, top, outer, calls, ctx)
+        _replace_list(use, top, defaulted, calls, ctx)
         return True
     if parent is not None and parent.type == "member_expression" and same(parent.child_by_field_name("object"), outer):
         prop = parent.child_by_field_name("property")
@@ -182,10 +183,10 @@ def _tool_calls(use: Node, top: Node, rest: list[Segment], ctx: ReadContext, hel
             why = _callback(callback, ctx)
             if isinstance(why, str):
                 return why
-            _replace_list(use, top, outer, calls, ctx)
+            _replace_list(use, top, defaulted, calls, ctx)
             return True
         if method == "length":
-            _replace_list(use, top, outer, calls, ctx)
+            _replace_list(use, top, defaulted, calls, ctx)
             return True
     if _tested(outer):
         ctx.writer.edits.append((use.end_byte, top.end_byte, _called(quote)))
@@ -193,10 +194,10 @@ def _tool_calls(use: Node, top: Node, rest: list[Segment], ctx: ReadContext, hel
     return "the tool calls are used where the reads of each call cannot be followed (loop over them, or test them)"
 
 
-def _replace_list(use: Node, top: Node, outer: Node, calls: str, ctx: ReadContext) -> None:
+def _replace_list(use: Node, top: Node, defaulted: Node | None, calls: str, ctx: ReadContext) -> None:
     ctx.writer.edits.append((use.end_byte, top.end_byte, calls))
-    if outer is not top and outer.type == "binary_expression":
-        ctx.writer.edits.append((top.end_byte, outer.end_byte, ""))  # `?? []` goes: a filter gives an array
+    if defaulted is not None:
+        ctx.writer.edits.append((top.end_byte, defaulted.end_byte, ""))  # `?? []` goes: a filter gives an array
 
 
 def _tested(node: Node) -> bool:
