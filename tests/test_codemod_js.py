@@ -282,3 +282,19 @@ def test_reads_the_codemod_cannot_follow_leave_the_site(read: str) -> None:
     ((site),) = outcome.sites
     assert site.verdict == "left for a person", outcome.code
     assert outcome.code.count("// migrator:") == 1 and "chat.completions.create" in outcome.code
+
+
+def test_a_result_bound_again_by_a_call_that_is_left_leaves_both() -> None:
+    """``r = await …create(…)`` again: the reads of ``r`` serve both calls, so both are migrated or neither."""
+    source = ('import OpenAI from "openai";\nconst client = new OpenAI();\n'
+              'let r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "a" }] });\n'
+              'console.log(r.choices[0].message.content);\n'
+              'r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "b" }]STREAM });\n'
+              'console.log(r.choices[0].message.content);\n')
+    migrated = javascript.transform(source.replace("STREAM", ""), Options(), "x.mjs")
+    assert [site.verdict for site in migrated.sites] == ["migrated"] * 2
+    assert migrated.code.count("r.output_text") == 2 and "chat" not in migrated.code
+    outcome = javascript.transform(source.replace("STREAM", ", stream: s"), Options(), "x.mjs")
+    assert [site.verdict for site in outcome.sites] == ["left for a person"] * 2
+    assert outcome.sites[0].reasons == ("`r` is bound again to a call that is not migrated with this one",)
+    assert "responses" not in outcome.code

@@ -21,6 +21,7 @@ from ..finish_tests import FUNCTION_CALL, OUTPUT
 from ..reads import ALIASES, FINISH_REASON, TOOL_CALLS, Segment, _table_walk, rewrite_segments, spelled, tool_call_segments
 from .scope import same, uses_of
 from .splices import Writer
+from .together import Shared
 from .values import text_of
 
 _USAGE = TABLES["chat.usage"]
@@ -39,6 +40,47 @@ class ReadContext:
     parse: bool
     finish: FinishTest
     skip: set[tuple[int, int]] = field(default_factory=set)
+    together: list[tuple[str, frozenset[int]]] = field(default_factory=list)
+    """Calls that must be migrated with this one (``together.py``): those that bind the result's name again."""
+
+
+AGAIN = "`{name}` is bound again to a call that is not migrated with this one"
+
+
+def _assigned_call(target: Node) -> Node | None:
+    """``target = await X.chat.completions.create(…)``: the call, when ``target`` is the name assigned."""
+    assignment = target.parent
+    if assignment is None or assignment.type != "assignment_expression" \
+            or not same(assignment.child_by_field_name("left"), target):
+        return None
+    value = assignment.child_by_field_name("right")
+    if value is None or value.type != "await_expression" or not value.named_children:
+        return None
+    call = value.named_children[0]
+    return call if call.type == "call_expression" else None
+
+
+def rebound(call: Node, shared: Shared) -> str | bool | None:
+    """A call whose result goes to a ``let`` name that an earlier chat call declared (the tool loop's
+    next turn): the reads are planned with the declaring call, and the two are migrated together.
+    False: not such a call; None: planned so; a string: why the site is left."""
+    awaited = call.parent
+    target = awaited.parent.child_by_field_name("left") if awaited is not None and awaited.type == "await_expression" \
+        and awaited.parent is not None and awaited.parent.type == "assignment_expression" else None
+    if target is None or _assigned_call(target) is None:
+        return False
+    if target.type != "identifier":
+        return "the result is assigned where the codemod cannot follow its reads"
+    from .messages import _declarator
+
+    name = text_of(target)
+    declarator = _declarator(name, target)
+    value = declarator.child_by_field_name("value") if declarator is not None else None
+    first = value.named_children[0] if value is not None and value.type == "await_expression" and value.named_children else None
+    if first is None or first.type != "call_expression":
+        return f"`{name}` is not declared with the result of a chat call: its reads cannot be tied to this call"
+    shared.together.append((AGAIN.format(name=name), frozenset({first.start_byte})))
+    return None
 
 
 def function_calls(quote: str) -> str:
@@ -64,6 +106,10 @@ def read(use: Node, top: Node, segments: list[Segment], ctx: ReadContext,
     full = [*prefix, *segments]
     base = text_of(use)
     if (use.start_byte, use.end_byte) in ctx.skip or (top.start_byte, top.end_byte) in ctx.skip:
+        return True
+    again = _assigned_call(use) if not segments else None
+    if again is not None:  # bound again by the loop's next call: read alike, migrated with it
+        ctx.together.append((AGAIN.format(name=base), frozenset({again.start_byte})))
         return True
     if tuple(full) in ALIASES and segments:
         declarator = top.parent

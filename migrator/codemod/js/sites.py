@@ -23,7 +23,7 @@ from ..sdk_site import STORED
 from ..transform import IMPORTED, UNTRACED
 from .clients import Clients
 from .request import UNSAFE_HINT, plan_request
-from .results import ReadContext, read
+from .results import ReadContext, read, rebound
 from .scope import same, uses_of
 from .splices import Edit, Writer, indent_at, line_start
 from .together import Shared
@@ -148,7 +148,7 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod) -
     writer, notes, applicability, body = planned
     writer.edits.append((found.path[0], found.path[1], "responses"))
     stream = body.get("stream") is True
-    reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse", shared.skip)
+    reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse", shared)
     if reads == "unsafe":
         if not options.unsafe_fixes:
             return left(["the loop body does other work besides the text deltas; under the event test it runs for "
@@ -203,7 +203,10 @@ def _bound(call: Node) -> tuple[str, Node] | Node | None:
     raise NotLiteral("the result is used whole (returned, passed on or not awaited): its readers use the Chat shape")
 
 
-def _reads(found: ChatCall, writer: Writer, parse: bool, skip: set[tuple[int, int]]) -> str | None:
+def _reads(found: ChatCall, writer: Writer, parse: bool, shared: Shared) -> str | None:
+    again = rebound(found.call, shared)  # ``response = await …create(…)`` again in a tool loop
+    if again is not False:
+        return again
     try:
         bound = _bound(found.call)
     except NotLiteral as exc:
@@ -215,7 +218,7 @@ def _reads(found: ChatCall, writer: Writer, parse: bool, skip: set[tuple[int, in
         starts = [(use, name) for use in uses_of(name, declaration)]
     else:
         starts = [(bound, text_of(bound))]
-    context = ReadContext(writer, parse, _finish, skip)
+    context = ReadContext(writer, parse, _finish, shared.skip, shared.together)
     for use, base in starts:
         if use.type == "shorthand_property_identifier":
             return f"`{base}` is used whole: its readers use the Chat shape"
