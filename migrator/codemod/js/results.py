@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from tree_sitter import Node
 
@@ -60,7 +61,7 @@ def _assigned_call(target: Node) -> Node | None:
     return call if call.type == "call_expression" else None
 
 
-def rebound(call: Node, shared: Shared) -> str | bool | None:
+def rebound(call: Node, shared: Shared) -> str | Literal[False] | None:
     """A call whose result goes to a ``let`` name that an earlier chat call declared (the tool loop's
     next turn): the reads are planned with the declaring call, and the two are migrated together.
     False: not such a call; None: planned so; a string: why the site is left."""
