@@ -21,7 +21,7 @@ from ...mapping import translate
 from ..finish_tests import OUTPUT
 from ..reads import MESSAGE
 from .held_literals import TYPED, annotation, const_declarator, request_call
-from .messages import _declarator
+from .messages import _declarator, pushed_messages
 from .scope import same, uses_of
 from .splices import Edit, Writer
 from .values import Holes, NotLiteral, members, text_of, to_value
@@ -54,13 +54,10 @@ def plan_items(name: str, at: Node, data: bytes) -> Items | str:
         if call is not None:
             plan.calls.add(call.start_byte)
             continue
-        member = use.parent
-        prop = member.child_by_field_name("property") if member is not None and member.type == "member_expression" else None
-        pushed = member.parent if member is not None else None
-        arguments = pushed.child_by_field_name("arguments") if pushed is not None and pushed.type == "call_expression" else None
-        if prop is None or text_of(prop) != "push" or arguments is None:
+        pushed = pushed_messages(use)
+        if pushed is None:
             return f"`{name}` is used otherwise than by `{name}.push(…)` and chat requests"
-        messages.extend(members(arguments))
+        messages.extend(pushed)
     for message in messages:
         why = _message(message, data, plan)
         if why is not None:
