@@ -130,8 +130,8 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
     defined: list[tuple[Any, Any, Node]] = []
     for key, literal in held.items():  # written where the name is defined; the request keeps the name
         target = renames.get(key, key)
-        if target not in out:
-            return f"`{key}` is `{literal.name}`, which the engine removes: remove it by hand"
+        if target not in out or sum(renames.get(k, k) == target for k in body) > 1:
+            return f"`{key}` is `{literal.name}`, which the engine does not carry to a key of its own: rewrite it by hand"
         if out[target] != body[key] and has_comment(literal.literal):
             return f"a comment inside the literal of `{literal.name}` would be lost in its rewrite"
         defined.append((out[target], body[key], literal.literal))
