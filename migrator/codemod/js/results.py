@@ -184,7 +184,11 @@ def _tool_calls(use: Node, top: Node, rest: list[Segment], ctx: ReadContext, hel
         fields = tool_call_segments(rest[1:]) if rest[1:] else []
         if isinstance(fields, str):
             return fields
-        ctx.writer.edits.append((use.end_byte, top.end_byte, f"{calls}[{rest[0]}]{_spelled(fields)}"))
+        read_on = _spelled(fields)
+        written = text_of(top)[len(text_of(use)):]
+        if "?." in written[written.find("tool_calls"):]:  # ``tool_calls?.[0]?.function``: there may be no call
+            read_on = read_on.replace(".", "?.")
+        ctx.writer.edits.append((use.end_byte, top.end_byte, f"{calls}[{rest[0]}]{read_on}"))
         return True
     if rest == ["length"]:
         ctx.writer.edits.append((use.end_byte, top.end_byte, f"{calls}.length"))
