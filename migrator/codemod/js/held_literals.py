@@ -48,11 +48,15 @@ def request_call(use: Node, key: str) -> Node | None:
     return call
 
 
+def is_const(declarator: Node) -> bool:
+    declaration = declarator.parent
+    kind = declaration.child_by_field_name("kind") if declaration is not None else None
+    return kind is not None and text_of(kind) == "const"
+
+
 def const_declarator(name: str, at: Node) -> Node | None:
     declarator = _declarator(name, at)
-    declaration = declarator.parent if declarator is not None else None
-    kind = declaration.child_by_field_name("kind") if declaration is not None else None
-    return declarator if kind is not None and text_of(kind) == "const" else None
+    return declarator if declarator is not None and is_const(declarator) else None
 
 
 def annotation(declarator: Node) -> str | None:

@@ -20,6 +20,7 @@ from tree_sitter import Node
 from ...mapping.rules import TABLES
 from ..finish_tests import FUNCTION_CALL, OUTPUT
 from ..reads import ALIASES, FINISH_REASON, TOOL_CALLS, Segment, _table_walk, rewrite_segments, spelled, tool_call_segments
+from .held_literals import is_const
 from .scope import same, uses_of
 from .splices import Writer
 from .together import Shared
@@ -120,7 +121,7 @@ def read(use: Node, top: Node, segments: list[Segment], ctx: ReadContext,
             new = ALIASES[tuple(full)]
             if name.type == "object_pattern" and full == ["usage"]:
                 return _usage_pattern(name, [], ctx)
-            if name.type != "identifier" or not _const(declarator):
+            if name.type != "identifier" or not is_const(declarator):
                 return f"`{text_of(top)}` is held where the codemod cannot follow it"
             strip = held or []
             if new[:len(strip)] != strip:
@@ -152,12 +153,6 @@ def read(use: Node, top: Node, segments: list[Segment], ctx: ReadContext,
             ctx.writer.edits.append((use.end_byte, top.end_byte, _spelled(renamed[len(strip):])))
         return True
     return False
-
-
-def _const(declarator: Node) -> bool:
-    declaration = declarator.parent
-    kind = declaration.child_by_field_name("kind") if declaration is not None else None
-    return kind is not None and text_of(kind) == "const"
 
 
 def _alias(name: str, declarator: Node, part: list[Segment], held: list[Segment], ctx: ReadContext) -> str | bool:
