@@ -359,3 +359,112 @@ def test_crlf_files_get_the_same_rewrite_in_crlf(case: str) -> None:
     out = _run(before, crlf, _options(ROOT / case))
     assert out == after.read_bytes().replace(b"\n", b"\r\n")
     assert _run(before, out, _options(ROOT / case)) == out
+
+# ---------------------------------------------------------------------------- tool loops, held tools, usage patterns
+
+_RUN_JS = r"""
+import sys
+from pathlib import Path
+from migrator.codemod.js import javascript
+from migrator.codemod.outcome import Options
+for path in sys.argv[1:]:
+    print(javascript.transform(Path(path).read_text(encoding="utf-8"), Options(), path).code)
+"""
+
+
+@pytest.mark.slow
+def test_tool_call_and_usage_names_come_from_the_tables(tmp_path: Path) -> None:
+    """The tool-call fields and the usage keys are renamed by ``mappings/``: change a target there and the
+    JS rewrite follows (no second table in the code)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.test_fixtures import MAPPINGS
+
+    folder = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, folder)
+    path = folder / "results.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    fields = raw["tables"]
+    fields["chat.completion_message.tool_call"]["fields"]["id"]["to"] = "call_id_T5"
+    fields["chat.usage"]["fields"]["prompt_tokens"]["to"] = "input_tokens_T6"
+    fields["chat.usage"]["fields"]["completion_tokens_details"]["to"] = "output_tokens_details_T7"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    cases = [ROOT / "tool-loop" / "before.js", ROOT / "usage-destructure" / "before.js"]
+    done = subprocess.run([sys.executable, "-c", _RUN_JS, *map(str, cases)], env={**os.environ, "MIGRATOR_MAPPINGS": str(folder)},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "call_id: call.call_id_T5" in out and "console.log(call.name, call.call_id_T5)" in out
+    assert "input_tokens_T6: prompt_tokens" in out
+    assert "output_tokens_details_T7: { reasoning_tokens: thought }" in out
+    assert ".call_id)" not in out and "input_tokens:" not in out
+
+
+def test_calls_sharing_a_tool_loop_are_left_together() -> None:
+    """One call of the loop cannot be migrated: the other, which shares the array, stays too, and says why."""
+    case = ROOT / "tool-left-partner" / "before.js"
+    result = transform_bytes(str(case), case.read_bytes(), Options())
+    first, second = (site for site, _ in result.sites)
+    assert first.verdict == second.verdict == "left for a person"
+    assert "`messages` also goes to a chat call that is left for a person" in first.reasons
+    assert "decided at run time" in second.reasons[0]
+
+
+def test_a_tool_loop_is_migrated_whole_with_its_notes() -> None:
+    case = ROOT / "tool-loop" / "before.js"
+    result = transform_bytes(str(case), case.read_bytes(), Options())
+    assert [site.verdict for site, _ in result.sites] == ["migrated with notes"] * 2
+    assert all(any("reasoning.encrypted_content" in r for r in site.reasons) for site, _ in result.sites)
+    assert all(site.rule == "create" for site, _ in result.sites)  # the Python rule's id: the loop is part of the site
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    ("{ prompt_tokens }", "{ input_tokens: prompt_tokens }"),
+    ("{ prompt_tokens: p, total_tokens }", "{ input_tokens: p, total_tokens }"),
+    ("{ completion_tokens = 0 }", "{ output_tokens: completion_tokens = 0 }"),
+    ("{ prompt_tokens_details: { cached_tokens: c } }", "{ input_tokens_details: { cached_tokens: c } }"),
+])
+def test_usage_patterns(pattern: str, expected: str) -> None:
+    source = ('import OpenAI from "openai";\nconst client = new OpenAI();\n'
+              'const r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "x" }] });\n'
+              f"const {pattern} = r.usage;\n")
+    out = javascript.transform(source, Options(), "x.mjs").code
+    assert f"const {expected} = r.usage;" in out, out
+    assert javascript.transform(out, Options(), "x.mjs").code == out
+
+
+@pytest.mark.parametrize("read", [
+    "const { prompt_tokens, ...rest } = r.usage;",  # the rest would hold the Response's names
+    "const { usage } = r;",  # the usage used whole
+    "const [first] = r.choices[0].message.tool_calls;",  # the calls destructured
+    "const calls = r.choices[0].message.tool_calls;",  # held where the loop cannot be followed
+    "for (const c of r.choices[0].message.tool_calls) console.log(c);",  # a call used whole
+    "r.choices[0].message.tool_calls.forEach(handle);",  # passed to a function the codemod cannot see
+])
+def test_reads_the_codemod_cannot_follow_leave_the_site(read: str) -> None:
+    source = ('import OpenAI from "openai";\nconst client = new OpenAI();\n'
+              'const r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "x" }] });\n'
+              f"{read}\n")
+    outcome = javascript.transform(source, Options(), "x.mjs")
+    ((site),) = outcome.sites
+    assert site.verdict == "left for a person", outcome.code
+    assert outcome.code.count("// migrator:") == 1 and "chat.completions.create" in outcome.code
+
+
+def test_a_result_bound_again_by_a_call_that_is_left_leaves_both() -> None:
+    """``r = await …create(…)`` again: the reads of ``r`` serve both calls, so both are migrated or neither."""
+    source = ('import OpenAI from "openai";\nconst client = new OpenAI();\n'
+              'let r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "a" }] });\n'
+              'console.log(r.choices[0].message.content);\n'
+              'r = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "b" }]STREAM });\n'
+              'console.log(r.choices[0].message.content);\n')
+    migrated = javascript.transform(source.replace("STREAM", ""), Options(), "x.mjs")
+    assert [site.verdict for site in migrated.sites] == ["migrated"] * 2
+    assert migrated.code.count("r.output_text") == 2 and "chat" not in migrated.code
+    outcome = javascript.transform(source.replace("STREAM", ", stream: s"), Options(), "x.mjs")
+    assert [site.verdict for site in outcome.sites] == ["left for a person"] * 2
+    assert outcome.sites[0].reasons == ("`r` is bound again to a call that is not migrated with this one",)
+    assert "responses" not in outcome.code

@@ -25,8 +25,10 @@ from .azure import azure_notes
 from .clients import Clients
 from .null_tests import held_null_notes, null_test
 from .request import UNSAFE_HINT, plan_request
+from .results import ReadContext, read, rebound
 from .scope import same, uses_of
 from .splices import Edit, Writer, indent_at, line_start
+from .together import Shared
 from .values import NotLiteral, members, string_of, text_of
 from .zod import Zod, text_format
 
@@ -47,6 +49,7 @@ class Decision:
     host: str | None = None
     zod: bool = False  # a ``zodResponseFormat`` call became ``zodTextFormat``
     note: bool = True  # False: in the report only (a receiver in a file that does not use openai)
+    shared: Shared = field(default_factory=Shared)  # the calls it must be migrated with (together.py)
 
 
 def left(reasons: list[str], applicability: Applicability = "display", host: str | None = None) -> Decision:
@@ -135,7 +138,8 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod, a
     helper = text_format(obj, zod) if found.method in ("parse", "stream") else None
     if helper is not None:
         helpers["response_format"] = ("text", helper)
-    planned = plan_request(obj, options, data, helpers)
+    shared = Shared()
+    planned = plan_request(obj, options, data, helpers, shared)
     if isinstance(planned, str):
         return left([planned], "unsafe" if planned.endswith(UNSAFE_HINT) else "display")
     writer, notes, applicability, body = planned
@@ -145,9 +149,9 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod, a
     if found.method == "stream":
         from .stream_helper import helper_reads  # it reads results with this module's ``_reads``
 
-        reads = helper_reads(found, writer, notes, held)
+        reads = helper_reads(found, writer, notes, held, shared)
     else:
-        reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse", held)
+        reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse", shared, held)
     if azure:
         notes.extend(azure_notes(body))
     if held and reads is None:
@@ -164,7 +168,7 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod, a
     elif reads is not None:
         return left([reads])
     verdict: Verdict = "migrated with notes" if notes else "migrated"
-    return Decision(verdict, applicability, notes, writer.edits, notes, zod=helper is not None)
+    return Decision(verdict, applicability, notes, writer.edits, notes, zod=helper is not None, shared=shared)
 
 
 def chain(use: Node) -> tuple[Node, list[Segment]]:
@@ -209,8 +213,11 @@ def _bound(call: Node) -> tuple[str, Node] | Node | None:
     raise NotLiteral("the result is used whole (returned, passed on or not awaited): its readers use the Chat shape")
 
 
-def _reads(found: ChatCall, writer: Writer, parse: bool, held: list[str] | None = None) -> str | None:
+def _reads(found: ChatCall, writer: Writer, parse: bool, shared: Shared, held: list[str] | None = None) -> str | None:
     """``held``: receives why the rename is unsafe (a name holding the text is tested against null)."""
+    again = rebound(found.call, shared)  # ``response = await …create(…)`` again in a tool loop
+    if again is not False:
+        return again
     try:
         bound = _bound(found.call)
     except NotLiteral as exc:
@@ -222,10 +229,16 @@ def _reads(found: ChatCall, writer: Writer, parse: bool, held: list[str] | None 
         starts = [(use, name) for use in uses_of(name, declaration)]
     else:
         starts = [(bound, text_of(bound))]
+    context = ReadContext(writer, parse, _finish, shared.skip, shared.together)
     for use, base in starts:
         if use.type == "shorthand_property_identifier":
             return f"`{base}` is used whole: its readers use the Chat shape"
         top, segments = chain(use)
+        followed = read(use, top, segments, context)  # names holding part of it, tool calls, usage patterns
+        if isinstance(followed, str):
+            return followed
+        if followed:
+            continue
         if segments == FINISH_REASON and use.type != "identifier":
             return "`finish_reason` is read on the call itself: bind the result to a name to have the test rewritten"
         if segments == FINISH_REASON:

@@ -21,6 +21,7 @@ from .null_tests import held_null_notes
 from .scope import same, uses_of
 from .sites import TEXT_DELTA, ChatCall, _reads, chunk_loop, for_await_over
 from .splices import Writer
+from .together import Shared
 from .values import members, string_of, text_of
 
 EVENTS: dict[str, tuple[str, dict[str, str]]] = {
@@ -46,10 +47,10 @@ FUNCTIONS = ("arrow_function", "function_expression", "function")
 _EVENT_NAMES = ("event", "textEvent", "streamEvent")
 
 
-def helper_reads(found: ChatCall, writer: Writer, notes: list[str], held: list[str]) -> str | None:
+def helper_reads(found: ChatCall, writer: Writer, notes: list[str], held: list[str], shared: Shared) -> str | None:
     """The handlers, loops and final reads of the helper's stream, rewritten; or why the site stays
     (``"unsafe"``: a ``for await`` body that does other work besides the text)."""
-    plan = _Plan(writer, notes, held)
+    plan = _Plan(writer, notes, held, shared)
     top = plan.follow(found.call)
     if isinstance(top, str) or top is None:
         return top
@@ -69,10 +70,11 @@ def helper_reads(found: ChatCall, writer: Writer, notes: list[str], held: list[s
 
 
 class _Plan:
-    def __init__(self, writer: Writer, notes: list[str], held: list[str]) -> None:
+    def __init__(self, writer: Writer, notes: list[str], held: list[str], shared: Shared) -> None:
         self.writer = writer
         self.notes = notes
         self.held = held
+        self.shared = shared
         self.unsafe = False
 
     def note(self, message: str) -> None:
@@ -119,7 +121,7 @@ class _Plan:
             if prop is not None and called and name == "finalChatCompletion":
                 assert call is not None
                 self.writer.edits.append((prop.start_byte, prop.end_byte, "finalResponse"))
-                why = _reads(ChatCall(call, node, "create", (0, 0)), self.writer, False, self.held)
+                why = _reads(ChatCall(call, node, "create", (0, 0)), self.writer, False, self.shared, self.held)
                 return None if why is None else f"`finalChatCompletion()`: {why}"
             if prop is not None and called and name == "finalContent":
                 assert call is not None
