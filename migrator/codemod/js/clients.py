@@ -18,6 +18,8 @@ from .values import key_of, members, string_of, text_of
 
 KINDS = {"OpenAI": "openai", "AzureOpenAI": "azure"}
 PACKAGE = "openai"
+ENTRY_POINTS = frozenset((PACKAGE, "openai/index", "openai/index.js", "openai/index.mjs"))
+"""The package's own name and its explicit entry module (the SDK's examples import ``openai/index``)."""
 
 
 def walk(node: Node) -> Iterator[Node]:
@@ -84,7 +86,7 @@ class Clients:
 
 
 def _from_openai(source: Node | None) -> bool:
-    return source is not None and string_of(source) == PACKAGE
+    return source is not None and string_of(source) in ENTRY_POINTS
 
 
 def _require(node: Node | None) -> bool:

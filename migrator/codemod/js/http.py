@@ -15,7 +15,7 @@ from ..http_calls import CHAT_PATH, RESPONSES_PATH
 from ..outcome import Options, Verdict
 from ..reads import rewrite_segments, spelled
 from .request import plan_request
-from .scope import uses_of
+from .scope import same, uses_of
 from .sites import Decision, chain, left
 from .splices import Edit
 from .values import key_of, members, string_of, text_of
@@ -35,9 +35,33 @@ def http_kind(call: Node) -> str | None:
     function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
     kind = _POSTS.get(text_of(function)) if function is not None else None
     given = members(arguments) if arguments is not None else []
-    if kind is None or not given or _url_edit(given[0]) is None:
+    if kind is None or not given or _url_edit(_held(given[0])[0]) is None:
         return None
     return kind
+
+
+def _held(node: Node) -> tuple[Node, str | None]:
+    """What an argument holds: for a name, the value of its ``const``/``let`` declaration in an
+    enclosing block, with why that value cannot be rewritten for this call (read elsewhere too)."""
+    if node.type != "identifier":
+        return node, None
+    name = text_of(node)
+    scope = node.parent
+    while scope is not None:
+        if scope.type in ("statement_block", "program"):
+            for statement in scope.children:
+                if statement.type not in ("lexical_declaration", "variable_declaration") or statement.end_byte > node.start_byte:
+                    continue
+                for declarator in statement.children:
+                    bound, value = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
+                    if declarator.type != "variable_declarator" or bound is None or text_of(bound) != name or value is None:
+                        continue
+                    uses = uses_of(name, declarator)
+                    if len(uses) == 1 and same(uses[0], node):
+                        return value, None
+                    return value, f"`{name}` is read elsewhere too: rewrite its value for this post only by hand"
+        scope = scope.parent
+    return node, None
 
 
 def _url_edit(url: Node) -> Edit | None:
@@ -59,18 +83,22 @@ def _pair(obj: Node | None, name: str) -> Node | None:
 
 
 def _body(kind: str, given: list[Node]) -> Node | str:
-    """The object literal the post sends, or why there is none."""
+    """The object literal the post sends (inline, or held by a name only this post reads), or why there is none."""
     if kind == "axios":
         body = given[1] if len(given) > 1 else None
     else:
         options = given[1] if len(given) > 1 else None
         body = _pair(options, "json") if kind == "got" else _pair(options, "body")
-        if kind == "fetch" and body is not None:
-            function, arguments = body.child_by_field_name("function"), body.child_by_field_name("arguments")
-            inner = members(arguments) if body.type == "call_expression" and arguments is not None else []
-            body = inner[0] if function is not None and text_of(function) == "JSON.stringify" and len(inner) == 1 else None
-            if body is None:
-                return "the body is serialized by hand: pass `JSON.stringify({…})` of a literal to let it be rewritten"
+    if body is not None:
+        body, shared = _held(body)
+        if shared is not None:
+            return shared
+    if body is not None and kind != "got" and body.type != "object":
+        function, arguments = body.child_by_field_name("function"), body.child_by_field_name("arguments")
+        inner = members(arguments) if body.type == "call_expression" and arguments is not None else []
+        body = inner[0] if function is not None and text_of(function) == "JSON.stringify" and len(inner) == 1 else None
+        if body is None and kind == "fetch":
+            return "the body is serialized by hand: pass `JSON.stringify({…})` of a literal to let it be rewritten"
     if body is None or body.type != "object":
         return "the body is not an object literal"
     return body
@@ -80,12 +108,12 @@ def decide_http(call: Node, kind: str, options: Options, data: bytes) -> Decisio
     arguments = call.child_by_field_name("arguments")
     assert arguments is not None
     given = members(arguments)
-    url = given[0]
+    url, shared = _held(given[0])
     text = string_of(url)
     client = client_for_url(text, text_of(url))
     refused, info = host_reasons(client, options)
-    if refused is not None:
-        return left([refused], host=client.host)
+    if refused is not None or shared is not None:
+        return left([refused or shared or ""], host=client.host)
     body = _body(kind, given)
     if isinstance(body, str):
         return left([body], host=client.host)
