@@ -119,9 +119,15 @@ REPOS: tuple[Repo, ...] = (
                ("oxlint.config.ts", "the lint config lists SDK file names (src/lib/ChatCompletion*.ts) as strings"),)),
     Repo("Portkey-AI/gateway", "669825cbe89ee51569918b8f78a9db486fd69dd4",
          "AI gateway (TS, Hono): one provider module per upstream naming /chat/completions in URL builders; "
-         "README, docs and cookbook notebooks with cURL, openai-node and Python examples"),
+         "README, docs and cookbook notebooks with cURL, openai-node and Python examples",
+         left=(("src/**", "the gateway serves /chat/completions and builds each upstream's URL: its routes and path "
+                          "builders are the API's server side, not calls to it"),
+               ("tests/**", "the gateway's own tests: request URLs and routes it is given, not calls it makes"))),
     Repo("TheArchitectit/plexus", "9917732269dbb6d9bfeb9c10f0aefa1711c28961",
-         "LLM router (Bun/TS backend, React .tsx frontend): chat-completions route and transformers, docs/API.md with cURL"),
+         "LLM router (Bun/TS backend, React .tsx frontend): chat-completions route and transformers, docs/API.md with cURL, "
+         "a release script that fetches ${apiBase}/chat/completions",
+         left=(("packages/backend/**", "the router's server side: it serves /v1/chat/completions (routes, transformers, "
+                                       "their tests injecting requests), it does not call it"),)),
     Repo("lmstudio-ai/docs", "c6854fba2575bf21e07702ee210e1bed09e7c577",
          "docs site (.md/.mdx): OpenAI-compatible endpoint pages with cURL, Python and TS tabs, JSON response examples"),
     Repo("anse-app/chatgpt-demo", "03b47a79d901325a812a03a5d6b12049a6005a6c",
@@ -566,11 +572,16 @@ def statement_lines(text: str) -> dict[int, range]:
     return spans
 
 
-def site_spans(path: Path) -> dict[int, range]:
-    """Per line, the lines a report may anchor a site on that line at: its statement, or its document block."""
+def site_spans(path: Path) -> dict[int, range | set[int]]:
+    """Per line, the lines a report may anchor a site on that line at: its statement (for a URL held
+    in a JS name, also the statements that read the name), or its document block."""
     kind = langs.kind_of(path)
     if kind == "js":
-        return langs.js_statement_lines(langs.read_text(path), path.suffix)
+        text = langs.read_text(path)
+        spans: dict[int, range | set[int]] = dict(langs.js_statement_lines(text, path.suffix))
+        for line, uses in langs.js_held_lines(text, path.suffix).items():
+            spans[line] = set(spans.get(line, range(line, line + 1))) | uses
+        return spans
     if kind == "docs":
         return langs.doc_contexts(langs.read_text(path), path.suffix == ".rst")[1]
     if kind == "shell":
@@ -607,7 +618,7 @@ def account(sites: list[dict[str, Any]], report: Report, tree: Path) -> tuple[li
             by_file.setdefault(rs.file, []).append(rs)
     missing = []
     by_error = 0
-    statements: dict[str, dict[int, range]] = {}
+    statements: dict[str, dict[int, range | set[int]]] = {}
     for site in sites:
         if not is_expected(site):
             continue

@@ -82,7 +82,7 @@ def js_tree(text: str, suffix: str) -> Any:
 
 TYPE_NODES = frozenset((
     "type_annotation", "type_alias_declaration", "interface_declaration", "type_arguments", "type_parameters",
-    "import_statement", "export_statement_type", "ambient_declaration", "satisfies_expression_type", "as_type",
+    "import_statement", "ambient_declaration", "type_identifier", "nested_type_identifier",
 ))
 """Type positions and imports: a ``ChatCompletion…`` type or an ``openai/resources/chat/completions``
 import is no call site (the JS codemod rewrites calls and reads; it does not retype)."""
@@ -148,6 +148,30 @@ def js_statement_lines(text: str, suffix: str) -> dict[int, range]:
             if line not in spans or len(span) < len(spans[line]):
                 spans[line] = span
     return spans
+
+
+def js_held_lines(text: str, suffix: str) -> dict[int, set[int]]:
+    """``const url = "…/chat/completions"``: the declaration's lines -> the statements that read the
+    name, where a report anchors the post that sends to it."""
+    tree = js_tree(text, suffix)
+    data = text.encode("utf-8")
+    statements = js_statement_lines(text, suffix)
+    reads: dict[str, list[int]] = {}
+    declared: list[tuple[str, int, int]] = []
+    for node in _walk(tree.root_node):
+        if node.type == "identifier":
+            reads.setdefault(data[node.start_byte:node.end_byte].decode("utf-8", "replace"), []).append(node.start_point[0] + 1)
+        elif node.type == "variable_declarator":
+            name, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+            if name is not None and name.type == "identifier" and value is not None and value.type in ("string", "template_string"):
+                declared.append((data[name.start_byte:name.end_byte].decode("utf-8", "replace"),
+                                 node.start_point[0] + 1, node.end_point[0] + 1))
+    out: dict[int, set[int]] = {}
+    for name, first, last in declared:
+        lines = {line for use in reads.get(name, []) if use > last for line in statements.get(use, range(use, use + 1))}
+        for line in range(first, last + 1):
+            out.setdefault(line, set()).update(lines)
+    return out
 
 
 def js_parses(text: str, suffix: str) -> bool:
@@ -252,8 +276,9 @@ _FENCE = re.compile(r"^[ \t>]*(`{3,}|~{3,})(.*)$")
 _DIRECTIVE = re.compile(r"^([ \t]*)\.\.[ \t]+(?:code-block|code|sourcecode)::[ \t]*(\S*)")
 
 
-def doc_blocks(text: str, rst: bool) -> list[tuple[int, int, str]]:
-    """``(first line, last line, info word)`` of each code block, 1-based and inclusive of its fences/directive."""
+def doc_blocks(text: str, rst: bool) -> list[tuple[int, int, str, bool]]:
+    """``(first line, last line, info word, closed)`` of each code block, 1-based and inclusive of its
+    fences/directive (an unclosed fence runs to the end of the text)."""
     lines = text.splitlines()
     blocks = []
     i = 0
@@ -267,7 +292,7 @@ def doc_blocks(text: str, rst: bool) -> list[tuple[int, int, str]]:
             j = i + 1
             while j < len(lines) and (not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > width):
                 j += 1
-            blocks.append((i + 1, j, m.group(2).lower()))
+            blocks.append((i + 1, j, m.group(2).lower(), True))
             i = j
             continue
         fence = _FENCE.match(lines[i])
@@ -276,11 +301,11 @@ def doc_blocks(text: str, rst: bool) -> list[tuple[int, int, str]]:
             continue
         mark = fence.group(1)
         close = re.compile(rf"^[ \t>]*{re.escape(mark[0])}{{{len(mark)},}}[ \t\r]*$")
-        end = next((j for j in range(i + 1, len(lines)) if close.match(lines[j])), len(lines) - 1)
+        end = next((j for j in range(i + 1, len(lines)) if close.match(lines[j])), None)
         info = fence.group(2).strip().lstrip("{").split(None, 1)
         word = info[0].lstrip(".").rstrip("}").split(",")[0].lower() if info else ""
-        blocks.append((i + 1, end + 1, word))
-        i = end + 1
+        blocks.append((i + 1, (len(lines) if end is None else end + 1), word, end is not None))
+        i = len(lines) if end is None else end + 1
     return blocks
 
 
@@ -288,7 +313,7 @@ def doc_contexts(text: str, rst: bool) -> tuple[Spans, dict[int, range]]:
     """Each line inside a block is ``block`` (a language the codemod reads) or ``other block``; the rest is prose."""
     spans: Spans = {}
     ranges: dict[int, range] = {}
-    for first, last, word in doc_blocks(text, rst):
+    for first, last, word, _closed in doc_blocks(text, rst):
         kind = "block" if word in BLOCK_LANGUAGES else "other block"
         for line in range(first, last + 1):
             spans[line] = [(0, 1 << 30, kind)]
@@ -296,6 +321,7 @@ def doc_contexts(text: str, rst: bool) -> tuple[Spans, dict[int, range]]:
     return spans, ranges
 
 
-def fence_outline(text: str, rst: bool) -> list[str]:
-    """The info words of the blocks in order: a rewrite keeps the document's block structure."""
-    return [word for _, _, word in doc_blocks(text, rst)]
+def fence_outline(text: str, rst: bool) -> list[tuple[str, bool]]:
+    """The info words of the blocks in order, and whether each is closed: a rewrite keeps the
+    document's block structure."""
+    return [(word, closed) for _, _, word, closed in doc_blocks(text, rst)]

@@ -70,6 +70,12 @@ class Clients:
             if key is not None and value is not None:
                 values[key] = value
         url_node = values.get("baseURL") or (values.get("endpoint") if kind == "azure" else None)
+        provider = values.get("provider")
+        if url_node is None and provider is not None:
+            # ``provider: bedrock({…})`` sends every request to that provider's service, not OpenAI's
+            function = provider.child_by_field_name("function") if provider.type == "call_expression" else None
+            named = f"{text_of(function)}(…)" if function is not None else text_of(provider)
+            return Client(kind, f"the service of its `provider` option, {named}", "configured", True)
         if url_node is None:
             if kind == "azure":
                 return Client(kind, "the configured Azure endpoint (AZURE_OPENAI_ENDPOINT)", "azure", True)

@@ -97,6 +97,10 @@ def _body(kind: str, given: list[Node]) -> Node | str:
         function, arguments = body.child_by_field_name("function"), body.child_by_field_name("arguments")
         inner = members(arguments) if body.type == "call_expression" and arguments is not None else []
         body = inner[0] if function is not None and text_of(function) == "JSON.stringify" and len(inner) == 1 else None
+        if body is not None:
+            body, shared = _held(body)
+            if shared is not None:
+                return shared
         if body is None and kind == "fetch":
             return "the body is serialized by hand: pass `JSON.stringify({…})` of a literal to let it be rewritten"
     if body is None or body.type != "object":
