@@ -63,6 +63,17 @@ def test_the_sdk_entry_module_is_the_package() -> None:
     assert (site.rule, site.verdict, site.host) == ("create", "migrated", "api.openai.com")
 
 
+def test_a_snippet_that_leaves_out_the_import_is_the_sdk_and_its_request_options_stay() -> None:
+    text, (site,) = _sites("real-snippet-without-import")
+    assert (site.rule, site.verdict) == ("create", "migrated")
+    assert "store: false }, {\n  maxRetries: 5,\n});" in text
+
+
+def test_a_class_of_the_file_named_openai_is_not_the_sdk() -> None:
+    text, sites = _sites("real-noop-declared-openai")
+    assert sites == [] and ".chat.completions.create(" in text
+
+
 def test_a_provider_option_is_named_as_the_host_the_client_reaches() -> None:
     _, (site,) = _sites("real-provider-option")
     assert site.host == "the service of its `provider` option, bedrock(…)"

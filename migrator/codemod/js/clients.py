@@ -123,6 +123,7 @@ def find_clients(nodes: dict[str, list[Node]]) -> Clients:
                 for part in members(name):
                     _pattern(part, found)
     news = nodes.get("new_expression", [])
+    _unbound_constructors(news, nodes.get("variable_declarator", []), found)
     for kind in ("required_parameter", "optional_parameter", "public_field_definition"):
         for node in nodes.get(kind, []):
             _annotated(node, found)
@@ -143,6 +144,25 @@ def find_clients(nodes: dict[str, list[Node]]) -> Clients:
         if before is None or _DOUBT[client.host_kind] > _DOUBT[before.host_kind]:
             found.receivers[key] = client
     return found
+
+
+def _unbound_constructors(news: list[Node], declarators: list[Node], found: Clients) -> None:
+    """``new OpenAI(…)`` where nothing in the file binds ``OpenAI``: a docs snippet that leaves out its
+    import, or a page script using the SDK's global; either way the SDK's class."""
+    if not news:
+        return
+    root = news[0]
+    while root.parent is not None:
+        root = root.parent
+    bound = found.imported | set(found.constructors) | {
+        text_of(name) for d in declarators if (name := d.child_by_field_name("name")) is not None}
+    bound |= {text_of(name) for top in root.named_children if top.type in ("class_declaration", "function_declaration")
+              and (name := top.child_by_field_name("name")) is not None}
+    for new in news:
+        constructor = new.child_by_field_name("constructor")
+        name = text_of(constructor) if constructor is not None and constructor.type == "identifier" else None
+        if name in KINDS and name not in bound:
+            found.constructors[name] = KINDS[name]
 
 
 def _annotated(node: Node, found: Clients) -> None:
