@@ -160,9 +160,9 @@ def _unbound_constructors(news: list[Node], declarators: list[Node], found: Clie
               and (name := top.child_by_field_name("name")) is not None}
     for new in news:
         constructor = new.child_by_field_name("constructor")
-        name = text_of(constructor) if constructor is not None and constructor.type == "identifier" else None
-        if name in KINDS and name not in bound:
-            found.constructors[name] = KINDS[name]
+        called = text_of(constructor) if constructor is not None and constructor.type == "identifier" else ""
+        if called in KINDS and called not in bound:
+            found.constructors[called] = KINDS[called]
 
 
 def _annotated(node: Node, found: Clients) -> None:
