@@ -74,6 +74,12 @@ def test_a_class_of_the_file_named_openai_is_not_the_sdk() -> None:
     assert sites == [] and ".chat.completions.create(" in text
 
 
+def test_a_base_url_held_in_a_const_gates_by_its_host() -> None:
+    _, (site,) = _sites("real-base-url-const")
+    assert (site.verdict, site.host) == ("left for a person", "llm.example.com")
+    assert "--responses-host llm.example.com" in site.reasons[0]
+
+
 def test_a_provider_option_is_named_as_the_host_the_client_reaches() -> None:
     _, (site,) = _sites("real-provider-option")
     assert site.host == "the service of its `provider` option, bedrock(…)"

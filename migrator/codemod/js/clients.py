@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from ..clients import _DOUBT, AZURE_SUFFIXES, NOT_A_CLIENT, OPENAI_HOSTS, Client, NotAClient, _host_of
+from .scope import declaration_of
 from .values import key_of, members, string_of, text_of
 
 KINDS = {"OpenAI": "openai", "AzureOpenAI": "azure"}
@@ -81,6 +82,10 @@ class Clients:
                 return Client(kind, "the configured Azure endpoint (AZURE_OPENAI_ENDPOINT)", "azure", True)
             return Client(kind, "api.openai.com", "openai", True)
         url = string_of(url_node)
+        declared = declaration_of(url_node) if url is None and url_node.type == "identifier" else None
+        value = declared[0].child_by_field_name("value") if declared is not None and declared[1] else None
+        if value is not None and string_of(value) is not None:  # ``const BASE = "https://…"; new OpenAI({ baseURL: BASE })``
+            url = string_of(value)
         if url is None:
             return Client(kind, text_of(url_node), "configured", True)
         host = _host_of(url)

@@ -15,7 +15,7 @@ from ..http_calls import CHAT_PATH, RESPONSES_PATH
 from ..outcome import Options, Verdict
 from ..reads import rewrite_segments, spelled
 from .request import plan_request
-from .scope import same, uses_of
+from .scope import declaration_of, same, uses_of
 from .sites import Decision, chain, left
 from .splices import Edit
 from .values import key_of, members, string_of, text_of
@@ -43,25 +43,14 @@ def http_kind(call: Node) -> str | None:
 def _held(node: Node) -> tuple[Node, str | None]:
     """What an argument holds: for a name, the value of its ``const``/``let`` declaration in an
     enclosing block, with why that value cannot be rewritten for this call (read elsewhere too)."""
-    if node.type != "identifier":
+    found = declaration_of(node) if node.type == "identifier" else None
+    value = found[0].child_by_field_name("value") if found is not None else None
+    if found is None or value is None:
         return node, None
-    name = text_of(node)
-    scope = node.parent
-    while scope is not None:
-        if scope.type in ("statement_block", "program"):
-            for statement in scope.children:
-                if statement.type not in ("lexical_declaration", "variable_declaration") or statement.end_byte > node.start_byte:
-                    continue
-                for declarator in statement.children:
-                    bound, value = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
-                    if declarator.type != "variable_declarator" or bound is None or text_of(bound) != name or value is None:
-                        continue
-                    uses = uses_of(name, declarator)
-                    if len(uses) == 1 and same(uses[0], node):
-                        return value, None
-                    return value, f"`{name}` is read elsewhere too: rewrite its value for this post only by hand"
-        scope = scope.parent
-    return node, None
+    uses = uses_of(text_of(node), found[0])
+    if len(uses) == 1 and same(uses[0], node):
+        return value, None
+    return value, f"`{text_of(node)}` is read elsewhere too: rewrite its value for this post only by hand"
 
 
 def _url_edit(url: Node) -> Edit | None:
