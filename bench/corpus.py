@@ -747,8 +747,12 @@ def comments_of(change: Change, text: str) -> dict[str, list[frozenset[str]]]:
         return langs.js_comments(text, change.suffix)
     if change.suffix in langs.SHELL_SUFFIXES:
         return langs.shell_comments(text)
-    if change.suffix in langs.DOC_SUFFIXES:
-        return {}  # a document's prose is checked by its block outline; its blocks' comments are the languages' job
+    if change.suffix in langs.DOC_SUFFIXES:  # the comments of its code blocks (its prose: the block outline)
+        found: dict[str, list[frozenset[str]]] = {}
+        for suffix, code in langs.block_sources(text, change.suffix == ".rst"):
+            for comment, anchors in comments_of(Change(change.label, None, None, suffix), code).items():
+                found.setdefault(comment, []).extend(anchors)
+        return found
     return comments(text)
 
 

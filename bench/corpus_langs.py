@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import textwrap
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -325,3 +326,22 @@ def fence_outline(text: str, rst: bool) -> list[tuple[str, bool]]:
     """The info words of the blocks in order, and whether each is closed: a rewrite keeps the
     document's block structure."""
     return [(word, closed) for _, _, word, closed in doc_blocks(text, rst)]
+
+
+BLOCK_SUFFIXES = {"python": ".py", "py": ".py", "python3": ".py", "py3": ".py", "js": ".js", "javascript": ".js",
+                  "node": ".js", "nodejs": ".js", "jsx": ".jsx", "mjs": ".mjs", "cjs": ".cjs", "ts": ".ts",
+                  "typescript": ".ts", "mts": ".ts", "cts": ".ts", "tsx": ".tsx", "sh": ".sh", "bash": ".sh",
+                  "shell": ".sh", "zsh": ".sh", "curl": ".sh", "console": ".sh", "shell-session": ".sh"}
+"""The file kind whose comment reader reads a block of that language."""
+
+
+def block_sources(text: str, rst: bool) -> Iterator[tuple[str, str]]:
+    """``(suffix, dedented code)`` of each code block in a language with comments."""
+    lines = text.splitlines()
+    for first, last, word, closed in doc_blocks(text, rst):
+        suffix = BLOCK_SUFFIXES.get(word)
+        if suffix is None:
+            continue
+        body = lines[first:last - 1] if closed and not rst else lines[first:last]
+        yield suffix, textwrap.dedent("\n".join(line.lstrip(">") if line.lstrip().startswith(">") else line
+                                                for line in body)) + "\n"

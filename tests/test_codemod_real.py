@@ -146,8 +146,9 @@ def test_the_corpus_checks_catch_a_broken_rewrite_and_a_lost_comment(corpus: Mod
     assert "b.sh: bash -n fails" in problems
     assert "c.md: its code blocks changed" in problems
     assert not any(p.startswith("d.ts") for p in problems)
-    lost, _ = corpus.comment_changes(changes)
-    assert lost == ["a.js: // keep me"]
+    lost, _ = corpus.comment_changes([*changes, corpus.Change("e.md", "```ts\nf(); // why\n```\n\n```python\nx = 1  # kept\n```\n",
+                                                                 "```ts\nf();\n```\n\n```python\nx = 1  # kept\n```\n", ".md")])
+    assert lost == ["a.js: // keep me", "e.md: // why"]
 
 
 def test_a_held_url_is_accounted_for_at_the_post_that_reads_it(corpus: ModuleType, tmp_path: Path) -> None:
