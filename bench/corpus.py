@@ -694,9 +694,10 @@ def changed_sources(original: Path, written: Path, files: list[str]) -> Iterator
                     yield Change(f"{rel} cell {index}", masked_cell(before.get(index, "")), masked_cell(source))
 
 
-def parse_problems(change: Change) -> list[str]:
+def parse_problems(change: Change, ran: Counter[str]) -> list[str]:
     """What no longer parses in a change that parsed before: the tree-sitter grammar, ``node --check``
-    (plain JavaScript), ``bash -n`` (shell), the block outline (documents), ``ast`` (Python)."""
+    (plain JavaScript), ``bash -n`` (shell), the block outline and each block by its language
+    (documents), ``ast`` (Python). ``ran`` counts the checks made, by checker."""
     old, new, suffix = change.old, change.new, change.suffix
     if old is None:
         return []
@@ -704,25 +705,39 @@ def parse_problems(change: Change) -> list[str]:
         return [f"{change.label}: unreadable after the write"]
     if suffix in langs.JS_SUFFIXES:
         found = []
+        ran["tree-sitter"] += 1
         if langs.js_parses(old, suffix) and not langs.js_parses(new, suffix):
             found.append(f"{change.label}: tree-sitter ({langs.JS_SUFFIXES[suffix]}) finds an error")
-        if suffix in langs.NODE_CHECKED and change.where is not None and langs.node_checks(old, suffix, change.where) \
-                and langs.node_checks(new, suffix, change.where) is False:
-            found.append(f"{change.label}: node --check fails")
+        if suffix in langs.NODE_CHECKED and change.where is not None and langs.node_checks(old, suffix, change.where):
+            ran["node --check"] += 1
+            if langs.node_checks(new, suffix, change.where) is False:
+                found.append(f"{change.label}: node --check fails")
         return found
     if suffix in (".sh", ".bash"):
+        ran["bash -n"] += 1
         return [f"{change.label}: bash -n fails"] if langs.bash_checks(old) and not langs.bash_checks(new) else []
     if suffix in langs.DOC_SUFFIXES:
         rst = suffix == ".rst"
-        return [] if langs.fence_outline(old, rst) == langs.fence_outline(new, rst) else [f"{change.label}: its code blocks changed"]
+        ran["block outline"] += 1
+        if langs.fence_outline(old, rst) != langs.fence_outline(new, rst):
+            return [f"{change.label}: its code blocks changed"]
+        found = []
+        for index, ((kind, before), (_, after)) in enumerate(zip(langs.block_sources(old, rst), langs.block_sources(new, rst),
+                                                                  strict=True)):
+            if before != after:
+                found += [f"{change.label}: code block {index + 1} ({kind}) {problem.split(': ', 1)[1]}"
+                          for problem in parse_problems(Change(change.label, before, after, kind), ran)]
+        return found
     if suffix in langs.SHELL_SUFFIXES:
         return []  # zsh and make: no checker here (the shell part's tests run make -n on its fixtures)
-    return [change.label] if _parses(old) and not _parses(new) else []
+    ran["ast"] += 1
+    return [f"{change.label}: ast.parse fails"] if _parses(old) and not _parses(new) else []
 
 
-def parse_failures(changes: list[Change]) -> list[str]:
+def parse_failures(changes: list[Change], ran: Counter[str] | None = None) -> list[str]:
     """Changed files (or cells) that parsed before the codemod and no longer do."""
-    return [problem for change in changes for problem in parse_problems(change)]
+    ran = Counter() if ran is None else ran
+    return [problem for change in changes for problem in parse_problems(change, ran)]
 
 
 def comments(text: str) -> dict[str, list[frozenset[str]]]:
@@ -800,6 +815,8 @@ class Result:
     missing: list[dict[str, Any]] = field(default_factory=list)
     expected_by_pattern: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    checks: Counter[str] = field(default_factory=Counter)
+    """How many changed files (and document blocks) each parse checker read."""
 
     @property
     def missing_by_pattern(self) -> Counter[str]:
@@ -849,7 +866,7 @@ def run_repo(entry: dict[str, Any], corpus: Path, jobs: int, scratch: Path) -> R
     touched = changed(original, after_first)
     res.changed_files = len(touched)
     changes = list(changed_sources(tree, copy, touched))
-    res.parse_failures = parse_failures(changes)
+    res.parse_failures = parse_failures(changes, res.checks)
     res.lost_comments, res.moved_comments = comment_changes(changes)
     res.second_run_changes = changed(after_first, after_second)
     # The manifest greps Python sources; a document, script or JS/TS file the codemod changed must
@@ -914,6 +931,7 @@ def print_table(results: list[Result]) -> None:
         total.lost_comments += r.lost_comments
         total.moved_comments += r.moved_comments
         total.second_run_changes += r.second_run_changes
+        total.checks.update(r.checks)
     rows.append([*row(total)[:-1], "-"])
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     for i, cells in enumerate(rows):
@@ -931,6 +949,7 @@ def print_table(results: list[Result]) -> None:
     for r in results:
         expected.update(r.expected_by_pattern)
         missing.update(r.missing_by_pattern)
+    print("parse checks on the changed files: " + ", ".join(f"{name} {n}" for name, n in total.checks.most_common()))
     print("accounted for, by pattern (a line may match several): " + ", ".join(
         f"{name} {expected[name] - missing[name]}/{expected[name]}" for name, _ in PATTERNS if expected[name]))
 
@@ -971,7 +990,7 @@ def result_json(res: Result) -> dict[str, Any]:
         "parse_failures": res.parse_failures, "lost_comments": res.lost_comments,
         "moved_comments": res.moved_comments, "second_run_changes": res.second_run_changes,
         "changed_without_site": res.changed_without_site, "check_exit": res.check_exit,
-        "write_exits": res.write_exits, "seconds": res.seconds, "expected_by_pattern": dict(res.expected_by_pattern),
+        "write_exits": res.write_exits, "seconds": res.seconds, "parse_checks": dict(res.checks), "expected_by_pattern": dict(res.expected_by_pattern),
         "not_in_report_by_pattern": dict(res.missing_by_pattern), "not_in_report": res.missing,
         "problems": res.problems,
     }
