@@ -1,19 +1,28 @@
-"""Run ``migrator codemod`` over real public repositories and check what issue #9 promises.
+"""Run ``migrator codemod`` over real public repositories and check what issues #9 and #11 promise.
 
 The corpus is not in this repository: each tree in ``CORPUS`` (default ``/work/corpus``, or
 ``$MIGRATOR_CORPUS``) is one public repository exported whole at the commit in ``REPOS``, in a
 folder named ``owner+name``. ``MANIFEST.json`` beside the trees lists, per repository, the call
-sites a plain grep finds; ``--make-manifest`` rebuilds it from the trees.
+sites a plain grep finds in Python, notebooks, JavaScript/TypeScript, shell scripts/Makefiles and
+documents (Markdown/MDX/rST); ``--make-manifest`` rebuilds it from the trees. Where a hit sits
+decides whether the report must name it (bench/corpus_langs.py reads the non-Python kinds with
+tree-sitter, a quote-aware shell scan and a fence scan, not with the codemod's own code): code and
+strings, and code blocks in a language the codemod reads; not comments, docstrings, TypeScript
+type positions and imports, prose or other blocks. A ``Repo`` may name files whose hits a correct
+codemod leaves unreported (``left``: an SDK's or a gateway's own implementation), with why.
 
 For every repository the script runs, from a scratch cwd (paths must work from anywhere):
 
-1. ``migrator codemod --check --report R.json TREE``: the report must account for every grep site
-   (same file and line, or the same statement: a report may anchor a multi-line import or call at
-   its first line); a site in a file the report names as an error counts as accounted for;
-2. on a copy, ``--write`` twice: every .py file that parsed before still parses, every changed
-   notebook cell still parses, no comment of a changed file is lost or moved onto other code, a
-   changed file always has a grep site (a file that does not use the API stays byte-identical;
-   a changed document, shell script or JS/TS file must be named by the report),
+1. ``migrator codemod --check --report R.json TREE``: the report must account for every expected
+   grep site (same file and line, or the same statement: a report may anchor a multi-line call at
+   its first line, a JS URL held in a name at the post that reads the name, a document's site
+   anywhere in its code block); a site in a file the report names as an error counts as accounted for;
+2. on a copy, ``--write`` twice: every changed file that parsed before still parses (``ast`` for
+   Python and notebook cells; tree-sitter for .js/.ts/.tsx and ``node --check`` for .js/.mjs/.cjs;
+   ``bash -n`` for .sh/.bash; a document keeps its block outline and each changed block parses
+   by its language), no comment of a changed file (or document block) is lost or moved onto other
+   code, a changed file always has a grep site (a file that does not use the API stays
+   byte-identical; a changed document, shell script or JS/TS file must be named by the report),
    and the second run changes no byte;
 3. ``--check`` exits 1 exactly when ``--write`` changed something (2 when the run had errors).
 
