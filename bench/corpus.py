@@ -153,6 +153,9 @@ REPOS: tuple[Repo, ...] = (
          "API examples: a shell script of cURL (quote-spliced auth header) piped to jq, beside Python examples"),
     Repo("laonger/chatbot", "3d38282f825a25919e5f3867ec2e4a0ec3f1d9be",
          "small bot: test.sh with a cURL chat request (single-quoted JSON body)"),
+    Repo("ECMWFCode4Earth/EarthReach", "bef0daf9617f98443ba4cc39d113915ef099f377",
+         "Python LLM wrapper (base_url per provider: Groq, OpenAI) and a vLLM test.sh whose single-quoted JSON "
+         "holds a literal ${MODEL_NAME} and a tab-indented key (localhost: left unless --responses-host)"),
 )
 
 # What the manifest greps for: the call, the parse helper, the REST path, the result types.
