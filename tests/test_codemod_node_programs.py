@@ -50,11 +50,6 @@ PROGRAMS = sorted(p.name for p in PROGRAMS_DIR.iterdir() if p.is_dir() and _befo
 
 NODE_PENDING: dict[str, str] = {
     # What the JS codemod still leaves.
-    "this_client": "the usage destructured (`const { prompt_tokens, … } = completion.usage`): left ('the usage object "
-                   "is used whole')",
-    "tools": "a messages array pushed with the assistant message and role: 'tool' results, tools in a const: left "
-             "('`messages` is held in `messages`'; with --unsafe-fixes '`tools` is not a literal'); needs input "
-             "items, function_call / function_call_output, flattened tools",
 }
 """Programs whose codemod output does not behave like ``before`` yet, with what each needs."""
 

@@ -108,7 +108,7 @@ def transform_bytes(path: str, data: bytes, options: Options, transform: Transfo
 def _transform_other(path: str, data: bytes, options: Options, language: Language) -> FileResult:
     """A file of another language (languages.py): the same contract as Python's, through its module."""
     try:
-        decoded = decode(data)
+        decoded = decode(data, python=False)
         module = language.load()
         outcome = module.transform(decoded.text, options, path)
         sites = tuple((s, None) for s in outcome.sites)

@@ -124,12 +124,18 @@ AZURE_MIN_OUTPUT_TOKENS = 16
 _OUTPUT_LIMIT = TABLES["chat.request"]["max_tokens"].to
 
 
+def azure_limit_note(value: int) -> list[str]:
+    """Azure OpenAI answers 400 to a ``max_output_tokens`` below 16 (Chat accepted any positive limit);
+    also the JavaScript codemod's note."""
+    if value < AZURE_MIN_OUTPUT_TOKENS:
+        return [f"Azure OpenAI rejects {_OUTPUT_LIMIT} below {AZURE_MIN_OUTPUT_TOKENS}; this call asks for {value}"]
+    return []
+
+
 def _azure_limits(args: list[cst.Arg]) -> list[str]:
-    """Azure OpenAI answers 400 to a ``max_output_tokens`` below 16 (Chat accepted any positive limit)."""
     for arg in args:
-        if arg.keyword is not None and arg.keyword.value == _OUTPUT_LIMIT and isinstance(arg.value, cst.Integer) \
-                and int(arg.value.value) < AZURE_MIN_OUTPUT_TOKENS:
-            return [f"Azure OpenAI rejects {_OUTPUT_LIMIT} below {AZURE_MIN_OUTPUT_TOKENS}; this call asks for {arg.value.value}"]
+        if arg.keyword is not None and arg.keyword.value == _OUTPUT_LIMIT and isinstance(arg.value, cst.Integer):
+            return azure_limit_note(int(arg.value.value))
     return []
 
 

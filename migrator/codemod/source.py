@@ -8,6 +8,7 @@ style of a CRLF file is restored after the transformers, which only ever see ``\
 from __future__ import annotations
 
 import ast
+import codecs
 import io
 import os
 import stat
@@ -42,11 +43,16 @@ class Decoded:
     """``\\r\\n`` when every line of the file ended so, else ``\\n`` (mixed files are passed as they are)."""
 
 
-def decode(data: bytes) -> Decoded:
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        raise SourceError(f"cannot read the encoding: {exc.msg}", exc.lineno or 1) from None
+def decode(data: bytes, python: bool = True) -> Decoded:
+    """``python``: the encoding is what Python reads (cookie, BOM); other languages' files are UTF-8
+    (a BOM kept), and their errors say so without Python's words."""
+    if not python:
+        encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    else:
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as exc:
+            raise SourceError(f"cannot read the encoding: {exc.msg}", exc.lineno or 1) from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -107,7 +107,7 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
         elif role == "assistant":
             n = len(msg)
             if n == 2 and type(content) is str:  # {role, content}
-                append({"role": "assistant", "content": content})
+                append(_assistant_said(content))
                 text_last = True
                 continue
             calls = msg.get("tool_calls")
@@ -116,7 +116,7 @@ def messages_to_input(messages: Any, ctx: Context, path: str = "$.messages") -> 
                     and (content is None or type(content) is str):
                 start = len(items)
                 if content:
-                    append({"role": "assistant", "content": content})
+                    append(_assistant_said(content))
                 if _append_calls(calls, append):
                     if text_last and not content:
                         at = at or Positions(messages)
@@ -160,6 +160,12 @@ def _assistant_text(item: dict[str, Any]) -> bool:
     return item.get("role") == "assistant" and item.get("type") in (None, "message")
 
 
+def _assistant_said(content: str) -> dict[str, Any]:
+    """An earlier assistant text as an input item. ``type`` is optional for the API (EasyInputMessage),
+    but servers that read items strictly (llama.cpp's llama-server) refuse an assistant item without it."""
+    return {"type": "message", "role": "assistant", "content": content}
+
+
 def _merged_turn(ctx: Context, path: str) -> None:
     rule = _MESSAGE["assistant"]["tool_calls"]
     ctx.loss(path, "tool_calls", rule.kind, rule.reason)
@@ -187,7 +193,7 @@ def _plain_assistant(msg: dict[str, Any], content: Any, at: Positions, items: li
     start = len(items)
     if refusal is None and (type(content) is str or content is None):
         if content or (content == "" and not calls):
-            items.append({"role": "assistant", "content": content})
+            items.append(_assistant_said(content))
     else:
         parts = fast_assistant_parts(content, refusal)
         if parts is None:
@@ -285,7 +291,7 @@ def _assistant(msg: dict[str, Any], i: int, p: str, ctx: Context, items: list[di
         refusal = None
     if type(content) is str and refusal is None:
         if content or (not tool_calls and msg.get("function_call") is None):
-            items.append({"role": "assistant", "content": content})
+            items.append(_assistant_said(content))
     elif type(content) is list or type(content) is str or refusal is not None:
         if type(content) is list:
             parts = chat_parts_to_input(content, f"{p}.content", ctx, assistant=True)

@@ -48,6 +48,17 @@ def _unchanged(message: Node) -> bool:
     return out.get("input") == [value]
 
 
+def pushed_messages(use: Node) -> list[Node] | None:
+    """The messages of ``use.push(…)``; None when ``use`` is read otherwise."""
+    member = use.parent
+    prop = member.child_by_field_name("property") if member is not None and member.type == "member_expression" else None
+    call = member.parent if member is not None else None
+    arguments = call.child_by_field_name("arguments") if call is not None and call.type == "call_expression" else None
+    if prop is None or text_of(prop) != "push" or arguments is None:
+        return None
+    return members(arguments)
+
+
 def plain_messages(name: str, at: Node) -> tuple[str, bool] | None:
     """None when the array ``name`` (passed at ``at``) may go to ``input`` unchanged, else why not and
     whether the array is known to hold a message whose shape changes (then not even an unsafe fix)."""
@@ -59,13 +70,10 @@ def plain_messages(name: str, at: Node) -> tuple[str, bool] | None:
     for use in uses_of(name, declarator):
         if same(use, at):
             continue
-        member = use.parent
-        prop = member.child_by_field_name("property") if member is not None and member.type == "member_expression" else None
-        call = member.parent if member is not None else None
-        arguments = call.child_by_field_name("arguments") if call is not None and call.type == "call_expression" else None
-        if prop is None or text_of(prop) != "push" or arguments is None:
+        pushed = pushed_messages(use)
+        if pushed is None:
             return f"`{name}` is used otherwise than by `{name}.push(…)` of literal messages", False
-        added.extend(members(arguments))
+        added.extend(pushed)
     for message in added:
         if not _unchanged(message):
             return f"a message put in `{name}` (`{' '.join(text_of(message).split())[:60]}`) is not a text message", True

@@ -15,8 +15,10 @@ from tree_sitter import Node
 from ...mapping.rules import DROP, TABLES
 from ..call import _bool_passes_through, _translate, _why_lossless
 from ..outcome import Applicability, Options
+from .held_literals import TYPED, Held, held_literal
 from .messages import plain_messages
-from .splices import Writer, indent_at
+from .splices import Writer, has_comment, indent_at
+from .together import Shared
 from .values import Holes, Style, key_of, members, text_of, to_value
 
 _REQUEST = TABLES["chat.request"]
@@ -25,15 +27,23 @@ _PLACEHOLDER_MESSAGES = [{"role": "user", "content": "x"}]
 MESSAGES_HELD = ("`input` takes role/content text messages as they are, but tool results, assistant tool calls and "
                  "content parts change shape (docs/mapping.md)")
 UNSAFE_HINT = "--unsafe-fixes renames it to `input`"
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+ENCRYPTED_NOTE = (f"added `include: [\"{ENCRYPTED_REASONING}\"]`: the output this call's input sends back holds a "
+                  "reasoning model's reasoning items, which a request with `store: false` can only send back encrypted")
 
 Planned = tuple[Writer, list[str], Applicability, dict[str, Any]]
 """The edits so far, the notes, the applicability, and the chat body as read (holes and all)."""
 
 
-def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tuple[str, str]] | None = None) -> Planned | str:
+def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tuple[str, str]] | None = None,
+                 shared: Shared | None = None) -> Planned | str:
     """The rewrite of the request literal ``obj``, or why it stays. ``helpers``: keys the engine does
-    not see, written as given (``response_format: zodResponseFormat(…)`` → ``text: {format: zodTextFormat(…)}``)."""
+    not see, written as given (``response_format: zodResponseFormat(…)`` → ``text: {format: zodTextFormat(…)}``).
+    ``shared``: given for an SDK call, whose ``messages`` array may be a tool loop's and whose
+    literals may be held in names (what the rewrite shares with other calls goes there)."""
     helpers = helpers or {}
+    held: dict[str, Held] = {}
+    items = None
     holes = Holes()
     body: dict[str, Any] = {}
     sources: dict[str, Node] = {}
@@ -63,6 +73,14 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
         if key == "messages":
             why = plain_messages(source, value) if value.type in ("identifier", "shorthand_property_identifier") else \
                 (f"`messages` is `{source}`", False)
+            if why is not None and shared is not None and value.type in ("identifier", "shorthand_property_identifier"):
+                from .tool_messages import plan_items  # it reads request styles from this module
+
+                planned_items = plan_items(source, value, data)
+                if isinstance(planned_items, str):
+                    why = (planned_items, True) if why[1] else why
+                else:
+                    why, items = None, planned_items
             if why is not None and why[1]:
                 return f"{why[0]}; {MESSAGES_HELD}"
             if why is not None and not options.unsafe_fixes:
@@ -72,6 +90,14 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
             if why is not None:
                 notes.append(f"`input` is `{source}`: {MESSAGES_HELD}")
                 applicability = "unsafe"
+            continue
+        found = held_literal(key, value) if shared is not None and rule is not None and rule.do is not DROP \
+            and value.type in ("identifier", "shorthand_property_identifier") and not {str, int} & set(rule.types) else None
+        if isinstance(found, str):
+            return found
+        if found is not None:
+            held[key] = found
+            body[key] = to_value(found.literal, holes)
             continue
         if rule is None:
             body[key] = holes.string(source)
@@ -101,6 +127,29 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
     renames = {k: (_REQUEST[k].to or k).split(".")[0] for k in body if k in _REQUEST}
     if held_messages is not None:
         body["messages"] = out[renames["messages"]] = holes.string(held_messages)
+    defined: list[tuple[Any, Any, Node]] = []
+    for key, literal in held.items():  # written where the name is defined; the request keeps the name
+        target = renames.get(key, key)
+        if target not in out or sum(renames.get(k, k) == target for k in body) > 1:
+            return f"`{key}` is `{literal.name}`, which the engine does not carry to a key of its own: rewrite it by hand"
+        if out[target] != body[key] and has_comment(literal.literal):
+            return f"a comment inside the literal of `{literal.name}` would be lost in its rewrite"
+        defined.append((out[target], body[key], literal.literal))
+        body[key] = out[target] = holes.string(text_of(value_of(sources[key])))
+        if literal.annotation is not None:
+            notes.append(TYPED.format(name=literal.name, type=literal.annotation, what="tools", new="Tool[]"))
+        assert shared is not None
+        shared.together.append((f"`{literal.name}` is also passed to a chat call that is left for a person", literal.calls))
+    if items is not None:
+        assert shared is not None
+        notes.extend(items.notes)
+        shared.skip |= items.skip
+        shared.together.append((f"`{held_messages}` also goes to a chat call that is left for a person", frozenset(items.calls)))
+        shared.together.append((f"`{held_messages}` takes the answer of a chat call that is left for a person",
+                                frozenset(items.answers)))
+        if items.answers and out.get("store") is False and "include" not in out:
+            out["include"] = [ENCRYPTED_REASONING]
+            notes.append(ENCRYPTED_NOTE)
     for key, (target, text) in helpers.items():
         if key not in sources or target in out:
             return f"`{key}` and the engine's `{target}` would both be written"
@@ -121,7 +170,22 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
             notes.append(f"removed `{member_text(member)}`: {_why_lossless(key, body.get(key))}")
     writer = Writer(data, holes, style_of(obj, data))
     writer.object(out, body, obj, renames)
+    for new, old, literal_node in defined:
+        inner = Writer(data, holes, style_of(literal_node, data))
+        inner.value(new, old, literal_node)
+        writer.edits.extend(inner.edits)
+    if items is not None:
+        writer.edits.extend(items.edits)
     return writer, notes, applicability, body
+
+
+def value_of(member: Node) -> Node:
+    """A request member's value node (a shorthand ``{ tools }`` is its own value)."""
+    if member.type == "pair":
+        value = member.child_by_field_name("value")
+        assert value is not None
+        return value
+    return member
 
 
 class _Exprs:

@@ -18,21 +18,22 @@ from ...mapping.rules import RENAME
 from ..clients import NotAClient, host_reasons
 from ..finish_tests import _FINISH, _REASON_OF, FUNCTION_CALL, OUTPUT
 from ..outcome import Applicability, Options, Verdict
-from ..reads import Segment, rewrite_segments, spelled
+from ..reads import CONTENT, Segment, rewrite_segments, spelled
 from ..sdk_site import STORED
 from ..transform import IMPORTED, UNTRACED
+from .azure import azure_notes
 from .clients import Clients
+from .null_tests import held_null_notes, null_test
 from .request import UNSAFE_HINT, plan_request
+from .results import ReadContext, read, rebound
 from .scope import same, uses_of
 from .splices import Edit, Writer, indent_at, line_start
+from .together import Shared
 from .values import NotLiteral, members, string_of, text_of
 from .zod import Zod, text_format
 
 STORED_METHODS = frozenset({"list", "retrieve", "update", "delete"})
 METHODS = frozenset({"create", "parse", "stream"}) | STORED_METHODS
-STREAM_HELPER = ("`chat.completions.stream` is `responses.stream`, whose events are typed differently "
-                 "(`response.output_text.delta` for `content.delta`, `finalResponse()` for `finalChatCompletion()`); "
-                 "rewrite its event handlers with it")
 DELTA: list[Segment] = ["choices", 0, "delta", "content"]
 FINISH_REASON: list[Segment] = ["choices", 0, "finish_reason"]
 TEXT_DELTA = "response.output_text.delta"
@@ -48,6 +49,7 @@ class Decision:
     host: str | None = None
     zod: bool = False  # a ``zodResponseFormat`` call became ``zodTextFormat``
     note: bool = True  # False: in the report only (a receiver in a file that does not use openai)
+    shared: Shared = field(default_factory=Shared)  # the calls it must be migrated with (together.py)
 
 
 def left(reasons: list[str], applicability: Applicability = "display", host: str | None = None) -> Decision:
@@ -116,15 +118,13 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes, zod
         return left([blocked], host=client.host)
     if found.method in STORED_METHODS:
         return left([STORED.format(method=found.method)], host=client.host)
-    if found.method == "stream":
-        return left([STREAM_HELPER], host=client.host)
     arguments = found.call.child_by_field_name("arguments")
     given = members(arguments) if arguments is not None else []
     if len(given) not in (1, 2) or given[0].type != "object":  # a second argument is the request options, kept
         return left(["the request is not an object literal the codemod can read; rename its keys by the table in "
                      "docs/mapping.md"], host=client.host)
     try:
-        decision = _plan(found, given[0], options, data, zod)
+        decision = _plan(found, given[0], options, data, zod, client.host_kind == "azure")
     except NotLiteral as exc:
         decision = left([str(exc)])
     decision.host = client.host
@@ -133,18 +133,32 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes, zod
     return decision
 
 
-def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod) -> Decision:
+def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod, azure: bool = False) -> Decision:
     helpers: dict[str, tuple[str, str]] = {}
-    helper = text_format(obj, zod) if found.method == "parse" else None
+    helper = text_format(obj, zod) if found.method in ("parse", "stream") else None
     if helper is not None:
         helpers["response_format"] = ("text", helper)
-    planned = plan_request(obj, options, data, helpers)
+    shared = Shared()
+    planned = plan_request(obj, options, data, helpers, shared)
     if isinstance(planned, str):
         return left([planned], "unsafe" if planned.endswith(UNSAFE_HINT) else "display")
     writer, notes, applicability, body = planned
     writer.edits.append((found.path[0], found.path[1], "responses"))
     stream = body.get("stream") is True
-    reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse")
+    held: list[str] = []
+    if found.method == "stream":
+        from .stream_helper import helper_reads  # it reads results with this module's ``_reads``
+
+        reads = helper_reads(found, writer, notes, held, shared)
+    else:
+        reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse", shared, held)
+    if azure:
+        notes.extend(azure_notes(body))
+    if held and reads is None:
+        if not options.unsafe_fixes:
+            return left([f"{held[0]} (--unsafe-fixes applies the rename)"], "unsafe")
+        applicability = "unsafe"
+        notes.extend(held)
     if reads == "unsafe":
         if not options.unsafe_fixes:
             return left(["the loop body does other work besides the text deltas; under the event test it runs for "
@@ -154,7 +168,7 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod) -
     elif reads is not None:
         return left([reads])
     verdict: Verdict = "migrated with notes" if notes else "migrated"
-    return Decision(verdict, applicability, notes, writer.edits, notes, zod=helper is not None)
+    return Decision(verdict, applicability, notes, writer.edits, notes, zod=helper is not None, shared=shared)
 
 
 def chain(use: Node) -> tuple[Node, list[Segment]]:
@@ -199,7 +213,11 @@ def _bound(call: Node) -> tuple[str, Node] | Node | None:
     raise NotLiteral("the result is used whole (returned, passed on or not awaited): its readers use the Chat shape")
 
 
-def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
+def _reads(found: ChatCall, writer: Writer, parse: bool, shared: Shared, held: list[str] | None = None) -> str | None:
+    """``held``: receives why the rename is unsafe (a name holding the text is tested against null)."""
+    again = rebound(found.call, shared)  # ``response = await …create(…)`` again in a tool loop
+    if again is not False:
+        return again
     try:
         bound = _bound(found.call)
     except NotLiteral as exc:
@@ -211,10 +229,16 @@ def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
         starts = [(use, name) for use in uses_of(name, declaration)]
     else:
         starts = [(bound, text_of(bound))]
+    context = ReadContext(writer, parse, _finish, shared.skip, shared.together)
     for use, base in starts:
         if use.type == "shorthand_property_identifier":
             return f"`{base}` is used whole: its readers use the Chat shape"
         top, segments = chain(use)
+        followed = read(use, top, segments, context)  # names holding part of it, tool calls, usage patterns
+        if isinstance(followed, str):
+            return followed
+        if followed:
+            continue
         if segments == FINISH_REASON and use.type != "identifier":
             return "`finish_reason` is read on the call itself: bind the result to a name to have the test rewritten"
         if segments == FINISH_REASON:
@@ -223,6 +247,15 @@ def _reads(found: ChatCall, writer: Writer, parse: bool) -> str | None:
                 return test
             writer.edits.append((test[0].start_byte, test[0].end_byte, test[1]))
             continue
+        if segments == CONTENT:
+            no_text = null_test(top, base, writer.style.quote)
+            if no_text is not None and use.type != "identifier":
+                return "the text is compared with null on the call itself: bind the result to a name to have the test rewritten"
+            if no_text is not None:
+                writer.edits.append((no_text[0].start_byte, no_text[0].end_byte, no_text[1]))
+                continue
+            if held is not None:
+                held.extend(held_null_notes(top, segments, base))
         new = rewrite_segments(segments, parse)
         if isinstance(new, str):
             return f"`{base}{'.' if segments and isinstance(segments[0], str) else ''}{spelled(segments)}`: {new}"
@@ -283,9 +316,18 @@ def _stream_loop(found: ChatCall, writer: Writer) -> str | None:
     name, declaration = bound
     uses = uses_of(name, declaration)
     loop = uses[0].parent if len(uses) == 1 else None
-    if loop is None or loop.type != "for_in_statement" or not same(loop.child_by_field_name("right"), uses[0]) \
-            or not any(c.type == "await" for c in loop.children):
+    if loop is None or not for_await_over(loop, uses[0]):
         return "the stream is used other than by one `for await` loop over its chunks"
+    return chunk_loop(loop, writer)
+
+
+def for_await_over(loop: Node, use: Node) -> bool:
+    return loop.type == "for_in_statement" and same(loop.child_by_field_name("right"), use) \
+        and any(c.type == "await" for c in loop.children)
+
+
+def chunk_loop(loop: Node, writer: Writer) -> str | None:
+    """The ``for await`` loop over a stream's chunks, rewritten (or why not; ``"unsafe"``: see ``_stream_loop``)."""
     var, body = loop.child_by_field_name("left"), loop.child_by_field_name("body")
     if var is None or body is None or var.type != "identifier":
         return "the loop's chunk is not one name"
