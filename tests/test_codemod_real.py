@@ -51,6 +51,12 @@ def test_a_url_and_body_held_in_single_use_names_are_rewritten_where_they_are_de
     assert "max_output_tokens: 50" in text and "messages:" not in text
 
 
+def test_axios_called_with_one_config_object_is_a_post_like_axios_post() -> None:
+    text, (site,) = _sites("real-axios-config")
+    assert (site.rule, site.verdict, site.host) == ("http", "migrated", "api.openai.com")
+    assert "url: 'https://api.openai.com/v1/responses'" in text and "input: [" in text
+
+
 def test_a_url_name_two_posts_read_is_left_at_each_post() -> None:
     text, sites = _sites("real-url-shared")
     assert [s.verdict for s in sites] == ["left for a person"] * 2

@@ -27,17 +27,28 @@ STREAMED = ("a streamed answer is parsed by hand (`data:` lines, `[DONE]`): Resp
             "(`event:` + `data:`, no `[DONE]`); rewrite the parser with the request")
 PRINTED = "prints the Response JSON, whose fields differ (`output` items instead of `choices`)"
 _FETCH_FIELDS = frozenset({"ok", "status", "statusText", "headers", "url"})
-_POSTS = {"fetch": "fetch", "axios.post": "axios", "got.post": "got"}
+_POSTS = {"fetch": "fetch", "axios.post": "axios", "got.post": "got", "axios": "axios config", "axios.request": "axios config"}
 
 
 def http_kind(call: Node) -> str | None:
-    """``fetch`` / ``axios`` / ``got`` for a post whose literal URL ends in ``/chat/completions``."""
+    """``fetch`` / ``axios`` / ``got`` for a post whose literal URL ends in ``/chat/completions``
+    (``axios config``: ``axios({ method: "post", url, data })``)."""
     function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
     kind = _POSTS.get(text_of(function)) if function is not None else None
     given = members(arguments) if arguments is not None else []
-    if kind is None or not given or _url_edit(_held(given[0])[0]) is None:
+    url = _url_of(kind, given)
+    if kind is None or url is None or _url_edit(_held(url)[0]) is None:
         return None
     return kind
+
+
+def _url_of(kind: str | None, given: list[Node]) -> Node | None:
+    if kind != "axios config":
+        return given[0] if given else None
+    config = given[0] if len(given) == 1 and given[0].type == "object" else None
+    method = _pair(config, "method")
+    posts = method is not None and (string_of(method) or "").lower() == "post"
+    return _pair(config, "url") if posts else None
 
 
 def _held(node: Node) -> tuple[Node, str | None]:
@@ -75,6 +86,8 @@ def _body(kind: str, given: list[Node]) -> Node | str:
     """The object literal the post sends (inline, or held by a name only this post reads), or why there is none."""
     if kind == "axios":
         body = given[1] if len(given) > 1 else None
+    elif kind == "axios config":
+        body = _pair(given[0], "data")
     else:
         options = given[1] if len(given) > 1 else None
         body = _pair(options, "json") if kind == "got" else _pair(options, "body")
@@ -101,7 +114,9 @@ def decide_http(call: Node, kind: str, options: Options, data: bytes) -> Decisio
     arguments = call.child_by_field_name("arguments")
     assert arguments is not None
     given = members(arguments)
-    url, shared = _held(given[0])
+    given_url = _url_of(kind, given)
+    assert given_url is not None
+    url, shared = _held(given_url)
     text = string_of(url)
     client = client_for_url(text, text_of(url))
     refused, info = host_reasons(client, options)
@@ -119,7 +134,7 @@ def decide_http(call: Node, kind: str, options: Options, data: bytes) -> Decisio
     url_edit = _url_edit(url)
     assert url_edit is not None
     writer.edits.append(url_edit)
-    reads = _json_reads(call, kind, writer.edits, writer.style.quote)
+    reads = _json_reads(call, "axios" if kind == "axios config" else kind, writer.edits, writer.style.quote)
     if isinstance(reads, str):
         return left([reads], host=client.host)
     notes.extend(reads)
