@@ -1,19 +1,28 @@
-"""Run ``migrator codemod`` over real public repositories and check what issue #9 promises.
+"""Run ``migrator codemod`` over real public repositories and check what issues #9 and #11 promise.
 
 The corpus is not in this repository: each tree in ``CORPUS`` (default ``/work/corpus``, or
 ``$MIGRATOR_CORPUS``) is one public repository exported whole at the commit in ``REPOS``, in a
 folder named ``owner+name``. ``MANIFEST.json`` beside the trees lists, per repository, the call
-sites a plain grep finds; ``--make-manifest`` rebuilds it from the trees.
+sites a plain grep finds in Python, notebooks, JavaScript/TypeScript, shell scripts/Makefiles and
+documents (Markdown/MDX/rST); ``--make-manifest`` rebuilds it from the trees. Where a hit sits
+decides whether the report must name it (bench/corpus_langs.py reads the non-Python kinds with
+tree-sitter, a quote-aware shell scan and a fence scan, not with the codemod's own code): code and
+strings, and code blocks in a language the codemod reads; not comments, docstrings, TypeScript
+type positions and imports, prose or other blocks. A ``Repo`` may name files whose hits a correct
+codemod leaves unreported (``left``: an SDK's or a gateway's own implementation), with why.
 
 For every repository the script runs, from a scratch cwd (paths must work from anywhere):
 
-1. ``migrator codemod --check --report R.json TREE``: the report must account for every grep site
-   (same file and line, or the same statement: a report may anchor a multi-line import or call at
-   its first line); a site in a file the report names as an error counts as accounted for;
-2. on a copy, ``--write`` twice: every .py file that parsed before still parses, every changed
-   notebook cell still parses, no comment of a changed file is lost or moved onto other code, a
-   changed file always has a grep site (a file that does not use the API stays byte-identical;
-   a changed document, shell script or JS/TS file must be named by the report),
+1. ``migrator codemod --check --report R.json TREE``: the report must account for every expected
+   grep site (same file and line, or the same statement: a report may anchor a multi-line call at
+   its first line, a JS URL held in a name at the post that reads the name, a document's site
+   anywhere in its code block); a site in a file the report names as an error counts as accounted for;
+2. on a copy, ``--write`` twice: every changed file that parsed before still parses (``ast`` for
+   Python and notebook cells; tree-sitter for .js/.ts/.tsx and ``node --check`` for .js/.mjs/.cjs;
+   ``bash -n`` for .sh/.bash; a document keeps its block outline and each changed block parses
+   by its language), no comment of a changed file (or document block) is lost or moved onto other
+   code, a changed file always has a grep site (a file that does not use the API stays
+   byte-identical; a changed document, shell script or JS/TS file must be named by the report),
    and the second run changes no byte;
 3. ``--check`` exits 1 exactly when ``--write`` changed something (2 when the run had errors).
 
@@ -32,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import fnmatch
 import hashlib
 import io
 import json
@@ -49,6 +59,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import corpus_langs as langs
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = Path(os.environ.get("MIGRATOR_CORPUS", "/work/corpus"))
 
@@ -58,6 +70,9 @@ class Repo:
     name: str
     commit: str
     kind: str
+    left: tuple[tuple[str, str], ...] = ()
+    """``(glob, why)``: grep hits in these files are ones a correct codemod leaves without a report
+    entry (an SDK's own implementation of the API, say); the manifest keeps them, marked, not expected."""
 
     @property
     def folder(self) -> str:
@@ -103,6 +118,44 @@ REPOS: tuple[Repo, ...] = (
          "script on OpenRouter: OpenAI(base_url='https://openrouter.ai/api/v1'), extra_headers"),
     Repo("mir-akbar/go_marble_asses", "36d9e15ad7710f214dccce9fd48b67f7a4229701",
          "app with a committed Windows virtualenv (venv/Lib/site-packages holds the openai SDK) and a .gitignore whose \"venv/\" is quoted; own code uses only legacy openai.Completion"),
+    # JavaScript / TypeScript, shell and documents (issue #11)
+    Repo("openai/openai-node", "7b7d6ca71130d37ec09792c50056b47861f2eccf",
+         "the SDK itself: examples/ (create, stream loops, tools, zod parse, Azure) and README/api.md in TS blocks; "
+         "src/ is the API's own implementation and must be left alone",
+         left=(("src/**", "the SDK's own implementation of chat.completions (its path, classes and helpers), not a call to it"),
+               ("tests/**", "the SDK's own tests of chat.completions: they test the API being migrated from"),
+               ("ecosystem-tests/**", "ecosystem-tests/ build the SDK against bundlers; their calls are fixtures of the SDK repo"),
+               ("oxlint.config.ts", "the lint config lists SDK file names (src/lib/ChatCompletion*.ts) as strings"),)),
+    Repo("Portkey-AI/gateway", "669825cbe89ee51569918b8f78a9db486fd69dd4",
+         "AI gateway (TS, Hono): one provider module per upstream naming /chat/completions in URL builders; "
+         "README, docs and cookbook notebooks with cURL, openai-node and Python examples",
+         left=(("src/**", "the gateway serves /chat/completions and builds each upstream's URL: its routes and path "
+                          "builders are the API's server side, not calls to it"),
+               ("tests/**", "the gateway's own tests: request URLs and routes it is given, not calls it makes"))),
+    Repo("TheArchitectit/plexus", "9917732269dbb6d9bfeb9c10f0aefa1711c28961",
+         "LLM router (Bun/TS backend, React .tsx frontend): chat-completions route and transformers, docs/API.md with cURL, "
+         "a release script that fetches ${apiBase}/chat/completions",
+         left=(("packages/backend/**", "the router's server side: it serves /v1/chat/completions (routes, transformers, "
+                                       "their tests injecting requests), it does not call it"),)),
+    Repo("lmstudio-ai/docs", "c6854fba2575bf21e07702ee210e1bed09e7c577",
+         "docs site (.md/.mdx): OpenAI-compatible endpoint pages with cURL, Python and TS tabs, JSON response examples"),
+    Repo("anse-app/chatgpt-demo", "03b47a79d901325a812a03a5d6b12049a6005a6c",
+         "Astro app: raw fetch to `${baseUrl}/v1/chat/completions` with a streamed SSE body parsed by hand"),
+    Repo("andr04762/praxis", "9f3f2026820c46b2d7e37bcf2f41b209591ccce3",
+         "Next.js app route (route.ts): openai-node stream piped into a ReadableStream via chunk.choices[0]?.delta?.content"),
+    Repo("jacobpradels/thelandscapeai", "7de9ffa18caccf8cd6bd2d7eeecf34d0320c8461",
+         "Next.js app (.tsx pages, route.ts): openai-node stream accumulated in a for-await loop, a lib with another client"),
+    Repo("gregclinton/peeps", "670a483f3a6fae9dc94a8f25a922d28c2eb6a10a",
+         "browser JS: fetch to proxied /openai/v1/chat/completions and /mistral/v1/chat/completions with a messages variable"),
+    Repo("sakkuntyo/test-nodejs-gpt35", "b6b02e69adff88a876bb177b3b24852f79396682",
+         "one-file CLI script (.mjs, top-level await): axios.post to api.openai.com with the body in a variable"),
+    Repo("iamslash/openai-ex", "3f07fdc896b4a52c9826e5ac868686cea9a57da6",
+         "API examples: a shell script of cURL (quote-spliced auth header) piped to jq, beside Python examples"),
+    Repo("laonger/chatbot", "3d38282f825a25919e5f3867ec2e4a0ec3f1d9be",
+         "small bot: test.sh with a cURL chat request (single-quoted JSON body)"),
+    Repo("ECMWFCode4Earth/EarthReach", "bef0daf9617f98443ba4cc39d113915ef099f377",
+         "Python LLM wrapper (base_url per provider: Groq, OpenAI) and a vLLM test.sh whose single-quoted JSON "
+         "holds a literal ${MODEL_NAME} and a tab-indented key (localhost: left unless --responses-host)"),
 )
 
 # What the manifest greps for: the call, the parse helper, the REST path, the result types.
@@ -117,13 +170,16 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 # Where a site is expected in the report: code and string literals (a URL, a mock.patch target),
 # and anything in a file that does not parse (the report must name that file as an error).
-# A mention in a comment, a docstring or a markdown cell is not a call site.
-EXPECTED_CONTEXTS = frozenset(("code", "string", "unparsed"))
+# A mention in a comment, a docstring or a markdown cell is not a call site. In a document, a hit in
+# a code block of a language the codemod reads is expected (the report names it inside the block);
+# prose and other blocks are not. A TS type or an import path is no call site either.
+EXPECTED_CONTEXTS = frozenset(("code", "string", "unparsed", "block"))
 
 # Folders a repository walker skips by default (ruff's list, trimmed to what can hold Python).
 SKIPPED_DIRS = frozenset((
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "site-packages", "build", "dist", "node_modules",
     "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", ".ipynb_checkpoints", "__pypackages__",
+    ".vscode", "_build",
 ))
 
 
@@ -133,12 +189,13 @@ SKIPPED_DIRS = frozenset((
 
 
 def source_files(root: Path) -> Iterator[Path]:
-    """Every .py/.ipynb file of the tree, symlinks not followed, in a stable order."""
+    """Every file of a kind the codemod reads (Python, notebooks, JS/TS, shell, documents), symlinks
+    not followed, in a stable order."""
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
         for name in sorted(filenames):
             path = Path(dirpath) / name
-            if path.suffix in (".py", ".ipynb") and not path.is_symlink():
+            if langs.kind_of(path) is not None and not path.is_symlink():
                 yield path
 
 
@@ -220,11 +277,14 @@ def token_contexts(text: str) -> dict[int, list[tuple[int, int, str]]] | None:
     return spans
 
 
-CONTEXT_RANK = {"code": 0, "string": 1, "docstring": 2, "comment": 3, "markdown": 4, "unparsed": 5}
+CONTEXT_RANK = {"code": 0, "string": 1, "block": 2, "docstring": 3, "comment": 4, "type": 5, "other block": 6,
+                "prose": 7, "markdown": 8, "unparsed": 9}
 
 
-def grep_text(text: str) -> Iterator[tuple[int, list[str], str, str]]:
-    """(line, patterns, context, line text) for each line of Python source with a match."""
+def grep_text(text: str, contexts_of: Any = None, default: str = "code") -> Iterator[tuple[int, list[str], str, str]]:
+    """(line, patterns, context, line text) for each line with a match; ``contexts_of(text)`` gives the
+    per-line spans (Python's tokens by default; None: the text does not parse), ``default`` the kind
+    of a column no span covers."""
     contexts: dict[int, list[tuple[int, int, str]]] | None = None
     looked = False
     for number, line in enumerate(text.splitlines(), 1):
@@ -232,12 +292,12 @@ def grep_text(text: str) -> Iterator[tuple[int, list[str], str, str]]:
         if not hits:
             continue
         if not looked:
-            contexts, looked = token_contexts(text), True
+            contexts, looked = (contexts_of or token_contexts)(text), True
         if contexts is None:
             kinds = ["unparsed"]
         else:
             spans = contexts.get(number, [])
-            kinds = [next((k for c0, c1, k in spans if c0 <= col < c1), "code") for _, col in hits]
+            kinds = [next((k for c0, c1, k in spans if c0 <= col < c1), default) for _, col in hits]
         best = min(kinds, key=CONTEXT_RANK.__getitem__)
         yield number, sorted({name for name, _ in hits}), best, line.strip()[:160]
 
@@ -285,6 +345,16 @@ def json_line_of(raw_lines: list[str], start: int, line_text: str) -> tuple[int 
 
 def grep_file(root: Path, path: Path) -> list[dict[str, Any]]:
     rel = path.relative_to(root).as_posix()
+    kind = langs.kind_of(path)
+    if kind in ("js", "shell", "docs"):
+        text = langs.read_text(path)
+        if kind == "js":
+            found = grep_text(text, lambda t: langs.js_contexts(t, path.suffix))
+        elif kind == "shell":
+            found = grep_text(text, langs.shell_comment_spans)
+        else:
+            found = grep_text(text, lambda t: langs.doc_contexts(t, path.suffix == ".rst")[0], default="prose")
+        return [{"file": rel, "line": n, "patterns": pats, "context": ctx, "text": t} for n, pats, ctx, t in found]
     if path.suffix == ".py":
         text = read_python(path)
         if text is None:
@@ -324,21 +394,26 @@ def build_manifest(corpus: Path, repos: Iterable[Repo]) -> dict[str, Any]:
         visited: Counter[str] = Counter()
         sites: list[dict[str, Any]] = []
         for path in source_files(root):
-            counts[path.suffix.lstrip(".")] += 1
-            reason = skip_reason(root, path.relative_to(root), ignore)
+            kind = langs.kind_of(path) or "?"
+            counts[kind] += 1
+            rel = path.relative_to(root)
+            reason = skip_reason(root, rel, ignore)
             if reason is None:
-                visited[path.suffix.lstrip(".")] += 1
+                visited[kind] += 1
+            left = next((why for pattern, why in repo.left if fnmatch.fnmatchcase(rel.as_posix(), pattern)), None)
             for site in grep_file(root, path):
                 cell = f"[cell {site['cell']}]" if "cell" in site else ""
                 site = {"at": f"{site['file']}{cell}:{site['line']}", **site}
                 if reason:
                     site["skipped_by_walker"] = reason
+                if left:
+                    site["left_by_design"] = left
                 sites.append(site)
         expected = [s for s in sites if is_expected(s)]
         entries.append({
             "name": repo.name, "folder": repo.folder, "commit": repo.commit, "kind": repo.kind,
-            "files": {"py": counts["py"], "ipynb": counts["ipynb"]},
-            "files_visited": {"py": visited["py"], "ipynb": visited["ipynb"]},
+            "files": {k: counts[k] for k in KINDS},
+            "files_visited": {k: visited[k] for k in KINDS},
             "site_count": len(sites), "expected_site_count": len(expected),
             "sites_by_context": dict(Counter(s["context"] for s in sites)),
             "sites_by_pattern": dict(Counter(p for s in sites for p in s["patterns"])),
@@ -347,17 +422,22 @@ def build_manifest(corpus: Path, repos: Iterable[Repo]) -> dict[str, Any]:
     return {
         "about": ("Call sites a plain grep finds in each repository of the corpus (one entry per file:line; "
                   "notebooks: cell index, line within the cell, and the line of the .ipynb JSON). "
-                  "context says where the match is (code, string, docstring, comment, markdown, unparsed); "
-                  "skipped_by_walker marks files a default repository walk does not visit (files_visited counts the others). "
-                  "expected_site_count: code, string and unparsed-file sites in visited files, those the codemod's report must account for. "
+                  "context says where the match is (code, string, docstring, comment, markdown, unparsed; JS/TS: type for a "
+                  "type position or an import; documents: block for a code block in a language the codemod reads, other block, prose); "
+                  "skipped_by_walker marks files a default repository walk does not visit (files_visited counts the others); "
+                  "left_by_design marks files the corpus entry names as ones a correct codemod leaves unreported, with why. "
+                  "expected_site_count: code, string, block and unparsed-file sites in visited files, those the codemod's report must account for. "
                   "Built by bench/corpus.py --make-manifest."),
         "patterns": [name for name, _ in PATTERNS],
         "repos": entries,
     }
 
 
+KINDS = ("py", "ipynb", "js", "shell", "docs")
+
+
 def is_expected(site: dict[str, Any]) -> bool:
-    return site["context"] in EXPECTED_CONTEXTS and "skipped_by_walker" not in site
+    return site["context"] in EXPECTED_CONTEXTS and "skipped_by_walker" not in site and "left_by_design" not in site
 
 
 # --------------------------------------------------------------------------- #
@@ -504,6 +584,44 @@ def statement_lines(text: str) -> dict[int, range]:
     return spans
 
 
+def site_spans(path: Path) -> dict[int, range | set[int]]:
+    """Per line, the lines a report may anchor a site on that line at: its statement (for a URL held
+    in a JS name, also the statements that read the name), or its document block."""
+    kind = langs.kind_of(path)
+    if kind == "js":
+        text = langs.read_text(path)
+        spans: dict[int, range | set[int]] = dict(langs.js_statement_lines(text, path.suffix))
+        for line, uses in langs.js_held_lines(text, path.suffix).items():
+            spans[line] = set(spans.get(line, range(line, line + 1))) | uses
+        return spans
+    if kind == "docs":
+        return langs.doc_contexts(langs.read_text(path), path.suffix == ".rst")[1]
+    if kind == "shell":
+        return shell_command_lines(langs.read_text(path))
+    text = read_python(path)
+    return statement_lines(text) if text is not None else {}
+
+
+def shell_command_lines(text: str) -> dict[int, range]:
+    """A command continued with ``\\`` or inside an open quote spans its lines (a cURL call and its -d body)."""
+    spans: dict[int, range] = {}
+    lines = text.splitlines()
+    start = 0
+    quote = ""
+    for i, line in enumerate(lines):
+        for ch in re.sub(r"\\.", "", line):
+            if quote and ch == quote:
+                quote = ""
+            elif not quote and ch in "'\"":
+                quote = ch
+        if quote or line.rstrip().endswith("\\"):
+            continue
+        for n in range(start, i + 1):
+            spans[n + 1] = range(start + 1, i + 2)
+        start = i + 1
+    return spans
+
+
 def account(sites: list[dict[str, Any]], report: Report, tree: Path) -> tuple[list[dict[str, Any]], int]:
     """The expected sites the report does not account for, and how many it accounts for by a file error."""
     by_file: dict[str, list[ReportSite]] = {}
@@ -512,7 +630,7 @@ def account(sites: list[dict[str, Any]], report: Report, tree: Path) -> tuple[li
             by_file.setdefault(rs.file, []).append(rs)
     missing = []
     by_error = 0
-    statements: dict[str, dict[int, range]] = {}
+    statements: dict[str, dict[int, range | set[int]]] = {}
     for site in sites:
         if not is_expected(site):
             continue
@@ -526,8 +644,7 @@ def account(sites: list[dict[str, Any]], report: Report, tree: Path) -> tuple[li
             ok = any(rs.line in lines and rs.cell in (None, site["cell"]) for rs in candidates)
         else:
             if file not in statements:
-                text = read_python(tree / file)
-                statements[file] = statement_lines(text) if text is not None else {}
+                statements[file] = site_spans(tree / file)
             span = statements[file].get(site["line"], range(site["line"], site["line"] + 1))
             ok = any(rs.line in span for rs in candidates)
         if not ok:
@@ -556,26 +673,83 @@ def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
-def changed_sources(original: Path, written: Path, files: list[str]) -> Iterator[tuple[str, str | None, str | None]]:
-    """(label, old text, new text) of each changed .py file and each changed notebook code cell
-    (magics masked); None where a side cannot be read."""
+@dataclass(frozen=True)
+class Change:
+    """One changed file (or notebook code cell): how it read before and after (None: unreadable)."""
+    label: str
+    old: str | None
+    new: str | None
+    suffix: str = ".py"
+    """Decides the parser and the comment reader (``.py`` also for a notebook cell)."""
+    where: Path | None = None
+    """The written file's folder, for ``node --check`` (package.json's "type" decides the module kind)."""
+
+
+def changed_sources(original: Path, written: Path, files: list[str]) -> Iterator[Change]:
+    """Each changed source file and each changed notebook code cell (magics masked)."""
     for rel in files:
-        if rel.endswith(".py"):
-            yield rel, read_python(original / rel), read_python(written / rel)
+        kind = langs.kind_of(Path(rel))
+        if kind in ("js", "shell", "docs"):
+            old, new = original / rel, written / rel
+            yield Change(rel, langs.read_text(old) if old.exists() else None, langs.read_text(new) if new.exists() else None,
+                         ".sh" if kind == "shell" and Path(rel).suffix not in (".sh", ".bash") else Path(rel).suffix, new.parent)
+        elif rel.endswith(".py"):
+            yield Change(rel, read_python(original / rel), read_python(written / rel))
         elif rel.endswith(".ipynb"):
             old_cells, new_cells = notebook_cells(original / rel), notebook_cells(written / rel)
             if new_cells is None:
-                yield f"{rel} (not a notebook any more)", "", None
+                yield Change(f"{rel} (not a notebook any more)", "", None)
                 continue
             before = {i: s for i, t, s in old_cells or [] if t == "code"}
             for index, cell_type, source in new_cells:
                 if cell_type == "code" and before.get(index) != source:
-                    yield f"{rel} cell {index}", masked_cell(before.get(index, "")), masked_cell(source)
+                    yield Change(f"{rel} cell {index}", masked_cell(before.get(index, "")), masked_cell(source))
 
 
-def parse_failures(changes: list[tuple[str, str | None, str | None]]) -> list[str]:
+def parse_problems(change: Change, ran: Counter[str]) -> list[str]:
+    """What no longer parses in a change that parsed before: the tree-sitter grammar, ``node --check``
+    (plain JavaScript), ``bash -n`` (shell), the block outline and each block by its language
+    (documents), ``ast`` (Python). ``ran`` counts the checks made, by checker."""
+    old, new, suffix = change.old, change.new, change.suffix
+    if old is None:
+        return []
+    if new is None:
+        return [f"{change.label}: unreadable after the write"]
+    if suffix in langs.JS_SUFFIXES:
+        found = []
+        ran["tree-sitter"] += 1
+        if langs.js_parses(old, suffix) and not langs.js_parses(new, suffix):
+            found.append(f"{change.label}: tree-sitter ({langs.JS_SUFFIXES[suffix]}) finds an error")
+        if suffix in langs.NODE_CHECKED and change.where is not None and langs.node_checks(old, suffix, change.where):
+            ran["node --check"] += 1
+            if langs.node_checks(new, suffix, change.where) is False:
+                found.append(f"{change.label}: node --check fails")
+        return found
+    if suffix in (".sh", ".bash"):
+        ran["bash -n"] += 1
+        return [f"{change.label}: bash -n fails"] if langs.bash_checks(old) and not langs.bash_checks(new) else []
+    if suffix in langs.DOC_SUFFIXES:
+        rst = suffix == ".rst"
+        ran["block outline"] += 1
+        if langs.fence_outline(old, rst) != langs.fence_outline(new, rst):
+            return [f"{change.label}: its code blocks changed"]
+        found = []
+        for index, ((kind, before), (_, after)) in enumerate(zip(langs.block_sources(old, rst), langs.block_sources(new, rst),
+                                                                  strict=True)):
+            if before != after:
+                found += [f"{change.label}: code block {index + 1} ({kind}) {problem.split(': ', 1)[1]}"
+                          for problem in parse_problems(Change(change.label, before, after, kind), ran)]
+        return found
+    if suffix in langs.SHELL_SUFFIXES:
+        return []  # zsh and make: no checker here (the shell part's tests run make -n on its fixtures)
+    ran["ast"] += 1
+    return [f"{change.label}: ast.parse fails"] if _parses(old) and not _parses(new) else []
+
+
+def parse_failures(changes: list[Change], ran: Counter[str] | None = None) -> list[str]:
     """Changed files (or cells) that parsed before the codemod and no longer do."""
-    return [label for label, old, new in changes if old is not None and _parses(old) and (new is None or not _parses(new))]
+    ran = Counter() if ran is None else ran
+    return [problem for change in changes for problem in parse_problems(change, ran)]
 
 
 def comments(text: str) -> dict[str, list[frozenset[str]]]:
@@ -595,15 +769,30 @@ def comments(text: str) -> dict[str, list[frozenset[str]]]:
     return out
 
 
-def comment_changes(changes: list[tuple[str, str | None, str | None]]) -> tuple[list[str], list[str]]:
+def comments_of(change: Change, text: str) -> dict[str, list[frozenset[str]]]:
+    if change.suffix in langs.JS_SUFFIXES:
+        return langs.js_comments(text, change.suffix)
+    if change.suffix in langs.SHELL_SUFFIXES:
+        return langs.shell_comments(text)
+    if change.suffix in langs.DOC_SUFFIXES:  # the comments of its code blocks (its prose: the block outline)
+        found: dict[str, list[frozenset[str]]] = {}
+        for suffix, code in langs.block_sources(text, change.suffix == ".rst"):
+            for comment, anchors in comments_of(Change(change.label, None, None, suffix), code).items():
+                found.setdefault(comment, []).extend(anchors)
+        return found
+    return comments(text)
+
+
+def comment_changes(changes: list[Change]) -> tuple[list[str], list[str]]:
     """Comments of changed files that the new text lost, and trailing comments that now sit after other code
     (the names and literals before them share nothing with those they followed)."""
     lost, moved = [], []
-    for label, old, new in changes:
+    for change in changes:
+        label, old, new = change.label, change.old, change.new
         if old is None or new is None:
             continue
-        after = comments(new)
-        for text, anchors in comments(old).items():
+        after = comments_of(change, new)
+        for text, anchors in comments_of(change, old).items():
             now = after.get(text, [])
             lost += [f"{label}: {text}"] * max(0, len(anchors) - len(now))
             moved += [f"{label}: {text}" for a, b in zip(anchors, now, strict=False) if a and b and not a & b]
@@ -638,6 +827,8 @@ class Result:
     missing: list[dict[str, Any]] = field(default_factory=list)
     expected_by_pattern: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    checks: Counter[str] = field(default_factory=Counter)
+    """How many changed files (and document blocks) each parse checker read."""
 
     @property
     def missing_by_pattern(self) -> Counter[str]:
@@ -651,7 +842,7 @@ class Result:
 def run_repo(entry: dict[str, Any], corpus: Path, jobs: int, scratch: Path) -> Result:
     tree = corpus / entry["folder"]
     sites: list[dict[str, Any]] = entry["sites"]
-    res = Result(entry["name"], entry["files"]["py"] + entry["files"]["ipynb"], len(sites), sum(map(is_expected, sites)))
+    res = Result(entry["name"], sum(entry["files"].values()), len(sites), sum(map(is_expected, sites)))
     res.expected_by_pattern = Counter(p for site in sites if is_expected(site) for p in site["patterns"])
     work = scratch / entry["folder"]
     shutil.rmtree(work, ignore_errors=True)  # a --keep folder from an earlier run
@@ -687,7 +878,7 @@ def run_repo(entry: dict[str, Any], corpus: Path, jobs: int, scratch: Path) -> R
     touched = changed(original, after_first)
     res.changed_files = len(touched)
     changes = list(changed_sources(tree, copy, touched))
-    res.parse_failures = parse_failures(changes)
+    res.parse_failures = parse_failures(changes, res.checks)
     res.lost_comments, res.moved_comments = comment_changes(changes)
     res.second_run_changes = changed(after_first, after_second)
     # The manifest greps Python sources; a document, script or JS/TS file the codemod changed must
@@ -752,6 +943,7 @@ def print_table(results: list[Result]) -> None:
         total.lost_comments += r.lost_comments
         total.moved_comments += r.moved_comments
         total.second_run_changes += r.second_run_changes
+        total.checks.update(r.checks)
     rows.append([*row(total)[:-1], "-"])
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     for i, cells in enumerate(rows):
@@ -769,6 +961,7 @@ def print_table(results: list[Result]) -> None:
     for r in results:
         expected.update(r.expected_by_pattern)
         missing.update(r.missing_by_pattern)
+    print("parse checks on the changed files: " + ", ".join(f"{name} {n}" for name, n in total.checks.most_common()))
     print("accounted for, by pattern (a line may match several): " + ", ".join(
         f"{name} {expected[name] - missing[name]}/{expected[name]}" for name, _ in PATTERNS if expected[name]))
 
@@ -809,7 +1002,7 @@ def result_json(res: Result) -> dict[str, Any]:
         "parse_failures": res.parse_failures, "lost_comments": res.lost_comments,
         "moved_comments": res.moved_comments, "second_run_changes": res.second_run_changes,
         "changed_without_site": res.changed_without_site, "check_exit": res.check_exit,
-        "write_exits": res.write_exits, "seconds": res.seconds, "expected_by_pattern": dict(res.expected_by_pattern),
+        "write_exits": res.write_exits, "seconds": res.seconds, "parse_checks": dict(res.checks), "expected_by_pattern": dict(res.expected_by_pattern),
         "not_in_report_by_pattern": dict(res.missing_by_pattern), "not_in_report": res.missing,
         "problems": res.problems,
     }
@@ -843,7 +1036,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest = build_manifest(args.corpus, repos)
         manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         for e in manifest["repos"]:
-            print(f"{e['name']}@{e['commit'][:12]}  {e['files']['py']} py {e['files']['ipynb']} ipynb  "
+            print(f"{e['name']}@{e['commit'][:12]}  " + " ".join(f"{n} {k}" for k, n in e["files"].items() if n) + "  "
                   f"{e['site_count']} sites, {e['expected_site_count']} expected in the report")
         return 0
     if not manifest_path.exists():

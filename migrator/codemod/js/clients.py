@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from ..clients import _DOUBT, AZURE_SUFFIXES, NOT_A_CLIENT, OPENAI_HOSTS, Client, NotAClient, _host_of
+from .scope import declaration_of
 from .values import key_of, members, string_of, text_of
 
 KINDS = {"OpenAI": "openai", "AzureOpenAI": "azure"}
 PACKAGE = "openai"
+ENTRY_POINTS = frozenset((PACKAGE, "openai/index", "openai/index.js", "openai/index.mjs"))
+"""The package's own name and its explicit entry module (the SDK's examples import ``openai/index``)."""
 
 
 def walk(node: Node) -> Iterator[Node]:
@@ -68,11 +71,21 @@ class Clients:
             if key is not None and value is not None:
                 values[key] = value
         url_node = values.get("baseURL") or (values.get("endpoint") if kind == "azure" else None)
+        provider = values.get("provider")
+        if url_node is None and provider is not None:
+            # ``provider: bedrock({…})`` sends every request to that provider's service, not OpenAI's
+            function = provider.child_by_field_name("function") if provider.type == "call_expression" else None
+            named = f"{text_of(function)}(…)" if function is not None else text_of(provider)
+            return Client(kind, f"the service of its `provider` option, {named}", "configured", True)
         if url_node is None:
             if kind == "azure":
                 return Client(kind, "the configured Azure endpoint (AZURE_OPENAI_ENDPOINT)", "azure", True)
             return Client(kind, "api.openai.com", "openai", True)
         url = string_of(url_node)
+        declared = declaration_of(url_node) if url is None and url_node.type == "identifier" else None
+        value = declared[0].child_by_field_name("value") if declared is not None and declared[1] else None
+        if value is not None and string_of(value) is not None:  # ``const BASE = "https://…"; new OpenAI({ baseURL: BASE })``
+            url = string_of(value)
         if url is None:
             return Client(kind, text_of(url_node), "configured", True)
         host = _host_of(url)
@@ -84,7 +97,7 @@ class Clients:
 
 
 def _from_openai(source: Node | None) -> bool:
-    return source is not None and string_of(source) == PACKAGE
+    return source is not None and string_of(source) in ENTRY_POINTS
 
 
 def _require(node: Node | None) -> bool:
@@ -115,6 +128,7 @@ def find_clients(nodes: dict[str, list[Node]]) -> Clients:
                 for part in members(name):
                     _pattern(part, found)
     news = nodes.get("new_expression", [])
+    _unbound_constructors(news, nodes.get("variable_declarator", []), found)
     for kind in ("required_parameter", "optional_parameter", "public_field_definition"):
         for node in nodes.get(kind, []):
             _annotated(node, found)
@@ -135,6 +149,25 @@ def find_clients(nodes: dict[str, list[Node]]) -> Clients:
         if before is None or _DOUBT[client.host_kind] > _DOUBT[before.host_kind]:
             found.receivers[key] = client
     return found
+
+
+def _unbound_constructors(news: list[Node], declarators: list[Node], found: Clients) -> None:
+    """``new OpenAI(…)`` where nothing in the file binds ``OpenAI``: a docs snippet that leaves out its
+    import, or a page script using the SDK's global; either way the SDK's class."""
+    if not news:
+        return
+    root = news[0]
+    while root.parent is not None:
+        root = root.parent
+    bound = found.imported | set(found.constructors) | {
+        text_of(name) for d in declarators if (name := d.child_by_field_name("name")) is not None}
+    bound |= {text_of(name) for top in root.named_children if top.type in ("class_declaration", "function_declaration")
+              and (name := top.child_by_field_name("name")) is not None}
+    for new in news:
+        constructor = new.child_by_field_name("constructor")
+        called = text_of(constructor) if constructor is not None and constructor.type == "identifier" else ""
+        if called in KINDS and called not in bound:
+            found.constructors[called] = KINDS[called]
 
 
 def _annotated(node: Node, found: Clients) -> None:

@@ -15,7 +15,7 @@ from ..http_calls import CHAT_PATH, RESPONSES_PATH
 from ..outcome import Options, Verdict
 from ..reads import rewrite_segments, spelled
 from .request import plan_request
-from .scope import uses_of
+from .scope import declaration_of, same, uses_of
 from .sites import Decision, chain, left
 from .splices import Edit
 from .values import key_of, members, string_of, text_of
@@ -27,17 +27,41 @@ STREAMED = ("a streamed answer is parsed by hand (`data:` lines, `[DONE]`): Resp
             "(`event:` + `data:`, no `[DONE]`); rewrite the parser with the request")
 PRINTED = "prints the Response JSON, whose fields differ (`output` items instead of `choices`)"
 _FETCH_FIELDS = frozenset({"ok", "status", "statusText", "headers", "url"})
-_POSTS = {"fetch": "fetch", "axios.post": "axios", "got.post": "got"}
+_POSTS = {"fetch": "fetch", "axios.post": "axios", "got.post": "got", "axios": "axios config", "axios.request": "axios config"}
 
 
 def http_kind(call: Node) -> str | None:
-    """``fetch`` / ``axios`` / ``got`` for a post whose literal URL ends in ``/chat/completions``."""
+    """``fetch`` / ``axios`` / ``got`` for a post whose literal URL ends in ``/chat/completions``
+    (``axios config``: ``axios({ method: "post", url, data })``)."""
     function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
     kind = _POSTS.get(text_of(function)) if function is not None else None
     given = members(arguments) if arguments is not None else []
-    if kind is None or not given or _url_edit(given[0]) is None:
+    url = _url_of(kind, given)
+    if kind is None or url is None or _url_edit(_held(url)[0]) is None:
         return None
     return kind
+
+
+def _url_of(kind: str | None, given: list[Node]) -> Node | None:
+    if kind != "axios config":
+        return given[0] if given else None
+    config = given[0] if len(given) == 1 and given[0].type == "object" else None
+    method = _pair(config, "method")
+    posts = method is not None and (string_of(method) or "").lower() == "post"
+    return _pair(config, "url") if posts else None
+
+
+def _held(node: Node) -> tuple[Node, str | None]:
+    """What an argument holds: for a name, the value of its ``const``/``let`` declaration in an
+    enclosing block, with why that value cannot be rewritten for this call (read elsewhere too)."""
+    found = declaration_of(node) if node.type == "identifier" else None
+    value = found[0].child_by_field_name("value") if found is not None else None
+    if found is None or value is None:
+        return node, None
+    uses = uses_of(text_of(node), found[0])
+    if len(uses) == 1 and same(uses[0], node):
+        return value, None
+    return value, f"`{text_of(node)}` is read elsewhere too: rewrite its value for this post only by hand"
 
 
 def _url_edit(url: Node) -> Edit | None:
@@ -59,18 +83,28 @@ def _pair(obj: Node | None, name: str) -> Node | None:
 
 
 def _body(kind: str, given: list[Node]) -> Node | str:
-    """The object literal the post sends, or why there is none."""
+    """The object literal the post sends (inline, or held by a name only this post reads), or why there is none."""
     if kind == "axios":
         body = given[1] if len(given) > 1 else None
+    elif kind == "axios config":
+        body = _pair(given[0], "data")
     else:
         options = given[1] if len(given) > 1 else None
         body = _pair(options, "json") if kind == "got" else _pair(options, "body")
-        if kind == "fetch" and body is not None:
-            function, arguments = body.child_by_field_name("function"), body.child_by_field_name("arguments")
-            inner = members(arguments) if body.type == "call_expression" and arguments is not None else []
-            body = inner[0] if function is not None and text_of(function) == "JSON.stringify" and len(inner) == 1 else None
-            if body is None:
-                return "the body is serialized by hand: pass `JSON.stringify({…})` of a literal to let it be rewritten"
+    if body is not None:
+        body, shared = _held(body)
+        if shared is not None:
+            return shared
+    if body is not None and kind != "got" and body.type != "object":
+        function, arguments = body.child_by_field_name("function"), body.child_by_field_name("arguments")
+        inner = members(arguments) if body.type == "call_expression" and arguments is not None else []
+        body = inner[0] if function is not None and text_of(function) == "JSON.stringify" and len(inner) == 1 else None
+        if body is not None:
+            body, shared = _held(body)
+            if shared is not None:
+                return shared
+        if body is None and kind == "fetch":
+            return "the body is serialized by hand: pass `JSON.stringify({…})` of a literal to let it be rewritten"
     if body is None or body.type != "object":
         return "the body is not an object literal"
     return body
@@ -80,12 +114,14 @@ def decide_http(call: Node, kind: str, options: Options, data: bytes) -> Decisio
     arguments = call.child_by_field_name("arguments")
     assert arguments is not None
     given = members(arguments)
-    url = given[0]
+    given_url = _url_of(kind, given)
+    assert given_url is not None
+    url, shared = _held(given_url)
     text = string_of(url)
     client = client_for_url(text, text_of(url))
     refused, info = host_reasons(client, options)
-    if refused is not None:
-        return left([refused], host=client.host)
+    if refused is not None or shared is not None:
+        return left([refused or shared or ""], host=client.host)
     body = _body(kind, given)
     if isinstance(body, str):
         return left([body], host=client.host)
@@ -98,7 +134,7 @@ def decide_http(call: Node, kind: str, options: Options, data: bytes) -> Decisio
     url_edit = _url_edit(url)
     assert url_edit is not None
     writer.edits.append(url_edit)
-    reads = _json_reads(call, kind, writer.edits, writer.style.quote)
+    reads = _json_reads(call, "axios" if kind == "axios config" else kind, writer.edits, writer.style.quote)
     if isinstance(reads, str):
         return left([reads], host=client.host)
     notes.extend(reads)

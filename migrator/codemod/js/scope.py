@@ -30,3 +30,21 @@ def uses_of(name: str, declaration: Node) -> list[Node]:
             out.append(current)
         stack.extend(current.children)
     return sorted(out, key=lambda n: n.start_byte)
+
+
+def declaration_of(name: Node) -> tuple[Node, bool] | None:
+    """The ``variable_declarator`` that binds the identifier ``name`` in an enclosing block, before
+    it, and whether it is a ``const`` (a value that cannot be bound again)."""
+    wanted = text_of(name)
+    scope = name.parent
+    while scope is not None:
+        if scope.type in ("statement_block", "program"):
+            for statement in scope.children:
+                if statement.type not in ("lexical_declaration", "variable_declaration") or statement.end_byte > name.start_byte:
+                    continue
+                for declarator in statement.children:
+                    bound = declarator.child_by_field_name("name")
+                    if declarator.type == "variable_declarator" and bound is not None and text_of(bound) == wanted:
+                        return declarator, statement.children[0].type == "const"
+        scope = scope.parent
+    return None

@@ -120,7 +120,7 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes, zod
         return left([STORED.format(method=found.method)], host=client.host)
     arguments = found.call.child_by_field_name("arguments")
     given = members(arguments) if arguments is not None else []
-    if len(given) != 1 or given[0].type != "object":
+    if len(given) not in (1, 2) or given[0].type != "object":  # a second argument is the request options, kept
         return left(["the request is not an object literal the codemod can read; rename its keys by the table in "
                      "docs/mapping.md"], host=client.host)
     try:

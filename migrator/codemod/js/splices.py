@@ -35,6 +35,25 @@ def line_start(data: bytes, offset: int) -> int:
     return data.rfind(b"\n", 0, offset) + 1
 
 
+NEXT_LINE_DIRECTIVES = ("eslint-disable-next-line", "oxlint-disable-next-line", "@ts-ignore", "@ts-expect-error",
+                        "prettier-ignore", "biome-ignore", "deno-lint-ignore", "istanbul ignore", "c8 ignore", "v8 ignore")
+"""Comments that govern the line after them: a note put between one and its statement would take
+the statement's place (ESLint's ``-next-line`` counts lines, comment lines included)."""
+
+
+def above_directives(data: bytes, first: int) -> int:
+    """Where a note line goes above the line starting at ``first``: above the next-line directives
+    right over it, so that each still governs the statement."""
+    at = first
+    while at > 0:
+        prior = line_start(data, at - 1)
+        line = data[prior:at].decode("utf-8", "replace").strip()
+        if not (line.startswith(("//", "/*")) and any(word in line for word in NEXT_LINE_DIRECTIVES)):
+            break
+        at = prior
+    return at
+
+
 def indent_at(data: bytes, offset: int) -> str:
     """The indentation of the line holding ``offset``."""
     start = line_start(data, offset)

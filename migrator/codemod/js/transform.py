@@ -11,7 +11,7 @@ from .display import Display
 from .grammar import Grammar, check, first_error, index, parse
 from .http import decide_http, http_kind
 from .sites import Decision, chat_call, decide, left, statement_of
-from .splices import Edit, apply, indent_at, line_start
+from .splices import Edit, above_directives, apply, indent_at, line_start
 from .together import Member, unmatched
 from .zod import find_zod, import_edit
 
@@ -104,6 +104,7 @@ def _note(data: bytes, start: int, messages: list[str], edits: list[Edit]) -> No
     lines = [note_line(m) for m in dict.fromkeys(messages)]
     text = "".join(f"{indent}{line}\n" for line in lines if line not in present)
     if text:
-        edits.append((first, first, text))
+        at = above_directives(data, first)
+        edits.append((at, at, text))
 
 
