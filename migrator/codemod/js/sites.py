@@ -30,7 +30,7 @@ from .scope import same, uses_of
 from .splices import Edit, Writer, indent_at, line_start
 from .together import Shared
 from .values import NotLiteral, members, string_of, text_of
-from .zod import Zod, text_format
+from .zod import CHAT, CHAT_TOOL, Zod, text_format, zod_tools
 
 STORED_METHODS = frozenset({"list", "retrieve", "update", "delete"})
 METHODS = frozenset({"create", "parse", "stream"}) | STORED_METHODS
@@ -47,7 +47,7 @@ class Decision:
     edits: list[Edit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     host: str | None = None
-    zod: bool = False  # a ``zodResponseFormat`` call became ``zodTextFormat``
+    zod: dict[str, int] = field(default_factory=dict)  # Chat zod helper → its calls rewritten to the Responses one
     note: bool = True  # False: in the report only (a receiver in a file that does not use openai)
     shared: Shared = field(default_factory=Shared)  # the calls it must be migrated with (together.py)
 
@@ -135,9 +135,17 @@ def decide(found: ChatCall, clients: Clients, options: Options, data: bytes, zod
 
 def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod, azure: bool = False) -> Decision:
     helpers: dict[str, tuple[str, str]] = {}
+    zods: dict[str, int] = {}
     helper = text_format(obj, zod) if found.method in ("parse", "stream") else None
     if helper is not None:
         helpers["response_format"] = ("text", helper)
+        zods[CHAT] = 1
+    tools = zod_tools(obj, zod)
+    if isinstance(tools, str):
+        return left([tools])
+    if tools is not None:
+        helpers["tools"] = ("tools", tools[0])
+        zods[CHAT_TOOL] = tools[1]
     shared = Shared()
     planned = plan_request(obj, options, data, helpers, shared)
     if isinstance(planned, str):
@@ -168,7 +176,7 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod, a
     elif reads is not None:
         return left([reads])
     verdict: Verdict = "migrated with notes" if notes else "migrated"
-    return Decision(verdict, applicability, notes, writer.edits, notes, zod=helper is not None, shared=shared)
+    return Decision(verdict, applicability, notes, writer.edits, notes, zod=zods, shared=shared)
 
 
 def chain(use: Node) -> tuple[Node, list[Segment]]:

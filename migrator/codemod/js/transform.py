@@ -13,7 +13,7 @@ from .http import decide_http, http_kind
 from .sites import Decision, chat_call, decide, left, statement_of
 from .splices import Edit, above_directives, apply, indent_at, line_start
 from .together import Member, unmatched
-from .zod import find_zod, import_edit
+from .zod import find_zod, import_edits
 
 COMMENT = "//" + NOTE_PREFIX.removeprefix("#")
 """``// migrator:``: the Python codemod's note, in JavaScript's comment."""
@@ -65,7 +65,7 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
             notes.setdefault(statement.start_byte, []).extend(decision.reasons)
         else:
             edits.extend(decision.edits)
-            zod.migrated += decision.zod
+            zod.migrated.update(decision.zod)
             notes.setdefault(statement.start_byte, []).extend(decision.notes)
         row, column = node.start_point
         sites.append(Site(row + 1, column, rule, decision.verdict, decision.applicability, tuple(decision.reasons), decision.host))
@@ -77,9 +77,7 @@ def transform(text: str, options: Options, path: str, grammar: Grammar) -> Outco
             row, column = shown.node.start_point
             sites.append(Site(row + 1, column, shown.rule, "left for a person", "display", (shown.reason,)))
         sites.sort(key=lambda site: (site.line, site.column))
-    renamed = import_edit(zod)
-    if renamed is not None:
-        edits.append(renamed)
+    edits.extend(import_edits(zod))
     for start, messages in notes.items():
         _note(data, start, messages, edits)
     if not edits:
