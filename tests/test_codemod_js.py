@@ -468,3 +468,18 @@ def test_a_result_bound_again_by_a_call_that_is_left_leaves_both() -> None:
     assert [site.verdict for site in outcome.sites] == ["left for a person"] * 2
     assert outcome.sites[0].reasons == ("`r` is bound again to a call that is not migrated with this one",)
     assert "responses" not in outcome.code
+
+
+def test_a_long_messages_expression_is_named_short_in_the_note() -> None:
+    """A note says why a site stays; it names the expression, it need not carry all of it."""
+    mapped = "history.map((turn) => ({ role: turn.speaker === 'bot' ? 'assistant' : 'user', content: turn.text }))"
+    source = ("import OpenAI from 'openai';\nconst client = new OpenAI();\n"
+              f"export async function ask(history) {{\n  const r = await client.chat.completions.create({{ model: 'gpt-4o', messages: {mapped} }});\n"
+              "  return r.choices[0].message.content;\n}\n")
+    outcome = javascript.transform(source, Options(), "a.js")
+    [site] = outcome.sites
+    assert site.verdict == "left for a person"
+    [reason] = [r for r in site.reasons if "`messages` is" in r]
+    assert "history.map((turn) =>" in reason and "…" in reason and mapped not in reason
+    note = next(line for line in outcome.code.splitlines() if "`messages` is" in line)
+    assert len(note) < 250

@@ -19,7 +19,7 @@ from .held_literals import TYPED, Held, held_literal
 from .messages import plain_messages
 from .splices import Writer, has_comment, indent_at
 from .together import Shared
-from .values import Holes, Style, key_of, members, text_of, to_value
+from .values import Holes, Style, key_of, members, named, text_of, to_value
 
 _REQUEST = TABLES["chat.request"]
 LITERALS = frozenset({"string", "template_string", "number", "unary_expression", "true", "false", "null", "object", "array"})
@@ -72,7 +72,7 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
         source = text_of(value)
         if key == "messages":
             why = plain_messages(source, value) if value.type in ("identifier", "shorthand_property_identifier") else \
-                (f"`messages` is `{source}`", False)
+                (f"`messages` is `{named(source)}`", False)
             if why is not None and shared is not None and value.type in ("identifier", "shorthand_property_identifier"):
                 from .tool_messages import plan_items  # it reads request styles from this module
 
@@ -88,7 +88,7 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
             held_messages = source
             body[key] = _PLACEHOLDER_MESSAGES
             if why is not None:
-                notes.append(f"`input` is `{source}`: {MESSAGES_HELD}")
+                notes.append(f"`input` is `{named(source)}`: {MESSAGES_HELD}")
                 applicability = "unsafe"
             continue
         found = held_literal(key, value) if shared is not None and rule is not None and rule.do is not DROP \
@@ -104,7 +104,7 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
         elif rule.do is DROP:
             dropped.append(key)
         elif key == "stream":
-            return f"`stream` is `{source}`: whether the result is a stream is decided at run time"
+            return f"`stream` is `{named(source)}`: whether the result is a stream is decided at run time"
         elif str in rule.types:
             body[key] = holes.string(source)
         elif int in rule.types:

@@ -29,6 +29,14 @@ def text_of(node: Node) -> str:
     return node.text.decode("utf-8")
 
 
+def named(source: str, limit: int = 60) -> str:
+    """An expression as a note names it: on one line, cut at ``limit`` characters. A note that says
+    why a site stays need not carry a 300-character ``messages.map(…)``; a removed key's note keeps
+    its whole source instead (that note is where the argument survives)."""
+    flat = " ".join(source.split())
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
+
+
 @dataclass
 class Style:
     quote: str = '"'
