@@ -319,7 +319,32 @@ def with_commas(items: list[Any], original: Any) -> list[Any]:
         final = final.with_changes(comma=_retarget(final.comma, last_comma) if isinstance(final.comma, cst.Comma)
                                    else _no_comment(last_comma))
     fixed.append(final)
-    return fixed
+    return _comments_before_commas(fixed)
+
+
+def _comments_before_commas(args: list[Any]) -> list[Any]:
+    """``f(a, b=1  # why\n)`` given one more argument: the comment after ``b=1`` was written where no
+    comma followed it; it moves after the comma that now does (``b=1,  # why``), and the line break
+    before ``)`` goes to the new last argument, so the call keeps its shape."""
+    moved: Any = None
+    out = []
+    for i, arg in enumerate(args):
+        ws = getattr(arg, "whitespace_after_arg", None)
+        if i < len(args) - 1 and isinstance(ws, cst.ParenthesizedWhitespace) and ws.first_line.comment is not None \
+                and isinstance(arg.comma, cst.Comma):
+            after = arg.comma.whitespace_after
+            last_line = after.last_line if isinstance(after, cst.ParenthesizedWhitespace) else ws.last_line
+            arg = arg.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""), comma=arg.comma.with_changes(
+                whitespace_before=cst.SimpleWhitespace(""),
+                whitespace_after=ws.with_changes(last_line=last_line)))
+            moved = ws
+        out.append(arg)
+    final = out[-1] if out else None
+    if moved is not None and isinstance(final, cst.Arg) and isinstance(final.whitespace_after_arg, cst.SimpleWhitespace) \
+            and not final.whitespace_after_arg.value and not isinstance(final.comma, cst.Comma):
+        out[-1] = final.with_changes(whitespace_after_arg=moved.with_changes(
+            first_line=cst.TrailingWhitespace(newline=moved.first_line.newline)))
+    return out
 
 
 def _comment_line(comma: Any) -> cst.TrailingWhitespace | None:
