@@ -10,6 +10,7 @@ something else and is never touched; a receiver that traces to nothing is report
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -107,6 +108,7 @@ class Bindings(UseVisitor):
         self.openai_modules: set[str] = set()
         self.lookalikes: set[str] = set()  # local names bound by an import from a look-alike SDK
         self.imported: set[str] = set()  # local names bound by an import from any other module (the project's own)
+        self.params: set[str] = set()  # names some function takes as a parameter
         self.imports_openai = False
         self.strings: dict[str, list[cst.BaseExpression]] = {}  # names assigned a string literal (any scope)
         self.constructors: dict[str, str] = {}  # local name → "openai" / "azure"
@@ -203,6 +205,7 @@ class Bindings(UseVisitor):
         self._assigned(node.target, node.value)
 
     def visit_Param(self, node: cst.Param) -> None:
+        self.params.add(node.name.value)
         self.reads.setdefault(node.name.value, []).append(node.name)  # a value from the caller: never a constant
 
     def visit_Name(self, node: cst.Name) -> None:
@@ -287,7 +290,15 @@ class Bindings(UseVisitor):
             kind, is_async = self.constructors[name], name in self.async_constructors
         else:
             return None
-        return _client(kind, is_async, call)
+        return _client(kind, is_async, call, self._constant)
+
+    def _constant(self, node: cst.BaseExpression) -> str | None:
+        """The text of a name assigned once, to a string literal (``BASE_URL = "https://…"``), and
+        never a parameter or an import; None for anything else."""
+        if not isinstance(node, cst.Name) or node.value in self.imported:
+            return None
+        values = self.assigned.get(node.value, [])
+        return string_value(values[0]) if len(values) == 1 and node.value not in self.params else None
 
     def _annotated(self, annotation: cst.Annotation | None) -> Resolution:
         if annotation is None:
@@ -304,7 +315,8 @@ class Bindings(UseVisitor):
         return None
 
 
-def _client(kind: str, is_async: bool, call: cst.Call) -> Client:
+def _client(kind: str, is_async: bool, call: cst.Call,
+            constant: Callable[[cst.BaseExpression], str | None] = lambda node: None) -> Client:
     if kind == "azure":
         endpoint = _keyword(call, "azure_endpoint") or _keyword(call, "base_url")
         text = string_value(endpoint) if endpoint is not None else None
@@ -314,6 +326,8 @@ def _client(kind: str, is_async: bool, call: cst.Call) -> Client:
     if base is None:
         return Client(kind, "api.openai.com", "openai", is_async)
     text = string_value(base)
+    if text is None:
+        text = constant(base)
     if text is None:
         return Client(kind, f"the configured base_url ({cst.Module([]).code_for_node(base)})", "configured", is_async)
     host = _host_of(text)
