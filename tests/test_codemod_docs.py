@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from migrator import detect
 from migrator.codemod.docs import markdown, rst
-from migrator.codemod.docs.blocks import Block, markdown_blocks, rst_blocks
+from migrator.codemod.docs.blocks import Block, markdown_blocks, rst_blocks, strip
 from migrator.codemod.docs.json_block import migrate_json
 from migrator.codemod.json_layout import parse, rewrite
 from migrator.codemod.outcome import Options, Outcome
@@ -43,7 +43,7 @@ def _run(text: str, suffix: str, options: Options) -> Outcome:
 def _blocks(text: str, suffix: str) -> list[tuple[Block, str]]:
     lines = text.split("\n")
     found = rst_blocks(lines) if suffix == ".rst" else markdown_blocks(lines)
-    return [(b, "\n".join(line[len(b.indent):] for line in lines[b.start:b.end])) for b in found]
+    return [(b, "\n".join(strip(line, b.indent) for line in lines[b.start:b.end])) for b in found]
 
 
 def _language(block: Block, code: str) -> str | None:
@@ -237,10 +237,45 @@ def test_fences() -> None:
     assert found == [("python", 1, 4, ""), ("javascript", 6, 7, ""), ("shell", 9, 10, "  ")]
 
 
+@pytest.mark.parametrize("lines, found", [
+    ([">```py", "> x", ">", "> y", "> ```", "after"], [("python", 1, 4, "> ")]),
+    (["> ```py", "> x", "", "> y"], [("python", 1, 2, "> ")]),  # a blank line ends the quote, and the fence
+    (["> ```py", "> x", "lazy"], [("python", 1, 2, "> ")]),  # no lazy continuation inside a fence
+    (["1. ```js", "   x", "", "   y", "   ```", "2. z"], [("javascript", 1, 4, "   ")]),
+    (["- ```js", "  x", "- ```py", "  y"], [("javascript", 1, 2, "  "), ("python", 3, 4, "  ")]),  # open until the next item
+    (["> 1. ```json", ">    {}", ">    ```"], [("json", 1, 2, ">    ")]),
+    (["1. > ```sh", "   > x", "   > ```"], [("shell", 1, 2, "   > ")]),
+    (["```` py", "```", "x", "`````", "y"], [("python", 1, 3, "")]),  # a shorter fence is content, a longer one closes
+    (["~~~py", "```", "~~~"], [("python", 1, 2, "")]),  # only the opener's character closes
+    (["```py", "x", "```  x", "y"], [("python", 1, 4, "")]),  # a closer has nothing after it; unclosed: to the end
+    (["<!--", "```py", "x", "```", "-->", "```js", "y", "```"], [("javascript", 6, 7, "")]),
+    (["<!-- ```py -->", "```js", "y", "```"], [("javascript", 2, 3, "")]),
+    (["```{code-block} python", ":linenos:", ":caption: x", "", "y", "```"], [("python", 3, 5, "")]),
+    (["```{code} json", "---", "a: 1", "---", "{}", "```"], [("json", 4, 5, "")]),
+    (["````{note}", "text", "```py", "x", "```", "````"], [("python", 3, 4, "")]),
+    (["```{eval-rst}", ".. code:: python", "", "   x", "```"], [(None, 1, 4, "")]),
+    (['```js title="a.js" {1,3}', "x", "```"], [("javascript", 1, 2, "")]),
+], ids=lambda v: repr(v[0]) if isinstance(v, list) and v and isinstance(v[0], str) else None)
+def test_fences_in_containers(lines: list[str], found: list[tuple[str | None, int, int, str]]) -> None:
+    assert [(b.language, b.start, b.end, b.indent) for b in markdown_blocks(lines)] == found
+
+
 def test_rst_blocks() -> None:
-    lines = [".. code:: bash", "", "  curl x", "", "text::", "", "    {}", "", ".. note::", "", "   prose", "", "A line."]
+    lines = [".. code:: bash", "", "  curl x", "", "text::", "", "    {}", "", ".. note::", "", "   prose", "", "A line.",
+             ".. highlight:: python", "", "more::", "", "  x", "", ".. sourcecode:: js", "   :linenos:", "", "   y"]
     found = [(b.language, b.tag, b.start, b.end, b.indent) for b in rst_blocks(lines)]
-    assert found == [("shell", "bash", 2, 3, "  "), ("literal", "python", 6, 7, "    ")]
+    assert found == [("shell", "bash", 2, 3, "  "), (None, "", 6, 7, "    "), ("literal", "python", 17, 18, "  "),
+                     ("javascript", "js", 22, 23, "   ")]
+
+
+def test_crlf_blockquote_document_stays_crlf() -> None:
+    from migrator.codemod.runner import transform_bytes
+
+    case = ROOT / "blockquote_fences"
+    before = (case / "before.md").read_bytes().replace(b"\n", b"\r\n")
+    result = transform_bytes("quoted.md", before, Options())
+    assert result.errors == () and result.new == (case / "after.md").read_bytes().replace(b"\n", b"\r\n")
+    assert transform_bytes("quoted.md", result.new, Options()).new is None
 
 
 def _notebook(cells: list[dict[str, object]]) -> str:

@@ -21,7 +21,7 @@ from ...mapping.rules import TABLES, targets
 from ..finder import SITE_TEXT
 from ..outcome import Options, Outcome, Site, TooDeep, Verdict
 from ..source import SourceError
-from .blocks import Block, dedent, language_of
+from .blocks import Block, dedent, language_of, prefixed, strip
 from .json_block import migrate_json
 
 BlockTransform = Callable[[str, Options], Outcome]
@@ -154,17 +154,17 @@ def _prose_sites(text: str, lines: list[str], code_lines: set[int]) -> list[Site
 
 
 def _splice(old: list[str], new_code: str, indent: str) -> list[str]:
-    """The block's new lines: unchanged ones as they were written, changed ones indented like the block."""
+    """The block's new lines: unchanged ones as they were written, changed ones with the block's prefix."""
     new = new_code.split("\n")
     if new and new[-1] == "":
         new.pop()
-    old_code = [line[len(indent):] if line.startswith(indent) else line.lstrip(" \t") for line in old]
+    old_code = [strip(line, indent) for line in old]
     out: list[str] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old_code, new, autojunk=False).get_opcodes():
         if tag == "equal":
             out.extend(old[i1:i2])
         else:
-            out.extend(indent + line if line.strip() else line for line in new[j1:j2])
+            out.extend(prefixed(line, indent) for line in new[j1:j2])
     return out
 
 
