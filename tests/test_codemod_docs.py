@@ -332,3 +332,60 @@ def test_any_document_is_read_and_a_second_run_changes_nothing(pieces: list[str]
     edited = {n for n, (a, b) in enumerate(zip(lines, once.code.split("\n"), strict=False)) if a != b}
     code = {n for b in (rst_blocks(lines) if suffix == ".rst" else markdown_blocks(lines)) for n in range(b.start, b.end)}
     assert not edited or min(edited) in code, "a line outside every code block was edited"
+
+
+_PREFIXES = ["", "> ", ">", "> > ", "1. ", "   ", "- ", "  ", "> 1. ", "    ", "10. "]
+_PROGRAMS = {
+    "python": ["from openai import OpenAI", "client = OpenAI()",
+               "r = client.chat.completions.create(model='m', messages=[{'role': 'user', 'content': 'x'}], seed=1)",
+               "print(r.choices[0].message.content)"],
+    "json": ["{", '  "model": "m",', '  "messages": [{"role": "user", "content": "x"}],', '  "n": 1', "}"],
+    "sh": ["curl $BASE/v1/chat/completions \\", "  -d '{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}'"],
+    "js": ["import OpenAI from 'openai';", "const c = new OpenAI();",
+           "const r = await c.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }], seed: 1 });",
+           "console.log(r.choices[0].message.content);"],
+    "{code-block} python": [":linenos:", "", "from openai import OpenAI", "client = OpenAI()",
+                            "client.chat.completions.create(model='m', messages=[{'role': 'user', 'content': 'x'}])"],
+}
+_NOISE = ["", "prose", "Read `choices[0].message.content`.", "```", "~~~", "````", "```python", "<!--", "-->", "\tdef f(:",
+          "{", "- item", "> quoted"]
+
+
+@st.composite
+def _element(draw: st.DrawFn) -> list[str]:
+    """A prose line, or a fence (maybe unclosed, maybe with noise inside) in a container."""
+    prefix = draw(st.sampled_from(_PREFIXES))
+    if draw(st.booleans()):
+        return [prefix + draw(st.sampled_from(_NOISE))]
+    language = draw(st.sampled_from(sorted(_PROGRAMS)))
+    fence = draw(st.sampled_from(["```", "~~~", "````"]))
+    inner = prefix if not prefix[:1].isdigit() and not prefix.startswith("-") else " " * len(prefix)
+    if prefix.startswith("> 1"):
+        inner = ">    "
+    body = list(_PROGRAMS[language])
+    if draw(st.booleans()):
+        body.insert(draw(st.integers(0, len(body))), draw(st.sampled_from(_NOISE)))
+    closer = [inner + fence] if draw(st.booleans()) else []
+    return [prefix + fence + language, *(inner + line if line else inner.rstrip() for line in body), *closer]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_element(), max_size=8))
+def test_random_fences_quotes_and_lists_only_change_their_blocks(drawn: list[list[str]]) -> None:
+    """Any mix of fences, quotes and list items: no exception, every edit inside a block's content
+    lines, every written line carrying its block's prefix, and a second run changes nothing."""
+    import difflib
+
+    text = "\n".join(line for element in drawn for line in element) + "\n"
+    lines = text.split("\n")
+    once = _run(text, ".md", Options())
+    out = once.code.split("\n")
+    blocks = markdown_blocks(lines)
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, lines, out, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        block = next((b for b in blocks if b.start <= i1 and i2 <= b.end), None)
+        assert block is not None, f"lines {i1}-{i2} outside every block were edited"
+        assert all(line.startswith(block.indent) or line == block.indent.rstrip() for line in out[j1:j2])
+    assert all(site.line >= 1 for site in once.sites)
+    assert _run(once.code, ".md", Options()).code == once.code
