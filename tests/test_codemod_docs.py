@@ -389,3 +389,17 @@ def test_random_fences_quotes_and_lists_only_change_their_blocks(drawn: list[lis
         assert all(line.startswith(block.indent) or line == block.indent.rstrip() for line in out[j1:j2])
     assert all(site.line >= 1 for site in once.sites)
     assert _run(once.code, ".md", Options()).code == once.code
+
+
+def test_a_block_that_imports_openai_starts_a_new_program() -> None:
+    """A long page is many small programs (each call traced through its own example only), and a
+    block without an import still sees the client of the blocks before it."""
+    from migrator.codemod.docs.document import _programs
+
+    blocks = [(Block("python", "python", 0, 0, ""), code) for code in (
+        "from openai import OpenAI\nclient = OpenAI()\n", "client.chat.completions.create(model='m', messages=[{'role': 'user', 'content': 'x'}])\n",
+        "import openai\nc = openai.OpenAI()\nc.chat.completions.create(model='m', messages=[])\n", "print(1)\n",
+        "import requests\n")]
+    assert [[n for n, _ in program] for program in _programs(blocks)] == [[0, 1], [2, 3, 4]]
+    page = "".join(f"```python\n{code}```\n\n" for _, code in blocks[:2])
+    assert "client.responses.create(" in _run(page, ".md", Options()).code

@@ -21,6 +21,7 @@ from ..mapping.rules import Table
 
 _SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
 _SPACE = " \t\n\r"
+_CONSTANTS: dict[str, Any] = {"true": True, "false": False, "null": None}
 
 
 @dataclass
@@ -108,7 +109,9 @@ def _value(text: str, i: int) -> tuple[Node, int]:
     match = _SCALAR.match(text, i)
     if match is None:
         raise JsonError("a JSON value expected", i)
-    return Node(json.loads(match.group()), i, match.end()), match.end()
+    token = match.group()
+    scalar = _CONSTANTS[token] if token in _CONSTANTS else float(token) if any(c in token for c in ".eE") else int(token)
+    return Node(scalar, i, match.end()), match.end()
 
 
 def _string(text: str, i: int) -> tuple[str, int]:

@@ -93,26 +93,46 @@ def _unread(block: Block, line: int, column: int, why: str) -> Site:
                 (f"this {block.tag or block.language} block is left as it is: {why}",))
 
 
+_IMPORTS_OPENAI = re.compile(r"^[ \t]*(?:import[ \t]+openai\b|from[ \t]+openai\b)", re.MULTILINE)
+
+
+def _programs(blocks: list[tuple[Block, str]]) -> list[list[tuple[int, str]]]:
+    """The page's Python blocks as programs, ``(number, code)`` each: a block that imports ``openai``
+    starts a new example, so a long page is many small programs, not one whose every call site is
+    traced through all the blocks before it (quadratic in the page's size)."""
+    programs: list[list[tuple[int, str]]] = []
+    for n, (_, code) in enumerate(blocks):
+        if not programs or _IMPORTS_OPENAI.search(code):
+            programs.append([])
+        programs[-1].append((n, code))
+    return [program for program in programs if any(SITE_TEXT.search(code) for _, code in program)]
+
+
 def _python_blocks(blocks: list[tuple[Block, str]], options: Options) -> dict[int, tuple[str, list[Site]]]:
-    """The page's Python blocks as one program (a client made in one block is traced into the next, as
-    in a notebook's cells): each block's new code and sites, by its number in ``blocks``."""
+    """The page's Python blocks, each program's as one module (a client made in one block is traced
+    into the next, as in a notebook's cells): each block's new code and sites, by its number in ``blocks``."""
     if not any(SITE_TEXT.search(code) for _, code in blocks):
         return {}
     from ..notebook import transform_cells
     from ..transform import transform_code
 
-    try:
-        result = transform_cells(list(enumerate(code for _, code in blocks)), options, transform_code)
-    except TooDeep as exc:
-        return {n: (code, [_unread(block, 1, 0, str(exc))]) for n, (block, code) in enumerate(blocks)
-                if SITE_TEXT.search(code)}
-    out: dict[int, tuple[str, list[Site]]] = {n: (result.sources.get(n, code), []) for n, (_, code) in enumerate(blocks)}
-    for site, n in result.sites:
-        out[n][1].append(site)
-    for error in result.errors:
-        block, code = blocks[error.cell]
-        if SITE_TEXT.search(code):
-            out[error.cell][1].append(_unread(block, error.line, error.column, error.message.replace("cell ", "it ", 1)))
+    out: dict[int, tuple[str, list[Site]]] = {n: (code, []) for n, (_, code) in enumerate(blocks)}
+    for program in _programs(blocks):
+        try:
+            result = transform_cells(program, options, transform_code)
+        except TooDeep as exc:
+            for n, code in program:
+                if SITE_TEXT.search(code):
+                    out[n][1].append(_unread(blocks[n][0], 1, 0, str(exc)))
+            continue
+        for n, code in result.sources.items():
+            out[n] = (code, out[n][1])
+        for site, n in result.sites:
+            out[n][1].append(site)
+        for error in result.errors:
+            block, code = blocks[error.cell]
+            if SITE_TEXT.search(code):
+                out[error.cell][1].append(_unread(block, error.line, error.column, error.message.replace("cell ", "it ", 1)))
     return out
 
 

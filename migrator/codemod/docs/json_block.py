@@ -10,6 +10,7 @@ plus ``status``, so a three-key example stays a short one and a second run finds
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from ...errors import MappingError
@@ -39,18 +40,20 @@ class JsonOutcome:
 def migrate_json(text: str, hoist: bool = False) -> JsonOutcome:
     """The Responses counterpart of a JSON example, by the engine; None as ``text`` for any other JSON."""
     try:
-        root = parse(text)
-    except JsonError:
-        return JsonOutcome(None, "")
-    body = root.value
-    try:
+        body = json.loads(text)  # C speed: most JSON in a page is no API body, and is not read twice
         kind = detect(body)
     except MappingError as exc:
         if isinstance(body, dict) and ("choices" in body or body.get("object") == "chat.completion.chunk"):
             return JsonOutcome(None, "docs-json-chunk", (f"a Chat Completions stream chunk: {exc.problems[0].expected}; "
                                                          "a Responses stream sends typed events instead", ), left=True)
         return JsonOutcome(None, "")
+    except ValueError:  # not JSON
+        return JsonOutcome(None, "")
     if kind not in ("chat.request", "chat.completion"):
+        return JsonOutcome(None, "")
+    try:
+        root = parse(text)
+    except JsonError:  # what json.loads takes and JSON does not (``NaN``)
         return JsonOutcome(None, "")
     rule = "docs-json-request" if kind == "chat.request" else "docs-json-completion"
     try:
