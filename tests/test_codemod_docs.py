@@ -262,10 +262,12 @@ def test_fences_in_containers(lines: list[str], found: list[tuple[str | None, in
 
 def test_rst_blocks() -> None:
     lines = [".. code:: bash", "", "  curl x", "", "text::", "", "    {}", "", ".. note::", "", "   prose", "", "A line.",
-             ".. highlight:: python", "", "more::", "", "  x", "", ".. sourcecode:: js", "   :linenos:", "", "   y"]
+             ".. highlight:: python", "", "more::", "", "  x", "", ".. sourcecode:: js", "   :linenos:", "", "   y",
+             ".. a comment, and a commented-out directive in it:", "", "   .. code:: python", "", "      z", "..", "",
+             "  an empty comment ends at the blank line, so this is a block quote (prose)::", "", "    w"]
     found = [(b.language, b.tag, b.start, b.end, b.indent) for b in rst_blocks(lines)]
     assert found == [("shell", "bash", 2, 3, "  "), (None, "", 6, 7, "    "), ("literal", "python", 17, 18, "  "),
-                     ("javascript", "js", 22, 23, "   ")]
+                     ("javascript", "js", 22, 23, "   "), ("literal", "python", 32, 33, "    ")]
 
 
 def test_crlf_blockquote_document_stays_crlf() -> None:

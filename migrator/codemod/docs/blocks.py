@@ -171,6 +171,8 @@ def _fenced(lines: list[str], opener: int, end: int, prefix: str, info: str) -> 
 
 _DIRECTIVE = re.compile(r"^([ \t]*)\.\.[ \t]+(?:code-block|code|sourcecode)::[ \t]*(\S*)[ \t]*$")
 _HIGHLIGHT = re.compile(r"^[ \t]*\.\.[ \t]+highlight::[ \t]*(\S+)")
+_COMMENT = re.compile(r"^[ \t]*\.\.(?:[ \t]*$|[ \t]+(?![_\[|])(?!\S*::))")
+"""An rST comment: ``..`` alone, or followed by text that is no directive, target, footnote or substitution."""
 _OPTION = re.compile(r"^[ \t]*:[\w-]+:")
 
 
@@ -208,6 +210,11 @@ def rst_blocks(lines: list[str]) -> list[Block]:
         lighted = _HIGHLIGHT.match(line)
         if lighted is not None:
             highlight = lighted.group(1).lower()
+        if _COMMENT.match(line) is not None:  # a comment's indented body is no code, a commented-out directive neither
+            empty = not line.strip(" \t.") and (i + 1 >= len(lines) or not lines[i + 1].strip())  # ends at a blank line
+            found_body = None if empty else _body(lines, i + 1, _width(line))
+            i = found_body[1] if found_body is not None else i + 1
+            continue
         if directive is not None:
             j = i + 1
             while j < len(lines) and _OPTION.match(lines[j]) and _width(lines[j]) > _width(line):
