@@ -278,8 +278,10 @@ class _Writer:
     def _copy(self, node: Node, indent: str) -> str:
         """``node`` as written, its inner lines moved to ``indent``."""
         source = self.text[node.start:node.end]
+        if "\n" not in source:
+            return source
         was = indent_of(self.text, node)
-        if was == indent or "\n" not in source:
+        if was == indent:
             return source
         lines = source.split("\n")
         return "\n".join([lines[0], *(indent + line[len(was):] if line.startswith(was) else line for line in lines[1:])])
