@@ -405,3 +405,22 @@ def test_a_block_that_imports_openai_starts_a_new_program() -> None:
     assert [[n for n, _ in program] for program in _programs(blocks)] == [[0, 1], [2, 3, 4]]
     page = "".join(f"```python\n{code}```\n\n" for _, code in blocks[:2])
     assert "client.responses.create(" in _run(page, ".md", Options()).code
+
+
+@pytest.mark.parametrize("old, new, least", [
+    (["a", "b", "c"], ["a", "x", "c"], 2),
+    (["{", "  1", "}", "{", "  2", "}"], ["{", "  1", "  3", "}", "{", "  2", "}"], 6),
+    ([f"l{i}" for i in range(700)], [f"l{i}" if i % 7 else f"m{i}" for i in range(700)] + ["end"], 600),
+    (["{", "  1", "}"] * 300 + [f"u{i}" for i in range(300)], [f"u{i}" if i % 3 else "x" for i in range(300)]
+     + ["{", "  1", "}"] * 300, 200),
+])
+def test_align_keeps_equal_lines_and_covers_both_sides(old: list[str], new: list[str], least: int) -> None:
+    """Large blocks are aligned on their unique lines first (difflib alone is quadratic on repeated
+    JSON lines): the runs still cover both sides in order, and a kept run is equal line for line."""
+    from migrator.codemod.docs import document
+
+    runs = document._align(old, new, 0, len(old), 0, len(new))
+    assert [r[1:3] for r in runs] == [(a, b) for a, b in zip([0, *(r[2] for r in runs[:-1])], [r[2] for r in runs], strict=True)]
+    assert runs[-1][2] == len(old) and runs[-1][4] == len(new) and runs[0][1] == runs[0][3] == 0
+    assert all(old[i1:i2] == new[j1:j2] for kept, i1, i2, j1, j2 in runs if kept)
+    assert sum(i2 - i1 for kept, i1, i2, _, _ in runs if kept) >= least

@@ -10,6 +10,7 @@ written anew, so the rest of the document stays byte for byte.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import importlib
 import json
@@ -178,14 +179,75 @@ def _splice(old: list[str], new_code: str, indent: str) -> list[str]:
     new = new_code.split("\n")
     if new and new[-1] == "":
         new.pop()
-    old_code = [strip(line, indent) for line in old]
     out: list[str] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old_code, new, autojunk=False).get_opcodes():
-        if tag == "equal":
-            out.extend(old[i1:i2])
-        else:
-            out.extend(prefixed(line, indent) for line in new[j1:j2])
+    for kept, i1, i2, j1, j2 in _align([strip(line, indent) for line in old], new, 0, len(old), 0, len(new)):
+        out.extend(old[i1:i2] if kept else (prefixed(line, indent) for line in new[j1:j2]))
     return out
+
+
+_SMALL = 250_000
+"""Above this many line pairs, difflib's matcher (quadratic in the worst case, and near it on JSON
+whose lines repeat) is only run between lines that occur once on each side."""
+
+
+def _align(a: list[str], b: list[str], i1: int, i2: int, j1: int, j2: int,
+           depth: int = 0) -> list[tuple[bool, int, int, int, int]]:
+    """``a[i1:i2]`` against ``b[j1:j2]``: runs ``(kept, i1, i2, j1, j2)``, kept runs equal line for line."""
+    runs: list[tuple[bool, int, int, int, int]] = []
+    head = 0
+    while i1 + head < i2 and j1 + head < j2 and a[i1 + head] == b[j1 + head]:
+        head += 1
+    tail = 0
+    while i2 - tail > i1 + head and j2 - tail > j1 + head and a[i2 - tail - 1] == b[j2 - tail - 1]:
+        tail += 1
+    if head:
+        runs.append((True, i1, i1 + head, j1, j1 + head))
+    lo, hi, blo, bhi = i1 + head, i2 - tail, j1 + head, j2 - tail
+    if (hi - lo) * (bhi - blo) <= _SMALL:
+        matcher = difflib.SequenceMatcher(None, a[lo:hi], b[blo:bhi], autojunk=False)
+        runs.extend((tag == "equal", lo + x1, lo + x2, blo + y1, blo + y2) for tag, x1, x2, y1, y2 in matcher.get_opcodes())
+    else:
+        anchors = _unique_anchors(a, b, lo, hi, blo, bhi) if depth < 4 else []
+        at, bt = lo, blo
+        for x, y in anchors:
+            runs.extend(_align(a, b, at, x, bt, y, depth + 1))
+            runs.append((True, x, x + 1, y, y + 1))
+            at, bt = x + 1, y + 1
+        if at < hi or bt < bhi:
+            runs.extend(_align(a, b, at, hi, bt, bhi, depth + 1) if anchors else [(False, at, hi, bt, bhi)])
+    if tail:
+        runs.append((True, i2 - tail, i2, j2 - tail, j2))
+    return [run for run in runs if run[1] < run[2] or run[3] < run[4]]
+
+
+def _unique_anchors(a: list[str], b: list[str], lo: int, hi: int, blo: int, bhi: int) -> list[tuple[int, int]]:
+    """The lines found once in ``a[lo:hi]`` and once in ``b[blo:bhi]``, as the longest run of them in
+    the same order on both sides (patience diff's anchors)."""
+    seen_a: dict[str, int] = {}
+    for x in range(lo, hi):
+        seen_a[a[x]] = -1 if a[x] in seen_a else x
+    seen_b: dict[str, int] = {}
+    for y in range(blo, bhi):
+        seen_b[b[y]] = -1 if b[y] in seen_b else y
+    pairs = [(x, seen_b[line]) for line, x in seen_a.items() if x >= 0 and seen_b.get(line, -1) >= 0]
+    pairs.sort()
+    tops: list[int] = []  # the smallest last y of an increasing run of each length
+    links: list[int] = []  # each pair's predecessor in its run
+    ends: list[int] = []  # the pair that ends the run of each length
+    for k, (_, y) in enumerate(pairs):
+        at = bisect.bisect_left(tops, y)
+        links.append(ends[at - 1] if at else -1)
+        if at == len(tops):
+            tops.append(y)
+            ends.append(k)
+        else:
+            tops[at], ends[at] = y, k
+    chain: list[tuple[int, int]] = []
+    k = ends[-1] if ends else -1
+    while k >= 0:
+        chain.append(pairs[k])
+        k = links[k]
+    return chain[::-1]
 
 
 def transform_document(text: str, options: Options, blocks: list[Block]) -> Outcome:
