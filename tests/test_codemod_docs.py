@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from migrator import detect
 from migrator.codemod.docs import markdown, rst
-from migrator.codemod.docs.blocks import Block, markdown_blocks, rst_blocks
-from migrator.codemod.docs.json_block import migrate_json, read, write
+from migrator.codemod.docs.blocks import Block, markdown_blocks, rst_blocks, strip
+from migrator.codemod.docs.json_block import migrate_json
+from migrator.codemod.json_layout import parse, rewrite
 from migrator.codemod.outcome import Options, Outcome
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "codemod" / "docs"
@@ -42,7 +43,7 @@ def _run(text: str, suffix: str, options: Options) -> Outcome:
 def _blocks(text: str, suffix: str) -> list[tuple[Block, str]]:
     lines = text.split("\n")
     found = rst_blocks(lines) if suffix == ".rst" else markdown_blocks(lines)
-    return [(b, "\n".join(line[len(b.indent):] for line in lines[b.start:b.end])) for b in found]
+    return [(b, "\n".join(strip(line, b.indent) for line in lines[b.start:b.end])) for b in found]
 
 
 def _language(block: Block, code: str) -> str | None:
@@ -171,11 +172,11 @@ def test_json_layout_is_kept() -> None:
 
 def test_key_order_follows_the_source_where_keys_are_kept() -> None:
     text = '{"temperature": 0, "messages": [{"content": "Hi", "role": "user"}], "model": "m"}'
-    value, layout = read(text)
     out = migrate_json(text).text
     assert out is not None and list(json.loads(out)) == ["temperature", "input", "model", "store"]
     assert list(json.loads(out)["input"][0]) == ["content", "role"]
-    assert write(value, layout, {}) == text
+    root = parse(text)
+    assert rewrite(text, root, json.loads(text), lambda key, depth: key) == text
 
 
 def test_a_moved_value_keeps_its_layout() -> None:
@@ -236,10 +237,47 @@ def test_fences() -> None:
     assert found == [("python", 1, 4, ""), ("javascript", 6, 7, ""), ("shell", 9, 10, "  ")]
 
 
+@pytest.mark.parametrize("lines, found", [
+    ([">```py", "> x", ">", "> y", "> ```", "after"], [("python", 1, 4, "> ")]),
+    (["> ```py", "> x", "", "> y"], [("python", 1, 2, "> ")]),  # a blank line ends the quote, and the fence
+    (["> ```py", "> x", "lazy"], [("python", 1, 2, "> ")]),  # no lazy continuation inside a fence
+    (["1. ```js", "   x", "", "   y", "   ```", "2. z"], [("javascript", 1, 4, "   ")]),
+    (["- ```js", "  x", "- ```py", "  y"], [("javascript", 1, 2, "  "), ("python", 3, 4, "  ")]),  # open until the next item
+    (["> 1. ```json", ">    {}", ">    ```"], [("json", 1, 2, ">    ")]),
+    (["1. > ```sh", "   > x", "   > ```"], [("shell", 1, 2, "   > ")]),
+    (["```` py", "```", "x", "`````", "y"], [("python", 1, 3, "")]),  # a shorter fence is content, a longer one closes
+    (["~~~py", "```", "~~~"], [("python", 1, 2, "")]),  # only the opener's character closes
+    (["```py", "x", "```  x", "y"], [("python", 1, 4, "")]),  # a closer has nothing after it; unclosed: to the end
+    (["<!--", "```py", "x", "```", "-->", "```js", "y", "```"], [("javascript", 6, 7, "")]),
+    (["<!-- ```py -->", "```js", "y", "```"], [("javascript", 2, 3, "")]),
+    (["```{code-block} python", ":linenos:", ":caption: x", "", "y", "```"], [("python", 3, 5, "")]),
+    (["```{code} json", "---", "a: 1", "---", "{}", "```"], [("json", 4, 5, "")]),
+    (["````{note}", "text", "```py", "x", "```", "````"], [("python", 3, 4, "")]),
+    (["```{eval-rst}", ".. code:: python", "", "   x", "```"], [(None, 1, 4, "")]),
+    (['```js title="a.js" {1,3}', "x", "```"], [("javascript", 1, 2, "")]),
+], ids=lambda v: repr(v[0]) if isinstance(v, list) and v and isinstance(v[0], str) else None)
+def test_fences_in_containers(lines: list[str], found: list[tuple[str | None, int, int, str]]) -> None:
+    assert [(b.language, b.start, b.end, b.indent) for b in markdown_blocks(lines)] == found
+
+
 def test_rst_blocks() -> None:
-    lines = [".. code:: bash", "", "  curl x", "", "text::", "", "    {}", "", ".. note::", "", "   prose", "", "A line."]
+    lines = [".. code:: bash", "", "  curl x", "", "text::", "", "    {}", "", ".. note::", "", "   prose", "", "A line.",
+             ".. highlight:: python", "", "more::", "", "  x", "", ".. sourcecode:: js", "   :linenos:", "", "   y",
+             ".. a comment, and a commented-out directive in it:", "", "   .. code:: python", "", "      z", "..", "",
+             "  an empty comment ends at the blank line, so this is a block quote (prose)::", "", "    w"]
     found = [(b.language, b.tag, b.start, b.end, b.indent) for b in rst_blocks(lines)]
-    assert found == [("shell", "bash", 2, 3, "  "), ("literal", "python", 6, 7, "    ")]
+    assert found == [("shell", "bash", 2, 3, "  "), (None, "", 6, 7, "    "), ("literal", "python", 17, 18, "  "),
+                     ("javascript", "js", 22, 23, "   "), ("literal", "python", 32, 33, "    ")]
+
+
+def test_crlf_blockquote_document_stays_crlf() -> None:
+    from migrator.codemod.runner import transform_bytes
+
+    case = ROOT / "blockquote_fences"
+    before = (case / "before.md").read_bytes().replace(b"\n", b"\r\n")
+    result = transform_bytes("quoted.md", before, Options())
+    assert result.errors == () and result.new == (case / "after.md").read_bytes().replace(b"\n", b"\r\n")
+    assert transform_bytes("quoted.md", result.new, Options()).new is None
 
 
 def _notebook(cells: list[dict[str, object]]) -> str:
@@ -296,3 +334,93 @@ def test_any_document_is_read_and_a_second_run_changes_nothing(pieces: list[str]
     edited = {n for n, (a, b) in enumerate(zip(lines, once.code.split("\n"), strict=False)) if a != b}
     code = {n for b in (rst_blocks(lines) if suffix == ".rst" else markdown_blocks(lines)) for n in range(b.start, b.end)}
     assert not edited or min(edited) in code, "a line outside every code block was edited"
+
+
+_PREFIXES = ["", "> ", ">", "> > ", "1. ", "   ", "- ", "  ", "> 1. ", "    ", "10. "]
+_PROGRAMS = {
+    "python": ["from openai import OpenAI", "client = OpenAI()",
+               "r = client.chat.completions.create(model='m', messages=[{'role': 'user', 'content': 'x'}], seed=1)",
+               "print(r.choices[0].message.content)"],
+    "json": ["{", '  "model": "m",', '  "messages": [{"role": "user", "content": "x"}],', '  "n": 1', "}"],
+    "sh": ["curl $BASE/v1/chat/completions \\", "  -d '{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}'"],
+    "js": ["import OpenAI from 'openai';", "const c = new OpenAI();",
+           "const r = await c.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }], seed: 1 });",
+           "console.log(r.choices[0].message.content);"],
+    "{code-block} python": [":linenos:", "", "from openai import OpenAI", "client = OpenAI()",
+                            "client.chat.completions.create(model='m', messages=[{'role': 'user', 'content': 'x'}])"],
+}
+_NOISE = ["", "prose", "Read `choices[0].message.content`.", "```", "~~~", "````", "```python", "<!--", "-->", "\tdef f(:",
+          "{", "- item", "> quoted"]
+
+
+@st.composite
+def _element(draw: st.DrawFn) -> list[str]:
+    """A prose line, or a fence (maybe unclosed, maybe with noise inside) in a container."""
+    prefix = draw(st.sampled_from(_PREFIXES))
+    if draw(st.booleans()):
+        return [prefix + draw(st.sampled_from(_NOISE))]
+    language = draw(st.sampled_from(sorted(_PROGRAMS)))
+    fence = draw(st.sampled_from(["```", "~~~", "````"]))
+    inner = prefix if not prefix[:1].isdigit() and not prefix.startswith("-") else " " * len(prefix)
+    if prefix.startswith("> 1"):
+        inner = ">    "
+    body = list(_PROGRAMS[language])
+    if draw(st.booleans()):
+        body.insert(draw(st.integers(0, len(body))), draw(st.sampled_from(_NOISE)))
+    closer = [inner + fence] if draw(st.booleans()) else []
+    return [prefix + fence + language, *(inner + line if line else inner.rstrip() for line in body), *closer]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_element(), max_size=8))
+def test_random_fences_quotes_and_lists_only_change_their_blocks(drawn: list[list[str]]) -> None:
+    """Any mix of fences, quotes and list items: no exception, every edit inside a block's content
+    lines, every written line carrying its block's prefix, and a second run changes nothing."""
+    import difflib
+
+    text = "\n".join(line for element in drawn for line in element) + "\n"
+    lines = text.split("\n")
+    once = _run(text, ".md", Options())
+    out = once.code.split("\n")
+    blocks = markdown_blocks(lines)
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, lines, out, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        block = next((b for b in blocks if b.start <= i1 and i2 <= b.end), None)
+        assert block is not None, f"lines {i1}-{i2} outside every block were edited"
+        assert all(line.startswith(block.indent) or line == block.indent.rstrip() for line in out[j1:j2])
+    assert all(site.line >= 1 for site in once.sites)
+    assert _run(once.code, ".md", Options()).code == once.code
+
+
+def test_a_block_that_imports_openai_starts_a_new_program() -> None:
+    """A long page is many small programs (each call traced through its own example only), and a
+    block without an import still sees the client of the blocks before it."""
+    from migrator.codemod.docs.document import _programs
+
+    blocks = [(Block("python", "python", 0, 0, ""), code) for code in (
+        "from openai import OpenAI\nclient = OpenAI()\n", "client.chat.completions.create(model='m', messages=[{'role': 'user', 'content': 'x'}])\n",
+        "import openai\nc = openai.OpenAI()\nc.chat.completions.create(model='m', messages=[])\n", "print(1)\n",
+        "import requests\n")]
+    assert [[n for n, _ in program] for program in _programs(blocks)] == [[0, 1], [2, 3, 4]]
+    page = "".join(f"```python\n{code}```\n\n" for _, code in blocks[:2])
+    assert "client.responses.create(" in _run(page, ".md", Options()).code
+
+
+@pytest.mark.parametrize("old, new, least", [
+    (["a", "b", "c"], ["a", "x", "c"], 2),
+    (["{", "  1", "}", "{", "  2", "}"], ["{", "  1", "  3", "}", "{", "  2", "}"], 6),
+    ([f"l{i}" for i in range(700)], [f"l{i}" if i % 7 else f"m{i}" for i in range(700)] + ["end"], 600),
+    (["{", "  1", "}"] * 300 + [f"u{i}" for i in range(300)], [f"u{i}" if i % 3 else "x" for i in range(300)]
+     + ["{", "  1", "}"] * 300, 200),
+])
+def test_align_keeps_equal_lines_and_covers_both_sides(old: list[str], new: list[str], least: int) -> None:
+    """Large blocks are aligned on their unique lines first (difflib alone is quadratic on repeated
+    JSON lines): the runs still cover both sides in order, and a kept run is equal line for line."""
+    from migrator.codemod.docs import document
+
+    runs = document._align(old, new, 0, len(old), 0, len(new))
+    assert [r[1:3] for r in runs] == [(a, b) for a, b in zip([0, *(r[2] for r in runs[:-1])], [r[2] for r in runs], strict=True)]
+    assert runs[-1][2] == len(old) and runs[-1][4] == len(new) and runs[0][1] == runs[0][3] == 0
+    assert all(old[i1:i2] == new[j1:j2] for kept, i1, i2, j1, j2 in runs if kept)
+    assert sum(i2 - i1 for kept, i1, i2, _, _ in runs if kept) >= least

@@ -10,6 +10,7 @@ written anew, so the rest of the document stays byte for byte.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import importlib
 import json
@@ -21,7 +22,7 @@ from ...mapping.rules import TABLES, targets
 from ..finder import SITE_TEXT
 from ..outcome import Options, Outcome, Site, TooDeep, Verdict
 from ..source import SourceError
-from .blocks import Block, dedent, language_of
+from .blocks import Block, dedent, language_of, prefixed, strip
 from .json_block import migrate_json
 
 BlockTransform = Callable[[str, Options], Outcome]
@@ -93,26 +94,46 @@ def _unread(block: Block, line: int, column: int, why: str) -> Site:
                 (f"this {block.tag or block.language} block is left as it is: {why}",))
 
 
+_IMPORTS_OPENAI = re.compile(r"^[ \t]*(?:import[ \t]+openai\b|from[ \t]+openai\b)", re.MULTILINE)
+
+
+def _programs(blocks: list[tuple[Block, str]]) -> list[list[tuple[int, str]]]:
+    """The page's Python blocks as programs, ``(number, code)`` each: a block that imports ``openai``
+    starts a new example, so a long page is many small programs, not one whose every call site is
+    traced through all the blocks before it (quadratic in the page's size)."""
+    programs: list[list[tuple[int, str]]] = []
+    for n, (_, code) in enumerate(blocks):
+        if not programs or _IMPORTS_OPENAI.search(code):
+            programs.append([])
+        programs[-1].append((n, code))
+    return [program for program in programs if any(SITE_TEXT.search(code) for _, code in program)]
+
+
 def _python_blocks(blocks: list[tuple[Block, str]], options: Options) -> dict[int, tuple[str, list[Site]]]:
-    """The page's Python blocks as one program (a client made in one block is traced into the next, as
-    in a notebook's cells): each block's new code and sites, by its number in ``blocks``."""
+    """The page's Python blocks, each program's as one module (a client made in one block is traced
+    into the next, as in a notebook's cells): each block's new code and sites, by its number in ``blocks``."""
     if not any(SITE_TEXT.search(code) for _, code in blocks):
         return {}
     from ..notebook import transform_cells
     from ..transform import transform_code
 
-    try:
-        result = transform_cells(list(enumerate(code for _, code in blocks)), options, transform_code)
-    except TooDeep as exc:
-        return {n: (code, [_unread(block, 1, 0, str(exc))]) for n, (block, code) in enumerate(blocks)
-                if SITE_TEXT.search(code)}
-    out: dict[int, tuple[str, list[Site]]] = {n: (result.sources.get(n, code), []) for n, (_, code) in enumerate(blocks)}
-    for site, n in result.sites:
-        out[n][1].append(site)
-    for error in result.errors:
-        block, code = blocks[error.cell]
-        if SITE_TEXT.search(code):
-            out[error.cell][1].append(_unread(block, error.line, error.column, error.message.replace("cell ", "it ", 1)))
+    out: dict[int, tuple[str, list[Site]]] = {n: (code, []) for n, (_, code) in enumerate(blocks)}
+    for program in _programs(blocks):
+        try:
+            result = transform_cells(program, options, transform_code)
+        except TooDeep as exc:
+            for n, code in program:
+                if SITE_TEXT.search(code):
+                    out[n][1].append(_unread(blocks[n][0], 1, 0, str(exc)))
+            continue
+        for n, code in result.sources.items():
+            out[n] = (code, out[n][1])
+        for site, n in result.sites:
+            out[n][1].append(site)
+        for error in result.errors:
+            block, code = blocks[error.cell]
+            if SITE_TEXT.search(code):
+                out[error.cell][1].append(_unread(block, error.line, error.column, error.message.replace("cell ", "it ", 1)))
     return out
 
 
@@ -154,18 +175,79 @@ def _prose_sites(text: str, lines: list[str], code_lines: set[int]) -> list[Site
 
 
 def _splice(old: list[str], new_code: str, indent: str) -> list[str]:
-    """The block's new lines: unchanged ones as they were written, changed ones indented like the block."""
+    """The block's new lines: unchanged ones as they were written, changed ones with the block's prefix."""
     new = new_code.split("\n")
     if new and new[-1] == "":
         new.pop()
-    old_code = [line[len(indent):] if line.startswith(indent) else line.lstrip(" \t") for line in old]
     out: list[str] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old_code, new, autojunk=False).get_opcodes():
-        if tag == "equal":
-            out.extend(old[i1:i2])
-        else:
-            out.extend(indent + line if line.strip() else line for line in new[j1:j2])
+    for kept, i1, i2, j1, j2 in _align([strip(line, indent) for line in old], new, 0, len(old), 0, len(new)):
+        out.extend(old[i1:i2] if kept else (prefixed(line, indent) for line in new[j1:j2]))
     return out
+
+
+_SMALL = 250_000
+"""Above this many line pairs, difflib's matcher (quadratic in the worst case, and near it on JSON
+whose lines repeat) is only run between lines that occur once on each side."""
+
+
+def _align(a: list[str], b: list[str], i1: int, i2: int, j1: int, j2: int,
+           depth: int = 0) -> list[tuple[bool, int, int, int, int]]:
+    """``a[i1:i2]`` against ``b[j1:j2]``: runs ``(kept, i1, i2, j1, j2)``, kept runs equal line for line."""
+    runs: list[tuple[bool, int, int, int, int]] = []
+    head = 0
+    while i1 + head < i2 and j1 + head < j2 and a[i1 + head] == b[j1 + head]:
+        head += 1
+    tail = 0
+    while i2 - tail > i1 + head and j2 - tail > j1 + head and a[i2 - tail - 1] == b[j2 - tail - 1]:
+        tail += 1
+    if head:
+        runs.append((True, i1, i1 + head, j1, j1 + head))
+    lo, hi, blo, bhi = i1 + head, i2 - tail, j1 + head, j2 - tail
+    if (hi - lo) * (bhi - blo) <= _SMALL:
+        matcher = difflib.SequenceMatcher(None, a[lo:hi], b[blo:bhi], autojunk=False)
+        runs.extend((tag == "equal", lo + x1, lo + x2, blo + y1, blo + y2) for tag, x1, x2, y1, y2 in matcher.get_opcodes())
+    else:
+        anchors = _unique_anchors(a, b, lo, hi, blo, bhi) if depth < 4 else []
+        at, bt = lo, blo
+        for x, y in anchors:
+            runs.extend(_align(a, b, at, x, bt, y, depth + 1))
+            runs.append((True, x, x + 1, y, y + 1))
+            at, bt = x + 1, y + 1
+        if at < hi or bt < bhi:
+            runs.extend(_align(a, b, at, hi, bt, bhi, depth + 1) if anchors else [(False, at, hi, bt, bhi)])
+    if tail:
+        runs.append((True, i2 - tail, i2, j2 - tail, j2))
+    return [run for run in runs if run[1] < run[2] or run[3] < run[4]]
+
+
+def _unique_anchors(a: list[str], b: list[str], lo: int, hi: int, blo: int, bhi: int) -> list[tuple[int, int]]:
+    """The lines found once in ``a[lo:hi]`` and once in ``b[blo:bhi]``, as the longest run of them in
+    the same order on both sides (patience diff's anchors)."""
+    seen_a: dict[str, int] = {}
+    for x in range(lo, hi):
+        seen_a[a[x]] = -1 if a[x] in seen_a else x
+    seen_b: dict[str, int] = {}
+    for y in range(blo, bhi):
+        seen_b[b[y]] = -1 if b[y] in seen_b else y
+    pairs = [(x, seen_b[line]) for line, x in seen_a.items() if x >= 0 and seen_b.get(line, -1) >= 0]
+    pairs.sort()
+    tops: list[int] = []  # the smallest last y of an increasing run of each length
+    links: list[int] = []  # each pair's predecessor in its run
+    ends: list[int] = []  # the pair that ends the run of each length
+    for k, (_, y) in enumerate(pairs):
+        at = bisect.bisect_left(tops, y)
+        links.append(ends[at - 1] if at else -1)
+        if at == len(tops):
+            tops.append(y)
+            ends.append(k)
+        else:
+            tops[at], ends[at] = y, k
+    chain: list[tuple[int, int]] = []
+    k = ends[-1] if ends else -1
+    while k >= 0:
+        chain.append(pairs[k])
+        k = links[k]
+    return chain[::-1]
 
 
 def transform_document(text: str, options: Options, blocks: list[Block]) -> Outcome:

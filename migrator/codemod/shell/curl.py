@@ -17,8 +17,8 @@ from ...errors import MappingError
 from ...mapping import translate
 from ...mapping.context import child
 from ...mapping.rules import TABLES
+from .. import json_layout
 from ..outcome import NOTE_PREFIX, Options, Outcome, Site
-from . import layout
 from .body import Body, of_heredoc, of_word
 from .words import Command, Word, line_of, read_commands
 
@@ -194,8 +194,8 @@ def _requoted(old: str, inner: str, style: str) -> str:
 def plan(body: Body, options: Options) -> tuple[str, list[str]] | str:
     """The new JSON text and the notes, or why the body is left."""
     try:
-        root = layout.parse(body.json)
-    except layout.JsonError as exc:
+        root = json_layout.parse(body.json)
+    except json_layout.JsonError as exc:
         where = "a shell expansion stands where JSON needs a literal" if body.holes else f"{exc} at character {exc.pos}"
         return f"the body is not JSON ({where})"
     request = root.value
@@ -228,14 +228,7 @@ def plan(body: Body, options: Options) -> tuple[str, list[str]] | str:
             notes.append(f"removed `{body.shown(members[key])}`: {_why_lossless(key, request[key])}")
     if request.get("stream") is True:
         notes.append(STREAM_NOTE)
-    writer = layout.Writer(body.json, root, _rename)
-    new = body.json[:root.start] + writer.write(out) + body.json[root.end:]
-    return new, notes
-
-
-def _rename(key: str, depth: int) -> str:
-    rule = _REQUEST.get(key) if depth == 0 else None
-    return (rule.to or key).split(".")[0] if rule is not None else key
+    return json_layout.rewrite(body.json, root, out, json_layout.top_level(_REQUEST)), notes
 
 
 def may_hold(text: str) -> bool:
