@@ -424,3 +424,11 @@ def test_align_keeps_equal_lines_and_covers_both_sides(old: list[str], new: list
     assert runs[-1][2] == len(old) and runs[-1][4] == len(new) and runs[0][1] == runs[0][3] == 0
     assert all(old[i1:i2] == new[j1:j2] for kept, i1, i2, j1, j2 in runs if kept)
     assert sum(i2 - i1 for kept, i1, i2, _, _ in runs if kept) >= least
+
+
+def test_a_json_example_with_fields_of_another_api_is_left_and_they_are_named() -> None:
+    """Rewriting it would drop them, and JSON has no comment to keep them in."""
+    result = transform_bytes("api.md", (ROOT / "noop_foreign_fields" / "before.md").read_bytes(), Options())
+    reasons = {site.rule: " ".join(site.reasons) for site in result.outcome.sites}
+    assert "`stats`, `runtime`" in reasons["docs-json-completion"]
+    assert "`top_k`" in reasons["docs-json-request"]

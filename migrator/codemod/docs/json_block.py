@@ -56,6 +56,13 @@ def migrate_json(text: str, hoist: bool = False) -> JsonOutcome:
     except JsonError:  # what json.loads takes and JSON does not (``NaN``)
         return JsonOutcome(None, "")
     rule = "docs-json-request" if kind == "chat.request" else "docs-json-completion"
+    known = _REQUEST if kind == "chat.request" else _COMPLETION
+    foreign = [name for name in body if name not in known]
+    if foreign:  # JSON has no comment to keep them in: the example stays whole rather than lose them
+        names = ", ".join(f"`{name}`" for name in foreign)
+        return JsonOutcome(None, rule, (f"{names}: not {'a parameter' if kind == 'chat.request' else 'a field'} of the "
+                                        "OpenAI API (another server's extension?); a JSON block cannot carry a note, so "
+                                        "the example is left as written",), left=True)
     try:
         result = translate(body, to="responses", hoist_system=hoist)
     except MappingError as exc:
