@@ -9,13 +9,23 @@ from migrator.codemod.splice import spliced
 
 
 class _Rename(cst.CSTTransformer):
+    """Renames ``target``, entering only the nodes that hold it (as the codemod's transformer does:
+    every other node is kept, not rebuilt)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return "target" in self.module.code_for_node(node)
+
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         return updated_node.with_changes(value="renamed") if original_node.value == "target" else updated_node
 
 
 def _both(code: str) -> tuple[str | None, str]:
     module = cst.parse_module(code)
-    new = module.visit(_Rename())
+    new = module.visit(_Rename(module))
     return spliced(code, module, new), new.code
 
 
@@ -62,3 +72,11 @@ def test_a_top_level_statement_found_twice_leaves_the_printing_to_the_caller() -
 def test_a_module_without_its_trailing_newline_is_printed_whole() -> None:
     text, whole = _both("x = target")
     assert text is None and whole == "x = renamed"
+
+
+def test_a_module_with_a_header_comment_is_spliced() -> None:
+    code = "# header\n\nimport os\n\n\ndef f():\n    return target\n\n\ndef g():\n    return os\n"
+    module = cst.parse_module(code)
+    new = module.visit(_Rename(module))
+    assert module.header and new.header is not module.header  # the transformer rebuilt the tuple
+    assert spliced(code, module, new) == new.code

@@ -79,7 +79,15 @@ def _inner(code: str, module: cst.Module, old: cst.CSTNode, new: cst.CSTNode, in
 
 
 def _only_body_differs(old: cst.CSTNode, new: cst.CSTNode) -> bool:
-    return all(getattr(old, f.name) is getattr(new, f.name) for f in dataclasses.fields(old) if f.name != "body")
+    return all(_same(getattr(old, f.name), getattr(new, f.name)) for f in dataclasses.fields(old) if f.name != "body")
+
+
+def _same(old: object, new: object) -> bool:
+    """The same value, or a sequence rebuilt around the same nodes (libcst's transformer makes new tuples)."""
+    if old is new:
+        return True
+    return isinstance(old, tuple | list) and isinstance(new, tuple | list) and len(old) == len(new) \
+        and all(a is b for a, b in zip(old, new, strict=True))
 
 
 def _print(module: cst.Module, node: cst.CSTNode, indent: list[str]) -> str:

@@ -87,20 +87,36 @@ def comments(node: cst.CSTNode) -> list[str]:
     return found
 
 
+_NODE, _SEQUENCE, _OTHER = 1, 2, 0
+_KINDS: dict[type, int] = {}
+"""What a field's value is, by its type: ``isinstance`` against libcst's abstract base costs a call
+into ``ABCMeta`` on every field of every node."""
+
+
+def _kind(cls: type) -> int:
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = _KINDS[cls] = _NODE if issubclass(cls, cst.CSTNode) else _SEQUENCE if issubclass(cls, tuple | list) else _OTHER
+    return kind
+
+
 def walk(node: cst.CSTNode, visitor: Visitor) -> None:
     if not visitor.on_visit(node):
         visitor.on_leave(node)
         return
-    cls = type(node)
-    for field, before, after in _hooks(type(visitor), cls)[2]:
+    kinds = _KINDS
+    for field, before, after in _hooks(type(visitor), type(node))[2]:
         value = getattr(node, field)
         if before is not None:
             before(visitor, node)
-        if isinstance(value, cst.CSTNode):
+        kind = kinds.get(type(value))
+        if kind is None:
+            kind = _kind(type(value))
+        if kind == _NODE:
             walk(value, visitor)
-        elif isinstance(value, tuple | list):
+        elif kind == _SEQUENCE:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if kinds.get(type(item)) == _NODE or (type(item) not in kinds and _kind(type(item)) == _NODE):
                     walk(item, visitor)
         if after is not None:
             after(visitor, node)
