@@ -10,6 +10,7 @@ from .clients import Bindings
 from .http_calls import HTTP_METHODS, is_chat_post, names_chat_url, url_of
 from .literals import string_value
 from .site import Found, Kind
+from .walk import Visitor
 
 SITE_TEXT = re.compile(r"chat\s*\.\s*completions|/chat/completions|openai\.resources\.chat|ChatCompletion(?:Chunk|Message)?\s*\(")
 """Text every site holds: source without it is not parsed (most files that pass the runner's byte
@@ -73,6 +74,17 @@ def _parts(func: cst.BaseExpression) -> tuple[cst.BaseExpression, str, str | Non
     return receiver, method, wrapper
 
 
+_OTHER, _STATEMENT, _CALL, _ATTRIBUTE = range(4)
+_ROLES: dict[type, int] = {}
+"""What the finder does with a node of each class, found once per class: ``isinstance`` against
+libcst's abstract bases goes through ``ABCMeta`` on every node."""
+
+
+def _role(cls: type) -> int:
+    return _STATEMENT if issubclass(cls, cst.BaseStatement) else _CALL if issubclass(cls, cst.Call) \
+        else _ATTRIBUTE if issubclass(cls, cst.Attribute) else _OTHER
+
+
 class Finder(Bindings):
     """The one walk over a module: the bindings (``Bindings``) and, on the way, every site with the
     scope, function and statement it stands in."""
@@ -87,18 +99,24 @@ class Finder(Bindings):
         self.mock_setups: list[tuple[cst.Attribute, cst.CSTNode]] = []  # ``fake.chat.completions.create.return_value``
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        descend = super().on_visit(node)  # Bindings' own visit_… (a function or class opens its scope here)
-        if self._parents:
-            self.parent[node] = self._parents[-1]
-        if node is self._stack[-1].node and self._stack[-1].kind != "class":
+        descend = Visitor.on_visit(self, node)  # Bindings' own visit_… (a function or class opens its scope here)
+        parents = self._parents
+        if parents:
+            self.parent[node] = parents[-1]
+        scope = self._stack[-1]
+        if node is scope.node and scope.kind != "class":
             self._functions.append(node)
-        if isinstance(node, cst.BaseStatement):
+        cls = type(node)
+        role = _ROLES.get(cls)
+        if role is None:
+            role = _ROLES[cls] = _role(cls)
+        if role == _STATEMENT:
             self._statements.append(node)
-        if isinstance(node, cst.Call):
-            self._call(node)
-        elif isinstance(node, cst.Attribute) and node.attr.value in MOCK_ATTRIBUTES and _parts(node.value) is not None:
-            self.mock_setups.append((node, self._statements[-1]))
-        self._parents.append(node)
+        elif role == _CALL:
+            self._call(node)  # type: ignore[arg-type]
+        elif role == _ATTRIBUTE and node.attr.value in MOCK_ATTRIBUTES and _parts(node.value) is not None:  # type: ignore[attr-defined]
+            self.mock_setups.append((node, self._statements[-1]))  # type: ignore[arg-type]
+        parents.append(node)
         return descend
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
@@ -107,7 +125,7 @@ class Finder(Bindings):
             self._statements.pop()
         if self._functions and self._functions[-1] is original_node:
             self._functions.pop()
-        super().on_leave(original_node)
+        Visitor.on_leave(self, original_node)
 
     def finish(self) -> None:
         """Posts whose URL is a name: a site only if the name turned out to hold a chat URL (it may be

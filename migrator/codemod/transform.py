@@ -19,6 +19,7 @@ from .outcome import Options, Outcome, Site, TooDeep
 from .positions import locate
 from .sdk_site import decide_sdk
 from .site import Decision, Edits, Found, left
+from .splice import spliced
 from .walk import walk
 
 UNTRACED = "the receiver could not be traced to an OpenAI client (openai.OpenAI, AsyncOpenAI, AzureOpenAI)"
@@ -203,5 +204,8 @@ def _transform(code: str, options: Options) -> Outcome:
             edits.note(statement, MOCK_SETUP)
         sites.append(Site(setups[node].line, setups[node].column, "mock", "left for a person", "display", (MOCK_SETUP,)))
     sites.sort(key=lambda site: (site.line, site.column))
-    new = module.visit(_Apply(edits, finder.parent)) if edits.replacements or edits.notes else module
-    return Outcome(new.code, tuple(sites))
+    if not edits.replacements and not edits.notes:
+        return Outcome(code, tuple(sites))
+    new = module.visit(_Apply(edits, finder.parent))
+    text = spliced(code, module, new)
+    return Outcome(new.code if text is None else text, tuple(sites))

@@ -26,30 +26,33 @@ _PUNCTUATION = frozenset({
     "last_line", "newline", "trailing_whitespace", "default_indent", "default_newline", "encoding", "prefix",
     "quote", "whitespace_before_colon",
 })
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
 _EVERY_FIELD: dict[type, tuple[str, ...]] = {}
 Hook = Callable[[Any, Any], Any]  # an unbound method: (visitor, node)
 _HOOKS: dict[tuple[type, type], tuple[Hook | None, Hook | None, tuple[tuple[str, Hook | None, Hook | None], ...]]] = {}
 
 
-def _fields(cls: type) -> tuple[str, ...]:
+def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
+    """The fields that may hold nodes (not punctuation or whitespace), each with whether it is the
+    text of a leaf (``Name.value``, a string's quotes and body): a leaf costs its two hooks and
+    nothing more, unless a visitor hooks that field."""
     names = _FIELDS.get(cls)
     if names is None:
-        names = tuple(f.name for f in dataclasses.fields(cls)
+        names = tuple((f.name, f.type in (str, "str")) for f in dataclasses.fields(cls)
                       if f.name not in _PUNCTUATION and not f.name.startswith("whitespace"))
         _FIELDS[cls] = names
     return names
 
 
 def _hooks(visitor: type, node: type) -> tuple[Hook | None, Hook | None, tuple[tuple[str, Hook | None, Hook | None], ...]]:
-    key = (visitor, node)
-    found = _HOOKS.get(key)
+    found = _HOOKS.get((visitor, node))
     if found is None:
         name = node.__name__
-        fields = tuple((field, getattr(visitor, f"visit_{name}_{field}", None), getattr(visitor, f"leave_{name}_{field}", None))
-                       for field in _fields(node))
+        fields = tuple((field, before, after) for field, text in _fields(node)
+                       for before, after in [(getattr(visitor, f"visit_{name}_{field}", None), getattr(visitor, f"leave_{name}_{field}", None))]
+                       if not text or before is not None or after is not None)
         found = (getattr(visitor, f"visit_{name}", None), getattr(visitor, f"leave_{name}", None), fields)
-        _HOOKS[key] = found
+        _HOOKS[(visitor, node)] = found
     return found
 
 
@@ -57,11 +60,11 @@ class Visitor:
     """Base of the codemod's analyses: libcst's visitor API over ``walk``."""
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        visit = _hooks(type(self), type(node))[0]
+        visit = (_HOOKS.get((type(self), type(node))) or _hooks(type(self), type(node)))[0]
         return visit is None or visit(self, node) is not False
 
     def on_leave(self, node: cst.CSTNode) -> None:
-        leave = _hooks(type(self), type(node))[1]
+        leave = (_HOOKS.get((type(self), type(node))) or _hooks(type(self), type(node)))[1]
         if leave is not None:
             leave(self, node)
 
@@ -87,20 +90,37 @@ def comments(node: cst.CSTNode) -> list[str]:
     return found
 
 
+_NODE, _SEQUENCE, _OTHER = 1, 2, 0
+_KINDS: dict[type, int] = {}
+"""What a field's value is, by its type: ``isinstance`` against libcst's abstract base costs a call
+into ``ABCMeta`` on every field of every node."""
+
+
+def _kind(cls: type) -> int:
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = _KINDS[cls] = _NODE if issubclass(cls, cst.CSTNode) else _SEQUENCE if issubclass(cls, tuple | list) else _OTHER
+    return kind
+
+
 def walk(node: cst.CSTNode, visitor: Visitor) -> None:
     if not visitor.on_visit(node):
         visitor.on_leave(node)
         return
-    cls = type(node)
-    for field, before, after in _hooks(type(visitor), cls)[2]:
+    kinds = _KINDS
+    hooks = _HOOKS.get((type(visitor), type(node))) or _hooks(type(visitor), type(node))
+    for field, before, after in hooks[2]:
         value = getattr(node, field)
         if before is not None:
             before(visitor, node)
-        if isinstance(value, cst.CSTNode):
+        kind = kinds.get(type(value))
+        if kind is None:
+            kind = _kind(type(value))
+        if kind == _NODE:
             walk(value, visitor)
-        elif isinstance(value, tuple | list):
+        elif kind == _SEQUENCE:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if kinds.get(type(item)) == _NODE or (type(item) not in kinds and _kind(type(item)) == _NODE):
                     walk(item, visitor)
         if after is not None:
             after(visitor, node)
