@@ -14,7 +14,11 @@ from __future__ import annotations
 import dataclasses
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
+
+try:  # libcst's printer state (private: the public ``code_for_node`` cannot print at a block's indentation)
+    from libcst._nodes.internal import CodegenState
+except ImportError:  # a libcst that moved it: every module is printed whole, as before this module
+    CodegenState = None  # type: ignore[assignment,misc]
 
 Pair = tuple[str, str]  # (old text, new text) of one statement
 
@@ -22,7 +26,8 @@ Pair = tuple[str, str]  # (old text, new text) of one statement
 def spliced(code: str, old: cst.Module, new: cst.Module) -> str | None:
     """``new.code`` when ``new`` is ``old`` with some statements replaced and ``code`` is ``old``'s
     source; None when the caller must print the module (``new.code``)."""
-    if not _only_body_differs(old, new) or len(old.body) != len(new.body) or not old.has_trailing_newline:
+    if CodegenState is None or not _only_body_differs(old, new) or len(old.body) != len(new.body) \
+            or not old.has_trailing_newline:
         return None
     pairs: list[Pair] = []
     for before, after in zip(old.body, new.body, strict=True):
