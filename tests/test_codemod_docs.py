@@ -393,18 +393,22 @@ def test_random_fences_quotes_and_lists_only_change_their_blocks(drawn: list[lis
     assert _run(once.code, ".md", Options()).code == once.code
 
 
-def test_a_block_that_imports_openai_starts_a_new_program() -> None:
-    """A long page is many small programs (each call traced through its own example only), and a
-    block without an import still sees the client of the blocks before it."""
+def test_a_page_is_one_program_until_it_is_long() -> None:
+    """A client made in any earlier block is traced (a page may show an alternative setup between
+    the client and its call); a long page is cut where a block imports ``openai`` anew."""
+    from migrator.codemod.docs import document
     from migrator.codemod.docs.document import _programs
 
     blocks = [(Block("python", "python", 0, 0, ""), code) for code in (
-        "from openai import OpenAI\nclient = OpenAI()\n", "client.chat.completions.create(model='m', messages=[{'role': 'user', 'content': 'x'}])\n",
-        "import openai\nc = openai.OpenAI()\nc.chat.completions.create(model='m', messages=[])\n", "print(1)\n",
-        "import requests\n")]
-    assert [[n for n, _ in program] for program in _programs(blocks)] == [[0, 1], [2, 3, 4]]
-    page = "".join(f"```python\n{code}```\n\n" for _, code in blocks[:2])
-    assert "client.responses.create(" in _run(page, ".md", Options()).code
+        "from openai import OpenAI\nopenai = OpenAI()\n",
+        "from openai import OpenAI\nlocal = OpenAI(base_url='http://localhost:11434/v1')\n",
+        "openai.chat.completions.create(model='m', messages=[{'role': 'user', 'content': 'x'}])\n",
+        "import openai\nc = openai.OpenAI()\nc.chat.completions.create(model='m', messages=[])\n", "print(1)\n")]
+    assert [[n for n, _ in program] for program in _programs(blocks)] == [[0, 1, 2, 3, 4]]
+    page = "".join(f"```python\n{code}```\n\n" for _, code in blocks[:3])
+    assert "openai.responses.create(" in _run(page, ".md", Options()).code
+    long = [(blocks[0][0], "x = 1\n" * (document.PROGRAM_LINES + 1)), *blocks]
+    assert [[n for n, _ in program] for program in _programs(long)] == [[1, 2, 3, 4, 5]]  # [0] has no site
 
 
 @pytest.mark.parametrize("old, new, least", [

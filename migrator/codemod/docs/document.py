@@ -97,15 +97,24 @@ def _unread(block: Block, line: int, column: int, why: str) -> Site:
 _IMPORTS_OPENAI = re.compile(r"^[ \t]*(?:import[ \t]+openai\b|from[ \t]+openai\b)", re.MULTILINE)
 
 
+PROGRAM_LINES = 1000
+"""A page's Python blocks are one program (a client made in any earlier block is traced) until it
+reaches this many lines; then the next block that imports ``openai`` starts a new one."""
+
+
 def _programs(blocks: list[tuple[Block, str]]) -> list[list[tuple[int, str]]]:
-    """The page's Python blocks as programs, ``(number, code)`` each: a block that imports ``openai``
-    starts a new example, so a long page is many small programs, not one whose every call site is
-    traced through all the blocks before it (quadratic in the page's size)."""
+    """The page's Python blocks as programs, ``(number, code)`` each. One program per page keeps
+    every earlier client in reach (a page often sets ``openai = OpenAI()`` once, then shows an
+    alternative setup, then calls the first); but tracing a site through a whole 1 MB page is
+    quadratic in its size, so a long page is cut where a block imports ``openai`` anew."""
     programs: list[list[tuple[int, str]]] = []
+    lines = 0
     for n, (_, code) in enumerate(blocks):
-        if not programs or _IMPORTS_OPENAI.search(code):
+        if not programs or (lines >= PROGRAM_LINES and _IMPORTS_OPENAI.search(code)):
             programs.append([])
+            lines = 0
         programs[-1].append((n, code))
+        lines += code.count("\n") + 1
     return [program for program in programs if any(SITE_TEXT.search(code) for _, code in program)]
 
 
