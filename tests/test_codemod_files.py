@@ -326,3 +326,15 @@ def test_masking_ipython_lines_is_undone_exactly(lines: list[str], final: bool) 
     assert _unmask(cell.code, cell) == code
     assert cell.code.count("\n") == code.count("\n")  # lines keep their numbers: sites map back
     assert not any(line.lstrip().startswith(("!", "%")) for line in cell.code.split("\n"))
+
+
+@pytest.mark.parametrize("python", [True, False])
+def test_a_bad_byte_after_a_bom_is_placed_where_it_is(python: bool) -> None:
+    """The utf-8-sig codec counts from after the BOM it takes; the error must not."""
+    from migrator.codemod.source import SourceError, decode
+
+    data = b"\xef\xbb\xbfa = 1\r\nb = '\xed\xa0\x80'\r\n"
+    with pytest.raises(SourceError) as raised:
+        decode(data, python=python)
+    assert (raised.value.line, raised.value.column) == (2, 5)
+    assert raised.value.message == "not valid utf-8: byte 0xed cannot be decoded"

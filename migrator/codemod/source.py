@@ -56,8 +56,12 @@ def decode(data: bytes, python: bool = True) -> Decoded:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise SourceError(f"not valid {encoding}: byte {data[exc.start]:#04x} cannot be decoded", line) from None
+        bom = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" and data.startswith(codecs.BOM_UTF8) else 0
+        start = exc.start + bom  # the codec counts from after the BOM it took
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1)
+        name = "utf-8" if encoding == "utf-8-sig" else encoding
+        raise SourceError(f"not valid {name}: byte {data[start]:#04x} cannot be decoded", line, column) from None
     except LookupError:  # pragma: no cover - detect_encoding already rejects unknown codecs
         raise SourceError(f"unknown encoding {encoding!r}") from None
     crlf = text.count("\r\n")
