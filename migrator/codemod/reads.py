@@ -87,7 +87,7 @@ def spelled(segments: list[Segment]) -> str:
     return "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in segments).lstrip(".")
 
 
-def _table_walk(table: Table, segments: list[Segment]) -> list[Segment] | str:
+def table_walk(table: Table, segments: list[Segment]) -> list[Segment] | str:
     """Rename one segment by the table (and its nested levels, e.g. usage details); the rest as is."""
     head = segments[0]
     if not isinstance(head, str):
@@ -103,7 +103,7 @@ def _table_walk(table: Table, segments: list[Segment]) -> list[Segment] | str:
         return f"`usage.{head}`: {rule.reason or 'no one-to-one counterpart'}"
     rest = segments[1:]
     if rest and isinstance(rest[0], str) and rest[0] in table and head.endswith("_details"):
-        inner = _table_walk(table, rest)
+        inner = table_walk(table, rest)
         if isinstance(inner, str):
             return inner
         return [new_head, *inner]
@@ -135,7 +135,7 @@ def rewrite_segments(segments: list[Segment], parse: bool = False) -> list[Segme
     if head == "usage":
         if len(segments) == 1:
             return "the usage object is used whole (its field names differ)"
-        walked = _table_walk(_USAGE, segments[1:])
+        walked = table_walk(_USAGE, segments[1:])
         return walked if isinstance(walked, str) else ["usage", *walked]
     if not isinstance(head, str):
         return "the result is indexed"

@@ -19,7 +19,7 @@ from tree_sitter import Node
 
 from ...mapping.rules import TABLES
 from ..finish_tests import FUNCTION_CALL, OUTPUT
-from ..reads import ALIASES, FINISH_REASON, TOOL_CALLS, Segment, _table_walk, rewrite_segments, spelled, tool_call_segments
+from ..reads import ALIASES, FINISH_REASON, TOOL_CALLS, Segment, rewrite_segments, spelled, table_walk, tool_call_segments
 from .held_literals import is_const
 from .scope import same, uses_of
 from .splices import Writer
@@ -94,7 +94,8 @@ def _called(quote: str) -> str:
     return f".{OUTPUT}.some((item) => item.type === {quote}{FUNCTION_CALL}{quote})"
 
 
-def _spelled(segments: list[Segment]) -> str:
+def after_base(segments: list[Segment]) -> str:
+    """A read as written after its base: ``.output_text``, ``[0].name``."""
     text = spelled(segments)
     return text if not text or text.startswith("[") else "." + text
 
@@ -127,7 +128,7 @@ def read(use: Node, top: Node, segments: list[Segment], ctx: ReadContext,
             if new[:len(strip)] != strip:
                 return f"`{spelled(full)}` is read through a name that holds another part of the result"
             if new != full:
-                ctx.writer.edits.append((use.end_byte, top.end_byte, _spelled(new[len(strip):])))
+                ctx.writer.edits.append((use.end_byte, top.end_byte, after_base(new[len(strip):])))
             return _alias(text_of(name), declarator, full, new, ctx)
     if full == ["usage"] and top.parent is not None and top.parent.type == "variable_declarator" \
             and same(top.parent.child_by_field_name("value"), top):
@@ -145,12 +146,12 @@ def read(use: Node, top: Node, segments: list[Segment], ctx: ReadContext,
     if prefix:
         renamed = rewrite_segments(full, ctx.parse)
         if isinstance(renamed, str):
-            return f"`{base}{_spelled(segments)}`: {renamed}"
+            return f"`{base}{after_base(segments)}`: {renamed}"
         strip = held or []
         if renamed[:len(strip)] != strip:
             return f"`{spelled(full)}` is read through a name that holds another part of the result"
         if renamed[len(strip):] != segments:
-            ctx.writer.edits.append((use.end_byte, top.end_byte, _spelled(renamed[len(strip):])))
+            ctx.writer.edits.append((use.end_byte, top.end_byte, after_base(renamed[len(strip):])))
         return True
     return False
 
@@ -179,7 +180,7 @@ def _tool_calls(use: Node, top: Node, rest: list[Segment], ctx: ReadContext, hel
         fields = tool_call_segments(rest[1:]) if rest[1:] else []
         if isinstance(fields, str):
             return fields
-        read_on = _spelled(fields)
+        read_on = after_base(fields)
         written = text_of(top)[len(text_of(use)):]
         if "?." in written[written.find("tool_calls"):]:  # ``tool_calls?.[0]?.function``: there may be no call
             read_on = read_on.replace(".", "?.")
@@ -298,7 +299,7 @@ def _each_call(name: str, var: Node, body: Node, ctx: ReadContext) -> str | None
         if isinstance(new, str):
             return new
         if new != segments:
-            ctx.writer.edits.append((use.end_byte, top.end_byte, _spelled(new)))
+            ctx.writer.edits.append((use.end_byte, top.end_byte, after_base(new)))
     return None
 
 
@@ -323,7 +324,7 @@ def _usage_pattern(pattern: Node, at: list[Segment], ctx: ReadContext) -> str | 
         else:
             return ("the usage is destructured with a rest element: it would hold the Response's usage names; "
                     "rename its readers by the `chat.usage` table (docs/mapping.md)")
-        walked = _table_walk(_USAGE, [*at, key])
+        walked = table_walk(_USAGE, [*at, key])
         if isinstance(walked, str):
             return walked
         new = walked[-1]

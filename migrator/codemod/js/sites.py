@@ -25,7 +25,7 @@ from .azure import azure_notes
 from .clients import Clients
 from .null_tests import held_null_notes, null_test
 from .request import UNSAFE_HINT, plan_request
-from .results import ReadContext, read, rebound
+from .results import ReadContext, after_base, read, rebound
 from .scope import same, uses_of
 from .splices import Edit, Writer, indent_at, line_start
 from .together import Shared
@@ -268,7 +268,7 @@ def _reads(found: ChatCall, writer: Writer, parse: bool, shared: Shared, held: l
         if isinstance(new, str):
             return f"`{base}{'.' if segments and isinstance(segments[0], str) else ''}{spelled(segments)}`: {new}"
         if new != segments:
-            writer.edits.append((use.end_byte, top.end_byte, _spelled(new)))  # the read after its base
+            writer.edits.append((use.end_byte, top.end_byte, after_base(new)))  # the read after its base
     return None
 
 
@@ -304,11 +304,6 @@ def _finish(read: Node, base: str, quote: str) -> tuple[Node, str] | str:
     elif test.startswith("(") and comparison.parent is not None and comparison.parent.type == "parenthesized_expression":
         test = test[1:-1]  # ``if (…)`` has its own parentheses
     return comparison, test
-
-
-def _spelled(segments: list[Segment]) -> str:
-    text = spelled(segments)
-    return text if not text or text.startswith("[") else "." + text
 
 
 def _stream_loop(found: ChatCall, writer: Writer) -> str | None:
