@@ -83,7 +83,7 @@ def _not_literal(node: cst.BaseExpression) -> Any:
     raise NotLiteral("not a literal")
 
 
-def _translate(body: dict[str, Any], holes: Holes | None = None, hoist: bool = False) -> tuple[dict[str, Any], list[Any]] | str:
+def translate_args(body: dict[str, Any], holes: Holes | None = None, hoist: bool = False) -> tuple[dict[str, Any], list[Any]] | str:
     """The engine's translation; a hole that stands where an object must be is retried as an object
     hole (``"schema": schema`` reads as a string hole first), once per hole."""
     for _ in range(8):
@@ -114,10 +114,10 @@ def _object_hole(body: dict[str, Any], path: str, holes: Holes) -> bool:
     return True
 
 
-def _bool_passes_through(name: str, target: str, base: dict[str, Any]) -> bool:
+def bool_passes_through(name: str, target: str, base: dict[str, Any]) -> bool:
     """Whether the engine writes a boolean argument unchanged (so a variable may stand in its place)."""
     for value in (True, False):
-        out = _translate({**base, name: value})
+        out = translate_args({**base, name: value})
         if isinstance(out, str) or out[0].get(target) is not value:
             return False
     return True
@@ -201,7 +201,7 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
                     continue
                 except NotLiteral:
                     pass
-            if bool in rule.types and _bool_passes_through(name, target, {"model": "m", "messages": _PLACEHOLDER_MESSAGES}):
+            if bool in rule.types and bool_passes_through(name, target, {"model": "m", "messages": _PLACEHOLDER_MESSAGES}):
                 verbatim[name] = arg.with_changes(keyword=cst.Name(target))
                 continue
             return plan.leave(f"`{name}` is not a literal, and the engine must read its value to convert it")
@@ -214,7 +214,7 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
         plan.stream = body["stream"] if type(body["stream"]) is bool else None
     elif "stream" in verbatim:
         plan.stream = None
-    outcome = _translate(body, holes, hoist)
+    outcome = translate_args(body, holes, hoist)
     if isinstance(outcome, str):
         return plan.leave(f"the arguments are not a valid chat request: {outcome}")
     out, losses = outcome
@@ -237,7 +237,7 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
             continue
         target = (rule.to or name).split(".")[0]
         if target not in out:
-            plan.notes.append(f"removed `{_arg_text(arg)}`: {_why_lossless(name, body.get(name))}")
+            plan.notes.append(f"removed `{_arg_text(arg)}`: {why_lossless(name, body.get(name))}")
     emitted: set[str] = set()
     args: list[cst.Arg] = []
 
@@ -277,7 +277,7 @@ def plan_arguments(given: Sequence[cst.Arg], multiline: bool, indent: str, plain
     return plan
 
 
-def _why_lossless(name: str, value: Any) -> str:
+def why_lossless(name: str, value: Any) -> str:
     """Why removing an argument the engine reported no loss for loses nothing, in the tables' words:
     a dropped parameter holding its default, or an object whose every field the Responses API implies."""
     rule = _REQUEST[name]

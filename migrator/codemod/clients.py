@@ -32,7 +32,7 @@ LOOKALIKE_PACKAGES = frozenset({
 """SDKs that copy the ``client.chat.completions.create`` shape: a receiver built by one of them is not ours."""
 
 HostKind = Literal["openai", "literal", "configured", "azure"]
-_DOUBT: dict[str, int] = {"openai": 0, "azure": 1, "configured": 2, "literal": 3}
+DOUBT: dict[str, int] = {"openai": 0, "azure": 1, "configured": 2, "literal": 3}
 
 
 @dataclass(frozen=True)
@@ -76,12 +76,12 @@ def client_for_url(url: str | None, code: str) -> Client:
         return Client("openai", f"the URL's host ({code})", "configured", False)
     if urlsplit(url).hostname is None:  # a path on a client's base_url: ``httpx.Client(base_url=…).post("/chat/completions")``
         return Client("openai", f"the HTTP client's base_url (the request names only {url})", "configured", False)
-    host = _host_of(url)
+    host = host_of(url)
     kind: HostKind = "openai" if host in OPENAI_HOSTS else "azure" if host.endswith(AZURE_SUFFIXES) else "literal"
     return Client("openai", host, kind, False)
 
 
-def _host_of(url: str) -> str:
+def host_of(url: str) -> str:
     return (urlsplit(url).hostname or url).lower()
 
 
@@ -320,7 +320,7 @@ def _client(kind: str, is_async: bool, call: cst.Call,
     if kind == "azure":
         endpoint = _keyword(call, "azure_endpoint") or _keyword(call, "base_url")
         text = string_value(endpoint) if endpoint is not None else None
-        host = _host_of(text) if text else "the configured Azure endpoint (AZURE_OPENAI_ENDPOINT)"
+        host = host_of(text) if text else "the configured Azure endpoint (AZURE_OPENAI_ENDPOINT)"
         return Client(kind, host, "azure", is_async)
     base = _keyword(call, "base_url")
     if base is None:
@@ -330,7 +330,7 @@ def _client(kind: str, is_async: bool, call: cst.Call,
         text = constant(base)
     if text is None:
         return Client(kind, f"the configured base_url ({cst.Module([]).code_for_node(base)})", "configured", is_async)
-    host = _host_of(text)
+    host = host_of(text)
     if host in OPENAI_HOSTS:
         return Client(kind, host, "openai", is_async)
     if host.endswith(AZURE_SUFFIXES):
@@ -404,7 +404,7 @@ class Resolver:
             return Client("openai", "api.openai.com", "openai", False)
         if url == "<configured>":
             return Client("openai", "the configured openai.base_url", "configured", False)
-        host = _host_of(url)
+        host = host_of(url)
         return Client("openai", host, "openai" if host in OPENAI_HOSTS else "literal", False)
 
     def _factory(self, name: str, depth: int) -> Resolution:
@@ -451,7 +451,7 @@ class Resolver:
         if clients and len(clients) == len(results):
             if len({c.is_async for c in clients}) != 1:
                 return None
-            worst = max(clients, key=lambda c: _DOUBT[c.host_kind])
+            worst = max(clients, key=lambda c: DOUBT[c.host_kind])
             hosts = ", ".join(dict.fromkeys(c.host for c in clients))
             kind = "azure" if all(c.kind == "azure" for c in clients) else "openai"
             return Client(kind, hosts if worst.host_kind != "literal" else worst.host, worst.host_kind, clients[0].is_async)

@@ -17,7 +17,7 @@ from ...errors import MappingError
 from ...mapping import translate
 from ...mapping.rules import TABLES
 from ...mapping.translate import detect
-from ..call import _why_lossless
+from ..call import why_lossless
 from ..json_layout import JsonError, parse, rewrite, top_level
 
 _REQUEST = TABLES["chat.request"]
@@ -76,7 +76,7 @@ def migrate_json(text: str, hoist: bool = False) -> JsonOutcome:
     reasons = [f"{loss.path[2:] or loss.field}: {loss.reason}" for loss in result.losses]
     if kind == "chat.request":
         lost = {loss.path[2:] for loss in result.losses}
-        reasons += [f"removed `{name}`: {_why_lossless(name, body[name])}" for name in body
+        reasons += [f"removed `{name}`: {why_lossless(name, body[name])}" for name in body
                     if name in _REQUEST and name not in lost and rename(name, 0) not in out]
         if body.get("stream") is True:
             reasons.append(STREAMED)

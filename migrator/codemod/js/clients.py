@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from ..clients import _DOUBT, AZURE_SUFFIXES, NOT_A_CLIENT, OPENAI_HOSTS, Client, NotAClient, _host_of
+from ..clients import AZURE_SUFFIXES, DOUBT, NOT_A_CLIENT, OPENAI_HOSTS, Client, NotAClient, host_of
 from .scope import declaration_of
 from .values import key_of, members, string_of, text_of
 
@@ -88,7 +88,7 @@ class Clients:
             url = string_of(value)
         if url is None:
             return Client(kind, text_of(url_node), "configured", True)
-        host = _host_of(url)
+        host = host_of(url)
         if host in OPENAI_HOSTS:
             return Client(kind, host, "openai", True)
         if kind == "azure" or host.endswith(AZURE_SUFFIXES):
@@ -146,7 +146,7 @@ def find_clients(nodes: dict[str, list[Node]]) -> Clients:
             found.others.add(key)
             continue
         before = found.receivers.get(key)
-        if before is None or _DOUBT[client.host_kind] > _DOUBT[before.host_kind]:
+        if before is None or DOUBT[client.host_kind] > DOUBT[before.host_kind]:
             found.receivers[key] = client
     return found
 

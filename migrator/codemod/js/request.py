@@ -13,7 +13,7 @@ from typing import Any, cast
 from tree_sitter import Node
 
 from ...mapping.rules import DROP, TABLES
-from ..call import _bool_passes_through, _translate, _why_lossless
+from ..call import bool_passes_through, translate_args, why_lossless
 from ..outcome import Applicability, Options
 from .held_literals import TYPED, Held, held_literal
 from .messages import plain_messages
@@ -111,14 +111,14 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
             body[key] = holes.integer(source)
         elif dict in rule.types:
             body[key] = {holes.string(source): 0}
-        elif bool in rule.types and _bool_passes_through(key, (rule.to or key).split(".")[0],
+        elif bool in rule.types and bool_passes_through(key, (rule.to or key).split(".")[0],
                                                          {"model": "m", "messages": _PLACEHOLDER_MESSAGES}):
             body[key] = holes.string(source)
         else:
             return f"`{key}` is not a literal, and the engine must read its value to convert it"
     if "messages" not in body:
         return "the request has no `messages` key"
-    translated = _translate(body, cast(Any, _Exprs(holes)), options.hoist_instructions)
+    translated = translate_args(body, cast(Any, _Exprs(holes)), options.hoist_instructions)
     if isinstance(translated, str):
         return f"the request is not a valid chat request: {translated}"
     out, losses = translated
@@ -167,7 +167,7 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
         notes.append(f"removed `{member_text(sources[key])}`: {_REQUEST[key].reason}")
     for key, member in sources.items():
         if key not in noted and key in _REQUEST and renames[key] not in out:
-            notes.append(f"removed `{member_text(member)}`: {_why_lossless(key, body.get(key))}")
+            notes.append(f"removed `{member_text(member)}`: {why_lossless(key, body.get(key))}")
     writer = Writer(data, holes, style_of(obj, data))
     writer.object(out, body, obj, renames)
     for new, old, literal_node in defined:

@@ -155,11 +155,11 @@ def _plan(found: ChatCall, obj: Node, options: Options, data: bytes, zod: Zod, a
     stream = body.get("stream") is True
     held: list[str] = []
     if found.method == "stream":
-        from .stream_helper import helper_reads  # it reads results with this module's ``_reads``
+        from .stream_helper import helper_reads  # it reads results with this module's ``result_reads``
 
         reads = helper_reads(found, writer, notes, held, shared)
     else:
-        reads = _stream_loop(found, writer) if stream else _reads(found, writer, found.method == "parse", shared, held)
+        reads = _stream_loop(found, writer) if stream else result_reads(found, writer, found.method == "parse", shared, held)
     if azure:
         notes.extend(azure_notes(body))
     if held and reads is None:
@@ -221,7 +221,7 @@ def _bound(call: Node) -> tuple[str, Node] | Node | None:
     raise NotLiteral("the result is used whole (returned, passed on or not awaited): its readers use the Chat shape")
 
 
-def _reads(found: ChatCall, writer: Writer, parse: bool, shared: Shared, held: list[str] | None = None) -> str | None:
+def result_reads(found: ChatCall, writer: Writer, parse: bool, shared: Shared, held: list[str] | None = None) -> str | None:
     """``held``: receives why the rename is unsafe (a name holding the text is tested against null)."""
     again = rebound(found.call, shared)  # ``response = await …create(…)`` again in a tool loop
     if again is not False:

@@ -19,7 +19,7 @@ from tree_sitter import Node
 from ..reads import CONTENT
 from .null_tests import held_null_notes
 from .scope import same, uses_of
-from .sites import TEXT_DELTA, ChatCall, _reads, chunk_loop, for_await_over
+from .sites import TEXT_DELTA, ChatCall, chunk_loop, for_await_over, result_reads
 from .splices import Writer
 from .together import Shared
 from .values import members, string_of, text_of
@@ -121,7 +121,7 @@ class _Plan:
             if prop is not None and called and name == "finalChatCompletion":
                 assert call is not None
                 self.writer.edits.append((prop.start_byte, prop.end_byte, "finalResponse"))
-                why = _reads(ChatCall(call, node, "create", (0, 0)), self.writer, False, self.shared, self.held)
+                why = result_reads(ChatCall(call, node, "create", (0, 0)), self.writer, False, self.shared, self.held)
                 return None if why is None else f"`finalChatCompletion()`: {why}"
             if prop is not None and called and name == "finalContent":
                 assert call is not None

@@ -223,9 +223,9 @@ def plan(body: Body, options: Options) -> tuple[str, list[str]] | str:
         if key in noted or rule is None:
             continue
         if (rule.to or key).split(".")[0] not in out:
-            from ..call import _why_lossless
+            from ..call import why_lossless
 
-            notes.append(f"removed `{body.shown(members[key])}`: {_why_lossless(key, request[key])}")
+            notes.append(f"removed `{body.shown(members[key])}`: {why_lossless(key, request[key])}")
     if request.get("stream") is True:
         notes.append(STREAM_NOTE)
     return json_layout.rewrite(body.json, root, out, json_layout.top_level(_REQUEST)), notes
