@@ -58,16 +58,27 @@ def _run(code: str, answer: object) -> list[str]:
     return result
 
 
+UNSAFE = Options(unsafe_fixes=True)
+"""The rewrite is long and approximates (any other incomplete reason reads as "length"): an unsafe fix."""
+
+
 @pytest.fixture(autouse=True)
 def _key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
 
 
 def test_the_read_is_rewritten_with_one_note() -> None:
-    migrated = transform_code(PROGRAM, Options())
+    migrated = transform_code(PROGRAM, UNSAFE)
     assert "finish_reason" not in migrated.code.replace(FINISH_VALUE, "")
     assert migrated.code.count(f"{NOTE_PREFIX} {FINISH_VALUE}") == 1
     assert [site.verdict for site in migrated.sites] == ["migrated with notes"]
+
+
+def test_without_unsafe_fixes_the_site_is_left_and_says_a_fix_exists() -> None:
+    left = transform_code(PROGRAM, Options())
+    assert left.code.count("chat.completions.create") == 1
+    assert [(site.verdict, site.applicability) for site in left.sites] == [("left for a person", "unsafe")]
+    assert "--unsafe-fixes" in left.sites[0].reasons[0]
 
 
 @pytest.mark.parametrize(("finish", "called"), ENDINGS)
@@ -78,7 +89,7 @@ def test_the_migrated_read_says_what_chat_said(finish: str, called: bool) -> Non
         completion["choices"][0]["message"]["tool_calls"] = [_CALL]
     response = translate(completion, "responses").body
     before = _run(PROGRAM, ChatCompletion.model_validate(completion))
-    after = _run(transform_code(PROGRAM, Options()).code, Response.model_validate(response))
+    after = _run(transform_code(PROGRAM, UNSAFE).code, Response.model_validate(response))
     assert before == [finish, finish, finish, repr(finish), finish]
     assert after == before
 
@@ -87,12 +98,12 @@ def test_the_migrated_read_says_what_chat_said(finish: str, called: bool) -> Non
 def test_a_status_no_chat_answer_ends_with_reads_as_itself(status: str) -> None:
     response = translate(copy.deepcopy(_COMPLETION), "responses").body
     response["status"] = status
-    after = _run(transform_code(PROGRAM, Options()).code, Response.model_validate(response))
+    after = _run(transform_code(PROGRAM, UNSAFE).code, Response.model_validate(response))
     assert after == [status, status, status, repr(status), status]
 
 
 def test_inside_f_strings_of_both_quotes_the_site_is_left() -> None:
     code = PROGRAM.replace('f"{choice.finish_reason}"', '''f"{f'{choice.finish_reason}'}"''')
-    migrated = transform_code(code, Options())
+    migrated = transform_code(code, UNSAFE)
     assert [site.verdict for site in migrated.sites] == ["left for a person"]
     assert "both quotes" in migrated.sites[0].reasons[0]

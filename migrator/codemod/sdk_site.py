@@ -187,7 +187,8 @@ def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[c
             reads.blockers.append(said)
         else:
             reads.replacements[read] = said
-    if uses.finish_reads:
+    if uses.finish_reads:  # faithful but long, and "length" stands for any other incomplete reason: a person's call
+        reads.applicability = "unsafe"
         reads.notes.append(FINISH_VALUE)
     if uses.bare:
         reads.blockers.append(f"`{name}` is used whole (passed, returned or printed): its fields differ on a Response")
