@@ -21,6 +21,7 @@ import libcst as cst
 from ..errors import MappingError
 from ..mapping import translate
 from .finish_tests import OUTPUT
+from .history import SIZE_CHANGES, size_read, taken_as_is
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value
 from .names import UseVisitor, visit_body
 from .reads import chain_of
@@ -47,6 +48,7 @@ class _Uses(UseVisitor):
         self.appended: list[tuple[cst.Call, cst.BaseExpression]] = []  # (the append call, the message)
         self.lists: list[cst.BaseExpression] = []  # each a list of messages
         self.problems: list[str] = []
+        self.sized = False  # ``len(name)`` read somewhere
         self._allowed: set[cst.CSTNode] = set()
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -70,6 +72,10 @@ class _Uses(UseVisitor):
                     self.lists.append(value)
                 else:
                     self.appended.append((node, value))
+        read = size_read(node, self.name)
+        if read is not None:
+            self._allowed.add(read)
+            self.sized = True
         if node in self.calls:
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value == "messages" and isinstance(arg.value, cst.Name):
@@ -162,6 +168,8 @@ def plan_messages(name: str, function: cst.CSTNode, calls: set[cst.Call], answer
             args=[call.args[-1].with_changes(value=cst.Attribute(value=base, attr=cst.Name(OUTPUT)))])
         plan.consumed.add(message)
         plan.answers.add(answer)
+    if uses.sized and plan.answers:
+        return MessagesPlan(SIZE_CHANGES.format(name=name))
     for message in literals:
         holes = Holes(quote=quote_of([message]))
         try:
@@ -171,7 +179,7 @@ def plan_messages(name: str, function: cst.CSTNode, calls: set[cst.Call], answer
         items = _items(value)
         if not isinstance(value, dict) or items is None:
             return MessagesPlan(f"`{name}` receives a message that is not a chat message literal")
-        if items == [value]:
+        if taken_as_is(items, value):
             continue
         if len(items) != 1:
             return MessagesPlan(f"`{name}` receives a message that becomes several Responses items")
