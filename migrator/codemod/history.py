@@ -41,5 +41,5 @@ def size_read(call: cst.Call, name: str) -> cst.Name | None:
     return args[0].value
 
 
-SIZE_CHANGES = "`len({name})` counts messages, and an answer appended as its output items may be several"
+SIZE_CHANGES = "`len({name})` is read, and the answer appended to it would go in as its output items, which changes the count"
 """Why a list whose length is read stays left once an answer's message goes in as ``r.output``."""

@@ -8,7 +8,8 @@ Responses takes role/content text messages unchanged, so ``messages=history`` be
   name bound to it), the tool loop's step, becomes ``messages.extend(r.output)``: the Responses
   way of keeping the turn, function calls included. ``r`` must be a call of the same function
   that is migrated too (the caller makes sure of it).
-A list from a parameter, passed elsewhere, or receiving anything else is left for a person.
+Its length may be read (``len(history)``) while every dict in it stays the one the code wrote
+(history.py). A list from a parameter, passed elsewhere, or receiving anything else is left for a person.
 """
 
 from __future__ import annotations
