@@ -9,7 +9,7 @@ import libcst as cst
 import pytest
 from openai.types.responses import EasyInputMessageParam
 
-from migrator.codemod.history import size_read, taken_as_is
+from migrator.codemod.history import own_name, size_read, taken_as_is
 from migrator.mapping import translate
 
 
@@ -68,3 +68,25 @@ def test_only_len_of_the_list_is_a_size_read(code: str, read: bool) -> None:
     call = cst.parse_expression(code)
     assert isinstance(call, cst.Call)
     assert (size_read(call, "history") is not None) is read
+
+
+@pytest.mark.parametrize(("code", "own"), [
+    ("def f(history):\n    history.append(1)\n", True),
+    ("def f():\n    history = []\n    history.append(1)\n", True),
+    ("def f():\n    for history in runs:\n        pass\n", True),
+    ("def f():\n    with open(p) as history:\n        pass\n", True),
+    ("def f():\n    (history := [])\n", True),
+    ("def f():\n    a, *history = runs\n", True),
+    ("def f():\n    def history():\n        pass\n", True),
+    ("def f():\n    history.append(1)\n", False),
+    ("def f():\n    print(len(history))\n", False),
+    ("def f():\n    global history\n    history = []\n", False),
+    ("def f():\n    nonlocal history\n    history += [1]\n", False),
+    ("def f():\n    def g(history):\n        return history\n    return history\n", False),  # g's parameter is g's own
+    ("class C:\n    history = []\n", True),
+    ("class C:\n    def m(self, history):\n        history.append(1)\n", False),  # the class body reads it
+])
+def test_a_function_or_class_binding_the_name_has_its_own_variable(code: str, own: bool) -> None:
+    statement = cst.parse_module(code).body[0]
+    assert isinstance(statement, cst.FunctionDef | cst.ClassDef)
+    assert own_name(statement, "history") is own

@@ -22,7 +22,7 @@ import libcst as cst
 from ..errors import MappingError
 from ..mapping import translate
 from .finish_tests import OUTPUT
-from .history import SIZE_CHANGES, size_read, taken_as_is
+from .history import SIZE_CHANGES, own_name, size_read, taken_as_is
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value
 from .names import UseVisitor, visit_body
 from .reads import chain_of
@@ -50,6 +50,7 @@ class _Uses(UseVisitor):
         self.lists: list[cst.BaseExpression] = []  # each a list of messages
         self.problems: list[str] = []
         self.sized = False  # ``len(name)`` read somewhere
+        self._nested: list[cst.CSTNode] = []  # the nested functions and classes being walked that share the name
         self._allowed: set[cst.CSTNode] = set()
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -85,7 +86,9 @@ class _Uses(UseVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         if not self.is_use(node):
             return
-        if node.value == self.name and node not in self._allowed:
+        if node.value == self.name and self._nested:
+            self.problems.append(f"`{self.name}` is also used in the body of another function or class, where the codemod does not follow it")
+        elif node.value == self.name and node not in self._allowed:
             self.problems.append(f"`{self.name}` is used where the codemod cannot follow it")
 
     def visit_Param(self, node: cst.Param) -> None:
@@ -93,11 +96,27 @@ class _Uses(UseVisitor):
             self._allowed.add(node.name)
             self.problems.append(f"`{self.name}` comes from the caller")
 
+    def _enter(self, node: cst.FunctionDef | cst.ClassDef) -> bool:
+        if own_name(node, self.name):
+            return False
+        self._nested.append(node)
+        return True
+
+    def _leave(self, node: cst.FunctionDef | cst.ClassDef) -> None:
+        if self._nested and self._nested[-1] is node:
+            self._nested.pop()
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+        return self._enter(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._leave(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+        return self._enter(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self._leave(node)
 
 
 class _Aliases(Visitor):
