@@ -48,8 +48,6 @@ RESPONSES_PATH = "/v1/responses"
 CODEMOD_PENDING: dict[str, str] = {
     "async_streaming": "`async for` over chunks that also reads `chunk.usage` (stream_options.include_usage): left; "
                        "Responses has it on the response.completed event",
-    "chat_history": "a history list that gets {'role': 'assistant', 'content': reply} appended in a loop: left "
-                    "('`history` is used where the codemod cannot follow it')",
     "gather_calls": "asyncio.gather(*[client.chat.completions.create(…) for …]) whose results are read in a loop: "
                     "left ('the result is passed on where its reads cannot be followed')",
     "streaming_tools": "streamed tool-call deltas gathered by index: left; Responses has output_item.added + "
