@@ -9,7 +9,8 @@ import libcst as cst
 import pytest
 from openai.types.responses import EasyInputMessageParam
 
-from migrator.codemod.history import own_name, size_read, taken_as_is
+from migrator.codemod.easy_message import taken_as_is
+from migrator.codemod.history import own_name, size_read
 from migrator.mapping import translate
 
 

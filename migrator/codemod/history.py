@@ -13,25 +13,9 @@ list becomes ``extend(r.output)``: a turn is then one item or several (reasoning
 
 from __future__ import annotations
 
-from typing import Any
-
 import libcst as cst
 
 from .walk import Visitor, walk
-
-_TAG, _MESSAGE = "type", "message"
-"""The tag the engine spells out on an assistant turn and ``EasyInputMessageParam`` leaves optional."""
-
-
-def taken_as_is(items: list[Any], message: Any) -> bool:
-    """Whether the engine's ``items`` for one chat ``message`` literal are that literal, to Responses."""
-    if items == [message]:
-        return True
-    if len(items) != 1 or type(items[0]) is not dict or type(message) is not dict or _TAG in message:
-        return False
-    item = items[0]
-    return item.get(_TAG) == _MESSAGE and len(item) == len(message) + 1 and all(
-        key == _TAG or (key in message and message[key] == value) for key, value in item.items())
 
 
 def size_read(call: cst.Call, name: str) -> cst.Name | None:

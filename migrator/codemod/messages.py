@@ -21,8 +21,9 @@ import libcst as cst
 
 from ..errors import MappingError
 from ..mapping import translate
+from .easy_message import taken_as_is
 from .finish_tests import OUTPUT
-from .history import SIZE_CHANGES, own_name, size_read, taken_as_is
+from .history import SIZE_CHANGES, own_name, size_read
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value
 from .names import UseVisitor, visit_body
 from .reads import chain_of

@@ -13,6 +13,7 @@ from tree_sitter import Node
 
 from ...errors import MappingError
 from ...mapping import translate
+from ..easy_message import taken_as_is
 from .scope import same, uses_of
 from .values import Holes, NotLiteral, members, text_of, to_value
 
@@ -45,7 +46,8 @@ def _unchanged(message: Node) -> bool:
         out = translate({"model": "m", "messages": [value]}, to="responses").body
     except (NotLiteral, MappingError):
         return False
-    return out.get("input") == [value]
+    items = out.get("input")
+    return isinstance(items, list) and taken_as_is(items, value)
 
 
 def pushed_messages(use: Node) -> list[Node] | None:

@@ -18,6 +18,7 @@ from tree_sitter import Node
 
 from ...errors import MappingError
 from ...mapping import translate
+from ..easy_message import taken_as_is
 from ..finish_tests import OUTPUT
 from ..reads import MESSAGE
 from .held_literals import TYPED, annotation, const_declarator, request_call
@@ -157,7 +158,7 @@ def _message(message: Node, data: bytes, plan: Items) -> str | None:
         items = translate({"model": "m", "messages": [value]}, to="responses").body.get("input")
     except (NotLiteral, MappingError):
         return f"a message the codemod cannot read (`{' '.join(text_of(message).split())[:60]}`)"
-    if items == [value]:
+    if isinstance(items, list) and taken_as_is(items, value):
         return None
     if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict) or holes.stray(items[0]):
         return "a message that does not become one Responses item with its values as written"
