@@ -52,8 +52,6 @@ CODEMOD_PENDING: dict[str, str] = {
                     "('`history` is used where the codemod cannot follow it')",
     "finish_reason": "`choice = completion.choices[0]`, then finish_reason 'length'/'stop' tests: left ('`finish_reason` "
                      "becomes `status` and `incomplete_details.reason`, with other values')",
-    "gather_calls": "asyncio.gather(*[client.chat.completions.create(…) for …]) whose results are read in a loop: "
-                    "left ('the result is passed on where its reads cannot be followed')",
     "streaming": "a stream loop with an `if not chunk.choices: continue` guard and `delta = chunk.choices[0].delta`: left",
     "streaming_tools": "streamed tool-call deltas gathered by index: left; Responses has output_item.added + "
                        "function_call_arguments.delta events",

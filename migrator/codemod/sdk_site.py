@@ -8,6 +8,7 @@ from ..mapping.rules import TABLES, VALUES
 from .call import CallPlan, plan_call
 from .clients import Client, host_reasons
 from .finish_tests import finish_test
+from .gather import gathered_into, plan_gathered
 from .literals import with_commas
 from .messages import plan_messages
 from .names import visit_body
@@ -40,7 +41,8 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
                                parse=parse, hoist=options.hoist_instructions, constants=found.constants)
     if plan.args is None:
         return left(plan.reasons, host=client.host)
-    if found.escapes:
+    gathered = gathered_into(found) if found.escapes and found.wrapper is None and plan.stream is False else None
+    if found.escapes and gathered is None:
         why = "the result is passed on where its reads cannot be followed"
         return left([why], host=client.host)
     if plan.stream is None:
@@ -76,8 +78,9 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
         edits.replacements.update(reads.replacements)
     else:
         edits.replacements[found.call] = new_call
-        if found.bound is not None:
-            reads = _result_reads(found, plan.stream is True, parse, skip)
+        if found.bound is not None or gathered is not None:
+            reads = _result_reads(found, plan.stream is True, parse, skip) if gathered is None else \
+                plan_gathered(gathered, found.function, lambda name, scope: _completion_reads(name, scope, parse, skip), parse)
             if reads.blockers:
                 return left(reads.blockers, host=client.host)
             if reads.applicability == "unsafe":
