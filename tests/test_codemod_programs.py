@@ -46,8 +46,6 @@ CHAT_PATH = "/v1/chat/completions"
 RESPONSES_PATH = "/v1/responses"
 
 CODEMOD_PENDING: dict[str, str] = {
-    "async_streaming": "`async for` over chunks that also reads `chunk.usage` (stream_options.include_usage): left; "
-                       "Responses has it on the response.completed event",
     "chat_history": "a history list that gets {'role': 'assistant', 'content': reply} appended in a loop: left "
                     "('`history` is used where the codemod cannot follow it')",
     "finish_reason": "`choice = completion.choices[0]`, then finish_reason 'length'/'stop' tests: left ('`finish_reason` "

@@ -17,6 +17,7 @@ from .reads import ALIASES, ReadPlan, Segment, Uses, chain_of, no_text, plan_rea
 from .site import Decision, Edits, Found, left
 from .stream_helper import plan_helper_stream
 from .stream_loops import plan_stream
+from .stream_usage import asks_usage
 
 METHODS = frozenset({"create", "parse", "stream"})
 RAW_FIELDS = frozenset({"headers", "http_request", "http_response", "status_code", "request_id", "url", "elapsed", "retries_taken"})
@@ -153,7 +154,7 @@ def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode
     if stream:
         if found.wrapper is not None:
             return ReadPlan(blockers=["a raw streamed response is read as lines"])
-        return plan_stream(found.bound, found.function)
+        return plan_stream(found.bound, found.function, asks_usage(found.call))
     if found.wrapper is not None:  # ``with_raw_response`` / ``with_streaming_response``: the same fields on both
         return _raw_reads(found.bound, found, parse)
     return _completion_reads(found.bound, found.function, parse, skip, calls=set[cst.CSTNode](peer.call for peer in found.peers))

@@ -14,6 +14,7 @@ import libcst as cst
 
 from .names import UseVisitor, visit_body
 from .reads import NameChains, ReadPlan, Segment, spelled
+from .stream_usage import plan_usage_loop
 from .walk import walk
 
 TEXT_DELTA = "response.output_text.delta"
@@ -48,7 +49,7 @@ class _Loops(UseVisitor):
         return False
 
 
-def plan_stream(name: str, function: cst.CSTNode) -> ReadPlan:
+def plan_stream(name: str, function: cst.CSTNode, include_usage: bool = False) -> ReadPlan:
     plan = ReadPlan()
     loops = _Loops(name)
     visit_body(function, loops)
@@ -60,6 +61,9 @@ def plan_stream(name: str, function: cst.CSTNode) -> ReadPlan:
         plan.blockers.append("the stream's loop unpacks its chunks")
         return plan
     var = loop.target.value
+    with_usage = plan_usage_loop(loop, var, function, TEXT_DELTA, include_usage)
+    if with_usage is not None:
+        return with_usage
     statements = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else [loop.body]
     every_statement_reads = True
     delta_reads: list[cst.BaseExpression] = []
