@@ -12,6 +12,7 @@ expect a ChatCompletion.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -21,14 +22,27 @@ from .site import Found
 from .walk import walk
 
 GATHER = "asyncio.gather"
-Follow = Callable[[str, cst.CSTNode], ReadPlan]
-"""How a name that holds one result is read within a scope (a loop's body): sdk_site's completion reads."""
+Follow = Callable[[str, cst.CSTNode, set[cst.CSTNode]], ReadPlan]
+"""How a name that holds one result is read within a scope (a loop's body, the function), passing over
+the given nodes (the name where a tuple binds it): sdk_site's completion reads."""
 _COMPREHENSIONS = (cst.ListComp, cst.GeneratorExp, cst.SetComp)
+_BINDERS = (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor)
+"""Nodes whose ``target`` binds a name."""
 
 
-def gathered_into(found: Found) -> str | None:
-    """The name bound to ``await asyncio.gather(*[<call> for …])`` when ``found`` is that comprehension's
-    element (one call, so one kind of result in every slot); None for any other place."""
+@dataclass(frozen=True)
+class Gathered:
+    """Where a gathered call's result lands: the list ``name`` (one call over a comprehension, so one
+    kind of result in every slot), or, for ``a, b = await asyncio.gather(<call>, <call>)``, the one
+    name ``target`` of the tuple its position binds."""
+
+    name: str
+    target: cst.Name | None = None
+
+
+def gathered_into(found: Found) -> Gathered | None:
+    """None for any place but ``<name(s)> = await asyncio.gather(…)`` holding the call as the element
+    of a starred comprehension or as one positional argument unpacked into a tuple of names."""
     statement = found.statement
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
@@ -40,18 +54,21 @@ def gathered_into(found: Found) -> str | None:
     else:
         return None
     value = assign.value
-    if not isinstance(target, cst.Name) or not isinstance(value, cst.Await) or not isinstance(value.expression, cst.Call):
+    if not isinstance(value, cst.Await) or not isinstance(value.expression, cst.Call) or dotted(value.expression.func) != GATHER:
         return None
     gather = value.expression
-    if dotted(gather.func) != GATHER:
+    positional = [arg for arg in gather.args if arg.keyword is None]
+    if any(arg.keyword.value != "return_exceptions" for arg in gather.args if arg.keyword is not None):
         return None
-    starred = [arg for arg in gather.args if arg.keyword is None]
-    if len(starred) != 1 or starred[0].star != "*" or any(arg.keyword.value != "return_exceptions"
-                                                           for arg in gather.args if arg.keyword is not None):
-        return None
-    items = starred[0].value
-    if isinstance(items, _COMPREHENSIONS) and items.elt is found.call:
-        return target.value
+    if isinstance(target, cst.Name) and len(positional) == 1 and positional[0].star == "*":
+        items = positional[0].value
+        if isinstance(items, _COMPREHENSIONS) and items.elt is found.call:
+            return Gathered(target.value)
+    if isinstance(target, cst.Tuple | cst.List) and len(target.elements) == len(positional) \
+            and all(arg.star == "" for arg in positional):
+        for arg, element in zip(positional, target.elements, strict=True):
+            if arg.value is found.call and isinstance(element.value, cst.Name) and not isinstance(element, cst.StarredElement):
+                return Gathered(element.value.value, element.value)
     return None
 
 
@@ -154,7 +171,7 @@ class _Names(UseVisitor):
         super().__init__()
         self.name = name
         self.nodes: set[cst.CSTNode] = set()
-        self.bound = False  # bound again (assigned, a loop's or a walrus' target)
+        self.bound = 0  # how often it is bound (assigned, a loop's or a walrus' target)
         self.aliases: set[str] = set()  # ``message = <name>.choices[0].message``: names that hold part of it
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -166,27 +183,14 @@ class _Names(UseVisitor):
         if self.is_use(node) and node.value == self.name:
             self.nodes.add(node)
 
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._binds(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._binds(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._binds(node.target)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._binds(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._binds(node.target)
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._binds(node.target)
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, _BINDERS):
+            self._binds(node.target)
+        return super().on_visit(node)
 
     def _binds(self, target: cst.BaseExpression) -> None:
         names = [target] if isinstance(target, cst.Name) else [e.value for e in getattr(target, "elements", ())]
-        self.bound |= any(isinstance(n, cst.Name) and n.value == self.name for n in names)
+        self.bound += sum(isinstance(n, cst.Name) and n.value == self.name for n in names)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -201,8 +205,17 @@ def _statements(scope: list[cst.CSTNode]) -> cst.CSTNode:
                                    if isinstance(part, cst.BaseExpression)])
 
 
-def plan_gathered(name: str, function: cst.CSTNode, follow: Follow, parse: bool) -> ReadPlan:
-    """The reads of each gathered result, through the loops over the list ``name`` and its indexes."""
+def plan_gathered(gathered: Gathered, function: cst.CSTNode, follow: Follow, parse: bool) -> ReadPlan:
+    """The reads of each gathered result: through the loops over the list and its indexes, or of the
+    one name a tuple binds it to."""
+    name = gathered.name
+    if gathered.target is not None:
+        bindings = _Names(name)
+        visit_body(function, bindings)
+        plan = follow(name, function, {gathered.target})
+        if bindings.bound != 1:
+            plan.blockers.append(f"`{name}` is assigned more than once: the reads cannot be tied to this call")
+        return plan
     uses = _ListUses(name)
     visit_body(function, uses)
     plan = ReadPlan()
@@ -222,7 +235,7 @@ def plan_gathered(name: str, function: cst.CSTNode, follow: Follow, parse: bool)
             for part in scope:
                 walk(part, held)
             variables.setdefault(alias, set()).update(held.nodes)
-        plan.merge(follow(variable, _statements(scope)))
+        plan.merge(follow(variable, _statements(scope), set()))
     for variable, allowed in variables.items():
         everywhere = _Names(variable)
         visit_body(function, everywhere)

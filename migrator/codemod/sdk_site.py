@@ -81,7 +81,7 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
         edits.replacements[found.call] = new_call
         if found.bound is not None or gathered is not None:
             reads = _result_reads(found, plan.stream is True, parse, skip) if gathered is None else \
-                plan_gathered(gathered, found.function, lambda name, scope: _completion_reads(name, scope, parse, skip), parse)
+                plan_gathered(gathered, found.function, lambda name, scope, also: _completion_reads(name, scope, parse, skip | also), parse)
             if reads.blockers:
                 return left(reads.blockers, host=client.host)
             if reads.applicability == "unsafe":
