@@ -46,11 +46,6 @@ CHAT_PATH = "/v1/chat/completions"
 RESPONSES_PATH = "/v1/responses"
 
 CODEMOD_PENDING: dict[str, str] = {
-    "chat_history": "a history list that gets {'role': 'assistant', 'content': reply} appended in a loop: left "
-                    "('`history` is used where the codemod cannot follow it')",
-    "finish_reason": "`choice = completion.choices[0]`, then finish_reason 'length'/'stop' tests: left ('`finish_reason` "
-                     "becomes `status` and `incomplete_details.reason`, with other values')",
-    "streaming": "a stream loop with an `if not chunk.choices: continue` guard and `delta = chunk.choices[0].delta`: left",
     "streaming_tools": "streamed tool-call deltas gathered by index: left; Responses has output_item.added + "
                        "function_call_arguments.delta events",
     "wrapper_kwargs": "a client on self, messages built in a variable and **kwargs forwarded (callers pass max_tokens): left",

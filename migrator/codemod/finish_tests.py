@@ -4,14 +4,16 @@ A Response has no ``finish_reason``; the value tables of ``mappings/`` say what 
 (``finish_reason``: ``stop``/``tool_calls`` → ``completed``, ``length``/``content_filter`` →
 ``incomplete``; ``incomplete_reason``: which reason stands for which). A Response that called
 tools is ``completed`` too, so ``tool_calls`` and ``stop`` are told apart by its function_call
-items, as the engine's own finish.py does. Only ``==``/``!=`` against a string literal is rewritten.
+items, as the engine's own finish.py does. Only ``==``/``!=`` against a string literal is rewritten
+as a test; a ``finish_reason`` read as a value (printed, kept in a name) becomes the expression that
+works the chat value out of the Response the same way (:func:`finish_value`).
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from ..mapping.rules import RENAME, TABLES, VALUES
+from ..mapping.rules import APPROXIMATE, RENAME, TABLES, VALUES
 from .literals import expression_with, string_value
 
 _FINISH = VALUES["finish_reason"]
@@ -21,6 +23,21 @@ _CALLED = frozenset({"tool_calls", "function_call"})
 FUNCTION_CALL = "function_call"
 """The type of the output items a chat ``tool_call`` of type function becomes (``ResponseFunctionToolCall``)."""
 _CALLED_TEST = f'any(item.type == "{FUNCTION_CALL}" for item in {{base}}.{OUTPUT})'
+_STOPPED = VALUES["status"]["completed"].to
+_CALLED_FINISH = "tool_calls"
+"""What Chat says for an answer that calls tools (the engine's finish.py too): the legacy ``functions``
+said ``function_call``, which a Response cannot tell apart."""
+_CHAT_REASON = {reason: rule.to for reason, rule in VALUES["incomplete_reason"].items() if rule.do is RENAME and rule.to}
+_OTHER_REASONS = {rule.to for rule in VALUES["incomplete_reason"].values() if rule.do is APPROXIMATE}
+if not _STOPPED or len(_OTHER_REASONS) != 1:
+    raise ValueError("mappings/: the status table must rename completed, and the approximated incomplete reasons share one finish_reason")
+_REASONS = "{" + ", ".join(f'"{reason}": "{finish}"' for reason, finish in _CHAT_REASON.items()) + "}"
+_VALUE = (f'(("{_CALLED_FINISH}" if {_CALLED_TEST} else "{_STOPPED}") if {{base}}.status == "completed" '
+          f'else {_REASONS}.get({{base}}.incomplete_details.reason, "{next(iter(_OTHER_REASONS))}") '
+          'if {base}.status == "incomplete" else {base}.status)')
+FINISH_VALUE = ("`finish_reason` read as a value is worked out of the Response's `status`, `incomplete_details.reason` "
+                "and function_call items (the value tables), so it reads as Chat's did; a status that ends no chat "
+                "answer (failed, cancelled…) reads as itself")
 
 
 def finish_test(base: cst.BaseExpression, value: str, negate: bool) -> cst.BaseExpression | str:
@@ -55,3 +72,16 @@ def compared(node: cst.Comparison) -> tuple[cst.BaseExpression, str, bool] | Non
     if left is not None:
         return target.comparator, left, negate
     return None
+
+
+def finish_value(base: cst.BaseExpression, quotes: frozenset[str] = frozenset()) -> cst.BaseExpression | str:
+    """The chat ``finish_reason`` of the Response ``base``, for ``<base>.choices[0].finish_reason`` read
+    as a value: ``stop``, ``tool_calls``, ``length`` or ``content_filter`` where Chat said so, so the
+    code prints and compares what it did. ``quotes``: those of the f-strings the read sits in, which
+    the expression's own strings must not use (before Python 3.12)."""
+    template = _VALUE
+    if '"' in quotes:
+        if "'" in quotes:
+            return "`finish_reason` is read inside f-strings that use both quotes"
+        template = template.replace('"', "'")
+    return expression_with(template, base=base)

@@ -8,7 +8,8 @@ Responses takes role/content text messages unchanged, so ``messages=history`` be
   name bound to it), the tool loop's step, becomes ``messages.extend(r.output)``: the Responses
   way of keeping the turn, function calls included. ``r`` must be a call of the same function
   that is migrated too (the caller makes sure of it).
-A list from a parameter, passed elsewhere, or receiving anything else is left for a person.
+Its length may be read (``len(history)``) while every dict in it stays the one the code wrote
+(history.py). A list from a parameter, passed elsewhere, or receiving anything else is left for a person.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import libcst as cst
 from ..errors import MappingError
 from ..mapping import translate
 from .finish_tests import OUTPUT
+from .history import SIZE_CHANGES, own_name, size_read, taken_as_is
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value
 from .names import UseVisitor, visit_body
 from .reads import chain_of
@@ -47,6 +49,8 @@ class _Uses(UseVisitor):
         self.appended: list[tuple[cst.Call, cst.BaseExpression]] = []  # (the append call, the message)
         self.lists: list[cst.BaseExpression] = []  # each a list of messages
         self.problems: list[str] = []
+        self.sized = False  # ``len(name)`` read somewhere
+        self._nested: list[cst.CSTNode] = []  # the nested functions and classes being walked that share the name
         self._allowed: set[cst.CSTNode] = set()
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -70,6 +74,10 @@ class _Uses(UseVisitor):
                     self.lists.append(value)
                 else:
                     self.appended.append((node, value))
+        read = size_read(node, self.name)
+        if read is not None:
+            self._allowed.add(read)
+            self.sized = True
         if node in self.calls:
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value == "messages" and isinstance(arg.value, cst.Name):
@@ -78,7 +86,9 @@ class _Uses(UseVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         if not self.is_use(node):
             return
-        if node.value == self.name and node not in self._allowed:
+        if node.value == self.name and self._nested:
+            self.problems.append(f"`{self.name}` is also used in the body of another function or class, where the codemod does not follow it")
+        elif node.value == self.name and node not in self._allowed:
             self.problems.append(f"`{self.name}` is used where the codemod cannot follow it")
 
     def visit_Param(self, node: cst.Param) -> None:
@@ -86,11 +96,27 @@ class _Uses(UseVisitor):
             self._allowed.add(node.name)
             self.problems.append(f"`{self.name}` comes from the caller")
 
+    def _enter(self, node: cst.FunctionDef | cst.ClassDef) -> bool:
+        if own_name(node, self.name):
+            return False
+        self._nested.append(node)
+        return True
+
+    def _leave(self, node: cst.FunctionDef | cst.ClassDef) -> None:
+        if self._nested and self._nested[-1] is node:
+            self._nested.pop()
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+        return self._enter(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._leave(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+        return self._enter(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self._leave(node)
 
 
 class _Aliases(Visitor):
@@ -162,6 +188,8 @@ def plan_messages(name: str, function: cst.CSTNode, calls: set[cst.Call], answer
             args=[call.args[-1].with_changes(value=cst.Attribute(value=base, attr=cst.Name(OUTPUT)))])
         plan.consumed.add(message)
         plan.answers.add(answer)
+    if uses.sized and plan.answers:
+        return MessagesPlan(SIZE_CHANGES.format(name=name))
     for message in literals:
         holes = Holes(quote=quote_of([message]))
         try:
@@ -171,7 +199,7 @@ def plan_messages(name: str, function: cst.CSTNode, calls: set[cst.Call], answer
         items = _items(value)
         if not isinstance(value, dict) or items is None:
             return MessagesPlan(f"`{name}` receives a message that is not a chat message literal")
-        if items == [value]:
+        if taken_as_is(items, value):
             continue
         if len(items) != 1:
             return MessagesPlan(f"`{name}` receives a message that becomes several Responses items")

@@ -54,7 +54,7 @@ class ReadPlan:
     def merge(self, inner: ReadPlan) -> None:
         """Fold a plan for a name that stands for part of this result (an alias, an awaited coroutine…)."""
         self.blockers.extend(inner.blockers)
-        self.notes.extend(inner.notes)
+        self.notes.extend(note for note in inner.notes if note not in self.notes)  # an alias's, said once
         self.replacements.update(inner.replacements)
         if inner.applicability == "unsafe":
             self.applicability = "unsafe"
@@ -171,6 +171,8 @@ class Uses(UseVisitor):
         self.tool_loops: list[tuple[str, cst.For]] = []  # ``for call in name.choices[0].message.tool_calls:``
         self.tool_calls_ok: set[cst.CSTNode] = set()  # tool-call lists looped over or tested, nothing else
         self.finish_tests: list[tuple[cst.Comparison, str, bool]] = []  # ``name.choices[0].finish_reason == "stop"``
+        self.finish_reads: list[tuple[cst.BaseExpression, frozenset[str]]] = []  # read as a value, in f-strings quoted so
+        self._quotes: list[str] = []  # the quotes of the f-strings the walk is in
         self.content_none_tests: list[tuple[cst.Comparison, bool]] = []  # ``name.choices[0].message.content is None``
         self.content_names: set[str] = set()  # ``text = name.choices[0].message.content``
         self.parse_calls: set[cst.CSTNode] = set()  # ``name.parse`` chains that are called (raw responses)
@@ -197,9 +199,18 @@ class Uses(UseVisitor):
             return True
         base, segments = found
         if isinstance(base, cst.Name) and base.value == self.name and segments:
-            self.chains.append((node, [*self.prefix, *segments]))
+            if [*self.prefix, *segments] == FINISH_REASON:
+                self.finish_reads.append((node, frozenset(self._quotes)))
+            else:
+                self.chains.append((node, [*self.prefix, *segments]))
             return False
         return True
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self._quotes.append(node.start[-1])
+
+    def leave_FormattedString(self, node: cst.FormattedString) -> None:
+        self._quotes.pop()
 
     def visit_For(self, node: cst.For) -> None:
         calls = node.iter

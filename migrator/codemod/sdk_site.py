@@ -7,7 +7,7 @@ import libcst as cst
 from ..mapping.rules import TABLES, VALUES
 from .call import CallPlan, plan_call
 from .clients import Client, host_reasons
-from .finish_tests import finish_test
+from .finish_tests import FINISH_VALUE, finish_test, finish_value
 from .gather import gathered_into, plan_gathered
 from .literals import with_commas
 from .messages import plan_messages
@@ -185,6 +185,15 @@ def _completion_reads(name: str, function: cst.CSTNode, parse: bool, skip: set[c
             reads.blockers.append(test)
         else:
             reads.replacements[comparison] = test
+    for read, quotes in uses.finish_reads:
+        said = finish_value(cst.Name(name), quotes)
+        if isinstance(said, str):
+            reads.blockers.append(said)
+        else:
+            reads.replacements[read] = said
+    if uses.finish_reads:  # faithful but long, and "length" stands for any other incomplete reason: a person's call
+        reads.applicability = "unsafe"
+        reads.notes.append(FINISH_VALUE)
     if uses.bare:
         reads.blockers.append(f"`{name}` is used whole (passed, returned or printed): its fields differ on a Response")
     inner_plans = [_completion_reads(awaited, function, parse, skip) for awaited in uses.awaited_into]

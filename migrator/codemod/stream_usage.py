@@ -18,12 +18,12 @@ import libcst as cst
 from .literals import string_value
 from .names import visit_body
 from .reads import NameChains, ReadPlan, Segment, Uses, chain_of, plan_reads, rebuild, rewrite_segments, spelled
+from .stream_parts import DELTA_CONTENT
 from .walk import Visitor, walk
 
 TERMINAL = ("response.completed", "response.incomplete")
 """The events that carry the finished Response, and with it the usage."""
 _USAGE: list[Segment] = ["usage"]
-_DELTA_CONTENT: list[Segment] = ["choices", 0, "delta", "content"]
 
 
 def asks_usage(call: cst.Call) -> bool:
@@ -105,10 +105,10 @@ def plan_usage_loop(loop: cst.For, var: str, function: cst.CSTNode, text_delta: 
                     replacements[node] = rebuild(cst.Name(var), ["response", *new])
             kept_in += names
             usage_part.append(statement)
-        elif chains.chains and all(segments == _DELTA_CONTENT or (segments == ["choices"] and node in _guards(statement, var).values())
+        elif chains.chains and all(segments == DELTA_CONTENT or (segments == ["choices"] and node in _guards(statement, var).values())
                                    for node, segments in chains.chains):
             for node, segments in chains.chains:
-                if segments == _DELTA_CONTENT:
+                if segments == DELTA_CONTENT:
                     replacements[node] = cst.Attribute(value=cst.Name(var), attr=cst.Name("delta"))
             guards.update(_guards(statement, var))
             text_part.append(statement)
@@ -116,7 +116,7 @@ def plan_usage_loop(loop: cst.For, var: str, function: cst.CSTNode, text_delta: 
             plan.blockers.append(f"`{var}.usage` is read outside an `if {var}.usage:` test (Chat sends None on every chunk "
                                  "but the last, Responses sends no such chunk)")
         else:
-            others = [spelled(segments) for _, segments in chains.chains if segments != _DELTA_CONTENT]
+            others = [spelled(segments) for _, segments in chains.chains if segments != DELTA_CONTENT]
             what = f"reads `{var}.{others[0]}`" if others else "does work for every chunk"
             plan.blockers.append(f"besides the usage and the text delta, the stream's loop {what}, which has no counterpart "
                                  "on the events that carry them")

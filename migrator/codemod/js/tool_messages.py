@@ -97,7 +97,51 @@ def _answer(message: Node) -> tuple[str, Node] | None:
     return (spread if spread.isidentifier() else text_of(node)), value
 
 
+def mapped_literal(message: Node) -> Node | None:
+    """``...calls.map((call) => ({ role: "tool", … }))``: the object literal each element becomes
+    (an arrow whose body is the literal, or a block that only returns it); None for anything else."""
+    if message.type != "spread_element" or not message.named_children:
+        return None
+    call = message.named_children[0]
+    function = call.child_by_field_name("function") if call.type == "call_expression" else None
+    prop = function.child_by_field_name("property") if function is not None and function.type == "member_expression" else None
+    arguments = call.child_by_field_name("arguments") if call.type == "call_expression" else None
+    given = members(arguments) if arguments is not None else []
+    if prop is None or text_of(prop) != "map" or len(given) != 1 or given[0].type != "arrow_function":
+        return None
+    body = given[0].child_by_field_name("body")
+    if body is not None and body.type == "statement_block":
+        body = _only_return(body)
+    while body is not None and body.type == "parenthesized_expression" and body.named_children:
+        body = body.named_children[0]
+    return body if body is not None and body.type == "object" else None
+
+
+_FUNCTIONS = frozenset({"arrow_function", "function_expression", "function_declaration", "method_definition",
+                        "generator_function", "generator_function_declaration", "class_body"})
+
+
+def _only_return(block: Node) -> Node | None:
+    """The value of a block's last statement when it is the block's only ``return`` (nested
+    functions' returns are theirs)."""
+    statements = block.named_children
+    last = statements[-1] if statements else None
+    if last is None or last.type != "return_statement" or not last.named_children:
+        return None
+    stack = list(statements[:-1])
+    while stack:
+        node = stack.pop()
+        if node.type == "return_statement":
+            return None
+        if node.type not in _FUNCTIONS:
+            stack.extend(node.named_children)
+    return last.named_children[0]
+
+
 def _message(message: Node, data: bytes, plan: Items) -> str | None:
+    literal = mapped_literal(message)
+    if literal is not None:  # each element of the spread is this literal: it is rewritten once, in the callback
+        message = literal
     answer = _answer(message)
     if answer is not None:
         spread, call = answer
