@@ -46,10 +46,6 @@ CHAT_PATH = "/v1/chat/completions"
 RESPONSES_PATH = "/v1/responses"
 
 CODEMOD_PENDING: dict[str, str] = {
-    "async_streaming": "`async for` over chunks that also reads `chunk.usage` (stream_options.include_usage): left; "
-                       "Responses has it on the response.completed event",
-    "gather_calls": "asyncio.gather(*[client.chat.completions.create(…) for …]) whose results are read in a loop: "
-                    "left ('the result is passed on where its reads cannot be followed')",
     "streaming_tools": "streamed tool-call deltas gathered by index: left; Responses has output_item.added + "
                        "function_call_arguments.delta events",
     "wrapper_kwargs": "a client on self, messages built in a variable and **kwargs forwarded (callers pass max_tokens): left",

@@ -8,6 +8,7 @@ from ..mapping.rules import TABLES, VALUES
 from .call import CallPlan, plan_call
 from .clients import Client, host_reasons
 from .finish_tests import FINISH_VALUE, finish_test, finish_value
+from .gather import gathered_into, plan_gathered
 from .literals import with_commas
 from .messages import plan_messages
 from .names import visit_body
@@ -16,6 +17,7 @@ from .reads import ALIASES, ReadPlan, Segment, Uses, chain_of, no_text, plan_rea
 from .site import Decision, Edits, Found, left
 from .stream_helper import plan_helper_stream
 from .stream_loops import plan_stream
+from .stream_usage import asks_usage
 
 METHODS = frozenset({"create", "parse", "stream"})
 RAW_FIELDS = frozenset({"headers", "http_request", "http_response", "status_code", "request_id", "url", "elapsed", "retries_taken"})
@@ -40,7 +42,8 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
                                parse=parse, hoist=options.hoist_instructions, constants=found.constants)
     if plan.args is None:
         return left(plan.reasons, host=client.host)
-    if found.escapes:
+    gathered = gathered_into(found) if found.escapes and found.wrapper is None and plan.stream is False else None
+    if found.escapes and gathered is None:
         why = "the result is passed on where its reads cannot be followed"
         return left([why], host=client.host)
     if plan.stream is None:
@@ -76,8 +79,9 @@ def decide_sdk(found: Found, client: Client, options: Options, indent: str) -> D
         edits.replacements.update(reads.replacements)
     else:
         edits.replacements[found.call] = new_call
-        if found.bound is not None:
-            reads = _result_reads(found, plan.stream is True, parse, skip)
+        if found.bound is not None or gathered is not None:
+            reads = _result_reads(found, plan.stream is True, parse, skip) if gathered is None else \
+                plan_gathered(gathered, found.function, lambda name, scope, also: _completion_reads(name, scope, parse, skip | also), parse)
             if reads.blockers:
                 return left(reads.blockers, host=client.host)
             if reads.applicability == "unsafe":
@@ -150,7 +154,7 @@ def _result_reads(found: Found, stream: bool, parse: bool, skip: set[cst.CSTNode
     if stream:
         if found.wrapper is not None:
             return ReadPlan(blockers=["a raw streamed response is read as lines"])
-        return plan_stream(found.bound, found.function)
+        return plan_stream(found.bound, found.function, asks_usage(found.call))
     if found.wrapper is not None:  # ``with_raw_response`` / ``with_streaming_response``: the same fields on both
         return _raw_reads(found.bound, found, parse)
     return _completion_reads(found.bound, found.function, parse, skip, calls=set[cst.CSTNode](peer.call for peer in found.peers))

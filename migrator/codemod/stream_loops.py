@@ -17,6 +17,7 @@ import libcst as cst
 from .names import UseVisitor, visit_body
 from .reads import NameChains, ReadPlan, spelled
 from .stream_parts import DELTA_CONTENT, loop_parts
+from .stream_usage import plan_usage_loop
 from .walk import walk
 
 TEXT_DELTA = "response.output_text.delta"
@@ -50,7 +51,7 @@ class _Loops(UseVisitor):
         return False
 
 
-def plan_stream(name: str, function: cst.CSTNode) -> ReadPlan:
+def plan_stream(name: str, function: cst.CSTNode, include_usage: bool = False) -> ReadPlan:
     plan = ReadPlan()
     loops = _Loops(name)
     visit_body(function, loops)
@@ -62,6 +63,9 @@ def plan_stream(name: str, function: cst.CSTNode) -> ReadPlan:
         plan.blockers.append("the stream's loop unpacks its chunks")
         return plan
     var = loop.target.value
+    with_usage = plan_usage_loop(loop, var, function, TEXT_DELTA, include_usage)
+    if with_usage is not None:
+        return with_usage
     statements = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else [loop.body]
     parts = loop_parts(var, statements, function)
     if isinstance(parts, str):
