@@ -19,6 +19,7 @@ import libcst as cst
 from ..errors import MappingError
 from ..mapping import translate
 from ..mapping.rules import DROP, TABLES
+from .holes import Sentinels
 from .literals import Holes, NotLiteral, quote_of, rewrite, to_value, with_commas
 from .messages import MessagesPlan
 from .notes import source_of
@@ -83,7 +84,7 @@ def _not_literal(node: cst.BaseExpression) -> Any:
     raise NotLiteral("not a literal")
 
 
-def translate_args(body: dict[str, Any], holes: Holes | None = None, hoist: bool = False) -> tuple[dict[str, Any], list[Any]] | str:
+def translate_args(body: dict[str, Any], holes: Sentinels[Any] | None = None, hoist: bool = False) -> tuple[dict[str, Any], list[Any]] | str:
     """The engine's translation; a hole that stands where an object must be is retried as an object
     hole (``"schema": schema`` reads as a string hole first), once per hole."""
     for _ in range(8):
@@ -98,7 +99,7 @@ def translate_args(body: dict[str, Any], holes: Holes | None = None, hoist: bool
     return "the arguments could not be read"
 
 
-def _object_hole(body: dict[str, Any], path: str, holes: Holes) -> bool:
+def _object_hole(body: dict[str, Any], path: str, holes: Sentinels[Any]) -> bool:
     parent: Any = None
     key: str | int | None = None
     node: Any = body
@@ -108,7 +109,7 @@ def _object_hole(body: dict[str, Any], path: str, holes: Holes) -> bool:
             node = node[key]
         except (KeyError, IndexError, TypeError):
             return False
-    if parent is None or key is None or type(node) is not str or node not in holes.exprs:
+    if parent is None or key is None or type(node) is not str or node not in holes.strings:
         return False
     parent[key] = {node: 0}
     return True

@@ -17,9 +17,8 @@ from typing import Any
 
 import libcst as cst
 
+from .holes import Sentinels
 from .walk import Visitor, comments, walk
-
-HOLE_MARK = "\x00migrator-hole:"
 
 
 class NotLiteral(Exception):
@@ -27,11 +26,9 @@ class NotLiteral(Exception):
 
 
 @dataclass
-class Holes:
+class Holes(Sentinels[cst.BaseExpression]):
     """The expressions standing behind sentinels, by sentinel."""
 
-    exprs: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    ints: dict[int, cst.BaseExpression] = field(default_factory=dict)
     quote: str = '"'
     """The quote new strings get: the one the code around them uses."""
     stand_ins: dict[str, cst.BaseExpression] = field(default_factory=dict)
@@ -42,36 +39,6 @@ class Holes:
         name = f"__migrator_hole_{len(self.stand_ins)}__"
         self.stand_ins[name] = expr
         return name
-
-    def string(self, node: cst.BaseExpression) -> str:
-        key = f"{HOLE_MARK}{len(self.exprs) + len(self.ints)}\x00"
-        self.exprs[key] = node
-        return key
-
-    def integer(self, node: cst.BaseExpression) -> int:
-        key = 987_654_000 + len(self.exprs) + len(self.ints)
-        self.ints[key] = node
-        return key
-
-    def expr_for(self, value: Any) -> cst.BaseExpression | None:
-        if type(value) is str:
-            return self.exprs.get(value)
-        if type(value) is int:
-            return self.ints.get(value)
-        if type(value) is dict and len(value) == 1:
-            (key,) = value
-            return self.exprs.get(key) if type(key) is str and key.startswith(HOLE_MARK) else None
-        return None
-
-    def contains(self, value: Any) -> bool:
-        """Whether ``value`` holds a sentinel anywhere (the engine passed a hole through)."""
-        if self.expr_for(value) is not None:
-            return True
-        if type(value) is dict:
-            return any(self.contains(v) for v in value.values())
-        if type(value) is list:
-            return any(self.contains(v) for v in value)
-        return False
 
 
 def string_value(node: cst.BaseExpression) -> str | None:
@@ -174,7 +141,7 @@ class _PutBack(cst.CSTTransformer):
 def to_code(value: Any, holes: Holes, indent: str | None = "", width: int = 88) -> str:
     """Python source for ``value`` with holes put back; one line when it fits (always, with no
     ``indent``: the call it goes into is on one line), else one item a line."""
-    if indent is None or not isinstance(value, dict | list) or not value or holes.expr_for(value) is not None \
+    if indent is None or not isinstance(value, dict | list) or not value or holes.behind(value) is not None \
             or len(_flat(value, holes, measure=True)) + len(indent) <= width:
         return _flat(value, holes)
     inner = indent + "    "
@@ -187,7 +154,7 @@ def to_code(value: Any, holes: Holes, indent: str | None = "", width: int = 88) 
 
 def _flat(value: Any, holes: Holes, measure: bool = False) -> str:
     """One line of code; ``measure``: with each hole's own code, to see whether it fits."""
-    expr = holes.expr_for(value)
+    expr = holes.behind(value)
     if expr is not None:
         return cst.Module([]).code_for_node(expr) if measure else holes.stand_in(expr)
     if value is None or isinstance(value, bool):
@@ -213,7 +180,7 @@ def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, i
     """``value`` as code, reusing ``node`` (the source of ``original``) wherever they agree, so that
     formatting and comments survive. A comment in a part that must be printed anew is an error
     (``NotLiteral``): the caller leaves the site rather than lose it."""
-    expr = holes.expr_for(value)
+    expr = holes.behind(value)
     if expr is not None:
         return expr
     if type(value) is type(original) and value == original:
@@ -237,7 +204,7 @@ def rewrite(value: Any, original: Any, node: cst.BaseExpression, holes: Holes, i
             if same is not None:
                 fresh.append(same.with_changes(value=rewrite(v, original.get(key), same.value, holes, _deeper(indent))))
             else:
-                moved = holes.expr_for(v) or _equal_inside(v, original, node)
+                moved = holes.behind(v) or _equal_inside(v, original, node)
                 fresh.append(cst.DictElement(key=cst.SimpleString(_string(key, holes.quote)),
                                              value=moved if moved is not None else to_expr(v, holes, _deeper(indent)),
                                              whitespace_after_colon=cst.SimpleWhitespace(" ")))

@@ -8,7 +8,7 @@ table's reason.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from tree_sitter import Node
 
@@ -118,7 +118,7 @@ def plan_request(obj: Node, options: Options, data: bytes, helpers: dict[str, tu
             return f"`{key}` is not a literal, and the engine must read its value to convert it"
     if "messages" not in body:
         return "the request has no `messages` key"
-    translated = translate_args(body, cast(Any, _Exprs(holes)), options.hoist_instructions)
+    translated = translate_args(body, holes, options.hoist_instructions)
     if isinstance(translated, str):
         return f"the request is not a valid chat request: {translated}"
     out, losses = translated
@@ -186,13 +186,6 @@ def value_of(member: Node) -> Node:
         assert value is not None
         return value
     return member
-
-
-class _Exprs:
-    """The sentinel table ``call._translate`` looks holes up in, over this module's ``Holes``."""
-
-    def __init__(self, holes: Holes) -> None:
-        self.exprs = holes.sources
 
 
 def member_text(member: Node) -> str:

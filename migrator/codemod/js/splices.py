@@ -92,9 +92,9 @@ class Writer:
 
     def value(self, value: Any, original: Any, node: Node) -> None:
         """Rewrite ``node`` (which wrote ``original``) so that it writes ``value``."""
-        source = self.holes.source_for(value)
+        source = self.holes.behind(value)
         if source is not None:
-            if self.holes.source_for(original) != source:
+            if self.holes.behind(original) != source:
                 self.replace(node, source)
             return
         if type(value) is type(original) and value == original:
@@ -142,7 +142,7 @@ class Writer:
             if member is node:
                 break
             if member.type == "shorthand_property_identifier":
-                if target != key or self.holes.source_for(value[target]) != key:
+                if target != key or self.holes.behind(value[target]) != key:
                     self.replace(member, f"{js_key(target, self.style)}: {to_js(value[target], self.holes, self.style, None)}")
             else:
                 if target != key:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tree_sitter import Node
 
-HOLE_MARK = "\x00migrator-hole:"
+from ..holes import Sentinels
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _PAIRS = ("pair", "shorthand_property_identifier", "spread_element", "method_definition")
 
@@ -46,44 +47,8 @@ class Style:
     width: int = 80
 
 
-@dataclass
-class Holes:
+class Holes(Sentinels[str]):
     """The source text standing behind each sentinel."""
-
-    sources: dict[str, str] = field(default_factory=dict)
-    ints: dict[int, str] = field(default_factory=dict)
-
-    def string(self, source: str) -> str:
-        key = f"{HOLE_MARK}{len(self.sources) + len(self.ints)}\x00"
-        self.sources[key] = source
-        return key
-
-    def integer(self, source: str) -> int:
-        key = 987_654_000 + len(self.sources) + len(self.ints)
-        self.ints[key] = source
-        return key
-
-    def source_for(self, value: Any) -> str | None:
-        if type(value) is str:
-            return self.sources.get(value)
-        if type(value) is int:
-            return self.ints.get(value)
-        if type(value) is dict and len(value) == 1:
-            (key,) = value
-            return self.sources.get(key) if type(key) is str and key.startswith(HOLE_MARK) else None
-        return None
-
-    def stray(self, value: Any) -> bool:
-        """Whether ``value`` holds a sentinel the engine changed (a hole it looked into)."""
-        if self.source_for(value) is not None:
-            return False
-        if type(value) is str:
-            return HOLE_MARK in value
-        if type(value) is dict:
-            return any(HOLE_MARK in k or self.stray(v) for k, v in value.items())
-        if type(value) is list:
-            return any(self.stray(v) for v in value)
-        return False
 
 
 def members(node: Node) -> list[Node]:
@@ -187,7 +152,7 @@ def to_js(value: Any, holes: Holes, style: Style, indent: str | None) -> str:
     """JavaScript source for ``value``: one line when it fits (always, with no ``indent``), else one
     entry a line, each ``style.step`` deeper than ``indent``."""
     flat = _flat(value, holes, style)
-    if indent is None or not isinstance(value, dict | list) or not value or holes.source_for(value) is not None \
+    if indent is None or not isinstance(value, dict | list) or not value or holes.behind(value) is not None \
             or (len(flat) + len(indent) <= style.width and "\n" not in flat):
         return flat
     inner = indent + style.step
@@ -201,7 +166,7 @@ def to_js(value: Any, holes: Holes, style: Style, indent: str | None) -> str:
 
 
 def _flat(value: Any, holes: Holes, style: Style) -> str:
-    source = holes.source_for(value)
+    source = holes.behind(value)
     if source is not None:
         return source
     if value is None:
