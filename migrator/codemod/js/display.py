@@ -17,7 +17,7 @@ from tree_sitter import Node, Query, QueryCursor
 
 from ..transform import FIXTURE, URL
 from .grammar import Grammar, language
-from .http import _url_edit
+from .http import url_edit
 from .sites import Decision, left
 from .values import key_of, members, string_of, text_of
 
@@ -95,7 +95,7 @@ _QUERIES: dict[Grammar, Query] = {}
 
 def _names_chat_url(call: Node) -> bool:
     arguments = call.child_by_field_name("arguments")
-    return arguments is not None and any(_url_edit(arg) is not None for arg in members(arguments))
+    return arguments is not None and any(url_edit(arg) is not None for arg in members(arguments))
 
 
 def _unwrapped(node: Node | None) -> Node | None:

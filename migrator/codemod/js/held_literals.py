@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from .messages import _declarator
+from .messages import declarator_of
 from .scope import uses_of
 from .values import key_of, text_of
 
@@ -55,7 +55,7 @@ def is_const(declarator: Node) -> bool:
 
 
 def const_declarator(name: str, at: Node) -> Node | None:
-    declarator = _declarator(name, at)
+    declarator = declarator_of(name, at)
     return declarator if declarator is not None and is_const(declarator) else None
 
 

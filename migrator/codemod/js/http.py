@@ -37,7 +37,7 @@ def http_kind(call: Node) -> str | None:
     kind = _POSTS.get(text_of(function)) if function is not None else None
     given = members(arguments) if arguments is not None else []
     url = _url_of(kind, given)
-    if kind is None or url is None or _url_edit(_held(url)[0]) is None:
+    if kind is None or url is None or url_edit(_held(url)[0]) is None:
         return None
     return kind
 
@@ -64,7 +64,7 @@ def _held(node: Node) -> tuple[Node, str | None]:
     return value, f"`{text_of(node)}` is read elsewhere too: rewrite its value for this post only by hand"
 
 
-def _url_edit(url: Node) -> Edit | None:
+def url_edit(url: Node) -> Edit | None:
     """The splice that makes the URL's path ``…/responses``."""
     if url.type not in ("string", "template_string"):
         return None
@@ -131,9 +131,9 @@ def decide_http(call: Node, kind: str, options: Options, data: bytes) -> Decisio
     writer, notes, applicability, chat = planned
     if chat.get("stream") is not False and "stream" in chat:
         return left([STREAMED], host=client.host)
-    url_edit = _url_edit(url)
-    assert url_edit is not None
-    writer.edits.append(url_edit)
+    edit = url_edit(url)
+    assert edit is not None
+    writer.edits.append(edit)
     reads = _json_reads(call, "axios" if kind == "axios config" else kind, writer.edits, writer.style.quote)
     if isinstance(reads, str):
         return left([reads], host=client.host)

@@ -20,7 +20,7 @@ from .values import Holes, NotLiteral, members, text_of, to_value
 _DECLARATIONS = ("lexical_declaration", "variable_declaration")
 
 
-def _declarator(name: str, at: Node) -> Node | None:
+def declarator_of(name: str, at: Node) -> Node | None:
     """The nearest ``const name = …`` in a block around ``at``, before it."""
     block = at.parent
     while block is not None:
@@ -64,7 +64,7 @@ def pushed_messages(use: Node) -> list[Node] | None:
 def plain_messages(name: str, at: Node) -> tuple[str, bool] | None:
     """None when the array ``name`` (passed at ``at``) may go to ``input`` unchanged, else why not and
     whether the array is known to hold a message whose shape changes (then not even an unsafe fix)."""
-    declarator = _declarator(name, at)
+    declarator = declarator_of(name, at)
     value = declarator.child_by_field_name("value") if declarator is not None else None
     if declarator is None or value is None or value.type != "array":
         return f"`{name}` is not an array literal declared in this function", False

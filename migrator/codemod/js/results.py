@@ -73,10 +73,10 @@ def rebound(call: Node, shared: Shared) -> str | Literal[False] | None:
         return False
     if target.type != "identifier":
         return "the result is assigned where the codemod cannot follow its reads"
-    from .messages import _declarator
+    from .messages import declarator_of
 
     name = text_of(target)
-    declarator = _declarator(name, target)
+    declarator = declarator_of(name, target)
     value = declarator.child_by_field_name("value") if declarator is not None else None
     first = value.named_children[0] if value is not None and value.type == "await_expression" and value.named_children else None
     if first is None or first.type != "call_expression":

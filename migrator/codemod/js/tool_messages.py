@@ -22,7 +22,7 @@ from ..easy_message import taken_as_is
 from ..finish_tests import OUTPUT
 from ..reads import MESSAGE
 from .held_literals import TYPED, annotation, const_declarator, request_call
-from .messages import _declarator, pushed_messages
+from .messages import declarator_of, pushed_messages
 from .scope import same, uses_of
 from .splices import Edit, Writer
 from .values import Holes, NotLiteral, members, text_of, to_value
@@ -41,7 +41,7 @@ class Items:
 
 def plan_items(name: str, at: Node, data: bytes) -> Items | str:
     """The rewrite of the array ``name`` (passed as ``messages`` at ``at``), or why not."""
-    declarator = _declarator(name, at)
+    declarator = declarator_of(name, at)
     value = declarator.child_by_field_name("value") if declarator is not None else None
     if declarator is None or value is None or value.type != "array":
         return f"`{name}` is not an array literal declared in this function"
@@ -89,7 +89,7 @@ def _answer(message: Node) -> tuple[str, Node] | None:
     top, segments = chain(node)
     if not same(top, message) or segments != MESSAGE:
         return None
-    answer = _declarator(text_of(node), node)
+    answer = declarator_of(text_of(node), node)
     value = answer.child_by_field_name("value") if answer is not None else None
     if value is not None and value.type == "await_expression" and value.named_children:
         value = value.named_children[0]
